@@ -1,0 +1,1 @@
+//! The browser verifier. Under construction (issue 6).
