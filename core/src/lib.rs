@@ -15,19 +15,27 @@
 //! - [`ledger`]: ledger entries, registry records and the deterministic state machine.
 //! - [`jcs`], [`sdjwt`], [`vcdi`], [`didkey`]: credential formats (RFC 8785, RFC 9901 SD-JWT VC
 //!   with key binding, W3C VC 2.0 `eddsa-jcs-2022`, `did:key`).
+//! - [`issuance`]: issuing an SD-JWT VC and the salted commitment its anchor carries.
 //! - [`profiles`]: the shipped credential types with Chinese and English display text.
+//! - [`request`]: the presentation request a verifier shows (QR) and a wallet answers.
 //! - [`bundle`] and [`verify`]: the presentation bundle a citizen hands over, and the one
 //!   verification pipeline that decides it.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod bundle;
 pub mod codec;
 pub mod didkey;
+pub mod issuance;
 pub mod jcs;
 pub mod ledger;
 pub mod merkle;
 pub mod note;
+pub mod profiles;
+pub mod request;
 pub mod sdjwt;
 pub mod sig;
 pub mod smt;
+pub mod testkit;
 pub mod vcdi;
+pub mod verify;

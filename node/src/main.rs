@@ -1,6 +1,288 @@
-//! `certledger-node`: a department node. Under construction (issue 3).
+//! `certledger-node`: the department node binary (keygen, genesis, run, devnet, status).
 
-fn main() {
-    eprintln!("certledger-node is under construction (tracked as issue 3)");
-    std::process::exit(2);
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use certledger_core::sig::SecretKey;
+use certledger_node::config::{Genesis, GenesisDepartment, KeyFile, NodeToml};
+use certledger_node::{http, node};
+use clap::{Parser, Subcommand};
+use tracing::{error, info};
+
+/// Department names (zh, en) used by `genesis` and `devnet`.
+const DEPARTMENTS: &[(&str, &str)] = &[
+    ("公安部", "Ministry of Public Security"),
+    ("教育部", "Ministry of Education"),
+    ("人力资源和社会保障部", "Ministry of Human Resources and Social Security"),
+    ("民政部", "Ministry of Civil Affairs"),
+    ("国家市场监督管理总局", "State Administration for Market Regulation"),
+    ("国家卫生健康委员会", "National Health Commission"),
+    ("司法部", "Ministry of Justice"),
+];
+
+#[derive(Parser)]
+#[command(name = "certledger-node", version, about = "A certledger department node")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Generate a department Ed25519 key file.
+    #[command(after_help = "Example:\n  certledger-node keygen --out dept.key.json")]
+    Keygen {
+        /// Where to write the key file (mode 0600).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Generate keys for N departments and a genesis file naming them (zh/en).
+    #[command(after_help = "Example:\n  certledger-node genesis --departments 4 --chain-id certledger-test --out ./net")]
+    Genesis {
+        /// Number of departments (all validators).
+        #[arg(long, default_value_t = 4)]
+        departments: usize,
+        /// Chain id.
+        #[arg(long, default_value = "certledger-dev")]
+        chain_id: String,
+        /// Output directory (genesis.json and keys/dept-<i>.key.json).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Run a node from its configuration file.
+    #[command(after_help = "Example:\n  certledger-node run --config ./net/node-0/node.toml")]
+    Run {
+        /// Path to node.toml.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Start a local network of separate node processes on 127.0.0.1 (Ctrl-C stops them).
+    #[command(after_help = "Example:\n  certledger-node devnet --validators 4 --observers 1 --dir ./devnet\n\
+        Re-running with the same --dir restarts the same network with its data.")]
+    Devnet {
+        /// Number of validators.
+        #[arg(long, default_value_t = 4)]
+        validators: usize,
+        /// Number of observers (non-voting nodes that follow by sync).
+        #[arg(long, default_value_t = 0)]
+        observers: usize,
+        /// Directory for keys, configs, data and logs.
+        #[arg(long)]
+        dir: PathBuf,
+        /// Minimum time per block in milliseconds.
+        #[arg(long, default_value_t = 500)]
+        block_time_ms: u64,
+    },
+    /// Print a node's /health.
+    #[command(after_help = "Example:\n  certledger-node status --url http://127.0.0.1:8080")]
+    Status {
+        /// Base URL of the node's HTTP API.
+        #[arg(long)]
+        url: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,arc_malachitebft=warn,libp2p=warn,ractor=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(dispatch(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
+    match cmd {
+        Cmd::Keygen { out } => {
+            let key = SecretKey::generate(&mut rand::rngs::OsRng);
+            KeyFile::new(&key).write(&out)?;
+            println!("{}", serde_json::to_string(&key.public_key())?);
+            Ok(())
+        }
+        Cmd::Genesis { departments, chain_id, out } => {
+            make_genesis(departments, &chain_id, &out)?;
+            println!("wrote {}", out.join("genesis.json").display());
+            Ok(())
+        }
+        Cmd::Run { config } => run(&config).await,
+        Cmd::Devnet { validators, observers, dir, block_time_ms } => {
+            devnet(validators, observers, &dir, block_time_ms).await
+        }
+        Cmd::Status { url } => {
+            let v: serde_json::Value = reqwest::get(format!("{}/health", url.trim_end_matches('/')))
+                .await
+                .context("contacting the node")?
+                .json()
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            Ok(())
+        }
+    }
+}
+
+fn make_genesis(n: usize, chain_id: &str, out: &Path) -> anyhow::Result<Vec<SecretKey>> {
+    if n == 0 {
+        bail!("need at least one department");
+    }
+    std::fs::create_dir_all(out.join("keys"))?;
+    let mut keys = Vec::new();
+    let mut departments = Vec::new();
+    for i in 0..n {
+        let key = SecretKey::generate(&mut rand::rngs::OsRng);
+        KeyFile::new(&key).write(&out.join("keys").join(format!("dept-{i}.key.json")))?;
+        let (zh, en) = DEPARTMENTS.get(i % DEPARTMENTS.len()).copied().unwrap_or(("部门", "Department"));
+        let suffix = if i >= DEPARTMENTS.len() { format!(" {}", i / DEPARTMENTS.len() + 1) } else { String::new() };
+        departments.push(GenesisDepartment {
+            name_zh: format!("{zh}{suffix}"),
+            name_en: format!("{en}{suffix}"),
+            public_key: key.public_key(),
+            validator: true,
+        });
+        keys.push(key);
+    }
+    let g = Genesis { version: 1, chain_id: chain_id.to_owned(), genesis_time: 0, departments };
+    g.validate()?;
+    std::fs::write(out.join("genesis.json"), serde_json::to_string_pretty(&g)?)?;
+    Ok(keys)
+}
+
+async fn run(config: &Path) -> anyhow::Result<()> {
+    let cfg = NodeToml::load(config)?;
+    let _lock = node::lock_data_dir(&cfg.data_dir)?;
+    let handle = node::open_node(&cfg)?;
+    let listener = tokio::net::TcpListener::bind(&cfg.http_listen)
+        .await
+        .with_context(|| format!("binding HTTP on {}", cfg.http_listen))?;
+    info!(http = %cfg.http_listen, p2p = %cfg.p2p_listen, "node starting");
+    let app = http::router(handle.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            error!(error = %e, "HTTP server stopped");
+        }
+    });
+    tokio::spawn(node::cosign_loop(handle.clone()));
+    tokio::select! {
+        r = node::run_consensus(handle, &cfg) => r,
+        _ = tokio::signal::ctrl_c() => {
+            info!("stopping on Ctrl-C");
+            Ok(())
+        }
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+struct Children(Vec<Child>);
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+async fn devnet(validators: usize, observers: usize, dir: &Path, block_time_ms: u64) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let dir = dir.canonicalize()?;
+    let total = validators + observers;
+    let genesis_path = dir.join("genesis.json");
+    if !genesis_path.exists() {
+        let keys = make_genesis(total, "certledger-devnet", &dir)?;
+        // Observers are departments without a validator seat.
+        let mut g = Genesis::load(&genesis_path)?;
+        for d in g.departments.iter_mut().skip(validators) {
+            d.validator = false;
+        }
+        std::fs::write(&genesis_path, serde_json::to_string_pretty(&g)?)?;
+        let mut ports = Vec::new();
+        for _ in 0..total {
+            ports.push((free_port()?, free_port()?));
+        }
+        for (i, _) in keys.iter().enumerate() {
+            let node_dir = dir.join(format!("node-{i}"));
+            std::fs::create_dir_all(&node_dir)?;
+            let (p2p, web) = ports.get(i).copied().unwrap_or_default();
+            let cfg = NodeToml {
+                moniker: format!("node-{i}"),
+                data_dir: node_dir.join("data"),
+                key_file: dir.join("keys").join(format!("dept-{i}.key.json")),
+                genesis_file: genesis_path.clone(),
+                validator: i < validators,
+                p2p_listen: format!("/ip4/127.0.0.1/tcp/{p2p}"),
+                persistent_peers: ports
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, (p, _))| format!("/ip4/127.0.0.1/tcp/{p}"))
+                    .collect(),
+                http_listen: format!("127.0.0.1:{web}"),
+                peer_http: ports
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, (_, w))| format!("http://127.0.0.1:{w}"))
+                    .collect(),
+                block_time_ms,
+                timeout_propose_ms: 2000,
+                timeout_vote_ms: 1000,
+            };
+            std::fs::write(node_dir.join("node.toml"), toml::to_string(&cfg)?)?;
+        }
+    }
+    let exe = std::env::current_exe()?;
+    let mut children = Children(Vec::new());
+    for i in 0..total {
+        let node_dir = dir.join(format!("node-{i}"));
+        let cfg = NodeToml::load(&node_dir.join("node.toml"))?;
+        let log = std::fs::File::create(node_dir.join("node.log"))?;
+        let child = Command::new(&exe)
+            .current_dir(&node_dir)
+            .arg("run")
+            .arg("--config")
+            .arg(node_dir.join("node.toml"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("spawning a node")?;
+        let role = if cfg.validator { "validator" } else { "observer" };
+        println!("node-{i} ({role}): http://{}  p2p {}  pid {}", cfg.http_listen, cfg.p2p_listen, child.id());
+        children.0.push(child);
+    }
+    println!("data and logs under {}; Ctrl-C stops all nodes", dir.display());
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                for (i, c) in children.0.iter_mut().enumerate() {
+                    if let Ok(Some(status)) = c.try_wait() {
+                        error!(node = i, %status, "a node exited; see its node.log");
+                    }
+                }
+            }
+        }
+    }
+    drop(children);
+    println!("stopped");
+    let _ = Arc::new(());
+    Ok(())
 }

@@ -1,1 +1,82 @@
-//! The browser verifier. Under construction (issue 6).
+//! # certledger-verifier
+//!
+//! The browser side of certledger: core's verification pipeline and request format compiled to
+//! WebAssembly, and the counter clerk's page in `web/`. This is the only crate that knows JS
+//! (ARCHITECTURE.md): every export converts JS values into core types, calls core, and converts
+//! the answer into the plain JSON shapes described in `web/types.d.ts`.
+//!
+//! Exports (all pure apart from [`create_request`], which draws its nonce from
+//! `crypto.getRandomValues`):
+//! - [`create_request`]: a fresh presentation request (JSON and `CLR1.` text form);
+//! - [`parse_request`]: the JSON of a request given in text form;
+//! - [`request_qr_svg`]: a QR code of any short text as an SVG document;
+//! - [`decode_qr_image`]: the text of the first QR code found in an RGBA image;
+//! - [`profiles`]: the shipped credential types and their bilingual claim labels;
+//! - [`verify_bundle`]: the verdict on a presentation bundle as a structured value.
+//!
+//! The Rust functions behind the exports (`*_json`, [`qr`]) are plain Rust and tested natively.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod profiles;
+pub mod qr;
+pub mod request;
+pub mod verdict;
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = include_str!("../web/types.d.ts");
+
+/// Creates a presentation request from `options_json` (see `RequestOptionsJs` in `types.d.ts`)
+/// at `now_ms` (JS `Date.now()`), with a 256-bit nonce from `crypto.getRandomValues`. Returns the
+/// JSON `{"request": <request JSON>, "text": "CLR1...."}`; throws an `Error` whose message says
+/// what is wrong with the options.
+#[wasm_bindgen(js_name = create_request, unchecked_return_type = "string")]
+pub fn create_request(options_json: &str, now_ms: f64) -> Result<String, JsError> {
+    request::create_request_json(options_json, now_ms, &mut rand_core::OsRng).map_err(js_error)
+}
+
+/// Parses a request in `CLR1.` text form (for example a decoded QR code) and returns its JSON.
+#[wasm_bindgen]
+pub fn parse_request(text: &str) -> Result<String, JsError> {
+    request::parse_request_json(text).map_err(js_error)
+}
+
+/// Renders `text` as a QR code (error correction M, with quiet zone) in an SVG document.
+#[wasm_bindgen]
+pub fn request_qr_svg(text: &str) -> Result<String, JsError> {
+    qr::svg(text).map_err(js_error)
+}
+
+/// Finds and decodes a QR code in an RGBA image (`ImageData.data`, `width` x `height`) and
+/// returns its text; throws if there is none.
+#[wasm_bindgen]
+pub fn decode_qr_image(rgba: &[u8], width: u32, height: u32) -> Result<String, JsError> {
+    qr::decode_rgba(rgba, width, height).map_err(js_error)
+}
+
+/// The shipped credential types with bilingual names and claim labels, as a JSON array
+/// (`CredentialTypeInfo[]`).
+#[wasm_bindgen]
+pub fn profiles() -> String {
+    profiles::profiles_json()
+}
+
+/// Verifies a bundle (`CLB1.` text) against a trust root and a policy (JSON) at `now_s` (Unix
+/// seconds) and returns a `VerifyResult`. Never throws: malformed input is `status: "error"`.
+#[wasm_bindgen(unchecked_return_type = "VerifyResult")]
+pub fn verify_bundle(
+    bundle_text: &str,
+    trust_root_json: &str,
+    policy_json: &str,
+    now_s: f64,
+) -> JsValue {
+    let json = verdict::verify_bundle_json(bundle_text, trust_root_json, policy_json, now_s);
+    // The JSON comes from serde_json, so JSON.parse accepts it; fall back to the string.
+    js_sys::JSON::parse(&json).unwrap_or_else(|_| JsValue::from_str(&json))
+}
+
+fn js_error(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}

@@ -1,0 +1,170 @@
+//! The presentation bundle: everything a verifier needs, in one self-contained object.
+//!
+//! A citizen's wallet builds a bundle for one verifier request; the verifier decides it with
+//! [`crate::verify::verify`] and nothing else: no call to the issuer or a node. Binary layout
+//! (canonical encoding, `specs/encoding.md`; normative text in `specs/bundle.md`):
+//!
+//! ```text
+//! magic            4 bytes  "CLB" 0x01
+//! presentation     u8 tag (0 = SD-JWT compact serialisation with KB-JWT) + string (<= 16 KiB)
+//! anchor_leaf      bytes (<= 4 KiB): the RFC 9162 leaf data, a canonical ledger::LogLeaf
+//! anchor_proof     merkle::InclusionProof
+//! credential_record  ledger::CredentialRecord
+//! credential_proof smt::SmtProof (key: ledger::credential_state_key(credential_id))
+//! issuer_record    ledger::IssuerRecord
+//! issuer_proof     smt::SmtProof (key: ledger::issuer_state_key(issuer_key))
+//! checkpoint       string (<= 8 KiB): C2SP signed note, cosigned by department nodes
+//! ```
+//!
+//! The text form, for pasting and for QR codes, is `CLB1.` followed by the unpadded base64url of
+//! the bytes.
+
+use base64::Engine as _;
+
+use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::ledger::{CredentialRecord, IssuerRecord};
+use crate::merkle::InclusionProof;
+use crate::smt::SmtProof;
+
+/// The bundle's magic bytes (format version 1).
+pub const MAGIC: [u8; 4] = *b"CLB\x01";
+/// Prefix of the text form.
+pub const TEXT_PREFIX: &str = "CLB1.";
+/// Largest encoded bundle accepted, in bytes.
+pub const MAX_BUNDLE_BYTES: usize = 64 * 1024;
+/// Longest presentation string.
+pub const MAX_PRESENTATION_BYTES: u32 = 16 * 1024;
+/// Longest anchor leaf.
+pub const MAX_LEAF_BYTES: u32 = 4 * 1024;
+/// Longest checkpoint note.
+pub const MAX_CHECKPOINT_BYTES: u32 = 8 * 1024;
+
+/// The credential as presented.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Presentation {
+    /// An SD-JWT VC with the chosen disclosures and a key-binding JWT.
+    SdJwt(String),
+}
+
+impl Presentation {
+    /// The SD-JWT presentation text, if this is one.
+    pub fn sd_jwt(&self) -> Option<&str> {
+        match self {
+            Presentation::SdJwt(text) => Some(text),
+        }
+    }
+}
+
+/// A presentation bundle (format version 1).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bundle {
+    /// The credential as presented.
+    pub presentation: Presentation,
+    /// Canonical bytes of the `ledger::LogLeaf` holding the issuance anchor.
+    pub anchor_leaf: Vec<u8>,
+    /// Its inclusion proof under the checkpoint.
+    pub anchor_proof: InclusionProof,
+    /// The credential's state record (status) as of the checkpoint.
+    pub credential_record: CredentialRecord,
+    /// Its proof under the checkpoint's state root.
+    pub credential_proof: SmtProof,
+    /// The issuer's registry record as of the checkpoint.
+    pub issuer_record: IssuerRecord,
+    /// Its proof under the checkpoint's state root.
+    pub issuer_proof: SmtProof,
+    /// The C2SP checkpoint note, cosigned by department nodes.
+    pub checkpoint: String,
+}
+
+/// Why a bundle could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BundleError {
+    /// Larger than [`MAX_BUNDLE_BYTES`].
+    #[error("bundle is larger than 64 KiB")]
+    TooLarge,
+    /// Not a certledger bundle, or another version.
+    #[error("not a certledger bundle (version 1)")]
+    BadMagic,
+    /// The text form is not `CLB1.` + base64url.
+    #[error("bundle text must be CLB1. followed by base64url")]
+    BadText,
+    /// The binary layout is malformed.
+    #[error("{0}")]
+    Decode(#[from] DecodeError),
+}
+
+impl Encode for Bundle {
+    fn encode(&self, w: &mut Writer) {
+        w.fixed(&MAGIC);
+        match &self.presentation {
+            Presentation::SdJwt(text) => {
+                w.u8(0).str(text);
+            }
+        }
+        w.bytes(&self.anchor_leaf)
+            .put(&self.anchor_proof)
+            .put(&self.credential_record)
+            .put(&self.credential_proof)
+            .put(&self.issuer_record)
+            .put(&self.issuer_proof)
+            .str(&self.checkpoint);
+    }
+}
+
+impl Decode for Bundle {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        if r.array::<4>("bundle magic")? != MAGIC {
+            return Err(DecodeError::UnsupportedVersion("bundle magic"));
+        }
+        let presentation = match r.u8("presentation kind")? {
+            0 => Presentation::SdJwt(r.string(MAX_PRESENTATION_BYTES, "SD-JWT presentation")?),
+            tag => return Err(DecodeError::UnknownTag { what: "presentation kind", tag }),
+        };
+        Ok(Self {
+            presentation,
+            anchor_leaf: r.bytes(MAX_LEAF_BYTES, "anchor leaf")?.to_vec(),
+            anchor_proof: InclusionProof::decode(r)?,
+            credential_record: CredentialRecord::decode(r)?,
+            credential_proof: SmtProof::decode(r)?,
+            issuer_record: IssuerRecord::decode(r)?,
+            issuer_proof: SmtProof::decode(r)?,
+            checkpoint: r.string(MAX_CHECKPOINT_BYTES, "checkpoint note")?,
+        })
+    }
+}
+
+impl Bundle {
+    /// Decodes the binary form, refusing oversized input before parsing.
+    pub fn decode_bytes(bytes: &[u8]) -> Result<Self, BundleError> {
+        if bytes.len() > MAX_BUNDLE_BYTES {
+            return Err(BundleError::TooLarge);
+        }
+        if bytes.get(..4) != Some(&MAGIC[..]) {
+            return Err(BundleError::BadMagic);
+        }
+        Ok(Self::from_bytes(bytes)?)
+    }
+
+    /// The text form: `CLB1.` + base64url.
+    pub fn to_text(&self) -> String {
+        let mut out = String::from(TEXT_PREFIX);
+        out.push_str(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.to_bytes()));
+        out
+    }
+
+    /// Parses the text form (surrounding whitespace is ignored).
+    pub fn from_text(text: &str) -> Result<Self, BundleError> {
+        let text = text.trim();
+        // base64 expands by 4/3: bound the text before decoding.
+        if text.len() > MAX_BUNDLE_BYTES / 3 * 4 + 8 {
+            return Err(BundleError::TooLarge);
+        }
+        let body = text.strip_prefix(TEXT_PREFIX).ok_or(BundleError::BadText)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| BundleError::BadText)?;
+        Self::decode_bytes(&bytes)
+    }
+}

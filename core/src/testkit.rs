@@ -1,0 +1,755 @@
+//! Deterministic scenarios for tests, demos and the project's vectors.
+//!
+//! [`SeededRng`] is a SHA-256 counter-mode generator: the same seed gives the same keys, salts
+//! and nonces, so generated vectors are reproducible byte for byte. It is for tests and vectors
+//! only; production keys come from the operating system's generator in the node and wallet.
+//!
+//! [`Scenario`] drives a [`Ledger`] directly (no consensus, no I/O): founding departments,
+//! registered types and issuers, issuance, status changes, quorum checkpoints and bundles, the way
+//! the node and wallet do it for real.
+
+use rand_core::{CryptoRng, RngCore};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::bundle::{Bundle, Presentation};
+use crate::codec::{Decode, Encode};
+use crate::issuance::{self, IssueError, Issued};
+use crate::ledger::{
+    self, AnchorIssuance, BlockOutcome, ChangeStatus, ClaimDef, CredentialRecord,
+    CredentialStatus, Department, EntryBody, EntryError, Genesis, IssuerRecord, Ledger, LogLeaf,
+    RegisterIssuer, RegisterType, SignedEntry,
+};
+use crate::note::{LedgerCheckpoint, Note, NoteSigner};
+use crate::profiles::{self, CredentialType};
+use crate::sig::{PublicKey, SecretKey};
+use crate::verify::{Policy, TrustRoot};
+
+/// A reproducible random generator for tests and vectors (never for production keys).
+#[derive(Clone, Debug)]
+pub struct SeededRng {
+    seed: [u8; 32],
+    counter: u64,
+    buf: [u8; 32],
+    used: usize,
+}
+
+impl SeededRng {
+    /// A generator for `seed`.
+    pub fn new(seed: [u8; 32]) -> Self {
+        Self { seed, counter: 0, buf: [0; 32], used: 32 }
+    }
+
+    /// A generator seeded from a label, for readable test code.
+    pub fn from_label(label: &str) -> Self {
+        Self::new(Sha256::digest(label.as_bytes()).into())
+    }
+
+    fn refill(&mut self) {
+        let mut h = Sha256::new();
+        h.update(b"certledger/testkit/rng");
+        h.update(self.seed);
+        h.update(self.counter.to_be_bytes());
+        self.buf = h.finalize().into();
+        self.counter = self.counter.wrapping_add(1);
+        self.used = 0;
+    }
+}
+
+impl RngCore for SeededRng {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0u8; 4];
+        self.fill_bytes(&mut b);
+        u32::from_be_bytes(b)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        self.fill_bytes(&mut b);
+        u64::from_be_bytes(b)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for byte in dest {
+            if self.used == self.buf.len() {
+                self.refill();
+            }
+            *byte = self.buf[self.used];
+            self.used += 1;
+        }
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+// Deterministic by design; acceptable for tests and published vectors, whose keys are public.
+impl CryptoRng for SeededRng {}
+
+
+/// The founding departments of the standard scenario: id, Chinese name, English name.
+pub const STANDARD_DEPARTMENTS: &[(&str, &str, &str)] = &[
+    ("education", "教育部门", "Department of Education"),
+    ("market-regulation", "市场监督管理部门", "Market Regulation Administration"),
+    ("public-security", "公安部门", "Public Security Department"),
+    ("transport", "交通运输部门", "Transport Department"),
+];
+
+/// A department's keys in a scenario.
+#[derive(Clone, Debug)]
+pub struct DepartmentKeys {
+    /// The department id.
+    pub id: String,
+    /// Node key (consensus, checkpoints).
+    pub node: SecretKey,
+    /// Admin key (registry entries, governance).
+    pub admin: SecretKey,
+}
+
+/// Why a scenario step failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScenarioError {
+    /// The ledger refused an entry or block.
+    #[error("ledger: {0}")]
+    Ledger(#[from] EntryError),
+    /// Issuing failed.
+    #[error("issuance: {0}")]
+    Issue(#[from] IssueError),
+    /// A named step could not be done.
+    #[error("{0}")]
+    Step(&'static str),
+}
+
+/// A deterministic ledger with departments, issuers and credentials, for tests and vectors.
+#[derive(Debug)]
+pub struct Scenario {
+    /// The generator every key, salt and nonce comes from.
+    pub rng: SeededRng,
+    /// The genesis.
+    pub genesis: Genesis,
+    /// The ledger state machine.
+    pub ledger: Ledger,
+    /// The founding departments' keys, in genesis order.
+    pub departments: Vec<DepartmentKeys>,
+    leaves: Vec<Vec<u8>>,
+    pending: Vec<SignedEntry>,
+}
+
+impl Scenario {
+    /// A ledger with the four [`STANDARD_DEPARTMENTS`] at `genesis_time`, with every shipped
+    /// credential type registered in block 1.
+    pub fn new(label: &str, chain_id: &str, genesis_time: u64) -> Result<Self, ScenarioError> {
+        let mut rng = SeededRng::from_label(label);
+        let mut departments = Vec::new();
+        let mut founding = Vec::new();
+        for (id, zh, en) in STANDARD_DEPARTMENTS {
+            let keys = DepartmentKeys {
+                id: (*id).to_owned(),
+                node: SecretKey::generate(&mut rng),
+                admin: SecretKey::generate(&mut rng),
+            };
+            founding.push(Department {
+                id: (*id).to_owned(),
+                name_zh: (*zh).to_owned(),
+                name_en: (*en).to_owned(),
+                node_key: keys.node.public_key(),
+                admin_keys: vec![keys.admin.public_key()],
+            });
+            departments.push(keys);
+        }
+        let genesis = Genesis { chain_id: chain_id.to_owned(), genesis_time, departments: founding };
+        let ledger = Ledger::from_genesis(&genesis)?;
+        let mut scenario =
+            Self { rng, genesis, ledger, departments, leaves: Vec::new(), pending: Vec::new() };
+        for ty in profiles::ALL {
+            let admin = scenario.department(ty.issuing_department)?.admin.clone();
+            scenario.submit(&admin, EntryBody::RegisterType(register_type(ty)));
+        }
+        scenario.commit(1)?;
+        Ok(scenario)
+    }
+
+    /// The keys of department `id`.
+    pub fn department(&self, id: &str) -> Result<&DepartmentKeys, ScenarioError> {
+        self.departments.iter().find(|d| d.id == id).ok_or(ScenarioError::Step("unknown department"))
+    }
+
+    /// The ledger's chain id.
+    pub fn chain_id(&self) -> &str {
+        &self.genesis.chain_id
+    }
+
+    /// Signs `body` with `key` and queues it for the next block.
+    pub fn submit(&mut self, key: &SecretKey, body: EntryBody) -> SignedEntry {
+        let entry = SignedEntry::sign(key, &self.genesis.chain_id, body);
+        self.pending.push(entry.clone());
+        entry
+    }
+
+    /// Commits the queued entries as the next block, `dt_s` seconds after the previous one.
+    pub fn commit(&mut self, dt_s: u64) -> Result<BlockOutcome, ScenarioError> {
+        let height = self.ledger.height() + 1;
+        let time = self.ledger.time() + dt_s;
+        let entries = core::mem::take(&mut self.pending);
+        let outcome = self.ledger.apply_block(height, time, &entries)?;
+        for entry in entries {
+            self.leaves.push(LogLeaf { height, time, entry }.to_bytes());
+        }
+        Ok(outcome)
+    }
+
+    /// Registers a fresh issuer key for `department`, allowed `types`, valid from the next block
+    /// for `validity_s` seconds, and commits it.
+    pub fn register_issuer(
+        &mut self,
+        department: &str,
+        types: &[&str],
+        validity_s: u64,
+    ) -> Result<SecretKey, ScenarioError> {
+        let issuer = SecretKey::generate(&mut self.rng);
+        let admin = self.department(department)?.admin.clone();
+        let mut types: Vec<String> = types.iter().map(|t| (*t).to_owned()).collect();
+        types.sort();
+        let valid_from = self.ledger.time();
+        self.submit(
+            &admin,
+            EntryBody::RegisterIssuer(RegisterIssuer {
+                department: department.to_owned(),
+                issuer_key: issuer.public_key(),
+                types,
+                valid_from,
+                valid_until: valid_from + validity_s,
+                name_zh: format!("{department} 签发机构"),
+                name_en: format!("{department} issuer"),
+            }),
+        );
+        self.commit(1)?;
+        Ok(issuer)
+    }
+
+    /// Issues a credential of `ty` to `holder` at the current ledger time, submits its anchor
+    /// and commits it.
+    pub fn issue(
+        &mut self,
+        issuer: &SecretKey,
+        ty: &CredentialType,
+        claims: &Value,
+        holder: &PublicKey,
+    ) -> Result<Issued, ScenarioError> {
+        let now = self.ledger.time();
+        let chain_id = self.genesis.chain_id.clone();
+        let issued = issuance::issue(issuer, ty, claims, holder, &chain_id, now, &mut self.rng)?;
+        self.submit(issuer, EntryBody::AnchorIssuance(issued.anchor.clone()));
+        self.commit(1)?;
+        Ok(issued)
+    }
+
+    /// Changes a credential's status and commits it.
+    pub fn change_status(
+        &mut self,
+        issuer: &SecretKey,
+        credential_id: [u8; 32],
+        status: CredentialStatus,
+        reason: u16,
+    ) -> Result<(), ScenarioError> {
+        let mut nonce = [0u8; 16];
+        self.rng.fill_bytes(&mut nonce);
+        self.submit(
+            issuer,
+            EntryBody::ChangeStatus(ChangeStatus { credential_id, status, reason, nonce }),
+        );
+        self.commit(1)?;
+        Ok(())
+    }
+
+    /// The current checkpoint, signed by the first `signers` departments' node keys.
+    pub fn checkpoint(&self, signers: usize) -> Result<String, ScenarioError> {
+        let cp = LedgerCheckpoint {
+            origin: self.genesis.chain_id.clone(),
+            size: self.ledger.log_size(),
+            root: self.ledger.log_root(),
+            height: self.ledger.height(),
+            time: self.ledger.time(),
+            state_root: self.ledger.state_root(),
+        };
+        self.sign_checkpoint(&cp, signers)
+    }
+
+    /// The genesis trust root.
+    pub fn trust_root(&self) -> TrustRoot {
+        TrustRoot::from_genesis(&self.genesis)
+    }
+
+    /// The canonical leaf bytes at log `index`.
+    pub fn leaf(&self, index: u64) -> Option<&[u8]> {
+        self.leaves.get(usize::try_from(index).ok()?).map(Vec::as_slice)
+    }
+
+    /// Builds a bundle for `issued`, presented by `holder` disclosing `disclose` to `audience`
+    /// with `nonce` at `iat`, proven against `checkpoint` (which must be the current one).
+    #[allow(clippy::too_many_arguments)]
+    pub fn bundle(
+        &self,
+        issued: &Issued,
+        holder: &SecretKey,
+        disclose: &[&str],
+        nonce: &str,
+        audience: &str,
+        iat: u64,
+        checkpoint: &str,
+    ) -> Result<Bundle, ScenarioError> {
+        let sd_jwt = crate::sdjwt::SdJwt::parse(&issued.sd_jwt)
+            .map_err(|_| ScenarioError::Step("parse issued SD-JWT"))?;
+        let presentation = sd_jwt
+            .present(disclose, holder, nonce, audience, iat)
+            .map_err(|_| ScenarioError::Step("present SD-JWT"))?;
+        let record = self.credential_record(&issued.anchor)?;
+        let size = self.ledger.log_size();
+        let anchor_leaf =
+            self.leaf(record.log_index).ok_or(ScenarioError::Step("anchor leaf"))?.to_vec();
+        let anchor_proof = self
+            .ledger
+            .inclusion_proof(record.log_index, size)
+            .map_err(|_| ScenarioError::Step("inclusion proof"))?;
+        let credential_proof = self
+            .ledger
+            .prove_state(&ledger::credential_state_key(&issued.credential_id))
+            .map_err(|_| ScenarioError::Step("credential proof"))?;
+        let issuer_key = ledger::issuer_state_key(&record.issuer_key);
+        let issuer_record = self.issuer_record(&record.issuer_key)?;
+        let issuer_proof =
+            self.ledger.prove_state(&issuer_key).map_err(|_| ScenarioError::Step("issuer proof"))?;
+        Ok(Bundle {
+            presentation: Presentation::SdJwt(presentation),
+            anchor_leaf,
+            anchor_proof,
+            credential_record: record,
+            credential_proof,
+            issuer_record,
+            issuer_proof,
+            checkpoint: checkpoint.to_owned(),
+        })
+    }
+
+    /// The current state record of an anchored credential.
+    pub fn credential_record(
+        &self,
+        anchor: &AnchorIssuance,
+    ) -> Result<CredentialRecord, ScenarioError> {
+        let bytes = self
+            .ledger
+            .state_value(&ledger::credential_state_key(&anchor.credential_id))
+            .map_err(|_| ScenarioError::Step("state lookup"))?
+            .ok_or(ScenarioError::Step("credential not anchored"))?;
+        CredentialRecord::from_bytes(&bytes).map_err(|_| ScenarioError::Step("credential record"))
+    }
+
+    /// The current registry record of an issuer key.
+    pub fn issuer_record(&self, key: &PublicKey) -> Result<IssuerRecord, ScenarioError> {
+        let bytes = self
+            .ledger
+            .state_value(&ledger::issuer_state_key(key))
+            .map_err(|_| ScenarioError::Step("state lookup"))?
+            .ok_or(ScenarioError::Step("issuer not registered"))?;
+        IssuerRecord::from_bytes(&bytes).map_err(|_| ScenarioError::Step("issuer record"))
+    }
+}
+
+/// The ledger registration of a shipped credential type.
+pub fn register_type(ty: &CredentialType) -> RegisterType {
+    RegisterType {
+        type_id: ty.id.to_owned(),
+        name_zh: ty.name_zh.to_owned(),
+        name_en: ty.name_en.to_owned(),
+        claims: ty
+            .claims
+            .iter()
+            .map(|c| ClaimDef {
+                name: c.name.to_owned(),
+                selectively_disclosable: c.selectively_disclosable,
+                display_zh: c.label_zh.to_owned(),
+                display_en: c.label_en.to_owned(),
+            })
+            .collect(),
+        validity_s: ty.validity_s,
+        holder_binding: ty.holder_binding,
+    }
+}
+
+/// Example claims for each shipped type (fictional people and companies).
+pub fn example_claims(ty: &CredentialType) -> Value {
+    use serde_json::json;
+    match ty.id {
+        id if id == profiles::BUSINESS_LICENCE.id => json!({
+            "credit_code": "91310000MA1FL0XX2K",
+            "entity_name": "上海示例科技有限公司",
+            "entity_type": "有限责任公司",
+            "legal_representative": "张三",
+            "registered_capital": "1000万元人民币",
+            "established_on": "2019-05-20",
+            "address": "上海市浦东新区示例路1号",
+            "business_scope": "软件开发；信息技术咨询服务"
+        }),
+        id if id == profiles::DRIVING_LICENCE.id => json!({
+            "name": "李四", "sex": "女", "date_of_birth": "1990-03-15",
+            "first_issued_on": "2012-07-01", "vehicle_classes": "C1",
+            "valid_from": "2018-07-01", "valid_until": "2028-07-01"
+        }),
+        id if id == profiles::DIPLOMA.id => json!({
+            "name": "王五", "institution": "示例大学", "programme": "计算机科学与技术",
+            "level": "本科", "graduated_on": "2015-06-30", "certificate_number": "1000000201505000123"
+        }),
+        _ => json!({
+            "real_name_verified": true, "assurance_level": 3, "age_over_16": true,
+            "age_over_18": true, "age_over_60": false, "region": "310115", "name": "赵六"
+        }),
+    }
+}
+
+
+/// One generated verification case.
+#[derive(Clone, Debug)]
+pub struct Case {
+    /// Short name, e.g. `revoked`.
+    pub name: &'static str,
+    /// What the case shows.
+    pub description: &'static str,
+    /// The bundle in text form.
+    pub bundle_text: String,
+    /// The verifier's policy.
+    pub policy: Policy,
+    /// Verification time (Unix seconds).
+    pub now: u64,
+    /// `"valid"` or the expected reason code.
+    pub expect: &'static str,
+}
+
+/// A trust root with the cases to verify against it.
+#[derive(Clone, Debug)]
+pub struct CaseSet {
+    /// The genesis trust root.
+    pub trust_root: TrustRoot,
+    /// The cases.
+    pub cases: Vec<Case>,
+}
+
+/// The chain id of the generated cases.
+pub const CASES_CHAIN_ID: &str = "cn.gov.certledger.vectors";
+/// Genesis time of the generated cases: 2026-01-01T00:00:00Z.
+pub const CASES_GENESIS_TIME: u64 = 1_767_225_600;
+/// The verifier audience of the generated cases.
+pub const CASES_AUDIENCE: &str = "verifier:shanghai-pudong-service-centre";
+
+/// Builds the standard cases: one valid bundle per presentation style and one invalid variant
+/// per reason code, all from the fixed seed `label`.
+pub fn standard_cases(label: &str) -> Result<CaseSet, ScenarioError> {
+    let mut s = Scenario::new(label, CASES_CHAIN_ID, CASES_GENESIS_TIME)?;
+    let year = 365 * 86_400;
+    let bl = &profiles::BUSINESS_LICENCE;
+    let ia = &profiles::IDENTITY_ATTESTATION;
+    let market = s.register_issuer("market-regulation", &[bl.id], 5 * year)?;
+    let police = s.register_issuer("public-security", &[ia.id], 5 * year)?;
+    let holder = SecretKey::generate(&mut s.rng);
+
+    let licence = s.issue(&market, bl, &example_claims(bl), &holder.public_key())?;
+    let identity = s.issue(&police, ia, &example_claims(ia), &holder.public_key())?;
+    let revoked = s.issue(&market, bl, &example_claims(bl), &holder.public_key())?;
+    s.change_status(&market, revoked.credential_id, CredentialStatus::Revoked, 3)?;
+    let suspended = s.issue(&market, bl, &example_claims(bl), &holder.public_key())?;
+    s.change_status(&market, suspended.credential_id, CredentialStatus::Suspended, 7)?;
+    let stolen = s.register_issuer("market-regulation", &[bl.id], 5 * year)?;
+    let after_theft = s.issue(&stolen, bl, &example_claims(bl), &holder.public_key())?;
+    let anchored_at = s.credential_record(&after_theft.anchor)?.anchored_time;
+    let admin = s.department("market-regulation")?.admin.clone();
+    s.submit(
+        &admin,
+        EntryBody::CompromiseIssuer(ledger::CompromiseIssuer {
+            issuer_key: stolen.public_key(),
+            since: anchored_at,
+        }),
+    );
+    s.commit(1)?;
+
+    let checkpoint = s.checkpoint(s.departments.len())?;
+    let under_quorum = s.checkpoint(ledger::quorum_threshold(s.departments.len()) - 1)?;
+    let now = s.ledger.time() + 30;
+    let iat = now - 5;
+    let mut nonce_bytes = [0u8; 16];
+    s.rng.fill_bytes(&mut nonce_bytes);
+    let nonce = base64url(&nonce_bytes);
+    let policy = Policy::new(&nonce, CASES_AUDIENCE);
+    let shown = ["credit_code", "entity_name", "legal_representative"];
+    let bundle = |issued: &Issued, disclose: &[&str], iat: u64, cp: &str| {
+        s.bundle(issued, &holder, disclose, &nonce, CASES_AUDIENCE, iat, cp)
+    };
+    let valid = bundle(&licence, &shown, iat, &checkpoint)?;
+    let mut cases = Vec::new();
+    let mut case = |name, description, bundle: &Bundle, policy: &Policy, now, expect| {
+        cases.push(Case {
+            name,
+            description,
+            bundle_text: bundle.to_text(),
+            policy: policy.clone(),
+            now,
+            expect,
+        });
+    };
+
+    case("valid", "a business licence showing three claims", &valid, &policy, now, "valid");
+    let mut loa = policy.clone();
+    loa.min_assurance_level = Some(3);
+    loa.required_claims = vec!["age_over_18".into()];
+    let id_bundle = bundle(&identity, &["age_over_18", "region"], iat, &checkpoint)?;
+    case("valid_identity", "an identity attestation showing age over 18 and region, level 3 required", &id_bundle, &loa, now, "valid");
+
+    let tampered = with_presentation(&valid, tamper_disclosure(&valid)?);
+    case("tampered_claim", "a disclosed claim value changed after issuance", &tampered, &policy, now, "tampered_disclosure");
+    let mut other = policy.clone();
+    other.challenge.nonce = base64url(&[9u8; 16]);
+    case("wrong_nonce", "a presentation made for another request", &valid, &other, now, "nonce_mismatch");
+    let mut other = policy.clone();
+    other.challenge.audience = "verifier:another-agency".into();
+    case("wrong_audience", "a presentation made for another verifier", &valid, &other, now, "audience_mismatch");
+    let b = bundle(&revoked, &shown, iat, &checkpoint)?;
+    case("revoked", "a licence revoked by its issuer", &b, &policy, now, "revoked");
+    let b = bundle(&suspended, &shown, iat, &checkpoint)?;
+    case("suspended", "a licence suspended by its issuer", &b, &policy, now, "suspended");
+    let late = CASES_GENESIS_TIME + 11 * year;
+    let b = bundle(&licence, &shown, late - 5, &checkpoint)?;
+    let mut lax = policy.clone();
+    lax.max_checkpoint_age_s = 20 * year;
+    case("expired", "a licence presented after its expiry", &b, &lax, late, "expired");
+    let stale_now = now + 25 * 3600;
+    let b = bundle(&licence, &shown, stale_now - 5, &checkpoint)?;
+    case("stale_checkpoint", "a checkpoint older than the 24 h policy", &b, &policy, stale_now, "stale_checkpoint");
+    let b = forge_issuer_types(&s, &valid, &[profiles::DIPLOMA.id])?;
+    case("issuer_not_authorised", "a registry (signed by a colluding quorum) whose issuer may not issue this type", &b, &policy, now, "issuer_not_authorised");
+    let b = bundle(&licence, &shown, iat, &under_quorum)?;
+    case("under_quorum", "a checkpoint signed by fewer departments than the threshold", &b, &policy, now, "quorum_not_met");
+    let b = with_presentation(&valid, strip_key_binding(&valid)?);
+    case("holder_binding_missing", "the key-binding JWT removed", &b, &policy, now, "holder_binding_missing");
+    let b = with_presentation(&valid, corrupt_issuer_signature(&valid)?);
+    case("bad_issuer_signature", "the issuer signature altered", &b, &policy, now, "bad_issuer_signature");
+    let b = bundle(&after_theft, &shown, iat, &checkpoint)?;
+    case("issuer_key_compromised", "issued with a key reported compromised since then", &b, &policy, now, "issuer_key_compromised");
+    let mut b = valid.clone();
+    let other_bundle = bundle(&revoked, &shown, iat, &checkpoint)?;
+    b.anchor_leaf = other_bundle.anchor_leaf.clone();
+    b.anchor_proof = other_bundle.anchor_proof.clone();
+    b.credential_record = other_bundle.credential_record.clone();
+    b.credential_proof = other_bundle.credential_proof.clone();
+    case("not_anchored", "proofs of another credential stapled to this one", &b, &policy, now, "not_anchored");
+    let mut b = valid.clone();
+    b.checkpoint = corrupt_first_signature(&checkpoint)?;
+    case("bad_checkpoint_signature", "a department's checkpoint signature altered", &b, &policy, now, "bad_checkpoint_signature");
+    let mut b = valid.clone();
+    b.checkpoint = s.checkpoint_for_origin("cn.gov.certledger.other", s.departments.len())?;
+    case("wrong_ledger", "a checkpoint of another ledger", &b, &policy, now, "wrong_ledger");
+    let b = bundle(&licence, &shown, now - 3600, &checkpoint)?;
+    case("presentation_not_fresh", "a key-binding JWT an hour old", &b, &policy, now, "presentation_not_fresh");
+    let mut only = policy.clone();
+    only.accepted_types = vec![profiles::DIPLOMA.id.into()];
+    case("type_not_accepted", "a licence where only diplomas are accepted", &valid, &only, now, "type_not_accepted");
+    let mut high = policy.clone();
+    high.min_assurance_level = Some(4);
+    case("assurance_too_low", "level 3 where level 4 is required", &id_bundle, &high, now, "assurance_too_low");
+    let mut needs = policy.clone();
+    needs.required_claims = vec!["address".into()];
+    case("claim_not_disclosed", "a required claim withheld", &valid, &needs, now, "claim_not_disclosed");
+    let mut b = bundle(&revoked, &shown, iat, &checkpoint)?;
+    b.credential_record.status = CredentialStatus::Active;
+    case("bad_state_proof", "a revoked credential's record altered to active", &b, &policy, now, "bad_state_proof");
+
+    Ok(CaseSet { trust_root: s.trust_root(), cases })
+}
+
+impl Scenario {
+    /// The current ledger head signed as a checkpoint of another origin (for wrong-ledger tests).
+    pub fn checkpoint_for_origin(
+        &self,
+        origin: &str,
+        signers: usize,
+    ) -> Result<String, ScenarioError> {
+        let cp = LedgerCheckpoint {
+            origin: origin.to_owned(),
+            size: self.ledger.log_size(),
+            root: self.ledger.log_root(),
+            height: self.ledger.height(),
+            time: self.ledger.time(),
+            state_root: self.ledger.state_root(),
+        };
+        self.sign_checkpoint(&cp, signers)
+    }
+
+    fn sign_checkpoint(
+        &self,
+        cp: &LedgerCheckpoint,
+        signers: usize,
+    ) -> Result<String, ScenarioError> {
+        let mut note =
+            Note::new(&cp.to_body()).map_err(|_| ScenarioError::Step("checkpoint body"))?;
+        for d in self.departments.iter().take(signers) {
+            let signer = NoteSigner::new(&d.id, d.node.clone())
+                .map_err(|_| ScenarioError::Step("note signer"))?;
+            note.sign(&signer).map_err(|_| ScenarioError::Step("sign checkpoint"))?;
+        }
+        Ok(note.to_text())
+    }
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn sd_jwt_text(bundle: &Bundle) -> &str {
+    match &bundle.presentation {
+        Presentation::SdJwt(text) => text,
+    }
+}
+
+fn with_presentation(bundle: &Bundle, text: String) -> Bundle {
+    let mut out = bundle.clone();
+    out.presentation = Presentation::SdJwt(text);
+    out
+}
+
+/// Replaces the first disclosure's value with another one, keeping its salt and name.
+fn tamper_disclosure(bundle: &Bundle) -> Result<String, ScenarioError> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut parts: Vec<String> = sd_jwt_text(bundle).split('~').map(str::to_owned).collect();
+    let first = parts.get_mut(1).ok_or(ScenarioError::Step("no disclosure to tamper with"))?;
+    let raw = b64.decode(first.as_bytes()).map_err(|_| ScenarioError::Step("disclosure"))?;
+    let mut arr: Vec<Value> =
+        serde_json::from_slice(&raw).map_err(|_| ScenarioError::Step("disclosure JSON"))?;
+    let value = arr.get_mut(2).ok_or(ScenarioError::Step("disclosure shape"))?;
+    *value = Value::String("篡改后的值 (tampered)".into());
+    let json = serde_json::to_vec(&arr).map_err(|_| ScenarioError::Step("disclosure JSON"))?;
+    *first = b64.encode(json);
+    Ok(parts.join("~"))
+}
+
+/// Drops the key-binding JWT, keeping the trailing `~`.
+fn strip_key_binding(bundle: &Bundle) -> Result<String, ScenarioError> {
+    let text = sd_jwt_text(bundle);
+    let cut = text.rfind('~').ok_or(ScenarioError::Step("no key-binding JWT"))?;
+    Ok(text[..=cut].to_owned())
+}
+
+/// Changes one character of the issuer JWT's signature.
+fn corrupt_issuer_signature(bundle: &Bundle) -> Result<String, ScenarioError> {
+    let text = sd_jwt_text(bundle);
+    let jwt_end = text.find('~').ok_or(ScenarioError::Step("issuer JWT"))?;
+    let sig_start = text[..jwt_end].rfind('.').ok_or(ScenarioError::Step("issuer JWT"))? + 1;
+    let mut bytes = text.as_bytes().to_vec();
+    let at = sig_start + 5;
+    let b = bytes.get_mut(at).ok_or(ScenarioError::Step("issuer JWT signature"))?;
+    *b = if *b == b'A' { b'B' } else { b'A' };
+    String::from_utf8(bytes).map_err(|_| ScenarioError::Step("issuer JWT"))
+}
+
+/// Flips a bit in the first signature line's signature bytes, keeping the key name and id.
+fn corrupt_first_signature(checkpoint: &str) -> Result<String, ScenarioError> {
+    use base64::Engine as _;
+    let std = base64::engine::general_purpose::STANDARD;
+    let mut lines: Vec<String> = checkpoint.lines().map(str::to_owned).collect();
+    let line = lines
+        .iter_mut()
+        .find(|l| l.starts_with("\u{2014} "))
+        .ok_or(ScenarioError::Step("no signature line"))?;
+    let (prefix, b64) = line.rsplit_once(' ').ok_or(ScenarioError::Step("signature line"))?;
+    let mut raw = std.decode(b64).map_err(|_| ScenarioError::Step("signature base64"))?;
+    let last = raw.last_mut().ok_or(ScenarioError::Step("signature bytes"))?;
+    *last ^= 1;
+    *line = format!("{prefix} {}", std.encode(raw));
+    Ok(lines.join("\n") + "\n")
+}
+
+/// The same anchor under a state (signed by every department, as a colluding quorum could) in
+/// which the issuer record allows only `types`: the verifier's own authorisation check must
+/// still refuse it.
+fn forge_issuer_types(
+    s: &Scenario,
+    valid: &Bundle,
+    types: &[&str],
+) -> Result<Bundle, ScenarioError> {
+    let mut record = valid.issuer_record.clone();
+    record.types = types.iter().map(|t| (*t).to_owned()).collect();
+    let mut state = crate::smt::Smt::default();
+    let cred_key = ledger::credential_state_key(&valid.credential_record.credential_id);
+    let issuer_key = ledger::issuer_state_key(&record.issuer_key);
+    let step = |_| ScenarioError::Step("forged state");
+    state.insert(cred_key, ledger::encode_record(&valid.credential_record)).map_err(step)?;
+    state.insert(issuer_key, ledger::encode_record(&record)).map_err(step)?;
+    let mut log = crate::merkle::MerkleLog::new();
+    log.append_data(&valid.anchor_leaf).map_err(|_| ScenarioError::Step("forged log"))?;
+    let cp = LedgerCheckpoint {
+        origin: s.genesis.chain_id.clone(),
+        size: 1,
+        root: log.root(),
+        height: s.ledger.height(),
+        time: s.ledger.time(),
+        state_root: state.root(),
+    };
+    let mut out = valid.clone();
+    out.anchor_proof =
+        log.inclusion_proof(0, 1).map_err(|_| ScenarioError::Step("forged proof"))?;
+    out.credential_proof = state.prove(&cred_key).map_err(step)?;
+    out.issuer_proof = state.prove(&issuer_key).map_err(step)?;
+    out.issuer_record = record;
+    out.checkpoint = s.sign_checkpoint(&cp, s.departments.len())?;
+    Ok(out)
+}
+
+/// The label the published vectors in `specs/vectors/bundles.json` are generated from.
+pub const VECTORS_LABEL: &str = "certledger/specs/vectors/bundles/v1";
+
+/// The JSON document of a case set, as published in `specs/vectors/bundles.json`.
+pub fn cases_json(set: &CaseSet) -> String {
+    let cases: Vec<Value> = set
+        .cases
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "name": c.name,
+                "description": c.description,
+                "now": c.now,
+                "policy": c.policy,
+                "expect": c.expect,
+                "bundle": c.bundle_text,
+            })
+        })
+        .collect();
+    let trust_root: Value = serde_json::from_str(&set.trust_root.to_json()).unwrap_or(Value::Null);
+    let doc = serde_json::json!({
+        "about": "certledger presentation bundles and their expected verdicts (specs/bundle.md). Generated by `cargo run -p certledger-core --example gen-vectors` from a fixed seed; keys are public test keys.",
+        "format_version": 1,
+        "trust_root": trust_root,
+        "cases": cases,
+    });
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_stream_different_seed_different_stream() {
+        let mut a = SeededRng::from_label("a");
+        let mut b = SeededRng::from_label("a");
+        let mut c = SeededRng::from_label("c");
+        let (mut x, mut y, mut z) = ([0u8; 100], [0u8; 100], [0u8; 100]);
+        a.fill_bytes(&mut x);
+        b.fill_bytes(&mut y);
+        c.fill_bytes(&mut z);
+        assert_eq!(x, y);
+        assert_ne!(x, z);
+    }
+}

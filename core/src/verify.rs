@@ -1,0 +1,690 @@
+//! The one verification pipeline: `verify(bundle, trust_root, policy, now)`.
+//!
+//! The same function runs in the node, the wallet (`certledger-wallet verify`) and the browser
+//! (`certledger-verifier`), so all three accept and refuse exactly the same bundles. It keeps
+//! "could not decide" ([`VerifyError`]: the input is malformed) apart from "decided: invalid"
+//! ([`Verdict::Invalid`] with a typed [`Invalid`] reason). Steps, in order (the first failing
+//! step gives the reason; `specs/bundle.md` is normative):
+//!
+//! 1. the checkpoint carries more than the trust root's threshold of valid signatures from its
+//!    department keys, for the trust root's origin;
+//! 2. the checkpoint is not older than the policy allows (nor from the future);
+//! 3. the anchor entry is in the log under that checkpoint (RFC 9162 inclusion proof) and is an
+//!    issuance anchor signed by its issuer key;
+//! 4. the credential record and the issuer record are in the state committed by the checkpoint
+//!    (sparse Merkle proofs) and agree with the anchor;
+//! 5. the presentation's issuer signature verifies under the anchored issuer key, and its
+//!    commitment equals the anchored commitment;
+//! 6. the issuer was authorised for the credential type at the anchor's ledger time and its key
+//!    was not compromised by then;
+//! 7. the credential's status as of the checkpoint is active;
+//! 8. the credential is inside its validity period at `now`;
+//! 9. holder binding: the key-binding JWT verifies under the credential's `cnf` key and matches
+//!    the verifier's nonce and audience, fresh at `now` (fail closed);
+//! 10. the policy: accepted type, required level of assurance, required claims disclosed.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::bundle::{Bundle, BundleError, Presentation};
+use crate::ledger::{self, CredentialStatus, EntryBody};
+use crate::note::{self, NoteKey, Quorum};
+use crate::profiles;
+use crate::sdjwt;
+use crate::sig::PublicKey;
+use crate::merkle;
+
+/// Whom the verifier trusts: the department keys that must cosign checkpoints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrustRoot {
+    /// The ledger's chain id (also the checkpoint origin).
+    pub chain_id: String,
+    /// The department node keys (note verifier keys).
+    pub keys: Vec<NoteKey>,
+    /// How many distinct keys must sign a checkpoint.
+    pub threshold: usize,
+}
+
+/// The JSON form of a [`TrustRoot`] (`specs/bundle.md`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustRootJson {
+    /// Format version, 1.
+    pub version: u32,
+    /// The chain id.
+    pub chain_id: String,
+    /// C2SP verifier keys `name+keyid+base64`.
+    pub keys: Vec<String>,
+    /// Distinct signatures needed.
+    pub threshold: usize,
+}
+
+/// Longest trust-root JSON accepted, in bytes.
+pub const MAX_TRUST_ROOT_BYTES: usize = 64 * 1024;
+/// Most department keys in a trust root.
+pub const MAX_TRUST_ROOT_KEYS: usize = 256;
+
+impl TrustRoot {
+    /// The trust root for a genesis: every founding department's node key, threshold more than
+    /// two thirds.
+    pub fn from_genesis(genesis: &ledger::Genesis) -> Self {
+        let keys: Vec<NoteKey> = genesis
+            .departments
+            .iter()
+            .map(|d| NoteKey { name: d.id.clone(), key: d.node_key })
+            .collect();
+        let threshold = ledger::quorum_threshold(keys.len());
+        Self { chain_id: genesis.chain_id.clone(), keys, threshold }
+    }
+
+    /// Parses the JSON form, strictly and with bounds.
+    pub fn from_json(text: &str) -> Result<Self, VerifyError> {
+        if text.len() > MAX_TRUST_ROOT_BYTES {
+            return Err(VerifyError::TrustRoot("trust root JSON is too large"));
+        }
+        let value = crate::jcs::parse_strict(text)
+            .map_err(|_| VerifyError::TrustRoot("trust root is not valid JSON"))?;
+        let json: TrustRootJson = serde_json::from_value(value)
+            .map_err(|_| VerifyError::TrustRoot("trust root JSON has the wrong shape"))?;
+        if json.version != 1 {
+            return Err(VerifyError::TrustRoot("unsupported trust root version"));
+        }
+        if json.keys.is_empty() || json.keys.len() > MAX_TRUST_ROOT_KEYS {
+            return Err(VerifyError::TrustRoot("trust root must list 1 to 256 keys"));
+        }
+        let keys = json
+            .keys
+            .iter()
+            .map(|k| NoteKey::parse_verifier_key(k))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| VerifyError::TrustRoot("a trust root key is malformed"))?;
+        let root = Self { chain_id: json.chain_id, keys, threshold: json.threshold };
+        root.check()?;
+        Ok(root)
+    }
+
+    /// The JSON form.
+    pub fn to_json(&self) -> String {
+        let json = TrustRootJson {
+            version: 1,
+            chain_id: self.chain_id.clone(),
+            keys: self.keys.iter().map(NoteKey::verifier_key).collect(),
+            threshold: self.threshold,
+        };
+        serde_json::to_string_pretty(&json).unwrap_or_default()
+    }
+
+    fn check(&self) -> Result<(), VerifyError> {
+        // A trust root whose threshold is not a BFT quorum of its keys would let a minority
+        // forge checkpoints: refuse it rather than verify against it.
+        if self.threshold < ledger::quorum_threshold(self.keys.len()) || self.threshold > self.keys.len()
+        {
+            return Err(VerifyError::TrustRoot("threshold must be more than 2/3 of the keys"));
+        }
+        Ok(())
+    }
+
+    fn quorum(&self) -> Quorum {
+        Quorum { origin: self.chain_id.clone(), keys: self.keys.clone(), threshold: self.threshold }
+    }
+}
+
+/// What the verifier asked for in this exchange. Nonce and audience are not optional: a verifier
+/// cannot verify a holder-bound credential without them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Challenge {
+    /// The fresh nonce of the verifier's request.
+    pub nonce: String,
+    /// The verifier's audience identifier.
+    pub audience: String,
+}
+
+/// The verifier's acceptance policy. Its JSON form names the same fields; every field but
+/// `challenge` has a default (see [`Policy::new`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// The exchange's nonce and audience.
+    pub challenge: Challenge,
+    /// Oldest checkpoint accepted, in seconds before `now`.
+    #[serde(default = "default_checkpoint_age")]
+    pub max_checkpoint_age_s: u64,
+    /// Oldest key-binding JWT accepted, in seconds before `now`.
+    #[serde(default = "default_presentation_age")]
+    pub max_presentation_age_s: u64,
+    /// Largest clock skew tolerated for times in the future, in seconds.
+    #[serde(default = "default_skew")]
+    pub max_clock_skew_s: u64,
+    /// Credential types accepted; empty means every shipped type.
+    #[serde(default)]
+    pub accepted_types: Vec<String>,
+    /// For identity attestations: the lowest level of assurance accepted.
+    #[serde(default)]
+    pub min_assurance_level: Option<u64>,
+    /// Claims the holder must disclose.
+    #[serde(default)]
+    pub required_claims: Vec<String>,
+}
+
+fn default_checkpoint_age() -> u64 {
+    24 * 3600
+}
+fn default_presentation_age() -> u64 {
+    300
+}
+fn default_skew() -> u64 {
+    60
+}
+
+/// Longest policy JSON accepted, in bytes.
+pub const MAX_POLICY_BYTES: usize = 16 * 1024;
+
+impl Policy {
+    /// A policy with the default limits: checkpoints up to 24 hours old, presentations up to
+    /// 5 minutes old, 60 seconds of clock skew, every shipped type.
+    pub fn new(nonce: &str, audience: &str) -> Self {
+        Self {
+            challenge: Challenge { nonce: nonce.to_owned(), audience: audience.to_owned() },
+            max_checkpoint_age_s: default_checkpoint_age(),
+            max_presentation_age_s: default_presentation_age(),
+            max_clock_skew_s: default_skew(),
+            accepted_types: Vec::new(),
+            min_assurance_level: None,
+            required_claims: Vec::new(),
+        }
+    }
+
+    /// Parses the JSON form, strictly and with bounds.
+    pub fn from_json(text: &str) -> Result<Self, VerifyError> {
+        if text.len() > MAX_POLICY_BYTES {
+            return Err(VerifyError::Policy("policy JSON is too large"));
+        }
+        let value = crate::jcs::parse_strict(text)
+            .map_err(|_| VerifyError::Policy("policy is not valid JSON"))?;
+        let policy: Policy = serde_json::from_value(value)
+            .map_err(|_| VerifyError::Policy("policy JSON has the wrong shape"))?;
+        if policy.challenge.nonce.len() < 16 || policy.challenge.audience.is_empty() {
+            return Err(VerifyError::Policy("policy needs a nonce of 16+ characters and an audience"));
+        }
+        Ok(policy)
+    }
+}
+
+/// A disclosed claim with its display labels.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DisclosedClaim {
+    /// The claim name.
+    pub name: String,
+    /// Its value.
+    pub value: Value,
+    /// Chinese label (the name itself when the type does not define one).
+    pub label_zh: String,
+    /// English label.
+    pub label_en: String,
+}
+
+/// A bundle that passed every check.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Accepted {
+    /// The credential type id (`vct`).
+    pub credential_type: String,
+    /// Its Chinese display name.
+    pub type_name_zh: String,
+    /// Its English display name.
+    pub type_name_en: String,
+    /// The issuing department id.
+    pub issuer_department: String,
+    /// The issuer key.
+    pub issuer_key: PublicKey,
+    /// The claims the holder disclosed (plus the always-visible claims of the type).
+    pub claims: Vec<DisclosedClaim>,
+    /// Ledger time at which the credential was anchored.
+    pub anchored_time: u64,
+    /// Height of the checkpoint the status is proven against.
+    pub checkpoint_height: u64,
+    /// Time of that checkpoint.
+    pub checkpoint_time: u64,
+    /// Credential expiry, if any.
+    pub expires_at: Option<u64>,
+}
+
+/// Why a well-formed bundle was refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "code", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Invalid {
+    /// The checkpoint is for another ledger.
+    #[error("the checkpoint is for another ledger")]
+    WrongLedger,
+    /// Fewer distinct department signatures than the trust root's threshold.
+    #[error("checkpoint not signed by a quorum of departments")]
+    QuorumNotMet,
+    /// A department key listed in the trust root signed something else: an attack signal.
+    #[error("a department signature on the checkpoint is invalid")]
+    BadCheckpointSignature,
+    /// The checkpoint is older than the policy allows.
+    #[error("the checkpoint is {age_s} s old, older than the policy allows")]
+    StaleCheckpoint {
+        /// Age in seconds.
+        age_s: u64,
+    },
+    /// The checkpoint is dated in the future beyond the tolerated skew.
+    #[error("the checkpoint is dated in the future")]
+    CheckpointFromFuture,
+    /// The credential's issuance is not anchored in the ledger.
+    #[error("the credential is not anchored in the ledger: {0}")]
+    NotAnchored(&'static str),
+    /// The status or registry proofs do not match the checkpoint's state root.
+    #[error("a state proof does not match the checkpoint: {0}")]
+    BadStateProof(&'static str),
+    /// The issuer's signature on the credential does not verify.
+    #[error("the issuer signature on the credential is invalid")]
+    BadIssuerSignature,
+    /// The credential's selective disclosures do not match what the issuer signed.
+    #[error("a disclosed claim does not match what the issuer signed")]
+    TamperedDisclosure,
+    /// The issuer was not authorised for this type when it issued.
+    #[error("the issuer was not authorised for this credential type at issuance: {0}")]
+    IssuerNotAuthorised(&'static str),
+    /// The issuer key was reported compromised before this credential was anchored.
+    #[error("the issuer key was compromised before this credential was issued")]
+    IssuerKeyCompromised,
+    /// Revoked as of the checkpoint.
+    #[error("the credential has been revoked (reason code {reason})")]
+    Revoked {
+        /// The issuer's reason code.
+        reason: u16,
+    },
+    /// Suspended as of the checkpoint.
+    #[error("the credential is suspended (reason code {reason})")]
+    Suspended {
+        /// The issuer's reason code.
+        reason: u16,
+    },
+    /// Past its expiry.
+    #[error("the credential has expired")]
+    Expired,
+    /// Not yet valid.
+    #[error("the credential is not yet valid")]
+    NotYetValid,
+    /// A holder-bound credential presented without a key-binding JWT.
+    #[error("holder binding missing: the credential must be presented by its holder")]
+    HolderBindingMissing,
+    /// The key-binding JWT is not signed by the credential's holder key or does not cover the
+    /// presented disclosures.
+    #[error("holder binding invalid")]
+    HolderBindingInvalid,
+    /// The presentation answers another request.
+    #[error("the presentation was made for another request (nonce mismatch)")]
+    NonceMismatch,
+    /// The presentation was made for another verifier.
+    #[error("the presentation was made for another verifier (audience mismatch)")]
+    AudienceMismatch,
+    /// The key-binding JWT is too old or from the future.
+    #[error("the presentation is not fresh")]
+    PresentationNotFresh,
+    /// The credential type is not accepted by this verifier.
+    #[error("this credential type is not accepted here")]
+    TypeNotAccepted,
+    /// The identity attestation's level of assurance is below the policy.
+    #[error("level of assurance {have} is below the required {need}")]
+    AssuranceTooLow {
+        /// The attested level.
+        have: u64,
+        /// The required level.
+        need: u64,
+    },
+    /// A claim the verifier requires was not disclosed.
+    #[error("required claim `{0}` was not disclosed")]
+    ClaimNotDisclosed(String),
+}
+
+impl Invalid {
+    /// A stable machine-readable code (the serde tag), e.g. `revoked`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Invalid::WrongLedger => "wrong_ledger",
+            Invalid::QuorumNotMet => "quorum_not_met",
+            Invalid::BadCheckpointSignature => "bad_checkpoint_signature",
+            Invalid::StaleCheckpoint { .. } => "stale_checkpoint",
+            Invalid::CheckpointFromFuture => "checkpoint_from_future",
+            Invalid::NotAnchored(_) => "not_anchored",
+            Invalid::BadStateProof(_) => "bad_state_proof",
+            Invalid::BadIssuerSignature => "bad_issuer_signature",
+            Invalid::TamperedDisclosure => "tampered_disclosure",
+            Invalid::IssuerNotAuthorised(_) => "issuer_not_authorised",
+            Invalid::IssuerKeyCompromised => "issuer_key_compromised",
+            Invalid::Revoked { .. } => "revoked",
+            Invalid::Suspended { .. } => "suspended",
+            Invalid::Expired => "expired",
+            Invalid::NotYetValid => "not_yet_valid",
+            Invalid::HolderBindingMissing => "holder_binding_missing",
+            Invalid::HolderBindingInvalid => "holder_binding_invalid",
+            Invalid::NonceMismatch => "nonce_mismatch",
+            Invalid::AudienceMismatch => "audience_mismatch",
+            Invalid::PresentationNotFresh => "presentation_not_fresh",
+            Invalid::TypeNotAccepted => "type_not_accepted",
+            Invalid::AssuranceTooLow { .. } => "assurance_too_low",
+            Invalid::ClaimNotDisclosed(_) => "claim_not_disclosed",
+        }
+    }
+
+    /// The reason in Chinese, for display at a counter.
+    pub fn message_zh(&self) -> String {
+        match self {
+            Invalid::WrongLedger => "检查点不属于本账本".into(),
+            Invalid::QuorumNotMet => "检查点未获得足够多部门节点的签名".into(),
+            Invalid::BadCheckpointSignature => "检查点上的部门签名无效".into(),
+            Invalid::StaleCheckpoint { age_s } => format!("检查点已过时（{age_s} 秒前）"),
+            Invalid::CheckpointFromFuture => "检查点时间晚于当前时间".into(),
+            Invalid::NotAnchored(_) => "证照未在账本上登记".into(),
+            Invalid::BadStateProof(_) => "状态证明与检查点不符".into(),
+            Invalid::BadIssuerSignature => "签发机构签名无效".into(),
+            Invalid::TamperedDisclosure => "出示的信息与签发内容不符（可能被篡改）".into(),
+            Invalid::IssuerNotAuthorised(_) => "签发机构在签发时无权签发此类证照".into(),
+            Invalid::IssuerKeyCompromised => "签发密钥在签发前已被报告泄露".into(),
+            Invalid::Revoked { reason } => format!("证照已被撤销（原因代码 {reason}）"),
+            Invalid::Suspended { reason } => format!("证照已被暂停使用（原因代码 {reason}）"),
+            Invalid::Expired => "证照已过期".into(),
+            Invalid::NotYetValid => "证照尚未生效".into(),
+            Invalid::HolderBindingMissing => "缺少持有人确认：必须由持有人本人出示".into(),
+            Invalid::HolderBindingInvalid => "持有人确认签名无效".into(),
+            Invalid::NonceMismatch => "出示内容不是针对本次请求生成的（随机数不符）".into(),
+            Invalid::AudienceMismatch => "出示内容是给其他核验方的（受众不符）".into(),
+            Invalid::PresentationNotFresh => "出示内容已过时".into(),
+            Invalid::TypeNotAccepted => "本窗口不接受此类证照".into(),
+            Invalid::AssuranceTooLow { have, need } => {
+                format!("身份认证等级 {have} 低于要求的 {need}")
+            }
+            Invalid::ClaimNotDisclosed(name) => format!("未出示所需信息：{name}"),
+        }
+    }
+}
+
+/// The outcome of a verification that could decide.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    /// Every check passed.
+    Valid(Box<Accepted>),
+    /// Refused, with the first failing reason.
+    Invalid(Invalid),
+}
+
+/// The input could not be decided on: it is malformed, or the trust root is unusable.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The bundle could not be decoded.
+    #[error("the bundle is malformed: {0}")]
+    Bundle(#[from] BundleError),
+    /// The trust root is malformed or unsafe.
+    #[error("the trust root is unusable: {0}")]
+    TrustRoot(&'static str),
+    /// The policy is malformed.
+    #[error("the policy is unusable: {0}")]
+    Policy(&'static str),
+    /// A part of the bundle is malformed (named).
+    #[error("the bundle is malformed: {0}")]
+    Malformed(&'static str),
+}
+
+/// Verifies encoded bundle bytes (see [`verify`]).
+pub fn verify_bytes(
+    bytes: &[u8],
+    trust_root: &TrustRoot,
+    policy: &Policy,
+    now: u64,
+) -> Result<Verdict, VerifyError> {
+    let bundle = Bundle::decode_bytes(bytes)?;
+    verify(&bundle, trust_root, policy, now)
+}
+
+/// Decides a bundle against a trust root and policy at time `now` (Unix seconds).
+pub fn verify(
+    bundle: &Bundle,
+    trust_root: &TrustRoot,
+    policy: &Policy,
+    now: u64,
+) -> Result<Verdict, VerifyError> {
+    trust_root.check()?;
+    match decide(bundle, trust_root, policy, now)? {
+        Ok(accepted) => Ok(Verdict::Valid(Box::new(accepted))),
+        Err(invalid) => Ok(Verdict::Invalid(invalid)),
+    }
+}
+
+/// `Ok(Ok(_))` valid, `Ok(Err(_))` invalid, `Err(_)` undecidable.
+fn decide(
+    bundle: &Bundle,
+    trust_root: &TrustRoot,
+    policy: &Policy,
+    now: u64,
+) -> Result<Result<Accepted, Invalid>, VerifyError> {
+    macro_rules! refuse {
+        ($reason:expr) => {
+            return Ok(Err($reason))
+        };
+    }
+
+    // 1. Quorum checkpoint.
+    let checkpoint = match note::verify_checkpoint(&bundle.checkpoint, &trust_root.quorum()) {
+        Ok(cp) => cp,
+        Err(e) => match classify_checkpoint_error(&e) {
+            Some(invalid) => refuse!(invalid),
+            None => return Err(VerifyError::Malformed("checkpoint note")),
+        },
+    };
+
+    // 2. Freshness of the checkpoint.
+    if checkpoint.time > now.saturating_add(policy.max_clock_skew_s) {
+        refuse!(Invalid::CheckpointFromFuture);
+    }
+    let age_s = now.saturating_sub(checkpoint.time);
+    if age_s > policy.max_checkpoint_age_s {
+        refuse!(Invalid::StaleCheckpoint { age_s });
+    }
+
+    // 3. Anchor inclusion and signature.
+    let leaf_hash = merkle::leaf_hash(&bundle.anchor_leaf);
+    if bundle.anchor_proof.size != checkpoint.size {
+        refuse!(Invalid::NotAnchored("inclusion proof is for another log size"));
+    }
+    if merkle::verify_inclusion(
+        &leaf_hash,
+        bundle.anchor_proof.index,
+        bundle.anchor_proof.size,
+        &bundle.anchor_proof.path,
+        &checkpoint.root,
+    )
+    .is_err()
+    {
+        refuse!(Invalid::NotAnchored("inclusion proof does not match the checkpoint"));
+    }
+    let leaf = ledger::LogLeaf::from_bytes_checked(&bundle.anchor_leaf)
+        .map_err(|_| VerifyError::Malformed("anchor log leaf"))?;
+    let EntryBody::AnchorIssuance(anchor) = &leaf.entry.body else {
+        refuse!(Invalid::NotAnchored("the proven entry is not an issuance anchor"));
+    };
+    if leaf.entry.verify_signature(&trust_root.chain_id).is_err() {
+        refuse!(Invalid::NotAnchored("the anchor entry's signature is invalid"));
+    }
+    let issuer_key = leaf.entry.signer;
+
+    // 4. State proofs: credential record and issuer record under the checkpoint's state root.
+    let cred = &bundle.credential_record;
+    let cred_key = ledger::credential_state_key(&anchor.credential_id);
+    if bundle
+        .credential_proof
+        .verify(&checkpoint.state_root, &cred_key, Some(&ledger::encode_record(cred)))
+        .is_err()
+    {
+        refuse!(Invalid::BadStateProof("credential status proof"));
+    }
+    if cred.credential_id != anchor.credential_id
+        || cred.commitment != anchor.commitment
+        || cred.issuer_key != issuer_key
+        || cred.type_id != anchor.type_id
+    {
+        refuse!(Invalid::BadStateProof("credential record does not match the anchor"));
+    }
+    let issuer = &bundle.issuer_record;
+    let issuer_state_key = ledger::issuer_state_key(&issuer_key);
+    if bundle
+        .issuer_proof
+        .verify(&checkpoint.state_root, &issuer_state_key, Some(&ledger::encode_record(issuer)))
+        .is_err()
+    {
+        refuse!(Invalid::BadStateProof("issuer registry proof"));
+    }
+    if issuer.issuer_key != issuer_key {
+        refuse!(Invalid::BadStateProof("issuer record is for another key"));
+    }
+
+    // 5.-9. The presentation itself.
+    let Presentation::SdJwt(text) = &bundle.presentation;
+    let check = sdjwt::KeyBindingCheck {
+        nonce: &policy.challenge.nonce,
+        aud: &policy.challenge.audience,
+        now,
+        max_age_s: policy.max_presentation_age_s,
+        max_future_skew_s: policy.max_clock_skew_s,
+    };
+    let verified = match sdjwt::verify(text, &issuer_key, check) {
+        Ok(v) => v,
+        Err(e) => match classify_sdjwt_error(&e) {
+            Some(invalid) => refuse!(invalid),
+            None => return Err(VerifyError::Malformed("SD-JWT presentation")),
+        },
+    };
+    if crate::issuance::commitment(&verified.issuer_jwt) != anchor.commitment {
+        refuse!(Invalid::NotAnchored("the credential is not the one anchored"));
+    }
+    let vct = verified.claims.get("vct").and_then(Value::as_str).unwrap_or_default();
+    if vct != anchor.type_id {
+        refuse!(Invalid::NotAnchored("credential type differs from the anchored type"));
+    }
+
+    // 6. Authorisation at issuance (ledger time of the anchor).
+    if let Err(reason) = issuer.authorised_at(&anchor.type_id, leaf.time) {
+        refuse!(match reason {
+            ledger::Unauthorised::Compromised => Invalid::IssuerKeyCompromised,
+            other => Invalid::IssuerNotAuthorised(other.as_str()),
+        });
+    }
+
+    // 7. Status as of the checkpoint.
+    match cred.status {
+        CredentialStatus::Active => {}
+        CredentialStatus::Suspended => refuse!(Invalid::Suspended { reason: cred.status_reason }),
+        CredentialStatus::Revoked => refuse!(Invalid::Revoked { reason: cred.status_reason }),
+    }
+
+    // 8. Validity period.
+    let exp = verified.claims.get("exp").and_then(Value::as_u64);
+    let nbf = verified.claims.get("nbf").and_then(Value::as_u64);
+    if let Some(exp) = exp {
+        if now >= exp {
+            refuse!(Invalid::Expired);
+        }
+    }
+    if let Some(nbf) = nbf {
+        if nbf > now.saturating_add(policy.max_clock_skew_s) {
+            refuse!(Invalid::NotYetValid);
+        }
+    }
+
+    // 9. Holder binding is enforced by `sdjwt::verify` (fail closed); a shipped holder-bound
+    // type without `cnf` is refused here as well.
+    let profile = profiles::by_id(&anchor.type_id);
+    if profile.is_some_and(|p| p.holder_binding) && verified.holder_key.is_none() {
+        refuse!(Invalid::HolderBindingMissing);
+    }
+
+    // 10. Policy.
+    let accepted_type = if policy.accepted_types.is_empty() {
+        profile.is_some()
+    } else {
+        policy.accepted_types.iter().any(|t| t == &anchor.type_id)
+    };
+    if !accepted_type {
+        refuse!(Invalid::TypeNotAccepted);
+    }
+    if let Some(need) = policy.min_assurance_level {
+        let have = verified.claims.get("assurance_level").and_then(Value::as_u64).unwrap_or(0);
+        if have < need {
+            refuse!(Invalid::AssuranceTooLow { have, need });
+        }
+    }
+    for name in &policy.required_claims {
+        if verified.claims.get(name).is_none() {
+            refuse!(Invalid::ClaimNotDisclosed(name.clone()));
+        }
+    }
+
+    let claims = display_claims(&verified.claims, profile);
+    Ok(Ok(Accepted {
+        credential_type: anchor.type_id.clone(),
+        type_name_zh: profile.map_or_else(|| anchor.type_id.clone(), |p| p.name_zh.to_owned()),
+        type_name_en: profile.map_or_else(|| anchor.type_id.clone(), |p| p.name_en.to_owned()),
+        issuer_department: issuer.department.clone(),
+        issuer_key,
+        claims,
+        anchored_time: leaf.time,
+        checkpoint_height: checkpoint.height,
+        checkpoint_time: checkpoint.time,
+        expires_at: exp,
+    }))
+}
+
+/// The registered claims of the type that the presentation shows, in the type's order.
+fn display_claims(
+    claims: &Value,
+    profile: Option<&profiles::CredentialType>,
+) -> Vec<DisclosedClaim> {
+    let Some(profile) = profile else {
+        return Vec::new();
+    };
+    profile
+        .claims
+        .iter()
+        .filter_map(|def| {
+            claims.get(def.name).map(|value| DisclosedClaim {
+                name: def.name.to_owned(),
+                value: value.clone(),
+                label_zh: def.label_zh.to_owned(),
+                label_en: def.label_en.to_owned(),
+            })
+        })
+        .collect()
+}
+
+fn classify_checkpoint_error(e: &note::CheckpointError) -> Option<Invalid> {
+    use note::CheckpointError as E;
+    match e {
+        E::WrongOrigin => Some(Invalid::WrongLedger),
+        E::QuorumNotMet { .. } => Some(Invalid::QuorumNotMet),
+        E::BadSignature { .. } | E::Note(note::NoteError::BadSignature { .. }) => {
+            Some(Invalid::BadCheckpointSignature)
+        }
+        _ => None,
+    }
+}
+
+fn classify_sdjwt_error(e: &sdjwt::SdJwtError) -> Option<Invalid> {
+    use sdjwt::SdJwtError as E;
+    match e {
+        E::BadIssuerSignature => Some(Invalid::BadIssuerSignature),
+        E::DigestNotFound | E::DuplicateDisclosure | E::DuplicateDigest => {
+            Some(Invalid::TamperedDisclosure)
+        }
+        E::MissingKeyBinding => Some(Invalid::HolderBindingMissing),
+        E::BadKeyBindingSignature | E::SdHashMismatch | E::UnexpectedKeyBinding => {
+            Some(Invalid::HolderBindingInvalid)
+        }
+        E::NonceMismatch => Some(Invalid::NonceMismatch),
+        E::AudienceMismatch => Some(Invalid::AudienceMismatch),
+        E::KeyBindingStale | E::KeyBindingInFuture => Some(Invalid::PresentationNotFresh),
+        _ => None,
+    }
+}

@@ -1,0 +1,243 @@
+//! Files a node reads: the genesis file (JSON), the department key file (JSON) and `node.toml`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use certledger_core::sig::{PublicKey, SecretKey};
+use malachitebft_app_channel::app::config::{
+    ConsensusConfig, NodeConfig, P2pConfig, ValueSyncConfig,
+};
+use malachitebft_app_channel::app::types::core::LinearTimeouts;
+use serde::{Deserialize, Serialize};
+
+/// One department in genesis.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GenesisDepartment {
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// The department's Ed25519 key (base64url).
+    pub public_key: PublicKey,
+    /// Whether the department runs a validator.
+    pub validator: bool,
+}
+
+/// The genesis file.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Genesis {
+    /// Format version, 1.
+    pub version: u32,
+    /// The chain id (at most 64 bytes).
+    pub chain_id: String,
+    /// Genesis time, Unix seconds.
+    pub genesis_time: u64,
+    /// The departments.
+    pub departments: Vec<GenesisDepartment>,
+}
+
+impl Genesis {
+    /// Loads and checks a genesis file.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let g: Genesis = serde_json::from_str(&text).context("parsing genesis JSON")?;
+        g.validate()?;
+        Ok(g)
+    }
+
+    /// Checks the invariants: version 1, short chain id, at least one validator, no duplicate keys.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.version != 1 {
+            bail!("unsupported genesis version {}", self.version);
+        }
+        if self.chain_id.is_empty() || self.chain_id.len() > crate::context::MAX_CHAIN_ID_LEN {
+            bail!("chain id must be 1..=64 bytes");
+        }
+        if !self.departments.iter().any(|d| d.validator) {
+            bail!("genesis needs at least one validator");
+        }
+        let mut keys: Vec<_> = self.departments.iter().map(|d| d.public_key).collect();
+        keys.sort();
+        keys.dedup();
+        if keys.len() != self.departments.len() {
+            bail!("duplicate department key in genesis");
+        }
+        Ok(())
+    }
+
+    /// Validator keys.
+    pub fn validator_keys(&self) -> Vec<PublicKey> {
+        self.departments.iter().filter(|d| d.validator).map(|d| d.public_key).collect()
+    }
+
+    /// All department keys (authorised entry signers).
+    pub fn department_keys(&self) -> Vec<PublicKey> {
+        self.departments.iter().map(|d| d.public_key).collect()
+    }
+}
+
+/// The department key file.
+#[derive(Serialize, Deserialize)]
+pub struct KeyFile {
+    /// The Ed25519 public key (base64url), for humans.
+    pub public_key: PublicKey,
+    /// The 32-byte seed, hex.
+    pub seed_hex: String,
+}
+
+impl KeyFile {
+    /// Wraps a key.
+    pub fn new(key: &SecretKey) -> Self {
+        Self { public_key: key.public_key(), seed_hex: hex::encode(key.seed()) }
+    }
+
+    /// Writes the file with mode 0600.
+    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        let text = serde_json::to_string_pretty(self)?;
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(())
+    }
+
+    /// Loads a key file.
+    pub fn load(path: &Path) -> anyhow::Result<SecretKey> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let f: KeyFile = serde_json::from_str(&text).context("parsing key file")?;
+        let seed: [u8; 32] = hex::decode(&f.seed_hex)
+            .context("seed is not hex")?
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("seed must be 32 bytes"))?;
+        let key = SecretKey::from_seed(&seed);
+        if key.public_key() != f.public_key {
+            bail!("key file public key does not match its seed");
+        }
+        Ok(key)
+    }
+}
+
+/// `node.toml`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeToml {
+    /// Human-readable node name.
+    pub moniker: String,
+    /// Where sled, the WAL and the lock file live.
+    pub data_dir: PathBuf,
+    /// The department key file.
+    pub key_file: PathBuf,
+    /// The genesis file.
+    pub genesis_file: PathBuf,
+    /// Whether this node votes (its key must be a genesis validator).
+    pub validator: bool,
+    /// libp2p listen multiaddr, e.g. `/ip4/127.0.0.1/tcp/27000`.
+    pub p2p_listen: String,
+    /// Multiaddrs of the other departments' nodes (only these may connect).
+    pub persistent_peers: Vec<String>,
+    /// HTTP listen address, e.g. `127.0.0.1:8080`.
+    pub http_listen: String,
+    /// Base URLs of the other nodes' HTTP APIs (entry forwarding, cosignature collection).
+    #[serde(default)]
+    pub peer_http: Vec<String>,
+    /// Minimum time per height in milliseconds.
+    #[serde(default = "default_block_time_ms")]
+    pub block_time_ms: u64,
+    /// Propose timeout in milliseconds.
+    #[serde(default = "default_propose_ms")]
+    pub timeout_propose_ms: u64,
+    /// Prevote/precommit timeouts in milliseconds.
+    #[serde(default = "default_vote_ms")]
+    pub timeout_vote_ms: u64,
+}
+
+fn default_block_time_ms() -> u64 {
+    500
+}
+fn default_propose_ms() -> u64 {
+    2000
+}
+fn default_vote_ms() -> u64 {
+    1000
+}
+
+impl NodeToml {
+    /// Loads `node.toml`; relative paths are resolved against its directory.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut c: NodeToml = toml::from_str(&text).context("parsing node.toml")?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        for p in [&mut c.data_dir, &mut c.key_file, &mut c.genesis_file] {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
+        Ok(c)
+    }
+
+    /// The consensus timeouts.
+    pub fn timeouts(&self) -> LinearTimeouts {
+        let propose = Duration::from_millis(self.timeout_propose_ms);
+        let vote = Duration::from_millis(self.timeout_vote_ms);
+        LinearTimeouts {
+            propose,
+            propose_delta: propose / 4,
+            prevote: vote,
+            prevote_delta: vote / 4,
+            precommit: vote,
+            precommit_delta: vote / 4,
+            rebroadcast: propose + vote + vote,
+            max_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// Malachite's configuration for this node.
+    pub fn engine_config(&self) -> anyhow::Result<EngineConfig> {
+        let mut p2p = P2pConfig {
+            listen_addr: self.p2p_listen.parse().context("p2p_listen is not a multiaddr")?,
+            persistent_peers_only: true,
+            ..P2pConfig::default()
+        };
+        for p in &self.persistent_peers {
+            p2p.persistent_peers.push(p.parse().with_context(|| format!("peer {p} is not a multiaddr"))?);
+        }
+        p2p.discovery.enabled = false;
+        let consensus = ConsensusConfig { p2p, ..ConsensusConfig::default() };
+        let value_sync = ValueSyncConfig {
+            enabled: true,
+            status_update_interval: Duration::from_millis(500),
+            request_timeout: Duration::from_secs(5),
+            ..ValueSyncConfig::default()
+        };
+        Ok(EngineConfig { moniker: self.moniker.clone(), consensus, value_sync })
+    }
+}
+
+/// What Malachite's engine builder reads.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    moniker: String,
+    consensus: ConsensusConfig,
+    value_sync: ValueSyncConfig,
+}
+
+impl NodeConfig for EngineConfig {
+    fn moniker(&self) -> &str {
+        &self.moniker
+    }
+    fn consensus(&self) -> &ConsensusConfig {
+        &self.consensus
+    }
+    fn consensus_mut(&mut self) -> &mut ConsensusConfig {
+        &mut self.consensus
+    }
+    fn value_sync(&self) -> &ValueSyncConfig {
+        &self.value_sync
+    }
+    fn value_sync_mut(&mut self) -> &mut ValueSyncConfig {
+        &mut self.value_sync
+    }
+}

@@ -1,0 +1,302 @@
+//! The HTTP JSON API (`specs/openapi.yaml`).
+//!
+//! Submissions are validated, queued in the local mempool and forwarded once to every peer's
+//! `POST /v1/entries` (marked with the `x-certledger-forwarded` header so peers do not forward
+//! again). So whichever validator proposes next already holds the entry.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::exec::{EntryError, MAX_ENTRY_BYTES};
+use crate::node::{NodeHandle, SubmitError};
+
+/// The header that marks a peer-forwarded submission.
+pub const FORWARDED_HEADER: &str = "x-certledger-forwarded";
+
+type St = State<Arc<NodeHandle>>;
+
+/// The API router.
+pub fn router(node: Arc<NodeHandle>) -> Router {
+    Router::new()
+        .route("/v1/entries", post(post_entry))
+        .route("/v1/entries/{id}", get(get_entry))
+        .route("/v1/checkpoints/latest", get(latest_checkpoint))
+        .route("/v1/checkpoints/{height}", get(checkpoint))
+        .route("/v1/checkpoints/{height}/cosignature", get(cosignature))
+        .route("/v1/proofs/inclusion", get(inclusion))
+        .route("/v1/proofs/consistency", get(consistency))
+        .route("/v1/proofs/state/{key}", get(state_proof))
+        .route("/v1/blocks/{height}", get(block))
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(4 * MAX_ENTRY_BYTES))
+        .layer(axum::middleware::map_response_with_state(node.clone(), cors))
+        .with_state(node)
+}
+
+async fn cors(State(_): St, method: Method, mut resp: Response) -> Response {
+    if method == Method::GET {
+        resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    }
+    resp
+}
+
+fn err(status: StatusCode, code: &str, message: impl std::fmt::Display) -> Response {
+    (status, Json(json!({ "error": code, "message": message.to_string() }))).into_response()
+}
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    err(StatusCode::INTERNAL_SERVER_ERROR, "internal", e)
+}
+
+#[derive(Deserialize)]
+struct SubmitBody {
+    /// The entry bytes, base64 (standard or URL-safe, padding optional).
+    entry: String,
+}
+
+fn decode_b64(s: &str) -> Option<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let t = s.trim_end_matches('=');
+    URL_SAFE_NO_PAD.decode(t).ok().or_else(|| STANDARD.decode(s).ok())
+}
+
+async fn post_entry(State(node): St, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let Ok(parsed) = serde_json::from_slice::<SubmitBody>(&body) else {
+        return err(StatusCode::BAD_REQUEST, "malformed", "body must be JSON {\"entry\": \"<base64>\"}");
+    };
+    let Some(bytes) = decode_b64(&parsed.entry) else {
+        return err(StatusCode::BAD_REQUEST, "malformed", "entry is not base64");
+    };
+    if bytes.len() > MAX_ENTRY_BYTES {
+        return err(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "entry over 16 KiB");
+    }
+    let id_hex = hex::encode(crate::exec::entry_id(&bytes));
+    // A committed entry is a duplicate even before the ledger sees it again.
+    match node.store.entry_location(&crate::exec::entry_id(&bytes)) {
+        Ok(Some(_)) => return err(StatusCode::CONFLICT, "duplicate", "entry is already committed"),
+        Ok(None) => {}
+        Err(e) => return internal(e),
+    }
+    let submitted = {
+        let node = node.clone();
+        let bytes = bytes.clone();
+        tokio::task::spawn_blocking(move || node.submit(bytes)).await
+    };
+    let Ok(submitted) = submitted else {
+        return internal("submission task failed");
+    };
+    match submitted {
+        Ok(_) => {}
+        Err(SubmitError::Entry(EntryError::Malformed(m))) => {
+            return err(StatusCode::BAD_REQUEST, "malformed", m);
+        }
+        Err(SubmitError::Entry(EntryError::BadSignature)) => {
+            return err(StatusCode::BAD_REQUEST, "bad_signature", "entry signature does not verify");
+        }
+        Err(SubmitError::Entry(EntryError::Unauthorised)) => {
+            return err(StatusCode::FORBIDDEN, "unauthorised_signer", "signer is not an authorised department");
+        }
+        Err(SubmitError::Entry(EntryError::Duplicate)) => {
+            return err(StatusCode::CONFLICT, "duplicate", "entry is already committed");
+        }
+        Err(SubmitError::AlreadyPending) => {
+            return err(StatusCode::CONFLICT, "duplicate", "entry is already pending");
+        }
+        Err(SubmitError::Full) => return err(StatusCode::SERVICE_UNAVAILABLE, "mempool_full", "try again later"),
+    }
+    if !headers.contains_key(FORWARDED_HEADER) {
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes);
+        for base in node.peer_http.clone() {
+            let client = node.http.clone();
+            let body = json!({ "entry": b64 });
+            tokio::spawn(async move {
+                let _ = client
+                    .post(format!("{base}/v1/entries"))
+                    .header(FORWARDED_HEADER, "1")
+                    .json(&body)
+                    .send()
+                    .await;
+            });
+        }
+    }
+    (StatusCode::ACCEPTED, Json(json!({ "id": id_hex, "status": "pending" }))).into_response()
+}
+
+fn parse_id(s: &str) -> Option<[u8; 32]> {
+    hex::decode(s).ok().and_then(|v| v.try_into().ok())
+}
+
+async fn get_entry(State(node): St, Path(id): Path<String>) -> Response {
+    let Some(id) = parse_id(&id) else {
+        return err(StatusCode::BAD_REQUEST, "malformed", "id must be 64 hex digits");
+    };
+    match node.store.entry_location(&id) {
+        Ok(Some(loc)) => Json(json!({
+            "id": hex::encode(id), "status": "committed", "height": loc.height,
+            "index": loc.index_in_block, "log_index": loc.log_index,
+        }))
+        .into_response(),
+        Ok(None) if node.lock().mempool.contains(&id) => {
+            Json(json!({ "id": hex::encode(id), "status": "pending" })).into_response()
+        }
+        Ok(None) => err(StatusCode::NOT_FOUND, "not_found", "unknown entry"),
+        Err(e) => internal(e),
+    }
+}
+
+async fn latest_checkpoint(State(node): St) -> Response {
+    match node.store.latest_checkpoint() {
+        Ok(Some((h, note))) => Json(json!({ "height": h, "note": note })).into_response(),
+        Ok(None) => err(StatusCode::NOT_FOUND, "not_found", "no cosigned checkpoint yet"),
+        Err(e) => internal(e),
+    }
+}
+
+async fn checkpoint(State(node): St, Path(height): Path<u64>) -> Response {
+    match node.store.checkpoint(height) {
+        Ok(Some(note)) => Json(json!({ "height": height, "note": note })).into_response(),
+        Ok(None) => err(StatusCode::NOT_FOUND, "not_found", "no cosigned checkpoint at this height"),
+        Err(e) => internal(e),
+    }
+}
+
+async fn cosignature(State(node): St, Path(height): Path<u64>) -> Response {
+    if !node.is_validator {
+        return err(StatusCode::NOT_FOUND, "not_found", "observers do not cosign");
+    }
+    let s = node.lock();
+    match s.own_checkpoints.get(&height) {
+        Some((body, sig)) => Json(json!({
+            "height": height, "body": body,
+            "public_key": hex::encode(node.key.public_key().0), "signature": hex::encode(sig.0),
+        }))
+        .into_response(),
+        None => err(StatusCode::NOT_FOUND, "not_found", "no own checkpoint signature at this height"),
+    }
+}
+
+#[derive(Deserialize)]
+struct InclusionQ {
+    index: u64,
+    size: u64,
+}
+
+async fn inclusion(State(node): St, Query(q): Query<InclusionQ>) -> Response {
+    let s = node.lock();
+    match s.ledger.inclusion_proof(q.index, q.size) {
+        Some(path) => Json(json!({
+            "index": q.index, "size": q.size,
+            "path": path.iter().map(hex::encode).collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        None => err(StatusCode::BAD_REQUEST, "out_of_range", "index must be < size <= log size"),
+    }
+}
+
+#[derive(Deserialize)]
+struct ConsistencyQ {
+    old: u64,
+    new: u64,
+}
+
+async fn consistency(State(node): St, Query(q): Query<ConsistencyQ>) -> Response {
+    let s = node.lock();
+    match s.ledger.consistency_proof(q.old, q.new) {
+        Some(path) => Json(json!({
+            "old": q.old, "new": q.new,
+            "path": path.iter().map(hex::encode).collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        None => err(StatusCode::BAD_REQUEST, "out_of_range", "need 0 < old <= new <= log size"),
+    }
+}
+
+async fn state_proof(State(node): St, Path(key): Path<String>) -> Response {
+    let Some(k) = parse_id(&key) else {
+        return err(StatusCode::BAD_REQUEST, "malformed", "key must be 64 hex digits");
+    };
+    let s = node.lock();
+    let out = s.ledger.outcome();
+    Json(json!({
+        "key": key, "present": s.ledger.state_lookup(&k),
+        "state_root": hex::encode(out.state_root),
+        "proof": serde_json::Value::Null,
+    }))
+    .into_response()
+}
+
+async fn block(State(node): St, Path(height): Path<u64>) -> Response {
+    let (b, c) = match (node.store.block(height), node.store.certificate(height)) {
+        (Ok(Some(b)), Ok(Some(c))) => (b, c),
+        (Ok(None), _) | (_, Ok(None)) => return err(StatusCode::NOT_FOUND, "not_found", "no block at this height"),
+        (Err(e), _) | (_, Err(e)) => return internal(e),
+    };
+    let h = &b.header;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    Json(json!({
+        "hash": hex::encode(h.hash().0),
+        "header": {
+            "chain_id": h.chain_id, "height": h.height, "prev_block_hash": hex::encode(h.prev_block_hash),
+            "time": h.time, "proposer": hex::encode(h.proposer), "entries_root": hex::encode(h.entries_root),
+            "log_size": h.log_size, "log_root": hex::encode(h.log_root), "state_root": hex::encode(h.state_root),
+            "validators_hash": hex::encode(h.validators_hash),
+            "next_validators_hash": hex::encode(h.next_validators_hash),
+        },
+        "header_bytes": hex::encode(h.canonical_bytes()),
+        "entries": b.entries.iter().map(|e| b64.encode(e)).collect::<Vec<_>>(),
+        "certificate": {
+            "height": c.height, "round": c.round, "value_id": hex::encode(c.value_id),
+            "signatures": c.signatures.iter().map(|(a, s)| json!({
+                "address": hex::encode(a), "signature": hex::encode(s),
+            })).collect::<Vec<_>>(),
+        },
+    }))
+    .into_response()
+}
+
+async fn health(State(node): St) -> Response {
+    let s = node.lock();
+    let out = s.ledger.outcome();
+    let height = s.last_header.as_ref().map(|h| h.height).unwrap_or(0);
+    Json(json!({
+        "status": "ok", "chain_id": node.chain_id, "height": height,
+        "log_size": out.log_size, "log_root": hex::encode(out.log_root),
+        "state_root": hex::encode(out.state_root), "validator": node.is_validator,
+        "public_key": hex::encode(node.key.public_key().0), "mempool": s.mempool.len(),
+    }))
+    .into_response()
+}
+
+async fn metrics(State(node): St) -> Response {
+    let s = node.lock();
+    let m = s.metrics;
+    let out = s.ledger.outcome();
+    let height = s.last_header.as_ref().map(|h| h.height).unwrap_or(0);
+    let text = format!(
+        "# TYPE certledger_height gauge\ncertledger_height {height}\n\
+         # TYPE certledger_log_size gauge\ncertledger_log_size {}\n\
+         # TYPE certledger_mempool_entries gauge\ncertledger_mempool_entries {}\n\
+         # TYPE certledger_entries_accepted_total counter\ncertledger_entries_accepted_total {}\n\
+         # TYPE certledger_entries_rejected_total counter\ncertledger_entries_rejected_total {}\n\
+         # TYPE certledger_blocks_committed_total counter\ncertledger_blocks_committed_total {}\n\
+         # TYPE certledger_entries_committed_total counter\ncertledger_entries_committed_total {}\n\
+         # TYPE certledger_proposals_rejected_total counter\ncertledger_proposals_rejected_total {}\n",
+        out.log_size,
+        s.mempool.len(),
+        m.entries_accepted,
+        m.entries_rejected,
+        m.blocks_committed,
+        m.entries_committed,
+        m.proposals_rejected,
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}

@@ -1,0 +1,14 @@
+//! # certledger-node
+//!
+//! A department node: Malachite BFT consensus over libp2p, sled storage, the HTTP JSON API and
+//! the devnet launcher. Entries are opaque signed bytes to consensus; the ledger state machine
+//! decides what is valid.
+#![forbid(unsafe_code)]
+
+pub mod codec;
+pub mod context;
+pub mod config;
+pub mod exec;
+pub mod http;
+pub mod node;
+pub mod store;

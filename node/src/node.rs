@@ -1,0 +1,832 @@
+//! The running node: engine start-up, the application loop over Malachite's channels, the
+//! mempool and checkpoint cosigning.
+//!
+//! Decision flow of one height `h`:
+//! `ConsensusReady`/`Finalized(h-1)` → `StartedRound` → (`GetValue` on the proposer, which
+//! streams one signed [`ProposalPart`]) → `ReceivedProposalPart` everywhere (full re-execution:
+//! every entry valid, header roots equal the re-executed roots) → `Decided` (apply, persist block
+//! and certificate in one sled transaction, flush, then ack) → `Finalized` (store the larger
+//! certificate, start `h+1`). Catch-up uses Malachite's value sync (`GetDecidedValues` /
+//! `ProcessSyncedValue`), which runs the same block checks without the proposer-clock bound.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fs::File;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, bail, Context as _};
+use base64::Engine as _;
+use certledger_core::sig::{PublicKey, SecretKey, Signature};
+use malachitebft_app_channel::app::engine::host::{HeightParams, Next, SyncedValueOutcome};
+use malachitebft_app_channel::app::streaming::{StreamContent, StreamId, StreamMessage};
+use malachitebft_app_channel::app::types::codec::Codec;
+use malachitebft_app_channel::app::types::core::{
+    CommitCertificate, Context as _, Round, Validity,
+};
+use malachitebft_app_channel::app::consensus::VoteExtensionError;
+use malachitebft_app_channel::app::types::{Keypair, LocallyProposedValue, ProposedValue};
+use malachitebft_app_channel::{
+    AppMsg, Channels, ConsensusContext, EngineBuilder, NetworkContext, NetworkIdentity, NetworkMsg,
+    RequestContext, Signer as _, SyncContext, WalContext,
+};
+use sha2::{Digest, Sha256};
+use tracing::{error, info, warn};
+
+use crate::codec::{self, LedgerCodec, StoredCertificate};
+use crate::config::{Genesis, KeyFile, NodeToml};
+use crate::context::{
+    Address, Block, BlockHash, BlockHeader, Height, LedgerContext, LedgerSigner, LedgerVerifier,
+    ProposalPart, ValidatorSet,
+};
+use crate::exec::{self, DevLedger, EntryError, EntryId, Executor};
+use crate::store::{SledStore, Store};
+
+/// Most entries in one block.
+pub const MAX_BLOCK_ENTRIES: usize = 500;
+/// Most entry bytes in one block.
+pub const MAX_BLOCK_BYTES: usize = 2 * 1024 * 1024;
+/// Most entries waiting in the mempool.
+pub const MEMPOOL_MAX_ENTRIES: usize = 20_000;
+/// How far ahead of the local clock a proposer's time may be (seconds).
+pub const MAX_CLOCK_DRIFT_S: u64 = 30;
+
+/// Why a submission was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubmitError {
+    /// The entry itself is invalid.
+    #[error(transparent)]
+    Entry(#[from] EntryError),
+    /// The entry is already waiting.
+    #[error("entry is already pending")]
+    AlreadyPending,
+    /// The mempool is full.
+    #[error("mempool is full")]
+    Full,
+}
+
+/// A bounded, de-duplicated queue of valid entries waiting for a block.
+#[derive(Debug, Default)]
+pub struct Mempool {
+    order: VecDeque<EntryId>,
+    entries: BTreeMap<EntryId, Vec<u8>>,
+}
+
+impl Mempool {
+    /// Adds an entry (already validated).
+    pub fn insert(&mut self, id: EntryId, bytes: Vec<u8>) -> Result<(), SubmitError> {
+        if self.entries.contains_key(&id) {
+            return Err(SubmitError::AlreadyPending);
+        }
+        if self.entries.len() >= MEMPOOL_MAX_ENTRIES {
+            return Err(SubmitError::Full);
+        }
+        self.order.push_back(id);
+        self.entries.insert(id, bytes);
+        Ok(())
+    }
+
+    /// Whether `id` is waiting.
+    pub fn contains(&self, id: &EntryId) -> bool {
+        self.entries.contains_key(id)
+    }
+
+    /// Number of waiting entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Removes committed entries.
+    pub fn remove_committed(&mut self, ids: &[EntryId]) {
+        for id in ids {
+            self.entries.remove(id);
+        }
+        let entries = &self.entries;
+        self.order.retain(|id| entries.contains_key(id));
+    }
+
+    /// Oldest-first candidates for a block, re-validated against `ledger`; drops invalid ones.
+    pub fn take_block(&mut self, ledger: &dyn Executor) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        let mut drop = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for id in &self.order {
+            if out.len() >= MAX_BLOCK_ENTRIES {
+                break;
+            }
+            let Some(e) = self.entries.get(id) else { continue };
+            if bytes + e.len() > MAX_BLOCK_BYTES {
+                break;
+            }
+            match ledger.validate_entry(e) {
+                Ok(_) if seen.insert(*id) => {
+                    bytes += e.len();
+                    out.push(e.clone());
+                }
+                _ => drop.push(*id),
+            }
+        }
+        self.remove_committed(&drop);
+        out
+    }
+}
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Metrics {
+    /// Entries accepted through the API (including forwarded ones).
+    pub entries_accepted: u64,
+    /// Entries refused through the API.
+    pub entries_rejected: u64,
+    /// Blocks committed.
+    pub blocks_committed: u64,
+    /// Entries committed.
+    pub entries_committed: u64,
+    /// Proposals refused as invalid.
+    pub proposals_rejected: u64,
+}
+
+/// State shared by the consensus loop and the HTTP API.
+pub struct Shared {
+    /// The ledger state machine.
+    pub ledger: Box<dyn Executor>,
+    /// Waiting entries.
+    pub mempool: Mempool,
+    /// The last committed block's header, if any.
+    pub last_header: Option<BlockHeader>,
+    /// Our own checkpoint signatures by height: (note body, signature).
+    pub own_checkpoints: BTreeMap<u64, (String, Signature)>,
+    /// Counters.
+    pub metrics: Metrics,
+}
+
+/// Everything the node's tasks share.
+pub struct NodeHandle {
+    /// Chain id.
+    pub chain_id: String,
+    /// Genesis.
+    pub genesis: Genesis,
+    /// The validator set (fixed from genesis in this version).
+    pub validators: ValidatorSet,
+    /// The department key.
+    pub key: SecretKey,
+    /// Whether this node votes.
+    pub is_validator: bool,
+    /// Durable storage.
+    pub store: Arc<dyn Store>,
+    /// Shared mutable state.
+    pub shared: Mutex<Shared>,
+    /// Peers' HTTP base URLs.
+    pub peer_http: Vec<String>,
+    /// HTTP client for peers.
+    pub http: reqwest::Client,
+    /// Stateless entry checks, run outside the lock.
+    pub precheck: exec::EntryPrecheck,
+}
+
+impl NodeHandle {
+    /// Locks the shared state; a poisoned lock means a task panicked, which is fatal.
+    pub fn lock(&self) -> MutexGuard<'_, Shared> {
+        match self.shared.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Validates and queues an entry. The signature is checked before taking the lock.
+    pub fn submit(&self, bytes: Vec<u8>) -> Result<EntryId, SubmitError> {
+        if let Err(e) = self.precheck.check(&bytes) {
+            self.lock().metrics.entries_rejected += 1;
+            return Err(e.into());
+        }
+        let mut s = self.lock();
+        let id = match s.ledger.validate_entry(&bytes) {
+            Ok(id) => id,
+            Err(e) => {
+                s.metrics.entries_rejected += 1;
+                return Err(e.into());
+            }
+        };
+        match s.mempool.insert(id, bytes) {
+            Ok(()) => {
+                s.metrics.entries_accepted += 1;
+                Ok(id)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The checkpoint key name of this node (C2SP note key name).
+    pub fn key_name(&self, key: &PublicKey) -> String {
+        format!("{}/{}", self.chain_id, key.short_id())
+    }
+}
+
+fn now_s() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// The checkpoint body for a header (C2SP tlog-checkpoint with extension lines).
+pub fn checkpoint_body(h: &BlockHeader) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    format!(
+        "{}\n{}\n{}\nheight {}\ntime {}\nstate {}\n",
+        h.chain_id,
+        h.log_size,
+        b64.encode(h.log_root),
+        h.height,
+        h.time,
+        b64.encode(h.state_root)
+    )
+}
+
+/// The C2SP key id of an Ed25519 note key: first 4 bytes of SHA-256(name || "\n" || 0x01 || key).
+pub fn note_key_id(name: &str, key: &PublicKey) -> [u8; 4] {
+    let mut h = Sha256::new();
+    h.update(name.as_bytes());
+    h.update(b"\n");
+    h.update([1u8]);
+    h.update(key.0);
+    let d = h.finalize();
+    [d[0], d[1], d[2], d[3]]
+}
+
+/// Holds the data-directory lock for the life of the process.
+pub struct DataDirLock {
+    _file: File,
+}
+
+/// Takes an exclusive lock on `data_dir/LOCK`; a second process with the same directory fails.
+pub fn lock_data_dir(dir: &Path) -> anyhow::Result<DataDirLock> {
+    use fs4::fs_std::FileExt as _;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("LOCK");
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock_exclusive() {
+        Ok(true) => Ok(DataDirLock { _file: file }),
+        Ok(false) => bail!(
+            "data directory {} is locked by another certledger-node process (same key and data dir refused)",
+            dir.display()
+        ),
+        Err(e) => Err(anyhow!(e).context("locking the data directory")),
+    }
+}
+
+/// Opens storage, replays stored blocks into a fresh ledger, and returns the node handle.
+pub fn open_node(cfg: &NodeToml) -> anyhow::Result<Arc<NodeHandle>> {
+    let genesis = Genesis::load(&cfg.genesis_file)?;
+    let key = KeyFile::load(&cfg.key_file)?;
+    let validators = ValidatorSet::new(genesis.validator_keys());
+    if cfg.validator && !validators.contains(&Address(key.public_key().0)) {
+        bail!("this key is not a validator in genesis; set validator = false to run an observer");
+    }
+    let store = SledStore::open(&cfg.data_dir.join("sled")).context("opening sled")?;
+    let mut ledger = DevLedger::new(&genesis.chain_id, genesis.department_keys());
+    let precheck = ledger.precheck();
+    let mut last_header = None;
+    let top = store.max_height()?.unwrap_or(0);
+    for h in 1..=top {
+        let block = store.block(h)?.ok_or_else(|| anyhow!("block {h} missing from the store"))?;
+        let out = ledger
+            .apply_block(h, block.header.time, &block.entries)
+            .map_err(|e| anyhow!("replaying block {h}: {e}"))?;
+        if out.log_root != block.header.log_root || out.state_root != block.header.state_root {
+            bail!("replaying block {h} gave different roots than its header");
+        }
+        last_header = Some(block.header);
+    }
+    info!(height = top, "replayed stored blocks");
+    Ok(Arc::new(NodeHandle {
+        chain_id: genesis.chain_id.clone(),
+        genesis,
+        validators,
+        key,
+        is_validator: cfg.validator,
+        store: Arc::new(store),
+        shared: Mutex::new(Shared {
+            ledger: Box::new(ledger),
+            mempool: Mempool::default(),
+            last_header,
+            own_checkpoints: BTreeMap::new(),
+            metrics: Metrics::default(),
+        }),
+        peer_http: cfg.peer_http.clone(),
+        http: reqwest::Client::builder().timeout(Duration::from_secs(3)).build()?,
+        precheck,
+    }))
+}
+
+/// The libp2p key: derived from the department seed under a separate label, so the network key
+/// is never the signing key itself.
+fn libp2p_keypair(key: &SecretKey) -> anyhow::Result<Keypair> {
+    let mut h = Sha256::new();
+    h.update(b"certledger/v1/libp2p-key");
+    h.update(key.seed());
+    let seed: [u8; 32] = h.finalize().into();
+    Keypair::ed25519_from_bytes(seed).map_err(|e| anyhow!("libp2p key: {e}"))
+}
+
+/// Starts the engine and runs the application loop until the engine stops.
+pub async fn run_consensus(node: Arc<NodeHandle>, cfg: &NodeToml) -> anyhow::Result<()> {
+    let ctx = LedgerContext::new(&node.chain_id);
+    let keypair = libp2p_keypair(&node.key)?;
+    let address = Address(node.key.public_key().0);
+    let signer = LedgerSigner::new(&node.chain_id, node.key.clone());
+    let identity = if node.is_validator {
+        let peer_id = keypair.public().to_peer_id().to_bytes();
+        let proof = signer
+            .sign_validator_proof(address.0.to_vec(), peer_id)
+            .await
+            .map_err(|e| anyhow!("signing the peer binding: {e}"))?;
+        let proof_bytes = LedgerCodec.encode(&proof)?;
+        NetworkIdentity::new_validator(cfg.moniker.clone(), keypair, address.to_string(), proof_bytes)
+    } else {
+        NetworkIdentity::new(cfg.moniker.clone(), keypair, None)
+    };
+    let consensus_ctx = if node.is_validator {
+        ConsensusContext::new_validator(
+            address,
+            Box::new(LedgerVerifier::new(&node.chain_id)),
+            Box::new(signer),
+        )
+    } else {
+        ConsensusContext::new_full_node(address, Box::new(LedgerVerifier::new(&node.chain_id)))
+    };
+    let wal_dir = cfg.data_dir.join("wal");
+    std::fs::create_dir_all(&wal_dir)?;
+    let (mut channels, engine) = EngineBuilder::new(ctx.clone(), cfg.engine_config()?)
+        .with_default_wal(WalContext::new(wal_dir.join("consensus.wal"), LedgerCodec))
+        .with_default_network(NetworkContext::new(identity, LedgerCodec))
+        .with_default_consensus(consensus_ctx)
+        .with_default_sync(SyncContext::new(LedgerCodec))
+        .with_default_request(RequestContext::new(100))
+        .build()
+        .await
+        .map_err(|e| anyhow!("starting the consensus engine: {e}"))?;
+    let mut app = AppLoop {
+        node,
+        ctx,
+        address,
+        timeouts: cfg.timeouts(),
+        target_time: Duration::from_millis(cfg.block_time_ms),
+        current: Height(0),
+        undecided: BTreeMap::new(),
+        future_parts: BTreeMap::new(),
+        commit_failed: false,
+    };
+    let res = app.run(&mut channels).await;
+    engine.handle.abort();
+    res
+}
+
+struct AppLoop {
+    node: Arc<NodeHandle>,
+    ctx: LedgerContext,
+    address: Address,
+    timeouts: malachitebft_app_channel::app::types::core::LinearTimeouts,
+    target_time: Duration,
+    current: Height,
+    /// Proposed values seen or built, by (height, round, id).
+    undecided: BTreeMap<(u64, i64, BlockHash), ProposedValue<LedgerContext>>,
+    /// Parts for heights we have not reached yet.
+    future_parts: BTreeMap<u64, Vec<ProposalPart>>,
+    commit_failed: bool,
+}
+
+/// Why a proposed block was refused.
+#[derive(Debug, thiserror::Error)]
+enum BlockError {
+    #[error("header field {0} does not match")]
+    Header(&'static str),
+    #[error("entry: {0}")]
+    Entry(#[from] EntryError),
+    #[error("block too large")]
+    TooLarge,
+}
+
+impl AppLoop {
+    fn params(&self) -> HeightParams<LedgerContext> {
+        HeightParams::new(self.node.validators.clone(), self.timeouts, Some(self.target_time))
+    }
+
+    async fn run(&mut self, channels: &mut Channels<LedgerContext>) -> anyhow::Result<()> {
+        while let Some(msg) = channels.consensus.recv().await {
+            self.handle(msg, channels).await?;
+        }
+        Err(anyhow!("consensus channel closed"))
+    }
+
+    fn expected_proposer(&self, height: Height, round: Round) -> Address {
+        self.ctx.select_proposer(&self.node.validators, height, round).address
+    }
+
+    /// Checks a block against the state after `height - 1`. `proposer` is the expected header
+    /// proposer: for a live part, the proposer of `(height, valid_round)` if the value is
+    /// re-proposed from a lock, else of `(height, round)`; for a synced (certified) block any
+    /// validator.
+    fn check_block(&self, block: &Block, height: Height, proposer: Option<&Address>, live: bool) -> Result<(), BlockError> {
+        let h = &block.header;
+        let s = self.node.lock();
+        let (prev_hash, prev_time) = match &s.last_header {
+            Some(p) => (p.hash().0, p.time),
+            None => ([0u8; 32], self.node.genesis.genesis_time),
+        };
+        if h.chain_id != self.node.chain_id {
+            return Err(BlockError::Header("chain_id"));
+        }
+        if h.height != height.0 {
+            return Err(BlockError::Header("height"));
+        }
+        if h.prev_block_hash != prev_hash {
+            return Err(BlockError::Header("prev_block_hash"));
+        }
+        if h.time < prev_time || (live && h.time > now_s() + MAX_CLOCK_DRIFT_S) {
+            return Err(BlockError::Header("time"));
+        }
+        let proposer_ok = match proposer {
+            Some(p) => h.proposer == p.0,
+            None => self.node.validators.contains(&Address(h.proposer)),
+        };
+        if !proposer_ok {
+            return Err(BlockError::Header("proposer"));
+        }
+        let vh = self.node.validators.hash();
+        if h.validators_hash != vh {
+            return Err(BlockError::Header("validators_hash"));
+        }
+        if h.next_validators_hash != vh {
+            return Err(BlockError::Header("next_validators_hash"));
+        }
+        if block.entries.len() > MAX_BLOCK_ENTRIES
+            || block.entries.iter().map(Vec::len).sum::<usize>() > MAX_BLOCK_BYTES
+        {
+            return Err(BlockError::TooLarge);
+        }
+        let leaves: Vec<[u8; 32]> = block.entries.iter().map(|e| exec::leaf_hash(e)).collect();
+        if h.entries_root != exec::mth(&leaves) {
+            return Err(BlockError::Header("entries_root"));
+        }
+        let out = s.ledger.dry_run(height.0, h.time, &block.entries)?;
+        if out.log_size != h.log_size {
+            return Err(BlockError::Header("log_size"));
+        }
+        if out.log_root != h.log_root {
+            return Err(BlockError::Header("log_root"));
+        }
+        if out.state_root != h.state_root {
+            return Err(BlockError::Header("state_root"));
+        }
+        Ok(())
+    }
+
+    fn build_block(&self, height: Height) -> anyhow::Result<Block> {
+        let mut s = self.node.lock();
+        let entries = {
+            let Shared { ledger, mempool, .. } = &mut *s;
+            mempool.take_block(ledger.as_ref())
+        };
+        let (prev_hash, prev_time) = match &s.last_header {
+            Some(p) => (p.hash().0, p.time),
+            None => ([0u8; 32], self.node.genesis.genesis_time),
+        };
+        let time = now_s().max(prev_time);
+        let out = s.ledger.dry_run(height.0, time, &entries).map_err(|e| anyhow!("building block: {e}"))?;
+        let leaves: Vec<[u8; 32]> = entries.iter().map(|e| exec::leaf_hash(e)).collect();
+        let vh = self.node.validators.hash();
+        Ok(Block {
+            header: BlockHeader {
+                chain_id: self.node.chain_id.clone(),
+                height: height.0,
+                prev_block_hash: prev_hash,
+                time,
+                proposer: self.address.0,
+                entries_root: exec::mth(&leaves),
+                log_size: out.log_size,
+                log_root: out.log_root,
+                state_root: out.state_root,
+                validators_hash: vh,
+                next_validators_hash: vh,
+            },
+            entries,
+        })
+    }
+
+    fn stream(&self, part: ProposalPart) -> [StreamMessage<ProposalPart>; 2] {
+        let mut id = Vec::with_capacity(16);
+        id.extend_from_slice(&part.height.0.to_be_bytes());
+        id.extend_from_slice(&part.round.as_i64().to_be_bytes());
+        let sid = StreamId::new(id.into());
+        [
+            StreamMessage::new(sid.clone(), 0, StreamContent::Data(part)),
+            StreamMessage::new(sid, 1, StreamContent::Fin),
+        ]
+    }
+
+    fn accept_part(&mut self, part: ProposalPart) -> Option<ProposedValue<LedgerContext>> {
+        if !part.verify(&self.ctx) {
+            warn!(height = %part.height, "proposal part with a bad signature");
+            return None;
+        }
+        if part.proposer != self.expected_proposer(part.height, part.round) {
+            warn!(height = %part.height, round = %part.round, "proposal part from a non-proposer");
+            return None;
+        }
+        let hash = part.block.header.hash();
+        // The same block at the same height always gets the same answer (Malachite requires it).
+        let known = self
+            .undecided
+            .iter()
+            .find(|((h, _, id), _)| *h == part.height.0 && *id == hash)
+            .map(|(_, v)| v.validity);
+        let header_proposer = if part.valid_round == Round::Nil {
+            part.proposer
+        } else {
+            self.expected_proposer(part.height, part.valid_round)
+        };
+        let validity = match known {
+            Some(v) => v,
+            None => match self.check_block(&part.block, part.height, Some(&header_proposer), true) {
+                Ok(()) => Validity::Valid,
+                Err(e) => {
+                    warn!(height = %part.height, round = %part.round, error = %e, "refusing proposed block");
+                    self.node.lock().metrics.proposals_rejected += 1;
+                    Validity::Invalid
+                }
+            },
+        };
+        let pv: ProposedValue<LedgerContext> = ProposedValue {
+            height: part.height,
+            round: part.round,
+            valid_round: part.valid_round,
+            proposer: part.proposer,
+            value: part.block,
+            validity,
+        };
+        self.undecided.insert((pv.height.0, pv.round.as_i64(), pv.value.header.hash()), pv.clone());
+        Some(pv)
+    }
+
+    fn find_block(&self, height: u64, round: Round, id: &BlockHash) -> Option<Block> {
+        if let Some(pv) = self.undecided.get(&(height, round.as_i64(), *id)) {
+            return Some(pv.value.clone());
+        }
+        self.undecided
+            .iter()
+            .find(|((h, _, i), _)| *h == height && i == id)
+            .map(|(_, pv)| pv.value.clone())
+    }
+
+    fn commit(&mut self, cert: &CommitCertificate<LedgerContext>) -> anyhow::Result<()> {
+        let h = cert.height.0;
+        let block = self
+            .find_block(h, cert.round, &cert.value_id)
+            .ok_or_else(|| anyhow!("decided block {} at height {h} is unknown", cert.value_id))?;
+        let stored = StoredCertificate::from_commit(cert);
+        let mut s = self.node.lock();
+        let out = s
+            .ledger
+            .apply_block(h, block.header.time, &block.entries)
+            .map_err(|e| anyhow!("applying decided block {h}: {e}"))?;
+        if out.log_root != block.header.log_root || out.state_root != block.header.state_root {
+            // A decided block whose header disagrees with execution: divergence. Stop.
+            error!(height = h, "decided block does not match local execution; stopping");
+            std::process::exit(70);
+        }
+        if let Err(e) = self.node.store.put_decided(&block, &stored) {
+            error!(height = h, error = %e, "storage write failed; stopping");
+            std::process::exit(74);
+        }
+        let ids: Vec<EntryId> = block.entries.iter().map(|e| exec::entry_id(e)).collect();
+        s.mempool.remove_committed(&ids);
+        s.metrics.blocks_committed += 1;
+        s.metrics.entries_committed += ids.len() as u64;
+        let body = checkpoint_body(&block.header);
+        let signature = self.node.key.sign_raw(body.as_bytes());
+        s.own_checkpoints.insert(h, (body, signature));
+        while s.own_checkpoints.len() > 256 {
+            s.own_checkpoints.pop_first();
+        }
+        s.last_header = Some(block.header);
+        drop(s);
+        self.undecided.retain(|(hh, _, _), _| *hh > h);
+        self.future_parts.retain(|hh, _| *hh > h);
+        info!(height = h, entries = ids.len(), log_size = out.log_size, "committed block");
+        Ok(())
+    }
+
+    async fn handle(&mut self, msg: AppMsg<LedgerContext>, channels: &mut Channels<LedgerContext>) -> anyhow::Result<()> {
+        match msg {
+            AppMsg::ConsensusReady { reply } => {
+                let next = self.node.store.max_height()?.unwrap_or(0) + 1;
+                self.current = Height(next);
+                info!(height = next, "consensus ready");
+                let _ = reply.send((Height(next), self.params()));
+            }
+            AppMsg::StartedRound { height, round, reply_value, .. } => {
+                self.current = height;
+                if let Some(parts) = self.future_parts.remove(&height.0) {
+                    for p in parts {
+                        self.accept_part(p);
+                    }
+                }
+                let values: Vec<_> = self
+                    .undecided
+                    .iter()
+                    .filter(|((h, r, _), _)| *h == height.0 && *r == round.as_i64())
+                    .map(|(_, v)| v.clone())
+                    .collect();
+                let _ = reply_value.send(values);
+            }
+            AppMsg::GetValue { height, round, reply, .. } => {
+                let existing = self
+                    .undecided
+                    .iter()
+                    .find(|((h, r, _), v)| *h == height.0 && *r == round.as_i64() && v.proposer == self.address)
+                    .map(|(_, v)| v.value.clone());
+                let block = match existing {
+                    Some(b) => b,
+                    None => self.build_block(height)?,
+                };
+                let pv = ProposedValue {
+                    height,
+                    round,
+                    valid_round: Round::Nil,
+                    proposer: self.address,
+                    value: block.clone(),
+                    validity: Validity::Valid,
+                };
+                self.undecided.insert((height.0, round.as_i64(), block.header.hash()), pv);
+                let _ = reply.send(LocallyProposedValue::new(height, round, block.clone()));
+                let part = ProposalPart::new_signed(&self.ctx, &self.node.key, height, round, Round::Nil, block);
+                for m in self.stream(part) {
+                    channels.network.send(NetworkMsg::PublishProposalPart(m)).await?;
+                }
+            }
+            AppMsg::ExtendVote { reply, .. } => {
+                let _ = reply.send(None);
+            }
+            AppMsg::VerifyVoteExtensions { extensions, reply, .. } => {
+                let verdicts = extensions
+                    .into_iter()
+                    .map(|(a, _)| (a, Err(VoteExtensionError::InvalidVoteExtension)))
+                    .collect();
+                let _ = reply.send(verdicts);
+            }
+            AppMsg::RestreamProposal { height, round, valid_round, value_id, .. } => {
+                let r = if valid_round == Round::Nil { round } else { valid_round };
+                if let Some(block) = self.find_block(height.0, r, &value_id) {
+                    let part = ProposalPart::new_signed(&self.ctx, &self.node.key, height, round, valid_round, block);
+                    for m in self.stream(part) {
+                        channels.network.send(NetworkMsg::PublishProposalPart(m)).await?;
+                    }
+                }
+            }
+            AppMsg::GetHistoryMinHeight { reply } => {
+                let min = self.node.store.min_height()?.unwrap_or(1);
+                let _ = reply.send(Height(min));
+            }
+            AppMsg::ReceivedProposalPart { part, reply, .. } => {
+                let out = match part.content {
+                    StreamContent::Fin => None,
+                    StreamContent::Data(p) => {
+                        if p.height.0 > self.current.0 {
+                            let heights = self.future_parts.len();
+                            let q = self.future_parts.entry(p.height.0).or_default();
+                            if q.len() < 64 && heights <= 8 {
+                                q.push(p);
+                            }
+                            None
+                        } else if p.height.0 < self.current.0 {
+                            None
+                        } else {
+                            self.accept_part(p)
+                        }
+                    }
+                };
+                let _ = reply.send(out);
+            }
+            AppMsg::Decided { certificate, reply, .. } => {
+                self.commit_failed = false;
+                if let Err(e) = self.commit(&certificate) {
+                    error!(error = %e, "could not commit decided block");
+                    self.commit_failed = true;
+                }
+                let _ = reply.send(());
+            }
+            AppMsg::Finalized { certificate, reply, .. } => {
+                let h = certificate.height;
+                if self.commit_failed {
+                    let _ = reply.send(Next::Restart(h, self.params()));
+                } else {
+                    if let Err(e) = self.node.store.update_certificate(&StoredCertificate::from_commit(&certificate)) {
+                        error!(error = %e, "storage write failed; stopping");
+                        std::process::exit(74);
+                    }
+                    self.current = Height(h.0 + 1);
+                    let _ = reply.send(Next::Start(Height(h.0 + 1), self.params()));
+                }
+            }
+            AppMsg::GetDecidedValues { range, reply } => {
+                let mut values = Vec::new();
+                let (start, end) = (range.start().0, range.end().0.min(range.start().0.saturating_add(100)));
+                for h in start..=end {
+                    let (Some(bytes), Some(cert)) = (self.node.store.block_bytes(h)?, self.node.store.certificate(h)?) else {
+                        break;
+                    };
+                    values.push(codec::raw_decided(bytes, &cert)?);
+                }
+                let _ = reply.send(values);
+            }
+            AppMsg::ProcessSyncedValue { height, round, proposer, value_bytes, reply } => {
+                let outcome = match codec::decode::<Block>(&value_bytes) {
+                    Err(_) => SyncedValueOutcome::PeerFault,
+                    Ok(_) if height != self.current => SyncedValueOutcome::LocalTransientError,
+                    Ok(block) => {
+                        let validity = match self.check_block(&block, height, None, false) {
+                            Ok(()) => Validity::Valid,
+                            Err(e) => {
+                                warn!(%height, error = %e, "synced block refused");
+                                Validity::Invalid
+                            }
+                        };
+                        let pv: ProposedValue<LedgerContext> = ProposedValue { height, round, valid_round: Round::Nil, proposer, value: block, validity };
+                        self.undecided.insert((height.0, round.as_i64(), pv.value.header.hash()), pv.clone());
+                        SyncedValueOutcome::Verdict(pv)
+                    }
+                };
+                let _ = reply.send(outcome);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every 300 ms: pull peers' cosignatures for our recent checkpoints and store a note once more
+/// than 2/3 of the validators signed.
+pub async fn cosign_loop(node: Arc<NodeHandle>) {
+    let mut done_up_to = node.store.latest_checkpoint().ok().flatten().map(|(h, _)| h).unwrap_or(0);
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let pending: Vec<(u64, String, Signature)> = {
+            let s = node.lock();
+            s.own_checkpoints
+                .iter()
+                .filter(|(h, _)| **h > done_up_to)
+                .map(|(h, (b, sig))| (*h, b.clone(), *sig))
+                .collect()
+        };
+        // Newest first: a fresh quorum checkpoint matters more than old ones.
+        for (h, body, own) in pending.into_iter().rev().take(4) {
+            let mut sigs: BTreeMap<[u8; 32], Signature> = BTreeMap::new();
+            if node.is_validator {
+                sigs.insert(node.key.public_key().0, own);
+            }
+            for base in &node.peer_http {
+                let url = format!("{base}/v1/checkpoints/{h}/cosignature");
+                let Ok(resp) = node.http.get(&url).send().await else { continue };
+                let Ok(v) = resp.json::<serde_json::Value>().await else { continue };
+                let (Some(k), Some(sg)) = (v["public_key"].as_str(), v["signature"].as_str()) else { continue };
+                let (Ok(k), Ok(sg)) = (hex::decode(k), hex::decode(sg)) else { continue };
+                let (Ok(k), Ok(sg)) = (<[u8; 32]>::try_from(k), <[u8; 64]>::try_from(sg)) else { continue };
+                let pk = PublicKey(k);
+                let sig = Signature(sg);
+                if node.validators.contains(&Address(k)) && pk.verify_raw(body.as_bytes(), &sig).is_ok() {
+                    sigs.insert(k, sig);
+                }
+            }
+            let n = node.validators.validators().len();
+            if sigs.len() * 3 > n * 2 {
+                let mut note = body.clone();
+                note.push('\n');
+                for (k, sig) in &sigs {
+                    let pk = PublicKey(*k);
+                    let name = node.key_name(&pk);
+                    let mut raw = note_key_id(&name, &pk).to_vec();
+                    raw.extend_from_slice(&sig.0);
+                    note.push_str(&format!(
+                        "\u{2014} {name} {}\n",
+                        base64::engine::general_purpose::STANDARD.encode(raw)
+                    ));
+                }
+                if let Err(e) = node.store.put_checkpoint(h, &note) {
+                    error!(error = %e, "storage write failed; stopping");
+                    std::process::exit(74);
+                }
+                done_up_to = done_up_to.max(h);
+                break;
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Four validators and one observer commit entries submitted to different nodes; all report
+//! the same blocks, log root and state root; invalid entries are refused with clear errors and
+//! have no effect; a quorum-cosigned checkpoint is served.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use certledger_core::sig::SecretKey;
+use common::{entry, id_hex, TestNet};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_validators_commit_and_agree() {
+    let mut net = TestNet::new(4, 1);
+    net.start_all();
+    let started = Instant::now();
+    net.wait_height(&[0, 1, 2, 3, 4], 2, Duration::from_secs(60)).await;
+    eprintln!("first blocks after {:?}", started.elapsed());
+
+    // 40 entries, submitted round-robin to all five nodes (including the observer).
+    let mut ids = Vec::new();
+    let t0 = Instant::now();
+    for n in 0..40u32 {
+        let i = (n as usize) % 5;
+        let e = entry(&net.keys[i], format!("issuance anchor {n}").as_bytes());
+        let (status, body) = net.submit(i, &e).await;
+        assert_eq!(status, 202, "{body}");
+        assert_eq!(body["status"], "pending");
+        ids.push(id_hex(&e));
+    }
+    for id in &ids {
+        for i in 0..5 {
+            net.wait_committed(i, id, Duration::from_secs(60)).await;
+        }
+    }
+    eprintln!("40 entries committed on all 5 nodes after {:?}", t0.elapsed());
+
+    // Same blocks and roots everywhere at a common height.
+    let mut top = u64::MAX;
+    for i in 0..5 {
+        top = top.min(net.height(i).await);
+    }
+    let reference = net.get(0, &format!("/v1/blocks/{top}")).await.1;
+    for i in 1..5 {
+        let (s, b) = net.get(i, &format!("/v1/blocks/{top}")).await;
+        assert_eq!(s, 200);
+        assert_eq!(b["hash"], reference["hash"], "node {i} block {top}");
+        assert_eq!(b["header"]["log_root"], reference["header"]["log_root"]);
+        assert_eq!(b["header"]["state_root"], reference["header"]["state_root"]);
+    }
+    assert!(reference["header"]["log_size"].as_u64().unwrap() >= 40);
+    let sigs = reference["certificate"]["signatures"].as_array().unwrap().len();
+    assert!(sigs >= 3, "certificate has {sigs} signatures");
+
+    // Invalid entries: clear 4xx errors.
+    let outsider = SecretKey::from_seed(&[9; 32]);
+    let (s, b) = net.submit(0, &entry(&outsider, b"not a department")).await;
+    assert_eq!((s, b["error"].as_str()), (403, Some("unauthorised_signer")));
+    let mut forged = entry(&net.keys[0], b"forged");
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    let (s, b) = net.submit(0, &forged).await;
+    assert_eq!((s, b["error"].as_str()), (400, Some("bad_signature")));
+    let (s, b) = net.submit(0, b"\x01garbage").await;
+    assert_eq!((s, b["error"].as_str()), (400, Some("malformed")));
+    let (s, b) = net.submit_raw(0, "{not json").await;
+    assert_eq!((s, b["error"].as_str()), (400, Some("malformed")));
+    let dup = entry(&net.keys[1], b"issuance anchor 1");
+    let (s, b) = net.submit(2, &dup).await;
+    assert_eq!((s, b["error"].as_str()), (409, Some("duplicate")));
+    let big = vec![b'x'; 70 * 1024];
+    let (s, _) = net.submit_raw(0, &format!("{{\"entry\":\"{}\"}}", String::from_utf8(big).unwrap())).await;
+    assert_eq!(s, 413);
+    // The refused entries never reach the log.
+    let (s, _) = net.get(0, &format!("/v1/entries/{}", id_hex(&forged))).await;
+    assert_eq!(s, 404);
+    let size_before = net.health(0).await.unwrap()["log_size"].as_u64().unwrap();
+    let h = net.height(0).await;
+    net.wait_height(&[0], h + 3, Duration::from_secs(30)).await;
+    assert_eq!(net.health(0).await.unwrap()["log_size"].as_u64().unwrap(), size_before);
+
+    // Proofs and a cosigned checkpoint.
+    let (s, p) = net.get(0, "/v1/proofs/inclusion?index=3&size=40").await;
+    assert_eq!(s, 200);
+    assert!(!p["path"].as_array().unwrap().is_empty());
+    let (s, _) = net.get(0, "/v1/proofs/inclusion?index=41&size=40").await;
+    assert_eq!(s, 400);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (s, c) = net.get(4, "/v1/checkpoints/latest").await;
+        if s == 200 {
+            let note = c["note"].as_str().unwrap();
+            let lines = note.lines().filter(|l| l.starts_with('\u{2014}')).count();
+            assert!(lines >= 3, "note has {lines} signatures:\n{note}");
+            assert!(note.starts_with(common::CHAIN_ID));
+            break;
+        }
+        assert!(Instant::now() < deadline, "no cosigned checkpoint on the observer");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let metrics = net.client.get(format!("{}/metrics", net.urls[0])).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("certledger_blocks_committed_total"));
+}

@@ -1,0 +1,89 @@
+//! Repository hygiene checks that keep ARCHITECTURE.md's invariants true:
+//! core's dependency tree has no I/O runtime, storage or networking crate; only the node knows
+//! tokio, sled and libp2p; every Rust source file opens with a `//!` doc comment.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The normal (non-dev) dependency tree of `package` for `target`, one crate name per line.
+fn dependency_names(package: &str, target: Option<&str>) -> Vec<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(workspace_root()).args([
+        "tree",
+        "--offline",
+        "--locked",
+        "-p",
+        package,
+        "-e",
+        "normal",
+        "--prefix",
+        "none",
+        "--format",
+        "{p}",
+    ]);
+    if let Some(target) = target {
+        cmd.args(["--target", target]);
+    }
+    let out = cmd.output().expect("run cargo tree");
+    assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+const NODE_ONLY: &[&str] = &["tokio", "sled", "libp2p", "axum", "hyper", "reqwest", "mio"];
+
+#[test]
+fn core_and_verifier_have_no_io_runtime() {
+    for package in ["certledger-core", "certledger-verifier"] {
+        let deps = dependency_names(package, None);
+        assert!(deps.iter().any(|d| d == package), "cargo tree lists {package}");
+        for dep in &deps {
+            let base = dep.split('-').next().unwrap_or(dep);
+            assert!(
+                !NODE_ONLY.contains(&dep.as_str()) && !NODE_ONLY.contains(&base),
+                "{package} depends on {dep}, which only certledger-node may use"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_rust_file_starts_with_a_module_doc() {
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for dir in ["core", "node", "wallet-cli", "verifier-wasm", "tests"] {
+        visit(&workspace_root().join(dir), &mut |path| {
+            let text = std::fs::read_to_string(path).expect("read source");
+            checked += 1;
+            let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
+            if !first.starts_with("//!") {
+                missing.push(path.display().to_string());
+            }
+        });
+    }
+    assert!(checked > 10, "found only {checked} Rust files");
+    assert!(missing.is_empty(), "files without a leading //! doc comment: {missing:#?}");
+}
+
+fn visit(dir: &Path, f: &mut dyn FnMut(&Path)) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if path.is_dir() {
+            if name != "target" && name != "node_modules" && name != "pkg" && !name.starts_with('.') {
+                visit(&path, f);
+            }
+        } else if name.ends_with(".rs") {
+            f(&path);
+        }
+    }
+}

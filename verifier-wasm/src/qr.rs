@@ -1,0 +1,130 @@
+//! QR codes: requests are shown as SVG; bundles and requests are read from images and camera
+//! frames. Encoding uses the `qrcode` crate and decoding `rqrr`, both pure Rust.
+
+use qrcode::render::svg;
+use qrcode::{EcLevel, QrCode};
+
+/// Longest text rendered as a QR code, in bytes (version 40 at level M holds 2,331 bytes).
+pub const MAX_QR_TEXT_BYTES: usize = 2331;
+/// Largest image side accepted for decoding, in pixels.
+pub const MAX_IMAGE_SIDE: u32 = 4096;
+/// Smallest rendered QR code side, in pixels.
+const MIN_SVG_SIDE: u32 = 320;
+
+/// Why a QR code could not be made or read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum QrError {
+    /// The text is empty or longer than a QR code can hold.
+    #[error("text does not fit in a QR code")]
+    TextTooLong,
+    /// The image size is zero, over the maximum, or does not match the pixel data.
+    #[error("image data does not match its width and height")]
+    BadImage,
+    /// No QR code could be found and decoded in the image.
+    #[error("no readable QR code in the image")]
+    NotFound,
+}
+
+/// `text` as a QR code (error correction M, with quiet zone) in an SVG document.
+pub fn svg(text: &str) -> Result<String, QrError> {
+    if text.is_empty() || text.len() > MAX_QR_TEXT_BYTES {
+        return Err(QrError::TextTooLong);
+    }
+    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M)
+        .map_err(|_| QrError::TextTooLong)?;
+    Ok(code
+        .render::<svg::Color<'_>>()
+        .min_dimensions(MIN_SVG_SIDE, MIN_SVG_SIDE)
+        .dark_color(svg::Color("#000000"))
+        .light_color(svg::Color("#ffffff"))
+        .quiet_zone(true)
+        .build())
+}
+
+/// The text of the first decodable QR code in an RGBA image of `width` x `height` pixels.
+pub fn decode_rgba(rgba: &[u8], width: u32, height: u32) -> Result<String, QrError> {
+    if width == 0 || height == 0 || width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE {
+        return Err(QrError::BadImage);
+    }
+    let (w, h) = (width as usize, height as usize);
+    if w.checked_mul(h).and_then(|n| n.checked_mul(4)) != Some(rgba.len()) {
+        return Err(QrError::BadImage);
+    }
+    // Luma from RGB (ITU-R BT.601 weights), composited over white so transparent pixels of a
+    // PNG or SVG read as background.
+    let grey: Vec<u8> = rgba
+        .chunks_exact(4)
+        .map(|p| match *p {
+            [r, g, b, a] => {
+                let luma = (299 * u32::from(r) + 587 * u32::from(g) + 114 * u32::from(b)) / 1000;
+                let a = u32::from(a);
+                ((luma * a + 255 * (255 - a)) / 255) as u8
+            }
+            _ => 255,
+        })
+        .collect();
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
+        grey.get(y * w + x).copied().unwrap_or(255)
+    });
+    image
+        .detect_grids()
+        .iter()
+        .find_map(|grid| grid.decode().ok().map(|(_, text)| text))
+        .ok_or(QrError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Renders `text` with the `qrcode` crate's own pixel grid at `scale` pixels per module, as
+    /// RGBA, so decoding is tested without a browser.
+    fn rgba_of(text: &str, scale: usize) -> (Vec<u8>, u32) {
+        let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).unwrap();
+        let modules = code.width();
+        let side = (modules + 8) * scale;
+        let colors = code.to_colors();
+        let mut out = vec![255u8; side * side * 4];
+        for y in 0..side {
+            for x in 0..side {
+                let (mx, my) = ((x / scale) as isize - 4, (y / scale) as isize - 4);
+                let dark = mx >= 0
+                    && my >= 0
+                    && (mx as usize) < modules
+                    && (my as usize) < modules
+                    && colors[my as usize * modules + mx as usize] == qrcode::Color::Dark;
+                if dark {
+                    let i = (y * side + x) * 4;
+                    out[i..i + 3].copy_from_slice(&[0, 0, 0]);
+                }
+            }
+        }
+        (out, side as u32)
+    }
+
+    #[test]
+    fn svg_is_an_svg_document() {
+        let s = svg("CLR1.AAAA").unwrap();
+        assert!(s.contains("<svg"), "{s}");
+        assert!(s.contains("#000000"));
+        assert_eq!(svg(""), Err(QrError::TextTooLong));
+        assert_eq!(svg(&"x".repeat(MAX_QR_TEXT_BYTES + 1)), Err(QrError::TextTooLong));
+    }
+
+    #[test]
+    fn decodes_what_it_encodes() {
+        let text = format!("CLR1.{}", "abcdefghij_-0123456789".repeat(12));
+        let (rgba, side) = rgba_of(&text, 4);
+        assert_eq!(decode_rgba(&rgba, side, side).unwrap(), text);
+    }
+
+    #[test]
+    fn refuses_mismatched_or_empty_images() {
+        assert_eq!(decode_rgba(&[], 0, 0), Err(QrError::BadImage));
+        assert_eq!(decode_rgba(&[0; 15], 2, 2), Err(QrError::BadImage));
+        assert_eq!(decode_rgba(&[0; 16], 2, 2), Err(QrError::NotFound));
+        assert_eq!(decode_rgba(&[255; 64 * 64 * 4], 64, 64), Err(QrError::NotFound));
+        assert_eq!(decode_rgba(&[0; 4], MAX_IMAGE_SIDE + 1, 1), Err(QrError::BadImage));
+    }
+}

@@ -1,0 +1,78 @@
+// Result and option shapes of the certledger verifier's WebAssembly exports.
+// This file is hand-written; wasm-bindgen also copies it into pkg/certledger_verifier.d.ts.
+
+/** Options for create_request, as JSON. Lists may be unsorted and repeat; the request sorts them. */
+export interface RequestOptionsJs {
+  verifier_id: string;
+  /** Shown to the citizen by the wallet. */
+  purpose: string;
+  /** Claim names that must be disclosed; each must be defined by one of the credential types. */
+  claims: string[];
+  /** Accepted credential type ids (vct), from profiles(). */
+  credential_types: string[];
+  /** The KB-JWT audience; defaults to verifier_id. */
+  audience?: string;
+  /** Seconds until the request expires; default 600, at most 86400. */
+  lifetime_s?: number;
+}
+
+/** A presentation request in JSON form (specs/request.md). */
+export interface PresentationRequestJson {
+  version: 1;
+  verifier_id: string;
+  purpose: string;
+  claims: string[];
+  credential_types: string[];
+  /** Unpadded base64url, 16 to 64 bytes. */
+  nonce: string;
+  audience: string;
+  created_at: number;
+  expires_at: number;
+}
+
+/** What create_request and parse_request return, as JSON. */
+export interface CreatedRequest {
+  request: PresentationRequestJson;
+  /** The compact text form for QR codes: "CLR1." + base64url. */
+  text: string;
+}
+
+/** One claim of a credential type, for display. */
+export interface ClaimInfo {
+  name: string;
+  label_en: string;
+  label_zh: string;
+  selectively_disclosable: boolean;
+}
+
+/** One shipped credential type, as returned (as JSON) by profiles(). */
+export interface CredentialTypeInfo {
+  id: string;
+  name_en: string;
+  name_zh: string;
+  holder_binding: boolean;
+  claims: ClaimInfo[];
+}
+
+/** A disclosed claim in a verification result. */
+export interface VerifiedClaim {
+  name: string;
+  value: string | number | boolean | null;
+  label_en: string;
+  label_zh: string;
+}
+
+/** What verify_bundle returns. "invalid" is a decision; "error" means it could not decide. */
+export interface VerifyResult {
+  status: "valid" | "invalid" | "error";
+  /** A reason code of specs/bundle.md or an input error code; null when valid. */
+  reason_code: string | null;
+  reason_en: string | null;
+  reason_zh: string | null;
+  credential_type: { id: string; name_en: string; name_zh: string } | null;
+  issuer_department: string | null;
+  claims: VerifiedClaim[];
+  anchored_at: number | null;
+  checkpoint_height: number | null;
+  checkpoint_time: number | null;
+}
