@@ -27,21 +27,24 @@ quietly wasm-bindgen wasm-bindgen --target web --out-dir "$PKG" "$WASM_IN"
 WASM_OUT="$PKG/certledger_verifier_bg.wasm"
 
 WASM_OPT=skipped
-if command -v wasm-opt >/dev/null 2>&1; then
-  # Old Binaryen releases do not know every feature rustc emits; a failure keeps the
-  # unoptimised (still valid) module rather than failing the build.
-  if quietly wasm-opt wasm-opt -Oz --enable-bulk-memory --enable-sign-ext \
-    --enable-mutable-globals --enable-nontrapping-float-to-int --enable-reference-types \
-    --enable-multivalue -o "$WASM_OUT.opt" "$WASM_OUT"; then
-    mv "$WASM_OUT.opt" "$WASM_OUT"
-    WASM_OPT=applied
-  else
-    rm -f "$WASM_OUT.opt"
-    WASM_OPT=failed
-    echo "note: wasm-opt failed on this module (see $LOG_DIR/wasm-opt.log); kept it unoptimised" >&2
-  fi
+WASM_OPT_MIN=116
+wasm_opt_version() { wasm-opt --version 2>/dev/null | sed -n 's/.*version \([0-9]*\).*/\1/p'; }
+if ! command -v wasm-opt >/dev/null 2>&1; then
+  echo "note: wasm-opt not found (Binaryen); skipped" >&2
+elif [ "$(wasm_opt_version)" -lt "$WASM_OPT_MIN" ] 2>/dev/null || [ -z "$(wasm_opt_version)" ]; then
+  # Older Binaryen (Debian 12 ships 108) rewrites rustc's reference-types output into a module
+  # that browsers reject at instantiation; an unoptimised module is better than a broken one.
+  echo "note: wasm-opt $(wasm_opt_version) is older than $WASM_OPT_MIN; skipped" >&2
+  WASM_OPT="skipped-old-$(wasm_opt_version)"
+elif quietly wasm-opt wasm-opt -Oz --enable-bulk-memory --enable-sign-ext \
+  --enable-mutable-globals --enable-nontrapping-float-to-int --enable-reference-types \
+  --enable-multivalue -o "$WASM_OUT.opt" "$WASM_OUT"; then
+  mv "$WASM_OUT.opt" "$WASM_OUT"
+  WASM_OPT=applied
 else
-  echo "note: wasm-opt not found (Debian package binaryen); skipped" >&2
+  rm -f "$WASM_OUT.opt"
+  WASM_OPT=failed
+  echo "note: wasm-opt failed (see $LOG_DIR/wasm-opt.log); kept the module unoptimised" >&2
 fi
 
 RAW=$(stat -c %s "$WASM_OUT")

@@ -65,11 +65,14 @@ setup_wasm_bindgen() {
 }
 
 setup_chromium() {
-  if [ -x /usr/bin/chromium ] && command -v chromedriver >/dev/null 2>&1; then
-    return 0
+  if ! [ -x /usr/bin/chromium ] || ! command -v chromedriver >/dev/null 2>&1; then
+    echo "setup: installing Debian chromium and chromium-driver" >&2
+    apt_install chromium chromium-driver
   fi
-  echo "setup: installing Debian chromium and chromium-driver" >&2
-  apt_install chromium chromium-driver
+  # A small CJK font so the page's Chinese renders in headless screenshots (5 MB).
+  if ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+    apt_install fonts-wqy-microhei
+  fi
 }
 
 setup_npm() {

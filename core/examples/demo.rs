@@ -18,6 +18,8 @@ fn main() {
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
+    // The demo is a program at the edge, so it may read the clock; the library never does.
+    #[allow(clippy::disallowed_methods)]
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
     let mut seed = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
@@ -32,19 +34,31 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let ia = &profiles::IDENTITY_ATTESTATION;
     let market = s.register_issuer("market-regulation", &[bl.id], 5 * 365 * 86_400)?;
     let police = s.register_issuer("public-security", &[ia.id], 5 * 365 * 86_400)?;
-    println!("== issuers registered: market-regulation {} , public-security {}",
-        market.public_key().short_id(), police.public_key().short_id());
+    println!(
+        "== issuers registered: market-regulation {} , public-security {}",
+        market.public_key().short_id(),
+        police.public_key().short_id()
+    );
 
     let holder = SecretKey::generate(&mut rand::rngs::OsRng);
     let issued = s.issue(&market, bl, &example_claims(bl), &holder.public_key())?;
     let record = s.credential_record(&issued.anchor)?;
-    println!("== issued {} / {}: anchored at height {} as log entry {} (commitment {})",
-        bl.name_zh, bl.name_en, record.anchored_height, record.log_index,
-        hex::encode(&issued.anchor.commitment[..8]));
+    println!(
+        "== issued {} / {}: anchored at height {} as log entry {} (commitment {})",
+        bl.name_zh,
+        bl.name_en,
+        record.anchored_height,
+        record.log_index,
+        hex::encode(&issued.anchor.commitment[..8])
+    );
 
     let checkpoint = s.checkpoint(s.departments.len())?;
-    println!("== checkpoint cosigned by {} of {} departments:\n{}",
-        s.departments.len(), s.departments.len(), indent(&checkpoint));
+    println!(
+        "== checkpoint cosigned by {} of {} departments:\n{}",
+        s.departments.len(),
+        s.departments.len(),
+        indent(&checkpoint)
+    );
 
     let nonce = hex::encode(seed);
     let audience = "verifier:shanghai-pudong-service-centre";
@@ -52,20 +66,31 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let disclose = ["entity_name", "credit_code", "legal_representative"];
     let bundle = s.bundle(&issued, &holder, &disclose, &nonce, audience, now, &checkpoint)?;
     let text = bundle.to_text();
-    println!("== bundle: {} bytes binary, {} characters as text; discloses {:?}",
-        bundle_len(&bundle), text.len(), disclose);
+    println!(
+        "== bundle: {} bytes binary, {} characters as text; discloses {:?}",
+        bundle_len(&bundle),
+        text.len(),
+        disclose
+    );
 
     let trust_root = s.trust_root();
     match verify::verify(&Bundle::from_text(&text)?, &trust_root, &policy, now)? {
         Verdict::Valid(ok) => {
-            println!("== VERIFIED: {} / {} issued by {} at {}, status proven at checkpoint height {}",
-                ok.type_name_zh, ok.type_name_en, ok.issuer_department, ok.anchored_time,
-                ok.checkpoint_height);
+            println!(
+                "== VERIFIED: {} / {} issued by {} at {}, status proven at checkpoint height {}",
+                ok.type_name_zh,
+                ok.type_name_en,
+                ok.issuer_department,
+                ok.anchored_time,
+                ok.checkpoint_height
+            );
             for c in &ok.claims {
                 println!("   {} / {}: {}", c.label_zh, c.label_en, c.value);
             }
         }
-        Verdict::Invalid(reason) => return Err(format!("the genuine bundle was refused: {reason}").into()),
+        Verdict::Invalid(reason) => {
+            return Err(format!("the genuine bundle was refused: {reason}").into())
+        }
     }
 
     let mut tampered = bundle.clone();
@@ -74,7 +99,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     match verify::verify(&tampered, &trust_root, &policy, now)? {
         Verdict::Valid(_) => return Err("the tampered bundle was accepted".into()),
         Verdict::Invalid(reason) => {
-            println!("== REFUSED tampered bundle: [{}] {} / {}", reason.code(), reason.message_zh(), reason);
+            println!(
+                "== REFUSED tampered bundle: [{}] {} / {}",
+                reason.code(),
+                reason.message_zh(),
+                reason
+            );
         }
     }
     Ok(())

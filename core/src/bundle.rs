@@ -56,11 +56,10 @@ impl Presentation {
     }
 }
 
-/// A presentation bundle (format version 1).
+/// Everything a verifier needs besides the presentation, all proven against one checkpoint.
+/// A node serves this for a credential id; the wallet staples its presentation to it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Bundle {
-    /// The credential as presented.
-    pub presentation: Presentation,
+pub struct Proofs {
     /// Canonical bytes of the `ledger::LogLeaf` holding the issuance anchor.
     pub anchor_leaf: Vec<u8>,
     /// Its inclusion proof under the checkpoint.
@@ -75,6 +74,15 @@ pub struct Bundle {
     pub issuer_proof: SmtProof,
     /// The C2SP checkpoint note, cosigned by department nodes.
     pub checkpoint: String,
+}
+
+/// A presentation bundle (format version 1).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bundle {
+    /// The credential as presented.
+    pub presentation: Presentation,
+    /// The proofs.
+    pub proofs: Proofs,
 }
 
 /// Why a bundle could not be read.
@@ -95,6 +103,42 @@ pub enum BundleError {
     Decode(#[from] DecodeError),
 }
 
+impl Encode for Proofs {
+    fn encode(&self, w: &mut Writer) {
+        w.bytes(&self.anchor_leaf)
+            .put(&self.anchor_proof)
+            .put(&self.credential_record)
+            .put(&self.credential_proof)
+            .put(&self.issuer_record)
+            .put(&self.issuer_proof)
+            .str(&self.checkpoint);
+    }
+}
+
+impl Decode for Proofs {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            anchor_leaf: r.bytes(MAX_LEAF_BYTES, "anchor leaf")?.to_vec(),
+            anchor_proof: InclusionProof::decode(r)?,
+            credential_record: CredentialRecord::decode(r)?,
+            credential_proof: SmtProof::decode(r)?,
+            issuer_record: IssuerRecord::decode(r)?,
+            issuer_proof: SmtProof::decode(r)?,
+            checkpoint: r.string(MAX_CHECKPOINT_BYTES, "checkpoint note")?,
+        })
+    }
+}
+
+impl Proofs {
+    /// Decodes proofs served by a node, refusing oversized input before parsing.
+    pub fn decode_bytes(bytes: &[u8]) -> Result<Self, BundleError> {
+        if bytes.len() > MAX_BUNDLE_BYTES {
+            return Err(BundleError::TooLarge);
+        }
+        Ok(Self::from_bytes(bytes)?)
+    }
+}
+
 impl Encode for Bundle {
     fn encode(&self, w: &mut Writer) {
         w.fixed(&MAGIC);
@@ -103,13 +147,7 @@ impl Encode for Bundle {
                 w.u8(0).str(text);
             }
         }
-        w.bytes(&self.anchor_leaf)
-            .put(&self.anchor_proof)
-            .put(&self.credential_record)
-            .put(&self.credential_proof)
-            .put(&self.issuer_record)
-            .put(&self.issuer_proof)
-            .str(&self.checkpoint);
+        w.put(&self.proofs);
     }
 }
 
@@ -122,16 +160,7 @@ impl Decode for Bundle {
             0 => Presentation::SdJwt(r.string(MAX_PRESENTATION_BYTES, "SD-JWT presentation")?),
             tag => return Err(DecodeError::UnknownTag { what: "presentation kind", tag }),
         };
-        Ok(Self {
-            presentation,
-            anchor_leaf: r.bytes(MAX_LEAF_BYTES, "anchor leaf")?.to_vec(),
-            anchor_proof: InclusionProof::decode(r)?,
-            credential_record: CredentialRecord::decode(r)?,
-            credential_proof: SmtProof::decode(r)?,
-            issuer_record: IssuerRecord::decode(r)?,
-            issuer_proof: SmtProof::decode(r)?,
-            checkpoint: r.string(MAX_CHECKPOINT_BYTES, "checkpoint note")?,
-        })
+        Ok(Self { presentation, proofs: Proofs::decode(r)? })
     }
 }
 

@@ -52,12 +52,8 @@ pub mod multibase {
         if text.len() > MAX_MULTIBASE_LEN {
             return Err(DidKeyError::BadMultibase("too long"));
         }
-        let body = text
-            .strip_prefix('z')
-            .ok_or(DidKeyError::BadMultibase("prefix is not z"))?;
-        bs58::decode(body)
-            .into_vec()
-            .map_err(|_| DidKeyError::BadMultibase("not base58btc"))
+        let body = text.strip_prefix('z').ok_or(DidKeyError::BadMultibase("prefix is not z"))?;
+        bs58::decode(body).into_vec().map_err(|_| DidKeyError::BadMultibase("not base58btc"))
     }
 }
 
@@ -79,10 +75,12 @@ pub fn multikey_secret(key: &SecretKey) -> String {
     out
 }
 
-fn strip_prefix_32(bytes: &[u8], prefix: [u8; 2], what: &'static str) -> Result<[u8; 32], DidKeyError> {
-    let rest = bytes
-        .strip_prefix(&prefix[..])
-        .ok_or(DidKeyError::WrongMulticodec(what))?;
+fn strip_prefix_32(
+    bytes: &[u8],
+    prefix: [u8; 2],
+    what: &'static str,
+) -> Result<[u8; 32], DidKeyError> {
+    let rest = bytes.strip_prefix(&prefix[..]).ok_or(DidKeyError::WrongMulticodec(what))?;
     rest.try_into().map_err(|_| DidKeyError::WrongLength)
 }
 
@@ -128,9 +126,7 @@ pub fn public_key_from_did_key(did: &str) -> Result<PublicKey, DidKeyError> {
 /// The Ed25519 public key named by a `did:key` verification method `did:key:X#X` (the fragment
 /// must repeat the method-specific id).
 pub fn public_key_from_verification_method(vm: &str) -> Result<PublicKey, DidKeyError> {
-    let (did, fragment) = vm
-        .split_once('#')
-        .ok_or(DidKeyError::NotDidKey("missing fragment"))?;
+    let (did, fragment) = vm.split_once('#').ok_or(DidKeyError::NotDidKey("missing fragment"))?;
     let key = public_key_from_did_key(did)?;
     if fragment != multikey_public(&key) {
         return Err(DidKeyError::NotDidKey("fragment does not match the key"));
@@ -163,10 +159,7 @@ mod tests {
             public_key_from_multikey(&multikey_secret(&sk)),
             Err(DidKeyError::WrongMulticodec(_))
         ));
-        assert!(matches!(
-            public_key_from_multikey("z0OIl"),
-            Err(DidKeyError::BadMultibase(_))
-        ));
+        assert!(matches!(public_key_from_multikey("z0OIl"), Err(DidKeyError::BadMultibase(_))));
         assert!(matches!(
             public_key_from_multikey(&multibase::encode_base58btc(&[0xed, 0x01, 1, 2])),
             Err(DidKeyError::WrongLength)

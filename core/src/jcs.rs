@@ -57,12 +57,9 @@ pub fn parse_strict_bounded(text: &str, max_bytes: usize) -> Result<Value, JsonE
     }
     let reason = Cell::new(None);
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = StrictSeed {
-        depth: 0,
-        reason: &reason,
-    }
-    .deserialize(&mut de)
-    .map_err(|_| reason.get().unwrap_or(JsonError::Syntax))?;
+    let value = StrictSeed { depth: 0, reason: &reason }
+        .deserialize(&mut de)
+        .map_err(|_| reason.get().unwrap_or(JsonError::Syntax))?;
     de.end().map_err(|_| JsonError::Syntax)?;
     Ok(value)
 }
@@ -100,10 +97,7 @@ impl StrictSeed<'_> {
     }
 
     fn child(&self) -> Self {
-        StrictSeed {
-            depth: self.depth + 1,
-            reason: self.reason,
-        }
+        StrictSeed { depth: self.depth + 1, reason: self.reason }
     }
 }
 
@@ -187,10 +181,7 @@ mod tests {
     #[test]
     fn refuses_duplicates_at_any_depth() {
         assert_eq!(parse_strict(r#"{"a":1,"a":2}"#), Err(JsonError::DuplicateKey));
-        assert_eq!(
-            parse_strict(r#"{"x":[{"b":1,"c":2,"b":3}]}"#),
-            Err(JsonError::DuplicateKey)
-        );
+        assert_eq!(parse_strict(r#"{"x":[{"b":1,"c":2,"b":3}]}"#), Err(JsonError::DuplicateKey));
         // Escapes that spell the same name are the same name.
         assert_eq!(parse_strict(r#"{"a":1,"\u0061":2}"#), Err(JsonError::DuplicateKey));
         assert!(parse_strict(r#"{"a":1,"b":{"a":2}}"#).is_ok());
@@ -218,7 +209,8 @@ mod tests {
     #[test]
     fn canonical_order_is_utf16() {
         // U+1F600 (surrogates D83D DE00) sorts before U+FB01 in UTF-16, after it in UTF-8/code points.
-        let v = parse_strict("{\"\u{fb01}\":1,\"\u{1f600}\":2,\"b\":3.0,\"a\":1e21}").expect("valid");
+        let v =
+            parse_strict("{\"\u{fb01}\":1,\"\u{1f600}\":2,\"b\":3.0,\"a\":1e21}").expect("valid");
         assert_eq!(
             canonicalize(&v).expect("canonical"),
             "{\"a\":1e+21,\"b\":3,\"\u{1f600}\":2,\"\u{fb01}\":1}"

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::merkle::{ConsistencyProof, InclusionProof, LogError, MerkleLog};
 use crate::sig::{ns, PublicKey, SecretKey, Signature, SignatureError};
-use crate::smt::{Smt, SmtError, SmtProof};
+use crate::smt::{MemStore, Smt, SmtError, SmtProof, SmtStore};
 
 /// A 32-byte SHA-256 output.
 pub type Hash = [u8; 32];
@@ -1134,22 +1134,22 @@ pub struct BlockOutcome {
     pub validators_changed: bool,
 }
 
-/// The in-memory ledger state machine.
+/// The ledger state machine. The state tree lives in an [`SmtStore`] (in memory by default).
 #[derive(Clone, Debug)]
-pub struct Ledger {
+pub struct Ledger<S: SmtStore = MemStore> {
     chain_id: String,
     genesis_time: u64,
     height: u64,
     time: u64,
-    state: Smt,
+    state: Smt<S>,
     log: MerkleLog,
     entry_ids: BTreeSet<Hash>,
     validator_history: BTreeMap<u64, Vec<Department>>,
 }
 
 /// Pending writes of a block being applied: read through, then committed all at once.
-struct Overlay<'a> {
-    ledger: &'a Ledger,
+struct Overlay<'a, S: SmtStore> {
+    ledger: &'a Ledger<S>,
     height: u64,
     time: u64,
     writes: BTreeMap<Hash, Option<Vec<u8>>>,
@@ -1158,8 +1158,8 @@ struct Overlay<'a> {
     history: Vec<(u64, Vec<Department>)>,
 }
 
-impl<'a> Overlay<'a> {
-    fn new(ledger: &'a Ledger, height: u64, time: u64) -> Self {
+impl<'a, S: SmtStore> Overlay<'a, S> {
+    fn new(ledger: &'a Ledger<S>, height: u64, time: u64) -> Self {
         Self {
             ledger,
             height,
@@ -1249,6 +1249,11 @@ impl<'a> Overlay<'a> {
         let bytes = entry.to_bytes();
         if bytes.len() > MAX_ENTRY_BYTES {
             return Err(EntryError::TooLarge("signed entry"));
+        }
+        // Whatever is committed must decode back to itself (every bound, sorted set and string
+        // class of the decoders), so that any verifier can read every leaf.
+        if SignedEntry::from_bytes(&bytes).as_ref() != Ok(entry) {
+            return Err(EntryError::Invalid("the entry breaks an encoding rule or bound"));
         }
         let id = entry.id();
         if self.ids.contains(&id) || self.ledger.entry_ids.contains(&id) {
@@ -1516,14 +1521,22 @@ fn resulting_set(
     Ok(map.into_values().collect())
 }
 
-impl Ledger {
-    /// The ledger at genesis (height 0, empty log).
+impl Ledger<MemStore> {
+    /// The in-memory ledger at genesis (height 0, empty log).
     pub fn from_genesis(genesis: &Genesis) -> Result<Self, EntryError> {
+        Self::from_genesis_in(genesis, MemStore::default())
+    }
+}
+
+impl<S: SmtStore> Ledger<S> {
+    /// The ledger at genesis with its state tree in `store`, which must be empty (the node
+    /// rebuilds state by replaying its blocks).
+    pub fn from_genesis_in(genesis: &Genesis, store: S) -> Result<Self, EntryError> {
         if !is_token(&genesis.chain_id) {
             return Err(EntryError::BadGenesis("chain id must be printable ASCII, 1..=64 bytes"));
         }
         check_department_set(&genesis.departments).map_err(EntryError::BadGenesis)?;
-        let mut state = Smt::default();
+        let mut state = Smt::new(store);
         for d in &genesis.departments {
             state.insert(department_state_key(&d.id), encode_record(d))?;
         }

@@ -155,7 +155,8 @@ pub const IDENTITY_ATTESTATION: CredentialType = CredentialType {
 };
 
 /// Every shipped type.
-pub const ALL: &[CredentialType] = &[BUSINESS_LICENCE, DRIVING_LICENCE, DIPLOMA, IDENTITY_ATTESTATION];
+pub const ALL: &[CredentialType] =
+    &[BUSINESS_LICENCE, DRIVING_LICENCE, DIPLOMA, IDENTITY_ATTESTATION];
 
 /// Highest level of assurance an identity attestation may carry.
 pub const MAX_ASSURANCE_LEVEL: u64 = 4;

@@ -160,13 +160,7 @@ impl Disclosure {
         let Some(Value::String(salt)) = salt else {
             return Err(SdJwtError::Malformed("salt is not a string"));
         };
-        Ok(Self {
-            digest: digest_of(encoded),
-            encoded: encoded.to_owned(),
-            salt,
-            name,
-            value,
-        })
+        Ok(Self { digest: digest_of(encoded), encoded: encoded.to_owned(), salt, name, value })
     }
 
     fn make(salt: &str, name: Option<&str>, value: &Value) -> Result<Self, SdJwtError> {
@@ -236,10 +230,7 @@ pub fn issue(
         digests.push(digest_of(&random_b64(rng)));
     }
     digests.sort();
-    payload.insert(
-        "_sd".into(),
-        Value::Array(digests.into_iter().map(Value::String).collect()),
-    );
+    payload.insert("_sd".into(), Value::Array(digests.into_iter().map(Value::String).collect()));
     payload.insert("_sd_alg".into(), SD_ALG.into());
     let mut header = Map::new();
     header.insert("alg".into(), ALG.into());
@@ -255,11 +246,7 @@ pub fn issue(
     if compact.len() > MAX_SD_JWT_BYTES {
         return Err(SdJwtError::TooLarge("SD-JWT"));
     }
-    Ok(Issued {
-        compact,
-        issuer_jwt,
-        disclosures,
-    })
+    Ok(Issued { compact, issuer_jwt, disclosures })
 }
 
 /// A parsed (not yet verified) SD-JWT or SD-JWT+KB.
@@ -300,11 +287,7 @@ impl SdJwt {
             }
             disclosures.push(Disclosure::parse(part)?);
         }
-        Ok(Self {
-            issuer_jwt: issuer_jwt.to_owned(),
-            disclosures,
-            kb_jwt,
-        })
+        Ok(Self { issuer_jwt: issuer_jwt.to_owned(), disclosures, kb_jwt })
     }
 
     /// The text before the KB-JWT: `<issuer-jwt>~<disclosure>~...~`.
@@ -344,12 +327,9 @@ impl SdJwt {
                 chosen.push(d.clone());
             }
         }
-        let unbound = SdJwt {
-            issuer_jwt: self.issuer_jwt.clone(),
-            disclosures: chosen,
-            kb_jwt: None,
-        }
-        .without_key_binding();
+        let unbound =
+            SdJwt { issuer_jwt: self.issuer_jwt.clone(), disclosures: chosen, kb_jwt: None }
+                .without_key_binding();
         let mut header = Map::new();
         header.insert("alg".into(), ALG.into());
         header.insert("typ".into(), TYP_KB_JWT.into());
@@ -428,9 +408,25 @@ pub fn verify(
     issuer_key: &PublicKey,
     kb: KeyBindingCheck<'_>,
 ) -> Result<VerifiedSdJwt, SdJwtError> {
+    verify_inner(presentation, issuer_key, Some(kb))
+}
+
+/// Verifies an SD-JWT as issued, before any presentation: the holder's check at import. The
+/// issuer signature and every disclosure are checked exactly as in [`verify`]; a key-binding JWT
+/// must be absent (an issued credential has none) and is not required. Never use this to accept
+/// a presentation from someone else: that is [`verify`], which fails closed on holder binding.
+pub fn verify_issued(sd_jwt: &str, issuer_key: &PublicKey) -> Result<VerifiedSdJwt, SdJwtError> {
+    verify_inner(sd_jwt, issuer_key, None)
+}
+
+fn verify_inner(
+    presentation: &str,
+    issuer_key: &PublicKey,
+    kb: Option<KeyBindingCheck<'_>>,
+) -> Result<VerifiedSdJwt, SdJwtError> {
     let sd = SdJwt::parse(presentation)?;
-    let (header, payload) = verify_jwt(&sd.issuer_jwt, issuer_key, TYP_SD_JWT)
-        .map_err(|e| match e {
+    let (header, payload) =
+        verify_jwt(&sd.issuer_jwt, issuer_key, TYP_SD_JWT).map_err(|e| match e {
             SdJwtError::BadKeyBindingSignature => SdJwtError::BadIssuerSignature,
             other => other,
         })?;
@@ -452,12 +448,8 @@ pub fn verify(
             return Err(SdJwtError::DuplicateDisclosure);
         }
     }
-    let mut state = Process {
-        by_digest,
-        seen: BTreeSet::new(),
-        used: BTreeSet::new(),
-        disclosed: Vec::new(),
-    };
+    let mut state =
+        Process { by_digest, seen: BTreeSet::new(), used: BTreeSet::new(), disclosed: Vec::new() };
     let mut claims = Value::Object(payload.clone());
     state.walk(&mut claims, 0)?;
     if state.used.len() != sd.disclosures.len() {
@@ -476,11 +468,14 @@ pub fn verify(
     }
 
     let holder_key = cnf_key(&payload)?;
-    match (&holder_key, &sd.kb_jwt) {
-        (Some(_), None) => return Err(SdJwtError::MissingKeyBinding),
-        (None, Some(_)) => return Err(SdJwtError::UnexpectedKeyBinding),
-        (None, None) => {}
-        (Some(key), Some(kb_jwt)) => check_key_binding(&sd, kb_jwt, key, &kb)?,
+    match (&holder_key, &sd.kb_jwt, &kb) {
+        // As issued: no key binding yet, and none may be present.
+        (_, Some(_), None) => return Err(SdJwtError::UnexpectedKeyBinding),
+        (_, None, None) => {}
+        (Some(_), None, Some(_)) => return Err(SdJwtError::MissingKeyBinding),
+        (None, Some(_), Some(_)) => return Err(SdJwtError::UnexpectedKeyBinding),
+        (None, None, Some(_)) => {}
+        (Some(key), Some(kb_jwt), Some(kb)) => check_key_binding(&sd, kb_jwt, key, kb)?,
     }
 
     Ok(VerifiedSdJwt {
@@ -603,7 +598,9 @@ impl<'a> Process<'a> {
                                 continue;
                             };
                             if d.name.is_some() {
-                                return Err(SdJwtError::Malformed("object disclosure used in array"));
+                                return Err(SdJwtError::Malformed(
+                                    "object disclosure used in array",
+                                ));
                             }
                             let mut v = d.value.clone();
                             self.walk(&mut v, depth + 1)?;
@@ -632,14 +629,11 @@ fn cnf_key(payload: &Map<String, Value>) -> Result<Option<PublicKey>, SdJwtError
     {
         return Err(SdJwtError::Unsupported("cnf jwk is not OKP Ed25519"));
     }
-    let x = jwk
-        .get("x")
-        .and_then(Value::as_str)
-        .ok_or(SdJwtError::Unsupported("cnf jwk lacks x"))?;
+    let x =
+        jwk.get("x").and_then(Value::as_str).ok_or(SdJwtError::Unsupported("cnf jwk lacks x"))?;
     let bytes = b64_decode(x, "cnf jwk x is not base64url")?;
-    let key: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| SdJwtError::Unsupported("cnf jwk x is not 32 bytes"))?;
+    let key: [u8; 32] =
+        bytes.try_into().map_err(|_| SdJwtError::Unsupported("cnf jwk x is not 32 bytes"))?;
     Ok(Some(PublicKey(key)))
 }
 
@@ -668,9 +662,7 @@ fn b64_decode(text: &str, what: &'static str) -> Result<Vec<u8>, SdJwtError> {
     if text.len() > MAX_SD_JWT_BYTES {
         return Err(SdJwtError::TooLarge("base64url part"));
     }
-    URL_SAFE_NO_PAD
-        .decode(text)
-        .map_err(|_| SdJwtError::Malformed(what))
+    URL_SAFE_NO_PAD.decode(text).map_err(|_| SdJwtError::Malformed(what))
 }
 
 fn sign_jwt(
@@ -690,11 +682,13 @@ fn sign_jwt(
 }
 
 type JwtParts = (Map<String, Value>, Map<String, Value>, Signature);
+type HeaderAndPayload = (Map<String, Value>, Map<String, Value>);
 
 /// Splits a compact JWS into decoded header, payload and signature (nothing verified).
 fn split_jwt(jwt: &str) -> Result<JwtParts, SdJwtError> {
     let mut parts = jwt.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(SdJwtError::Malformed("JWT is not three parts"));
     };
@@ -712,11 +706,7 @@ fn split_jwt(jwt: &str) -> Result<JwtParts, SdJwtError> {
 
 /// Checks `alg`, `typ` and no `crit`, then the signature over the JWS signing input. A bad
 /// signature is reported as `BadKeyBindingSignature`; the issuer path maps it.
-fn verify_jwt(
-    jwt: &str,
-    key: &PublicKey,
-    typ: &str,
-) -> Result<(Map<String, Value>, Map<String, Value>), SdJwtError> {
+fn verify_jwt(jwt: &str, key: &PublicKey, typ: &str) -> Result<HeaderAndPayload, SdJwtError> {
     let (header, payload, sig) = split_jwt(jwt)?;
     if header.get("alg").and_then(Value::as_str) != Some(ALG) {
         return Err(SdJwtError::UnsupportedAlg);

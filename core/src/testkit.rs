@@ -12,13 +12,13 @@ use rand_core::{CryptoRng, RngCore};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::bundle::{Bundle, Presentation};
+use crate::bundle::{Bundle, Presentation, Proofs};
 use crate::codec::{Decode, Encode};
 use crate::issuance::{self, IssueError, Issued};
 use crate::ledger::{
-    self, AnchorIssuance, BlockOutcome, ChangeStatus, ClaimDef, CredentialRecord,
-    CredentialStatus, Department, EntryBody, EntryError, Genesis, IssuerRecord, Ledger, LogLeaf,
-    RegisterIssuer, RegisterType, SignedEntry,
+    self, AnchorIssuance, BlockOutcome, ChangeStatus, ClaimDef, CredentialRecord, CredentialStatus,
+    Department, EntryBody, EntryError, Genesis, IssuerRecord, Ledger, LogLeaf, RegisterIssuer,
+    RegisterType, SignedEntry,
 };
 use crate::note::{LedgerCheckpoint, Note, NoteSigner};
 use crate::profiles::{self, CredentialType};
@@ -87,7 +87,6 @@ impl RngCore for SeededRng {
 
 // Deterministic by design; acceptable for tests and published vectors, whose keys are public.
 impl CryptoRng for SeededRng {}
-
 
 /// The founding departments of the standard scenario: id, Chinese name, English name.
 pub const STANDARD_DEPARTMENTS: &[(&str, &str, &str)] = &[
@@ -160,7 +159,8 @@ impl Scenario {
             });
             departments.push(keys);
         }
-        let genesis = Genesis { chain_id: chain_id.to_owned(), genesis_time, departments: founding };
+        let genesis =
+            Genesis { chain_id: chain_id.to_owned(), genesis_time, departments: founding };
         let ledger = Ledger::from_genesis(&genesis)?;
         let mut scenario =
             Self { rng, genesis, ledger, departments, leaves: Vec::new(), pending: Vec::new() };
@@ -174,7 +174,10 @@ impl Scenario {
 
     /// The keys of department `id`.
     pub fn department(&self, id: &str) -> Result<&DepartmentKeys, ScenarioError> {
-        self.departments.iter().find(|d| d.id == id).ok_or(ScenarioError::Step("unknown department"))
+        self.departments
+            .iter()
+            .find(|d| d.id == id)
+            .ok_or(ScenarioError::Step("unknown department"))
     }
 
     /// The ledger's chain id.
@@ -320,17 +323,21 @@ impl Scenario {
             .map_err(|_| ScenarioError::Step("credential proof"))?;
         let issuer_key = ledger::issuer_state_key(&record.issuer_key);
         let issuer_record = self.issuer_record(&record.issuer_key)?;
-        let issuer_proof =
-            self.ledger.prove_state(&issuer_key).map_err(|_| ScenarioError::Step("issuer proof"))?;
+        let issuer_proof = self
+            .ledger
+            .prove_state(&issuer_key)
+            .map_err(|_| ScenarioError::Step("issuer proof"))?;
         Ok(Bundle {
             presentation: Presentation::SdJwt(presentation),
-            anchor_leaf,
-            anchor_proof,
-            credential_record: record,
-            credential_proof,
-            issuer_record,
-            issuer_proof,
-            checkpoint: checkpoint.to_owned(),
+            proofs: Proofs {
+                anchor_leaf,
+                anchor_proof,
+                credential_record: record,
+                credential_proof,
+                issuer_record,
+                issuer_proof,
+                checkpoint: checkpoint.to_owned(),
+            },
         })
     }
 
@@ -408,7 +415,6 @@ pub fn example_claims(ty: &CredentialType) -> Value {
         }),
     }
 }
-
 
 /// One generated verification case.
 #[derive(Clone, Debug)]
@@ -503,16 +509,44 @@ pub fn standard_cases(label: &str) -> Result<CaseSet, ScenarioError> {
     loa.min_assurance_level = Some(3);
     loa.required_claims = vec!["age_over_18".into()];
     let id_bundle = bundle(&identity, &["age_over_18", "region"], iat, &checkpoint)?;
-    case("valid_identity", "an identity attestation showing age over 18 and region, level 3 required", &id_bundle, &loa, now, "valid");
+    case(
+        "valid_identity",
+        "an identity attestation showing age over 18 and region, level 3 required",
+        &id_bundle,
+        &loa,
+        now,
+        "valid",
+    );
 
     let tampered = with_presentation(&valid, tamper_disclosure(&valid)?);
-    case("tampered_claim", "a disclosed claim value changed after issuance", &tampered, &policy, now, "tampered_disclosure");
+    case(
+        "tampered_claim",
+        "a disclosed claim value changed after issuance",
+        &tampered,
+        &policy,
+        now,
+        "tampered_disclosure",
+    );
     let mut other = policy.clone();
     other.challenge.nonce = base64url(&[9u8; 16]);
-    case("wrong_nonce", "a presentation made for another request", &valid, &other, now, "nonce_mismatch");
+    case(
+        "wrong_nonce",
+        "a presentation made for another request",
+        &valid,
+        &other,
+        now,
+        "nonce_mismatch",
+    );
     let mut other = policy.clone();
     other.challenge.audience = "verifier:another-agency".into();
-    case("wrong_audience", "a presentation made for another verifier", &valid, &other, now, "audience_mismatch");
+    case(
+        "wrong_audience",
+        "a presentation made for another verifier",
+        &valid,
+        &other,
+        now,
+        "audience_mismatch",
+    );
     let b = bundle(&revoked, &shown, iat, &checkpoint)?;
     case("revoked", "a licence revoked by its issuer", &b, &policy, now, "revoked");
     let b = bundle(&suspended, &shown, iat, &checkpoint)?;
@@ -524,44 +558,136 @@ pub fn standard_cases(label: &str) -> Result<CaseSet, ScenarioError> {
     case("expired", "a licence presented after its expiry", &b, &lax, late, "expired");
     let stale_now = now + 25 * 3600;
     let b = bundle(&licence, &shown, stale_now - 5, &checkpoint)?;
-    case("stale_checkpoint", "a checkpoint older than the 24 h policy", &b, &policy, stale_now, "stale_checkpoint");
+    case(
+        "stale_checkpoint",
+        "a checkpoint older than the 24 h policy",
+        &b,
+        &policy,
+        stale_now,
+        "stale_checkpoint",
+    );
     let b = forge_issuer_types(&s, &valid, &[profiles::DIPLOMA.id])?;
-    case("issuer_not_authorised", "a registry (signed by a colluding quorum) whose issuer may not issue this type", &b, &policy, now, "issuer_not_authorised");
+    case(
+        "issuer_not_authorised",
+        "a registry (signed by a colluding quorum) whose issuer may not issue this type",
+        &b,
+        &policy,
+        now,
+        "issuer_not_authorised",
+    );
     let b = bundle(&licence, &shown, iat, &under_quorum)?;
-    case("under_quorum", "a checkpoint signed by fewer departments than the threshold", &b, &policy, now, "quorum_not_met");
+    case(
+        "under_quorum",
+        "a checkpoint signed by fewer departments than the threshold",
+        &b,
+        &policy,
+        now,
+        "quorum_not_met",
+    );
     let b = with_presentation(&valid, strip_key_binding(&valid)?);
-    case("holder_binding_missing", "the key-binding JWT removed", &b, &policy, now, "holder_binding_missing");
+    case(
+        "holder_binding_missing",
+        "the key-binding JWT removed",
+        &b,
+        &policy,
+        now,
+        "holder_binding_missing",
+    );
     let b = with_presentation(&valid, corrupt_issuer_signature(&valid)?);
-    case("bad_issuer_signature", "the issuer signature altered", &b, &policy, now, "bad_issuer_signature");
+    case(
+        "bad_issuer_signature",
+        "the issuer signature altered",
+        &b,
+        &policy,
+        now,
+        "bad_issuer_signature",
+    );
     let b = bundle(&after_theft, &shown, iat, &checkpoint)?;
-    case("issuer_key_compromised", "issued with a key reported compromised since then", &b, &policy, now, "issuer_key_compromised");
+    case(
+        "issuer_key_compromised",
+        "issued with a key reported compromised since then",
+        &b,
+        &policy,
+        now,
+        "issuer_key_compromised",
+    );
     let mut b = valid.clone();
     let other_bundle = bundle(&revoked, &shown, iat, &checkpoint)?;
-    b.anchor_leaf = other_bundle.anchor_leaf.clone();
-    b.anchor_proof = other_bundle.anchor_proof.clone();
-    b.credential_record = other_bundle.credential_record.clone();
-    b.credential_proof = other_bundle.credential_proof.clone();
-    case("not_anchored", "proofs of another credential stapled to this one", &b, &policy, now, "not_anchored");
+    b.proofs.anchor_leaf = other_bundle.proofs.anchor_leaf.clone();
+    b.proofs.anchor_proof = other_bundle.proofs.anchor_proof.clone();
+    b.proofs.credential_record = other_bundle.proofs.credential_record.clone();
+    b.proofs.credential_proof = other_bundle.proofs.credential_proof.clone();
+    case(
+        "not_anchored",
+        "proofs of another credential stapled to this one",
+        &b,
+        &policy,
+        now,
+        "not_anchored",
+    );
     let mut b = valid.clone();
-    b.checkpoint = corrupt_first_signature(&checkpoint)?;
-    case("bad_checkpoint_signature", "a department's checkpoint signature altered", &b, &policy, now, "bad_checkpoint_signature");
+    b.proofs.checkpoint = corrupt_first_signature(&checkpoint)?;
+    case(
+        "bad_checkpoint_signature",
+        "a department's checkpoint signature altered",
+        &b,
+        &policy,
+        now,
+        "bad_checkpoint_signature",
+    );
     let mut b = valid.clone();
-    b.checkpoint = s.checkpoint_for_origin("cn.gov.certledger.other", s.departments.len())?;
+    b.proofs.checkpoint =
+        s.checkpoint_for_origin("cn.gov.certledger.other", s.departments.len())?;
     case("wrong_ledger", "a checkpoint of another ledger", &b, &policy, now, "wrong_ledger");
     let b = bundle(&licence, &shown, now - 3600, &checkpoint)?;
-    case("presentation_not_fresh", "a key-binding JWT an hour old", &b, &policy, now, "presentation_not_fresh");
+    case(
+        "presentation_not_fresh",
+        "a key-binding JWT an hour old",
+        &b,
+        &policy,
+        now,
+        "presentation_not_fresh",
+    );
     let mut only = policy.clone();
     only.accepted_types = vec![profiles::DIPLOMA.id.into()];
-    case("type_not_accepted", "a licence where only diplomas are accepted", &valid, &only, now, "type_not_accepted");
+    case(
+        "type_not_accepted",
+        "a licence where only diplomas are accepted",
+        &valid,
+        &only,
+        now,
+        "type_not_accepted",
+    );
     let mut high = policy.clone();
     high.min_assurance_level = Some(4);
-    case("assurance_too_low", "level 3 where level 4 is required", &id_bundle, &high, now, "assurance_too_low");
+    case(
+        "assurance_too_low",
+        "level 3 where level 4 is required",
+        &id_bundle,
+        &high,
+        now,
+        "assurance_too_low",
+    );
     let mut needs = policy.clone();
     needs.required_claims = vec!["address".into()];
-    case("claim_not_disclosed", "a required claim withheld", &valid, &needs, now, "claim_not_disclosed");
+    case(
+        "claim_not_disclosed",
+        "a required claim withheld",
+        &valid,
+        &needs,
+        now,
+        "claim_not_disclosed",
+    );
     let mut b = bundle(&revoked, &shown, iat, &checkpoint)?;
-    b.credential_record.status = CredentialStatus::Active;
-    case("bad_state_proof", "a revoked credential's record altered to active", &b, &policy, now, "bad_state_proof");
+    b.proofs.credential_record.status = CredentialStatus::Active;
+    case(
+        "bad_state_proof",
+        "a revoked credential's record altered to active",
+        &b,
+        &policy,
+        now,
+        "bad_state_proof",
+    );
 
     Ok(CaseSet { trust_root: s.trust_root(), cases })
 }
@@ -677,16 +803,16 @@ fn forge_issuer_types(
     valid: &Bundle,
     types: &[&str],
 ) -> Result<Bundle, ScenarioError> {
-    let mut record = valid.issuer_record.clone();
+    let mut record = valid.proofs.issuer_record.clone();
     record.types = types.iter().map(|t| (*t).to_owned()).collect();
     let mut state = crate::smt::Smt::default();
-    let cred_key = ledger::credential_state_key(&valid.credential_record.credential_id);
+    let cred_key = ledger::credential_state_key(&valid.proofs.credential_record.credential_id);
     let issuer_key = ledger::issuer_state_key(&record.issuer_key);
     let step = |_| ScenarioError::Step("forged state");
-    state.insert(cred_key, ledger::encode_record(&valid.credential_record)).map_err(step)?;
+    state.insert(cred_key, ledger::encode_record(&valid.proofs.credential_record)).map_err(step)?;
     state.insert(issuer_key, ledger::encode_record(&record)).map_err(step)?;
     let mut log = crate::merkle::MerkleLog::new();
-    log.append_data(&valid.anchor_leaf).map_err(|_| ScenarioError::Step("forged log"))?;
+    log.append_data(&valid.proofs.anchor_leaf).map_err(|_| ScenarioError::Step("forged log"))?;
     let cp = LedgerCheckpoint {
         origin: s.genesis.chain_id.clone(),
         size: 1,
@@ -696,12 +822,12 @@ fn forge_issuer_types(
         state_root: state.root(),
     };
     let mut out = valid.clone();
-    out.anchor_proof =
+    out.proofs.anchor_proof =
         log.inclusion_proof(0, 1).map_err(|_| ScenarioError::Step("forged proof"))?;
-    out.credential_proof = state.prove(&cred_key).map_err(step)?;
-    out.issuer_proof = state.prove(&issuer_key).map_err(step)?;
-    out.issuer_record = record;
-    out.checkpoint = s.sign_checkpoint(&cp, s.departments.len())?;
+    out.proofs.credential_proof = state.prove(&cred_key).map_err(step)?;
+    out.proofs.issuer_proof = state.prove(&issuer_key).map_err(step)?;
+    out.proofs.issuer_record = record;
+    out.proofs.checkpoint = s.sign_checkpoint(&cp, s.departments.len())?;
     Ok(out)
 }
 

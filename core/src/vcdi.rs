@@ -108,10 +108,7 @@ pub fn proof_config(document: &Map<String, Value>, options: &ProofOptions) -> Ma
     if let Some(created) = &options.created {
         config.insert("created".into(), created.as_str().into());
     }
-    config.insert(
-        "verificationMethod".into(),
-        options.verification_method.as_str().into(),
-    );
+    config.insert("verificationMethod".into(), options.verification_method.as_str().into());
     config.insert("proofPurpose".into(), options.proof_purpose.as_str().into());
     if let Some(ctx) = document.get("@context") {
         config.insert("@context".into(), ctx.clone());
@@ -140,19 +137,14 @@ pub fn create(
     key: &SecretKey,
     options: &ProofOptions,
 ) -> Result<Value, VcdiError> {
-    let doc = document
-        .as_object()
-        .ok_or(VcdiError::Malformed("document is not an object"))?;
+    let doc = document.as_object().ok_or(VcdiError::Malformed("document is not an object"))?;
     if doc.contains_key("proof") {
         return Err(VcdiError::Malformed("document already has a proof"));
     }
     let mut config = proof_config(doc, options);
     let hashes = hash_data(doc, &config)?;
     let sig = key.sign_raw(&hashes.combined());
-    config.insert(
-        "proofValue".into(),
-        multibase::encode_base58btc(&sig.0).into(),
-    );
+    config.insert("proofValue".into(), multibase::encode_base58btc(&sig.0).into());
     let mut signed = doc.clone();
     signed.insert("proof".into(), Value::Object(config));
     Ok(Value::Object(signed))
@@ -162,13 +154,8 @@ pub fn create(
 pub fn verify(secured: &Value, key: &PublicKey) -> Result<VerifiedVcdi, VcdiError> {
     let (document, proof_config, sig) = split_proof(secured)?;
     let hashes = hash_data(&document, &proof_config)?;
-    key.verify_raw(&hashes.combined(), &sig)
-        .map_err(|_| VcdiError::BadSignature)?;
-    Ok(VerifiedVcdi {
-        document,
-        proof_config,
-        key: *key,
-    })
+    key.verify_raw(&hashes.combined(), &sig).map_err(|_| VcdiError::BadSignature)?;
+    Ok(VerifiedVcdi { document, proof_config, key: *key })
 }
 
 /// Verifies a proof whose `verificationMethod` is a `did:key` (`did:key:X#X`), taking the key
@@ -188,15 +175,14 @@ pub fn verify_str(secured: &str, key: &PublicKey) -> Result<VerifiedVcdi, VcdiEr
     verify(&jcs::parse_strict(secured)?, key)
 }
 
+/// (unsecured document, proof configuration, signature).
+type SplitProof = (Map<String, Value>, Map<String, Value>, Signature);
+
 /// Splits a secured document into (unsecured document, proof configuration, signature) and
 /// checks the proof's shape and context.
-fn split_proof(
-    secured: &Value,
-) -> Result<(Map<String, Value>, Map<String, Value>, Signature), VcdiError> {
-    let mut document = secured
-        .as_object()
-        .ok_or(VcdiError::Malformed("document is not an object"))?
-        .clone();
+fn split_proof(secured: &Value) -> Result<SplitProof, VcdiError> {
+    let mut document =
+        secured.as_object().ok_or(VcdiError::Malformed("document is not an object"))?.clone();
     let proof = document.remove("proof").ok_or(VcdiError::MissingProof)?;
     let Value::Object(mut config) = proof else {
         return Err(VcdiError::Malformed("proof is not a single object"));
@@ -214,21 +200,14 @@ fn split_proof(
     if config.contains_key("previousProof") {
         return Err(VcdiError::Malformed("proof chains are not accepted"));
     }
-    let value = config
-        .remove("proofValue")
-        .ok_or(VcdiError::Malformed("proofValue missing"))?;
-    let value = value
-        .as_str()
-        .ok_or(VcdiError::Malformed("proofValue is not a string"))?;
+    let value = config.remove("proofValue").ok_or(VcdiError::Malformed("proofValue missing"))?;
+    let value = value.as_str().ok_or(VcdiError::Malformed("proofValue is not a string"))?;
     let bytes = multibase::decode_base58btc(value)
         .map_err(|_| VcdiError::Malformed("proofValue is not base58btc multibase"))?;
-    let sig: [u8; SIGNATURE_LEN] = bytes
-        .try_into()
-        .map_err(|_| VcdiError::Malformed("proofValue is not 64 bytes"))?;
+    let sig: [u8; SIGNATURE_LEN] =
+        bytes.try_into().map_err(|_| VcdiError::Malformed("proofValue is not 64 bytes"))?;
     if let Some(proof_ctx) = config.get("@context") {
-        let doc_ctx = document
-            .get("@context")
-            .ok_or(VcdiError::ContextMismatch)?;
+        let doc_ctx = document.get("@context").ok_or(VcdiError::ContextMismatch)?;
         let as_list = |v: &Value| match v {
             Value::Array(items) => items.clone(),
             other => vec![other.clone()],

@@ -26,13 +26,13 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::bundle::{Bundle, BundleError, Presentation};
+use crate::bundle::{Bundle, BundleError, Presentation, Proofs};
 use crate::ledger::{self, CredentialStatus, EntryBody};
+use crate::merkle;
 use crate::note::{self, NoteKey, Quorum};
 use crate::profiles;
 use crate::sdjwt;
 use crate::sig::PublicKey;
-use crate::merkle;
 
 /// Whom the verifier trusts: the department keys that must cosign checkpoints.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -117,7 +117,8 @@ impl TrustRoot {
     fn check(&self) -> Result<(), VerifyError> {
         // A trust root whose threshold is not a BFT quorum of its keys would let a minority
         // forge checkpoints: refuse it rather than verify against it.
-        if self.threshold < ledger::quorum_threshold(self.keys.len()) || self.threshold > self.keys.len()
+        if self.threshold < ledger::quorum_threshold(self.keys.len())
+            || self.threshold > self.keys.len()
         {
             return Err(VerifyError::TrustRoot("threshold must be more than 2/3 of the keys"));
         }
@@ -205,7 +206,9 @@ impl Policy {
         let policy: Policy = serde_json::from_value(value)
             .map_err(|_| VerifyError::Policy("policy JSON has the wrong shape"))?;
         if policy.challenge.nonce.len() < 16 || policy.challenge.audience.is_empty() {
-            return Err(VerifyError::Policy("policy needs a nonce of 16+ characters and an audience"));
+            return Err(VerifyError::Policy(
+                "policy needs a nonce of 16+ characters and an audience",
+            ));
         }
         Ok(policy)
     }
@@ -448,19 +451,54 @@ pub fn verify(
     now: u64,
 ) -> Result<Verdict, VerifyError> {
     trust_root.check()?;
-    match decide(bundle, trust_root, policy, now)? {
-        Ok(accepted) => Ok(Verdict::Valid(Box::new(accepted))),
-        Err(invalid) => Ok(Verdict::Invalid(invalid)),
-    }
+    let Presentation::SdJwt(text) = &bundle.presentation;
+    to_verdict(decide(text, &bundle.proofs, trust_root, Mode::Presentation(policy), now)?)
 }
+
+/// The holder's check of a credential as issued (at import, or after a refresh): everything
+/// [`verify`] checks except what belongs to a presentation (key binding, verifier policy).
+/// `sd_jwt` is the issued SD-JWT (no key-binding JWT); the checkpoint may be at most
+/// `max_checkpoint_age_s` old.
+pub fn verify_credential(
+    sd_jwt: &str,
+    proofs: &Proofs,
+    trust_root: &TrustRoot,
+    max_checkpoint_age_s: u64,
+    now: u64,
+) -> Result<Verdict, VerifyError> {
+    trust_root.check()?;
+    to_verdict(decide(sd_jwt, proofs, trust_root, Mode::Issued { max_checkpoint_age_s }, now)?)
+}
+
+fn to_verdict(decided: Result<Accepted, Invalid>) -> Result<Verdict, VerifyError> {
+    Ok(match decided {
+        Ok(accepted) => Verdict::Valid(Box::new(accepted)),
+        Err(invalid) => Verdict::Invalid(invalid),
+    })
+}
+
+/// What is being verified: a presentation under a verifier's policy, or a credential as issued.
+#[derive(Clone, Copy)]
+enum Mode<'a> {
+    Presentation(&'a Policy),
+    Issued { max_checkpoint_age_s: u64 },
+}
+
+/// Clock skew tolerated when checking a credential as issued.
+const HOLDER_SKEW_S: u64 = 300;
 
 /// `Ok(Ok(_))` valid, `Ok(Err(_))` invalid, `Err(_)` undecidable.
 fn decide(
-    bundle: &Bundle,
+    text: &str,
+    proofs: &Proofs,
     trust_root: &TrustRoot,
-    policy: &Policy,
+    mode: Mode<'_>,
     now: u64,
 ) -> Result<Result<Accepted, Invalid>, VerifyError> {
+    let (max_checkpoint_age_s, skew_s) = match mode {
+        Mode::Presentation(p) => (p.max_checkpoint_age_s, p.max_clock_skew_s),
+        Mode::Issued { max_checkpoint_age_s } => (max_checkpoint_age_s, HOLDER_SKEW_S),
+    };
     macro_rules! refuse {
         ($reason:expr) => {
             return Ok(Err($reason))
@@ -468,7 +506,7 @@ fn decide(
     }
 
     // 1. Quorum checkpoint.
-    let checkpoint = match note::verify_checkpoint(&bundle.checkpoint, &trust_root.quorum()) {
+    let checkpoint = match note::verify_checkpoint(&proofs.checkpoint, &trust_root.quorum()) {
         Ok(cp) => cp,
         Err(e) => match classify_checkpoint_error(&e) {
             Some(invalid) => refuse!(invalid),
@@ -477,31 +515,31 @@ fn decide(
     };
 
     // 2. Freshness of the checkpoint.
-    if checkpoint.time > now.saturating_add(policy.max_clock_skew_s) {
+    if checkpoint.time > now.saturating_add(skew_s) {
         refuse!(Invalid::CheckpointFromFuture);
     }
     let age_s = now.saturating_sub(checkpoint.time);
-    if age_s > policy.max_checkpoint_age_s {
+    if age_s > max_checkpoint_age_s {
         refuse!(Invalid::StaleCheckpoint { age_s });
     }
 
     // 3. Anchor inclusion and signature.
-    let leaf_hash = merkle::leaf_hash(&bundle.anchor_leaf);
-    if bundle.anchor_proof.size != checkpoint.size {
+    let leaf_hash = merkle::leaf_hash(&proofs.anchor_leaf);
+    if proofs.anchor_proof.size != checkpoint.size {
         refuse!(Invalid::NotAnchored("inclusion proof is for another log size"));
     }
     if merkle::verify_inclusion(
         &leaf_hash,
-        bundle.anchor_proof.index,
-        bundle.anchor_proof.size,
-        &bundle.anchor_proof.path,
+        proofs.anchor_proof.index,
+        proofs.anchor_proof.size,
+        &proofs.anchor_proof.path,
         &checkpoint.root,
     )
     .is_err()
     {
         refuse!(Invalid::NotAnchored("inclusion proof does not match the checkpoint"));
     }
-    let leaf = ledger::LogLeaf::from_bytes_checked(&bundle.anchor_leaf)
+    let leaf = ledger::LogLeaf::from_bytes_checked(&proofs.anchor_leaf)
         .map_err(|_| VerifyError::Malformed("anchor log leaf"))?;
     let EntryBody::AnchorIssuance(anchor) = &leaf.entry.body else {
         refuse!(Invalid::NotAnchored("the proven entry is not an issuance anchor"));
@@ -512,9 +550,9 @@ fn decide(
     let issuer_key = leaf.entry.signer;
 
     // 4. State proofs: credential record and issuer record under the checkpoint's state root.
-    let cred = &bundle.credential_record;
+    let cred = &proofs.credential_record;
     let cred_key = ledger::credential_state_key(&anchor.credential_id);
-    if bundle
+    if proofs
         .credential_proof
         .verify(&checkpoint.state_root, &cred_key, Some(&ledger::encode_record(cred)))
         .is_err()
@@ -528,9 +566,9 @@ fn decide(
     {
         refuse!(Invalid::BadStateProof("credential record does not match the anchor"));
     }
-    let issuer = &bundle.issuer_record;
+    let issuer = &proofs.issuer_record;
     let issuer_state_key = ledger::issuer_state_key(&issuer_key);
-    if bundle
+    if proofs
         .issuer_proof
         .verify(&checkpoint.state_root, &issuer_state_key, Some(&ledger::encode_record(issuer)))
         .is_err()
@@ -542,15 +580,20 @@ fn decide(
     }
 
     // 5.-9. The presentation itself.
-    let Presentation::SdJwt(text) = &bundle.presentation;
-    let check = sdjwt::KeyBindingCheck {
-        nonce: &policy.challenge.nonce,
-        aud: &policy.challenge.audience,
-        now,
-        max_age_s: policy.max_presentation_age_s,
-        max_future_skew_s: policy.max_clock_skew_s,
+    let checked = match mode {
+        Mode::Presentation(policy) => {
+            let check = sdjwt::KeyBindingCheck {
+                nonce: &policy.challenge.nonce,
+                aud: &policy.challenge.audience,
+                now,
+                max_age_s: policy.max_presentation_age_s,
+                max_future_skew_s: policy.max_clock_skew_s,
+            };
+            sdjwt::verify(text, &issuer_key, check)
+        }
+        Mode::Issued { .. } => sdjwt::verify_issued(text, &issuer_key),
     };
-    let verified = match sdjwt::verify(text, &issuer_key, check) {
+    let verified = match checked {
         Ok(v) => v,
         Err(e) => match classify_sdjwt_error(&e) {
             Some(invalid) => refuse!(invalid),
@@ -589,7 +632,7 @@ fn decide(
         }
     }
     if let Some(nbf) = nbf {
-        if nbf > now.saturating_add(policy.max_clock_skew_s) {
+        if nbf > now.saturating_add(skew_s) {
             refuse!(Invalid::NotYetValid);
         }
     }
@@ -601,9 +644,13 @@ fn decide(
         refuse!(Invalid::HolderBindingMissing);
     }
 
-    // 10. Policy.
+    // 10. Policy (presentations only).
+    let policy = match mode {
+        Mode::Presentation(policy) => policy,
+        Mode::Issued { .. } => &Policy::new("", ""),
+    };
     let accepted_type = if policy.accepted_types.is_empty() {
-        profile.is_some()
+        profile.is_some() || matches!(mode, Mode::Issued { .. })
     } else {
         policy.accepted_types.iter().any(|t| t == &anchor.type_id)
     };

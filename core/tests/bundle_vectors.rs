@@ -50,7 +50,8 @@ fn a_fresh_scenario_matches_each_expectation_too() {
     let set = testkit::standard_cases("another seed").expect("cases");
     for case in &set.cases {
         let bundle = Bundle::from_text(&case.bundle_text).expect(case.name);
-        let verdict = verify::verify(&bundle, &set.trust_root, &case.policy, case.now).expect(case.name);
+        let verdict =
+            verify::verify(&bundle, &set.trust_root, &case.policy, case.now).expect(case.name);
         assert_eq!(outcome(&verdict), case.expect, "case {}", case.name);
     }
 }

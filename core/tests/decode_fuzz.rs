@@ -1,14 +1,18 @@
 //! Arbitrary bytes never panic a decoder in core, and every accepted input is canonical
 //! (`encode(decode(b)) == b`).
 //!
-//! Covers: `smt::{SmtProof, Node}`, `merkle::{InclusionProof, ConsistencyProof}`, and every
-//! ledger type. Add new decoders of core here as they appear.
+//! Covers: `smt::{SmtProof, Node}`, `merkle::{InclusionProof, ConsistencyProof}`, every ledger
+//! type, `bundle::Bundle` (binary and text), and the text parsers of `note`, `sdjwt`, `didkey`,
+//! `jcs` and `request` (fed the bytes as lossy UTF-8). Add new decoders of core here.
 
+use certledger_core::bundle::Bundle;
 use certledger_core::codec::{Decode, Encode};
 use certledger_core::ledger::*;
 use certledger_core::merkle::{ConsistencyProof, InclusionProof};
+use certledger_core::request::PresentationRequest;
 use certledger_core::sig::{PublicKey, SecretKey, Signature};
 use certledger_core::smt::{value_hash, Node, Smt, SmtProof};
+use certledger_core::{didkey, jcs, note, sdjwt};
 use proptest::prelude::*;
 
 /// Decodes `bytes` as `T`; if accepted, the encoding must give the same bytes back.
@@ -38,9 +42,30 @@ fn check_all(bytes: &[u8]) -> Result<(), TestCaseError> {
     check::<Purpose>(bytes)?;
     check::<Approval>(bytes)?;
     check::<CredentialStatus>(bytes)?;
+    check::<Bundle>(bytes)?;
     let _ = LogLeaf::from_bytes_checked(bytes);
     let _ = SignedEntry::from_bytes_checked(bytes);
+    let _ = Bundle::decode_bytes(bytes);
+    let text = String::from_utf8_lossy(bytes);
+    parse_text(&text);
     Ok(())
+}
+
+/// Text parsers: must return, never panic.
+fn parse_text(text: &str) {
+    let _ = Bundle::from_text(text);
+    let _ = PresentationRequest::from_text(text);
+    let _ = note::Note::parse(text);
+    let _ = note::Checkpoint::parse(text);
+    let _ = note::LedgerCheckpoint::parse_body(text);
+    let _ = note::NoteKey::parse_verifier_key(text);
+    let _ = note::NoteSigner::parse_private_key(text);
+    let _ = sdjwt::SdJwt::parse(text);
+    let _ = sdjwt::Disclosure::parse(text);
+    let _ = didkey::public_key_from_did_key(text);
+    let _ = didkey::public_key_from_multikey(text);
+    let _ = didkey::public_key_from_verification_method(text);
+    let _ = jcs::parse_strict(text);
 }
 
 fn pk(i: u8) -> PublicKey {
@@ -144,12 +169,19 @@ fn build_seeds() -> Vec<Vec<u8>> {
     );
     let mut t = Smt::default();
     for i in 0..20u8 {
-        t.insert(value_hash(&[i]), vec![i]).unwrap();
+        t.insert(value_hash(&[i]), vec![i]).expect("in-memory insert");
     }
-    out.push(t.prove(&value_hash(&[3])).unwrap().to_bytes());
-    out.push(t.prove(&value_hash(b"absent")).unwrap().to_bytes());
+    out.push(t.prove(&value_hash(&[3])).expect("in-memory proof").to_bytes());
+    out.push(t.prove(&value_hash(b"absent")).expect("in-memory proof").to_bytes());
     out.push(InclusionProof { index: 1, size: 3, path: vec![[1; 32], [2; 32]] }.to_bytes());
     out.push(ConsistencyProof { size1: 1, size2: 3, path: vec![[1; 32]] }.to_bytes());
+    // Two real bundles from the project's vectors (they embed leaves, records and SMT proofs).
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("../../specs/vectors/bundles.json")).expect("vectors");
+    for case in doc["cases"].as_array().expect("cases").iter().take(2) {
+        let text = case["bundle"].as_str().expect("bundle text");
+        out.push(Bundle::from_text(text).expect("vector bundle").to_bytes());
+    }
     out
 }
 
@@ -159,6 +191,11 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
         check_all(&bytes)?;
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(text in "(?s).{0,300}", prefix in prop::sample::select(vec!["", "CLB1.", "CLR1.", "did:key:z", "z", "certledger-test\n", "{\"a\":", "eyJ"])) {
+        parse_text(&format!("{prefix}{text}"));
     }
 
     #[test]
@@ -201,6 +238,7 @@ fn seeds_decode_as_their_own_type() {
                 || SmtProof::from_bytes(b).is_ok()
                 || InclusionProof::from_bytes(b).is_ok()
                 || ConsistencyProof::from_bytes(b).is_ok()
+                || Bundle::from_bytes(b).is_ok()
         })
         .count();
     assert_eq!(accepted, seeds().len());

@@ -12,9 +12,11 @@ fn arr<const N: usize>(hex_str: &str) -> [u8; N] {
 #[test]
 fn rfc8032_section_7_1() {
     let Some(dir) = common::vectors_dir() else { return };
-    let json: serde_json::Value =
-        serde_json::from_str(&common::read(&dir, "ed25519/rfc8032/rfc8032_section7.1_ed25519.json"))
-            .expect("json");
+    let json: serde_json::Value = serde_json::from_str(&common::read(
+        &dir,
+        "ed25519/rfc8032/rfc8032_section7.1_ed25519.json",
+    ))
+    .expect("json");
     let vectors = json["vectors"].as_array().expect("vectors");
     let mut passed = 0;
     for v in vectors {
@@ -67,7 +69,8 @@ fn speccheck_cases_follow_verify_strict() {
     let cases: Vec<serde_json::Value> =
         serde_json::from_str(&common::read(&dir, "ed25519/speccheck/cases.json")).expect("json");
     assert_eq!(cases.len(), 12);
-    let expected = [false, false, false, true, false, false, false, false, false, false, false, false];
+    let expected =
+        [false, false, false, true, false, false, false, false, false, false, false, false];
     let mut got = Vec::new();
     for case in &cases {
         let pk = PublicKey(arr(case["pub_key"].as_str().expect("pk")));

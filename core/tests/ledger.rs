@@ -357,6 +357,31 @@ fn registry_rules() {
     fx.one(sign(&admin(2), EntryBody::RegisterVerifier(v.clone()))).unwrap();
     assert_eq!(fx.ledger.verifier("bank-1"), Some(VerifierRecord(v)));
     assert_eq!(fx.ledger.credential_type(DIPLOMA).unwrap().department, "civil-affairs");
+    // Entries that the decoders would refuse are never committed (here: 33 purposes, a bad
+    // department slug, unsorted issuer types).
+    let mut many = RegisterVerifier {
+        verifier_id: "bank-2".into(),
+        ..match fx.ledger.verifier("bank-1") {
+            Some(VerifierRecord(v)) => v,
+            None => unreachable!(),
+        }
+    };
+    many.purposes = (0..33).map(|i| Purpose { id: format!("p{i:02}"), claims: vec![] }).collect();
+    assert_eq!(
+        fx.one(sign(&admin(2), EntryBody::RegisterVerifier(many))),
+        Err(EntryError::Invalid("the entry breaks an encoding rule or bound"))
+    );
+    let mut bad_slug = register_issuer(0, 6, &[DIPLOMA], T0, T0 + 10).body;
+    if let EntryBody::RegisterIssuer(r) = &mut bad_slug {
+        r.department = "Civil Affairs".into();
+    }
+    assert!(matches!(fx.one(sign(&admin(0), bad_slug)), Err(EntryError::Invalid(_))));
+    fx.one(sign(&admin(1), register_type("urn:a"))).unwrap();
+    assert!(matches!(
+        fx.one(register_issuer(0, 6, &[DIPLOMA, "urn:a"], T0, T0 + 10)),
+        Err(EntryError::Invalid(_))
+    ));
+    fx.one(register_issuer(0, 6, &["urn:a", DIPLOMA], T0, T0 + 10)).unwrap();
 }
 
 fn change(add: Vec<Department>, remove: &[&str], effective_height: u64) -> ChangeValidators {

@@ -38,7 +38,7 @@ fn build(model: &BTreeMap<[u8; 32], Vec<u8>>, order: &[usize]) -> Smt {
     let mut t = Smt::default();
     for &i in order {
         if let Some((k, v)) = entries.get(i) {
-            t.insert(**k, (*v).clone()).unwrap();
+            t.insert(**k, (*v).clone()).expect("in-memory insert");
         }
     }
     t

@@ -40,7 +40,7 @@ fn signed_note_vectors() {
                 // One flipped text byte makes the known key's signature fail: refused.
                 let tampered = Note::parse(&text.replacen('e', "E", 1)).expect("parses");
                 assert_eq!(
-                    tampered.verify(&[key.clone()]),
+                    tampered.verify(std::slice::from_ref(&key)),
                     Err(NoteError::BadSignature { key_index: 0 })
                 );
                 verified += 1;
@@ -300,6 +300,8 @@ fn key_strings_are_strict() {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
     #[test]
     fn note_and_checkpoint_parsers_never_panic_and_round_trip(text in "\\PC{0,200}", bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
         for input in [text, String::from_utf8_lossy(&bytes).into_owned()] {
@@ -324,4 +326,42 @@ proptest! {
         let text = signed_by(&cp, &[&s[0], &s[1]]);
         prop_assert_eq!(verify_checkpoint(&text, &quorum(&s, 2)), Ok(cp));
     }
+}
+
+/// The worked example of `specs/checkpoint.md` §8 (a format freeze: changing it is a format
+/// change).
+#[test]
+fn spec_worked_example() {
+    let signer =
+        NoteSigner::new("dept-a.gov.example", SecretKey::from_seed(&[1; 32])).expect("signer");
+    assert_eq!(
+        signer.note_key().verifier_key(),
+        "dept-a.gov.example+587db0b9+AYqI4910CfGV/VLbLTy6XXLKZwm/HZQSG/N0iAG0D29c"
+    );
+    let mut log = certledger_core::merkle::MerkleLog::new();
+    for d in [b"a", b"b", b"c", b"d", b"e"] {
+        log.append_data(d).expect("append");
+    }
+    let cp = LedgerCheckpoint {
+        origin: "certledger.example/main".into(),
+        size: 5,
+        root: log.root(),
+        height: 42,
+        time: 1_790_000_000,
+        state_root: [0x11; 32],
+    };
+    let text = cp.sign(&signer).expect("sign").to_text();
+    let spec = "certledger.example/main\n5\n/hSlQm+9cMD6c/UjQq/tDaC9I8SDhmLM9riKMHDq2Xs=\n\
+                height 42\ntime 1790000000\nstate ERERERERERERERERERERERERERERERERERERERERERE=\n\n\
+                \u{2014} dept-a.gov.example WH2wuS93PVRhe1f4Q+cab13X1pOxXWvjhaUMpo3rsY+AkVlFWBw+\
+                EpCThBLp4WQspbXi0E0mxnSZ+Y/gVcL1DOlV5gM=\n";
+    assert_eq!(text, spec);
+    let mut q = Quorum { origin: cp.origin.clone(), keys: vec![signer.note_key()], threshold: 1 };
+    assert_eq!(verify_checkpoint(&text, &q), Ok(cp));
+    q.keys.push(signers(1)[0].note_key());
+    q.threshold = 2;
+    assert_eq!(
+        verify_checkpoint(&text, &q),
+        Err(CheckpointError::QuorumNotMet { valid: 1, threshold: 2 })
+    );
 }

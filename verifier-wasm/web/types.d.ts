@@ -65,7 +65,10 @@ export interface VerifiedClaim {
 /** What verify_bundle returns. "invalid" is a decision; "error" means it could not decide. */
 export interface VerifyResult {
   status: "valid" | "invalid" | "error";
-  /** A reason code of specs/bundle.md or an input error code; null when valid. */
+  /**
+   * null when valid; for "invalid" a reason code of specs/bundle.md; for "error" one of
+   * malformed_bundle, malformed_trust_root, malformed_policy, bad_time.
+   */
   reason_code: string | null;
   reason_en: string | null;
   reason_zh: string | null;
@@ -75,4 +78,17 @@ export interface VerifyResult {
   anchored_at: number | null;
   checkpoint_height: number | null;
   checkpoint_time: number | null;
+  /** Credential expiry (Unix seconds), when valid and the credential has one. */
+  expires_at: number | null;
+}
+
+/** The policy JSON verify_bundle takes (certledger_core::verify::Policy); limits are optional. */
+export interface PolicyJson {
+  challenge: { nonce: string; audience: string };
+  max_checkpoint_age_s?: number;
+  max_presentation_age_s?: number;
+  max_clock_skew_s?: number;
+  accepted_types?: string[];
+  min_assurance_level?: number | null;
+  required_claims?: string[];
 }

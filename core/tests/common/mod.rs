@@ -2,7 +2,7 @@
 //!
 //! Where the folder is absent (a user's clone) a test says so and skips; under `CI=true` absence
 //! is a failure.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::panic)]
 
 use std::path::PathBuf;
 

@@ -70,7 +70,7 @@ impl TestNet {
                 persistent_peers: others().map(|(_, (p, _))| format!("/ip4/127.0.0.1/tcp/{p}")).collect(),
                 http_listen: format!("127.0.0.1:{web}"),
                 peer_http: others().map(|(_, (_, w))| format!("http://127.0.0.1:{w}")).collect(),
-                block_time_ms: 300,
+                block_time_ms: 500,
                 timeout_propose_ms: 1500,
                 timeout_vote_ms: 750,
             };
@@ -162,6 +162,27 @@ impl TestNet {
         self.submit_raw(i, &serde_json::json!({ "entry": b64 }).to_string()).await
     }
 
+    /// Submits all entries concurrently; replies in input order.
+    pub async fn submit_many(&self, items: &[(usize, Vec<u8>)]) -> Vec<(u16, Value)> {
+        let mut set = tokio::task::JoinSet::new();
+        for (k, (i, e)) in items.iter().enumerate() {
+            let client = self.client.clone();
+            let url = format!("{}/v1/entries", self.urls[*i]);
+            let body = serde_json::json!({ "entry": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(e) });
+            set.spawn(async move {
+                let r = client.post(url).json(&body).send().await.unwrap();
+                let status = r.status().as_u16();
+                (k, status, r.json::<Value>().await.unwrap_or(Value::Null))
+            });
+        }
+        let mut out = vec![(0, Value::Null); items.len()];
+        while let Some(res) = set.join_next().await {
+            let (k, s, v) = res.unwrap();
+            out[k] = (s, v);
+        }
+        out
+    }
+
     /// Waits until every node in `nodes` reaches `height`, or panics after `timeout`.
     pub async fn wait_height(&self, nodes: &[usize], height: u64, timeout: Duration) {
         let start = Instant::now();
@@ -196,6 +217,24 @@ impl TestNet {
             }
             if start.elapsed() > timeout {
                 panic!("entry {id} not committed on node {i} in {timeout:?}: {v}\n{}", self.log(i));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Waits until every node in `nodes` has a log of at least `size` entries.
+    pub async fn wait_log_size(&self, nodes: &[usize], size: u64, timeout: Duration) {
+        let start = Instant::now();
+        loop {
+            let mut sizes = Vec::new();
+            for &i in nodes {
+                sizes.push(self.health(i).await.and_then(|v| v["log_size"].as_u64()).unwrap_or(0));
+            }
+            if sizes.iter().all(|s| *s >= size) {
+                return;
+            }
+            if start.elapsed() > timeout {
+                panic!("log sizes {sizes:?} on {nodes:?} below {size} after {timeout:?}\n{}", self.log(nodes[0]));
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }

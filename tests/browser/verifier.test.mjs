@@ -1,0 +1,137 @@
+// The verifier page in Debian's Chromium: loading, language, request QR codes, QR decoding from
+// an image, and working with the network cut off after load.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import {
+  loadTrustRoot, openPage, SAMPLE_TRUST_ROOT, screenshot, start, verifyPasted,
+} from "./harness.mjs";
+
+let env;
+before(async () => { env = await start(); });
+after(async () => { await env?.stop(); });
+
+const DIPLOMA = "urn:cn:certledger:vct:diploma:1";
+
+/** Step 1 through the UI: a diploma request for name and institution. */
+async function createDiplomaRequest(page) {
+  await page.selectOption("#cred-type", DIPLOMA);
+  await page.check('#claims-list input[value="name"]');
+  await page.check('#claims-list input[value="institution"]');
+  await page.fill("#purpose", "核验学历 check a diploma");
+  await page.click("#create-request");
+  await page.waitForSelector("#request-out:not([hidden]) #qr svg");
+  return page.inputValue("#request-text");
+}
+
+test("page loads in Chinese and switches to English and back", async () => {
+  const { context, page, errors } = await openPage(env);
+  assert.equal(await page.textContent("h1"), "凭证核验");
+  assert.equal(await page.getAttribute("html", "lang"), "zh-CN");
+  const types = await page.$$eval("#cred-type option", (o) => o.map((x) => x.textContent));
+  assert.ok(types.includes("学历证书"), `types: ${types}`);
+  await page.click("#lang-toggle");
+  assert.equal(await page.textContent("h1"), "Credential check");
+  assert.equal(await page.getAttribute("html", "lang"), "en");
+  assert.ok((await page.$$eval("#cred-type option", (o) => o.map((x) => x.textContent))).includes("Diploma"));
+  await page.click("#lang-toggle");
+  assert.equal(await page.textContent("h1"), "凭证核验");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("creates a request and renders its QR code", async () => {
+  const { context, page, errors } = await openPage(env, { lang: "en" });
+  const text = await createDiplomaRequest(page);
+  assert.match(text, /^CLR1\.[A-Za-z0-9_-]+$/);
+  const box = await page.locator("#qr svg").boundingBox();
+  assert.ok(box.width >= 200 && box.height >= 200, `QR is ${box.width}x${box.height}`);
+  assert.ok(await page.locator("#qr svg path").count() >= 1, "QR SVG has no modules");
+  const summary = await page.textContent("#request-summary");
+  assert.match(summary, /check a diploma/);
+  // The page decodes the request it made back to the same fields.
+  const request = await page.evaluate(async (t) => {
+    const m = await import("./pkg/certledger_verifier.js");
+    return JSON.parse(m.parse_request(t)).request;
+  }, text);
+  assert.deepEqual(request.claims, ["institution", "name"]);
+  assert.deepEqual(request.credential_types, [DIPLOMA]);
+  assert.equal(request.audience, "counter-1");
+  assert.ok(request.nonce.length >= 22, "nonce shorter than 128 bits");
+  assert.ok(request.expires_at > request.created_at);
+  // A second request has a fresh nonce.
+  await page.click("#create-request");
+  await page.waitForFunction((old) => document.getElementById("request-text").value !== old, text);
+  assert.notEqual(await page.inputValue("#request-text"), text);
+  await screenshot(page, "request-qr");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("a request without a counter id is refused with a message", async () => {
+  const { context, page, errors } = await openPage(env, { lang: "en" });
+  await page.selectOption("#cred-type", DIPLOMA);
+  await page.fill("#verifier-id", "");
+  await page.click("#create-request");
+  await page.waitForSelector("#request-error:not([hidden])");
+  assert.match(await page.textContent("#request-error"), /Could not create the request: verifier_id/);
+  assert.equal(await page.isHidden("#request-out"), true);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("decodes the request QR code from a PNG image (round trip)", async () => {
+  const { context, page, errors } = await openPage(env, { lang: "en" });
+  const text = await createDiplomaRequest(page);
+  const png = await page.locator("#qr svg").screenshot();
+  await page.setInputFiles("#bundle-file", { name: "qr.png", mimeType: "image/png", buffer: png });
+  await page.waitForFunction(() => document.getElementById("bundle-text").value.length > 0);
+  assert.equal(await page.inputValue("#bundle-text"), text);
+  // A request scanned at the verifier is named as such, not verified.
+  await page.waitForSelector("#result:not([hidden])");
+  assert.equal(await page.getAttribute("#result", "data-reason-code"), "isRequest");
+  // An image with no QR code says so.
+  const blank = await page.locator("h1").screenshot();
+  await page.setInputFiles("#bundle-file", { name: "blank.png", mimeType: "image/png", buffer: blank });
+  await page.waitForFunction(() => document.getElementById("result").dataset.reasonCode === "noQr");
+  await screenshot(page, "qr-round-trip");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("works with the network cut off after load", async () => {
+  const { context, page, errors } = await openPage(env, { lang: "en" });
+  // The trust root comes from a node once; the route stands in for the node.
+  let nodeHits = 0;
+  await context.route("http://node.invalid/v1/trust-root", (route) => {
+    nodeHits += 1;
+    return route.fulfill({ contentType: "application/json", body: JSON.stringify(SAMPLE_TRUST_ROOT) });
+  });
+  await page.fill("#trust-url", "http://node.invalid");
+  await page.click("#trust-fetch");
+  await page.waitForFunction(() => /certledger-browser-test/.test(document.getElementById("trust-status").textContent));
+  assert.equal(nodeHits, 1);
+
+  await context.setOffline(true);
+  const requests = [];
+  page.on("request", (r) => requests.push(r.url()));
+  const text = await createDiplomaRequest(page);
+  assert.match(text, /^CLR1\./);
+  const result = await verifyPasted(page, "CLB1.AAAA");
+  assert.notEqual(result.status, "valid");
+  assert.ok(result.reason.length > 0, "no reason shown");
+  await page.click("#lang-toggle");
+  assert.equal(await page.textContent("h1"), "凭证核验");
+  assert.deepEqual(requests.filter((u) => !u.startsWith("data:") && !u.startsWith("blob:")), []);
+  await screenshot(page, "offline");
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test("remembers the trust root across reloads", async () => {
+  const { context, page } = await openPage(env, { lang: "en" });
+  await loadTrustRoot(page, SAMPLE_TRUST_ROOT);
+  await page.reload();
+  await page.waitForSelector("body[data-ready=true]");
+  assert.match(await page.textContent("#trust-status"), /certledger-browser-test, 1 department keys/);
+  await context.close();
+});

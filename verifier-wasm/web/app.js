@@ -1,0 +1,377 @@
+// The counter clerk's page: create a presentation request, read a bundle (paste, file, QR image
+// or camera) and show the verdict. Everything runs in this page with the WebAssembly module; the
+// only network use after loading is an explicit "load trust root from a node" click.
+import init, {
+  create_request, decode_qr_image, profiles, request_qr_svg, verify_bundle,
+} from "./pkg/certledger_verifier.js";
+
+const STRINGS = {
+  zh: {
+    title: "凭证核验", loading: "正在加载核验程序…", loadFailed: "核验程序加载失败：",
+    trustHeading: "信任根", trustNone: "尚未加载信任根。", trustFile: "从文件加载",
+    trustUrl: "或从节点地址加载", trustFetch: "加载",
+    trustLoaded: (c, n, t) => `已加载信任根：账本 ${c}，${n} 个部门密钥，至少 ${t} 个签名。`,
+    trustBad: "信任根无法读取：", trustFetchFailed: "无法从节点获取信任根：",
+    step1: "第一步：生成核验请求", credType: "凭证类型", claimsLegend: "需要出示的信息",
+    purpose: "核验用途", verifierId: "核验点编号", createRequest: "生成请求二维码",
+    defaultPurpose: "窗口业务办理", qrLabel: "核验请求二维码", requestText: "请求文本",
+    requestSummary: (p, t) => `请市民用钱包扫描此二维码。用途：${p}。有效期至 ${t}。`,
+    requestFailed: "无法生成请求：",
+    step2: "第二步：读取并核验凭证", dropHint: "把凭证文件或二维码图片拖到这里",
+    openFile: "选择文件或图片", cameraStart: "摄像头扫码", cameraStop: "关闭摄像头",
+    cameraFailed: "无法打开摄像头：", pasteLabel: "或粘贴凭证文本（CLB1. 开头）", verify: "核验",
+    noQr: "图片中没有可识别的二维码。", isRequest: "这是核验请求二维码，不是市民的凭证。",
+    valid: "✓ 有效", invalid: "✗ 无效", error: "！无法核验",
+    needTrust: "请先加载信任根。", needRequest: "请先生成核验请求。",
+    anchored: "登记时间", expires: "有效期至", checkpoint: "状态截至检查点", issuer: "签发部门",
+    footer: "所有核验都在本机完成，不会上传任何数据。", otherLang: "English",
+  },
+  en: {
+    title: "Credential check", loading: "Loading the verifier…", loadFailed: "The verifier failed to load: ",
+    trustHeading: "Trust root", trustNone: "No trust root loaded yet.", trustFile: "Load from a file",
+    trustUrl: "or load from a node address", trustFetch: "Load",
+    trustLoaded: (c, n, t) => `Trust root loaded: ledger ${c}, ${n} department keys, at least ${t} signatures.`,
+    trustBad: "The trust root cannot be read: ", trustFetchFailed: "Could not fetch the trust root: ",
+    step1: "Step 1: create a request", credType: "Credential type", claimsLegend: "Information to show",
+    purpose: "Purpose", verifierId: "Counter id", createRequest: "Create request QR code",
+    defaultPurpose: "Counter service", qrLabel: "Presentation request QR code", requestText: "Request text",
+    requestSummary: (p, t) => `Ask the citizen to scan this with their wallet. Purpose: ${p}. Valid until ${t}.`,
+    requestFailed: "Could not create the request: ",
+    step2: "Step 2: read and check the credential", dropHint: "Drop a credential file or QR image here",
+    openFile: "Choose a file or image", cameraStart: "Scan with camera", cameraStop: "Stop camera",
+    cameraFailed: "Cannot open the camera: ", pasteLabel: "or paste the credential text (starts with CLB1.)",
+    verify: "Check", noQr: "No readable QR code in the image.",
+    isRequest: "This is a request QR code, not the citizen's credential.",
+    valid: "✓ Valid", invalid: "✗ Not valid", error: "! Could not check",
+    needTrust: "Load a trust root first.", needRequest: "Create a request first.",
+    anchored: "Recorded", expires: "Valid until", checkpoint: "Status as of checkpoint", issuer: "Issuing department",
+    footer: "Everything is checked on this device; nothing is uploaded.", otherLang: "中文",
+  },
+};
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  lang: localStorage.getItem("certledger.lang") === "en" ? "en" : "zh",
+  types: [],
+  trustRoot: null,
+  request: null,
+  policyOverride: null,
+  result: null,
+  camera: null,
+};
+const t = (key) => STRINGS[state.lang][key];
+
+function applyLanguage() {
+  document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
+  document.title = `certledger ${t("title")}`;
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll("[data-i18n-label]")) {
+    el.setAttribute("aria-label", t(el.dataset.i18nLabel));
+  }
+  const toggle = $("lang-toggle");
+  toggle.textContent = t("otherLang");
+  toggle.lang = state.lang === "zh" ? "en" : "zh-CN";
+  $("camera-toggle").textContent = state.camera ? t("cameraStop") : t("cameraStart");
+  if (!$("purpose").dataset.edited) $("purpose").value = t("defaultPurpose");
+  renderTypes();
+  renderTrust();
+  renderRequest();
+  renderResult();
+}
+
+// ---- step 1: credential types, claims, request and QR ----
+function renderTypes() {
+  const select = $("cred-type");
+  const chosen = select.value;
+  select.replaceChildren(...state.types.map((ty) => new Option(state.lang === "zh" ? ty.name_zh : ty.name_en, ty.id)));
+  if (chosen) select.value = chosen;
+  renderClaims();
+}
+
+function renderClaims() {
+  const list = $("claims-list");
+  const checked = new Set([...list.querySelectorAll("input:checked")].map((i) => i.value));
+  const type = state.types.find((ty) => ty.id === $("cred-type").value);
+  list.replaceChildren(...(type ? type.claims : []).map((c) => {
+    const label = document.createElement("label");
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.name = "claim";
+    box.value = c.name;
+    box.checked = checked.has(c.name);
+    label.append(box, ` ${state.lang === "zh" ? c.label_zh : c.label_en}`);
+    return label;
+  }));
+}
+
+function createRequest() {
+  $("request-error").hidden = true;
+  const options = {
+    verifier_id: $("verifier-id").value.trim(),
+    purpose: $("purpose").value.trim(),
+    claims: [...$("claims-list").querySelectorAll("input:checked")].map((i) => i.value),
+    credential_types: [$("cred-type").value],
+  };
+  try {
+    const created = JSON.parse(create_request(JSON.stringify(options), Date.now()));
+    state.request = { ...created, svg: request_qr_svg(created.text) };
+    state.policyOverride = null;
+  } catch (e) {
+    state.request = null;
+    $("request-error").textContent = t("requestFailed") + messageOf(e);
+    $("request-error").hidden = false;
+  }
+  renderRequest();
+}
+
+function renderRequest() {
+  const out = $("request-out");
+  if (!state.request) { out.hidden = true; return; }
+  const { request, text, svg } = state.request;
+  $("qr").innerHTML = svg; // SVG text produced by our own module from base64url input.
+  $("request-text").value = text;
+  const until = new Date(request.expires_at * 1000).toLocaleTimeString(state.lang === "zh" ? "zh-CN" : "en-GB");
+  $("request-summary").textContent = t("requestSummary")(request.purpose, until);
+  out.hidden = false;
+}
+
+// ---- trust root ----
+function setTrustRoot(text) {
+  const parsed = JSON.parse(text); // throws on malformed JSON; the verifier checks the rest
+  if (typeof parsed !== "object" || parsed === null || !Array.isArray(parsed.keys)) {
+    throw new Error("expected {version, chain_id, keys, threshold}");
+  }
+  state.trustRoot = { text, parsed };
+  localStorage.setItem("certledger.trustRoot", text);
+  renderTrust();
+}
+
+function renderTrust(errorKey, detail) {
+  const el = $("trust-status");
+  el.classList.toggle("bad", Boolean(errorKey));
+  if (errorKey) { el.textContent = t(errorKey) + detail; return; }
+  if (!state.trustRoot) { el.textContent = t("trustNone"); return; }
+  const p = state.trustRoot.parsed;
+  el.textContent = t("trustLoaded")(p.chain_id, p.keys.length, p.threshold);
+}
+
+async function fetchTrustRoot() {
+  let url = $("trust-url").value.trim();
+  if (!url) return;
+  if (!/\.json$|\/trust-root$/.test(url)) url = url.replace(/\/+$/, "") + "/v1/trust-root";
+  try {
+    const response = await fetch(url, { cache: "no-store" });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    setTrustRoot(await response.text());
+  } catch (e) {
+    renderTrust("trustFetchFailed", messageOf(e));
+  }
+}
+
+// ---- step 2: reading a bundle ----
+async function readFile(file) {
+  if (!file) return;
+  if (file.type.startsWith("image/")) {
+    const bitmap = await createImageBitmap(file);
+    acceptScanned(decodeDrawable(bitmap, bitmap.width, bitmap.height), true);
+  } else {
+    $("bundle-text").value = (await file.text()).trim();
+    verify();
+  }
+}
+
+// Draws an image or video frame (scaled to at most 1024 px a side) and decodes a QR code in it.
+function decodeDrawable(source, width, height) {
+  const scale = Math.min(1, 1024 / Math.max(width, height));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, Math.round(width * scale));
+  canvas.height = Math.max(1, Math.round(height * scale));
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(source, 0, 0, canvas.width, canvas.height);
+  const pixels = ctx.getImageData(0, 0, canvas.width, canvas.height);
+  try {
+    return decode_qr_image(pixels.data, canvas.width, canvas.height);
+  } catch {
+    return null;
+  }
+}
+
+function acceptScanned(text, reportMissing) {
+  if (text === null) {
+    if (reportMissing) showLocalError("noQr");
+    return false;
+  }
+  $("bundle-text").value = text;
+  if (text.startsWith("CLR1.")) showLocalError("isRequest");
+  else verify();
+  return true;
+}
+
+async function toggleCamera() {
+  if (state.camera) { stopCamera(); return; }
+  const video = $("camera");
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" }, audio: false });
+    video.srcObject = stream;
+    video.hidden = false;
+    await video.play();
+    state.camera = { stream, timer: setInterval(() => {
+      if (video.readyState < 2) return;
+      const text = decodeDrawable(video, video.videoWidth, video.videoHeight);
+      if (text !== null) { stopCamera(); acceptScanned(text, false); }
+    }, 250) };
+  } catch (e) {
+    showLocalError("cameraFailed", messageOf(e));
+  }
+  applyLanguage();
+}
+
+function stopCamera() {
+  if (!state.camera) return;
+  clearInterval(state.camera.timer);
+  for (const track of state.camera.stream.getTracks()) track.stop();
+  state.camera = null;
+  $("camera").hidden = true;
+  $("camera").srcObject = null;
+  applyLanguage();
+}
+
+// ---- verification and the result panel ----
+// The policy the bundle must satisfy: the current request's challenge and what it asked for.
+function currentPolicy() {
+  if (state.policyOverride) return state.policyOverride;
+  if (!state.request) return null;
+  const r = state.request.request;
+  // `certledger_core::verify::Policy` in JSON; the limits keep their defaults (specs/bundle.md).
+  return {
+    challenge: { nonce: r.nonce, audience: r.audience },
+    accepted_types: r.credential_types,
+    required_claims: r.claims,
+  };
+}
+
+function verify() {
+  const text = $("bundle-text").value.trim();
+  if (!text) return;
+  if (!state.trustRoot) { showLocalError("needTrust"); return; }
+  const policy = currentPolicy();
+  if (!policy) { showLocalError("needRequest"); return; }
+  state.result = { kind: "verdict", value: verify_bundle(text, state.trustRoot.text, JSON.stringify(policy), Date.now() / 1000) };
+  renderResult();
+}
+
+function showLocalError(key, detail = "") {
+  state.result = { kind: "local", key, detail };
+  renderResult();
+}
+
+function renderResult() {
+  const panel = $("result");
+  const r = state.result;
+  if (!r) { panel.hidden = true; return; }
+  const other = state.lang === "zh" ? "en" : "zh";
+  let status, reason, reasonOther;
+  if (r.kind === "local") {
+    status = "error";
+    reason = STRINGS[state.lang][r.key] + r.detail;
+    reasonOther = STRINGS[other][r.key] + r.detail;
+  } else {
+    status = r.value.status;
+    reason = state.lang === "zh" ? r.value.reason_zh : r.value.reason_en;
+    reasonOther = state.lang === "zh" ? r.value.reason_en : r.value.reason_zh;
+  }
+  panel.className = `result-${status}`;
+  panel.dataset.status = status;
+  panel.dataset.reasonCode = r.kind === "local" ? r.key : (r.value.reason_code ?? "");
+  $("result-h").textContent = t(status);
+  $("result-reason").textContent = reason ?? "";
+  $("result-reason-other").textContent = reasonOther ?? "";
+  $("result-reason-other").lang = other === "zh" ? "zh-CN" : "en";
+  renderVerdictDetails(r.kind === "verdict" && status === "valid" ? r.value : null);
+  panel.hidden = false;
+}
+
+function renderVerdictDetails(v) {
+  const table = $("result-claims");
+  $("result-type").textContent = v?.credential_type
+    ? (state.lang === "zh" ? v.credential_type.name_zh : v.credential_type.name_en) : "";
+  table.tBodies[0].replaceChildren(...(v?.claims ?? []).map((c) => {
+    const row = document.createElement("tr");
+    const th = document.createElement("th");
+    const td = document.createElement("td");
+    th.scope = "row";
+    th.textContent = state.lang === "zh" ? c.label_zh : c.label_en;
+    td.textContent = typeof c.value === "string" ? c.value : JSON.stringify(c.value);
+    row.append(th, td);
+    return row;
+  }));
+  table.hidden = !v || v.claims.length === 0;
+  const when = (s) => new Date(s * 1000).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB");
+  const meta = [];
+  if (v?.issuer_department) meta.push(`${t("issuer")}: ${v.issuer_department}`);
+  if (v?.anchored_at != null) meta.push(`${t("anchored")}: ${when(v.anchored_at)}`);
+  if (v?.checkpoint_height != null) meta.push(`${t("checkpoint")} #${v.checkpoint_height} (${when(v.checkpoint_time)})`);
+  if (v?.expires_at != null) meta.push(`${t("expires")}: ${when(v.expires_at)}`);
+  $("result-meta").textContent = meta.join(" · ");
+}
+
+function messageOf(e) {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function wire() {
+  $("lang-toggle").addEventListener("click", () => {
+    state.lang = state.lang === "zh" ? "en" : "zh";
+    localStorage.setItem("certledger.lang", state.lang);
+    applyLanguage();
+  });
+  $("cred-type").addEventListener("change", renderClaims);
+  $("purpose").addEventListener("input", () => { $("purpose").dataset.edited = "1"; });
+  $("create-request").addEventListener("click", createRequest);
+  $("trust-file").addEventListener("change", async (ev) => {
+    const file = ev.target.files[0];
+    if (!file) return;
+    try { setTrustRoot(await file.text()); } catch (e) { renderTrust("trustBad", messageOf(e)); }
+  });
+  $("trust-fetch").addEventListener("click", fetchTrustRoot);
+  $("bundle-file").addEventListener("change", (ev) => readFile(ev.target.files[0]));
+  $("camera-toggle").addEventListener("click", toggleCamera);
+  $("verify").addEventListener("click", verify);
+  const zone = $("drop-zone");
+  zone.addEventListener("dragover", (ev) => { ev.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (ev) => {
+    ev.preventDefault();
+    zone.classList.remove("over");
+    readFile(ev.dataTransfer.files[0]);
+  });
+}
+
+async function main() {
+  try {
+    await init();
+  } catch (e) {
+    $("loading").hidden = true;
+    $("load-error").textContent = t("loadFailed") + messageOf(e);
+    $("load-error").hidden = false;
+    return;
+  }
+  state.types = JSON.parse(profiles());
+  const saved = localStorage.getItem("certledger.trustRoot");
+  if (saved) { try { setTrustRoot(saved); } catch { localStorage.removeItem("certledger.trustRoot"); } }
+  wire();
+  applyLanguage();
+  $("loading").hidden = true;
+  document.body.dataset.ready = "true";
+}
+
+// A small hook for the browser tests and for kiosk integrations: verify a bundle case against
+// an explicit policy instead of the current request's.
+window.certledgerPage = {
+  usePolicy(policy) { state.policyOverride = policy; },
+  decodeDrawable,
+};
+
+main();
