@@ -23,7 +23,8 @@ quietly wasm-build "$WASM_CARGO" build --locked --profile wasm --target "$TARGET
 
 WASM_IN="$CARGO_TARGET_DIR/$TARGET/wasm/certledger_verifier.wasm"
 rm -rf "$PKG"
-quietly wasm-bindgen wasm-bindgen --target web --out-dir "$PKG" "$WASM_IN"
+quietly wasm-bindgen wasm-bindgen --target web --remove-name-section --remove-producers-section \
+  --out-dir "$PKG" "$WASM_IN"
 WASM_OUT="$PKG/certledger_verifier_bg.wasm"
 
 WASM_OPT=skipped

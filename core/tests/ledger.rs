@@ -46,7 +46,7 @@ struct Fx {
 
 impl Fx {
     fn new(n: usize) -> Self {
-        Self { ledger: Ledger::from_genesis(&genesis(n)).unwrap(), time: T0 }
+        Self { ledger: Ledger::from_genesis(&genesis(n)).expect("valid genesis"), time: T0 }
     }
 
     fn block(&mut self, dt: u64, entries: &[SignedEntry]) -> Result<BlockOutcome, EntryError> {
@@ -135,7 +135,7 @@ fn setup() -> Fx {
             register_issuer(1, 1, &[DIPLOMA], T0, T0 + 1_000_000),
         ],
     )
-    .unwrap();
+    .expect("setup block");
     fx
 }
 

@@ -3,7 +3,6 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
@@ -179,10 +178,33 @@ async fn run(config: &Path) -> anyhow::Result<()> {
     tokio::spawn(node::cosign_loop(handle.clone()));
     tokio::select! {
         r = node::run_consensus(handle, &cfg) => r,
-        _ = tokio::signal::ctrl_c() => {
-            info!("stopping on Ctrl-C");
+        _ = shutdown_signal() => {
+            info!("stopping on signal");
             Ok(())
         }
+    }
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -269,9 +291,11 @@ async fn devnet(validators: usize, observers: usize, dir: &Path, block_time_ms: 
         children.0.push(child);
     }
     println!("data and logs under {}; Ctrl-C stops all nodes", dir.display());
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
     loop {
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
+            _ = &mut stop => break,
             _ = tokio::time::sleep(Duration::from_secs(1)) => {
                 for (i, c) in children.0.iter_mut().enumerate() {
                     if let Ok(Some(status)) = c.try_wait() {
@@ -283,6 +307,5 @@ async fn devnet(validators: usize, observers: usize, dir: &Path, block_time_ms: 
     }
     drop(children);
     println!("stopped");
-    let _ = Arc::new(());
     Ok(())
 }

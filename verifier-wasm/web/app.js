@@ -290,7 +290,9 @@ function renderResult() {
   $("result-reason-other").textContent = reasonOther ?? "";
   $("result-reason-other").lang = other === "zh" ? "zh-CN" : "en";
   renderVerdictDetails(r.kind === "verdict" && status === "valid" ? r.value : null);
+  const wasHidden = panel.hidden;
   panel.hidden = false;
+  if (wasHidden) panel.scrollIntoView({ block: "nearest" });
 }
 
 function renderVerdictDetails(v) {
