@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the build and tests need beyond Rust itself; idempotent and quiet on success.
 #   - the wasm32-unknown-unknown target: rustup first, else Debian's rustc-web (recorded in
-#     target/certledger-toolchain.env, which build-wasm.sh sources);
+#     $CARGO_TARGET_DIR/certledger-toolchain.env, which build-wasm.sh sources);
 #   - wasm-bindgen-cli at exactly the version the workspace pins;
 #   - Debian's chromium and chromium-driver for the browser tests;
 #   - the browser tests' npm packages (npm ci from the committed lock file).

@@ -25,13 +25,16 @@
 
 pub mod bundle;
 pub mod codec;
+pub mod credential_file;
 pub mod didkey;
 pub mod issuance;
 pub mod jcs;
 pub mod ledger;
+pub mod lightclient;
 pub mod merkle;
 pub mod note;
 pub mod profiles;
+pub mod pseudonym;
 pub mod request;
 pub mod sdjwt;
 pub mod sig;

@@ -11,25 +11,29 @@ use malachitebft_app_channel::app::config::{
 use malachitebft_app_channel::app::types::core::LinearTimeouts;
 use serde::{Deserialize, Serialize};
 
-/// One department in genesis.
+/// One department in genesis (every department runs a validator).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct GenesisDepartment {
+    /// ASCII slug such as `public-security`; also the department's checkpoint key name.
+    pub id: String,
     /// Chinese name.
     pub name_zh: String,
     /// English name.
     pub name_en: String,
-    /// The department's Ed25519 key (base64url).
-    pub public_key: PublicKey,
-    /// Whether the department runs a validator.
-    pub validator: bool,
+    /// The department node's consensus and checkpoint key (base64url).
+    pub node_key: PublicKey,
+    /// Keys that may sign the department's registry entries (base64url).
+    pub admin_keys: Vec<PublicKey>,
 }
 
-/// The genesis file.
+/// The genesis file (JSON form of `certledger_core::ledger::Genesis`).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
 pub struct Genesis {
     /// Format version, 1.
     pub version: u32,
-    /// The chain id (at most 64 bytes).
+    /// The chain id (also the checkpoint origin).
     pub chain_id: String,
     /// Genesis time, Unix seconds.
     pub genesis_time: u64,
@@ -46,34 +50,52 @@ impl Genesis {
         Ok(g)
     }
 
-    /// Checks the invariants: version 1, short chain id, at least one validator, no duplicate keys.
+    /// Checks the file: version 1 and a genesis core's ledger accepts.
     pub fn validate(&self) -> anyhow::Result<()> {
         if self.version != 1 {
             bail!("unsupported genesis version {}", self.version);
         }
-        if self.chain_id.is_empty() || self.chain_id.len() > crate::context::MAX_CHAIN_ID_LEN {
-            bail!("chain id must be 1..=64 bytes");
+        if self.chain_id.len() > crate::context::MAX_CHAIN_ID_LEN {
+            bail!("chain id must be at most 64 bytes");
         }
-        if !self.departments.iter().any(|d| d.validator) {
-            bail!("genesis needs at least one validator");
-        }
-        let mut keys: Vec<_> = self.departments.iter().map(|d| d.public_key).collect();
-        keys.sort();
-        keys.dedup();
-        if keys.len() != self.departments.len() {
-            bail!("duplicate department key in genesis");
-        }
+        certledger_core::ledger::Ledger::from_genesis(&self.to_core())
+            .map_err(|e| anyhow::anyhow!("genesis refused by the ledger: {e}"))?;
         Ok(())
     }
 
-    /// Validator keys.
-    pub fn validator_keys(&self) -> Vec<PublicKey> {
-        self.departments.iter().filter(|d| d.validator).map(|d| d.public_key).collect()
+    /// Core's genesis: departments sorted by id, admin keys sorted.
+    pub fn to_core(&self) -> certledger_core::ledger::Genesis {
+        let mut departments: Vec<certledger_core::ledger::Department> = self
+            .departments
+            .iter()
+            .map(|d| {
+                let mut admin_keys = d.admin_keys.clone();
+                admin_keys.sort();
+                certledger_core::ledger::Department {
+                    id: d.id.clone(),
+                    name_zh: d.name_zh.clone(),
+                    name_en: d.name_en.clone(),
+                    node_key: d.node_key,
+                    admin_keys,
+                }
+            })
+            .collect();
+        departments.sort_by(|a, b| a.id.cmp(&b.id));
+        certledger_core::ledger::Genesis {
+            chain_id: self.chain_id.clone(),
+            genesis_time: self.genesis_time,
+            departments,
+        }
     }
 
-    /// All department keys (authorised entry signers).
-    pub fn department_keys(&self) -> Vec<PublicKey> {
-        self.departments.iter().map(|d| d.public_key).collect()
+    /// Validator (node) keys.
+    pub fn validator_keys(&self) -> Vec<PublicKey> {
+        self.departments.iter().map(|d| d.node_key).collect()
+    }
+
+    /// The department whose node key is `key`.
+    pub fn department_of(&self, key: &PublicKey) -> Option<&GenesisDepartment> {
+        self.departments.iter().find(|d| d.node_key == *key)
     }
 }
 
@@ -152,6 +174,10 @@ pub struct NodeToml {
     /// Prevote/precommit timeouts in milliseconds.
     #[serde(default = "default_vote_ms")]
     pub timeout_vote_ms: u64,
+    /// TESTS ONLY: propose blocks whose header claims a wrong state root, to check that honest
+    /// validators refuse them. Never set this on a real node.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub danger_propose_bad_state_root: bool,
 }
 
 fn default_block_time_ms() -> u64 {

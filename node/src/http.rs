@@ -79,9 +79,12 @@ async fn post_entry(State(node): St, headers: HeaderMap, body: axum::body::Bytes
     if bytes.len() > MAX_ENTRY_BYTES {
         return err(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "entry over 16 KiB");
     }
-    let id_hex = hex::encode(crate::exec::entry_id(&bytes));
+    let Some(id) = crate::exec::entry_id(&bytes) else {
+        return err(StatusCode::BAD_REQUEST, "malformed", "not a canonical signed entry");
+    };
+    let id_hex = hex::encode(id);
     // A committed entry is a duplicate even before the ledger sees it again.
-    match node.store.entry_location(&crate::exec::entry_id(&bytes)) {
+    match node.store.entry_location(&id) {
         Ok(Some(_)) => return err(StatusCode::CONFLICT, "duplicate", "entry is already committed"),
         Ok(None) => {}
         Err(e) => return internal(e),
@@ -99,14 +102,19 @@ async fn post_entry(State(node): St, headers: HeaderMap, body: axum::body::Bytes
         Err(SubmitError::Entry(EntryError::Malformed(m))) => {
             return err(StatusCode::BAD_REQUEST, "malformed", m);
         }
-        Err(SubmitError::Entry(EntryError::BadSignature)) => {
-            return err(StatusCode::BAD_REQUEST, "bad_signature", "entry signature does not verify");
-        }
-        Err(SubmitError::Entry(EntryError::Unauthorised)) => {
-            return err(StatusCode::FORBIDDEN, "unauthorised_signer", "signer is not an authorised department");
-        }
-        Err(SubmitError::Entry(EntryError::Duplicate)) => {
-            return err(StatusCode::CONFLICT, "duplicate", "entry is already committed");
+        Err(SubmitError::Entry(EntryError::Ledger(e))) => {
+            use certledger_core::ledger::EntryError as L;
+            return match e {
+                L::BadSignature => err(StatusCode::BAD_REQUEST, "bad_signature", "entry signature does not verify"),
+                L::NotAuthorised(_) | L::UnknownSigner | L::UnknownDepartment | L::WrongDepartment | L::UnknownIssuer => {
+                    err(StatusCode::FORBIDDEN, "unauthorised_signer", e)
+                }
+                L::Replay => err(StatusCode::CONFLICT, "duplicate", "entry is already committed"),
+                L::AlreadyRegistered(_) | L::AlreadyAnchored => err(StatusCode::CONFLICT, "conflict", e),
+                L::TooLarge(_) => err(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e),
+                L::Store(_) => internal(e),
+                _ => err(StatusCode::UNPROCESSABLE_ENTITY, "invalid_entry", e),
+            };
         }
         Err(SubmitError::AlreadyPending) => {
             return err(StatusCode::CONFLICT, "duplicate", "entry is already pending");
@@ -170,16 +178,9 @@ async fn checkpoint(State(node): St, Path(height): Path<u64>) -> Response {
 }
 
 async fn cosignature(State(node): St, Path(height): Path<u64>) -> Response {
-    if !node.is_validator {
-        return err(StatusCode::NOT_FOUND, "not_found", "observers do not cosign");
-    }
     let s = node.lock();
     match s.own_checkpoints.get(&height) {
-        Some((body, sig)) => Json(json!({
-            "height": height, "body": body,
-            "public_key": hex::encode(node.key.public_key().0), "signature": hex::encode(sig.0),
-        }))
-        .into_response(),
+        Some(note) => Json(json!({ "height": height, "note": note })).into_response(),
         None => err(StatusCode::NOT_FOUND, "not_found", "no own checkpoint signature at this height"),
     }
 }
@@ -226,12 +227,15 @@ async fn state_proof(State(node): St, Path(key): Path<String>) -> Response {
     };
     let s = node.lock();
     let out = s.ledger.outcome();
-    Json(json!({
-        "key": key, "present": s.ledger.state_lookup(&k),
-        "state_root": hex::encode(out.state_root),
-        "proof": serde_json::Value::Null,
-    }))
-    .into_response()
+    match s.ledger.state_proof(&k) {
+        Some((value, proof)) => Json(json!({
+            "key": key, "present": value.is_some(), "value": value.map(hex::encode),
+            "state_root": hex::encode(out.state_root), "log_size": out.log_size,
+            "proof": hex::encode(proof),
+        }))
+        .into_response(),
+        None => internal("state proof failed"),
+    }
 }
 
 async fn block(State(node): St, Path(height): Path<u64>) -> Response {

@@ -13,14 +13,14 @@ use clap::{Parser, Subcommand};
 use tracing::{error, info};
 
 /// Department names (zh, en) used by `genesis` and `devnet`.
-const DEPARTMENTS: &[(&str, &str)] = &[
-    ("公安部", "Ministry of Public Security"),
-    ("教育部", "Ministry of Education"),
-    ("人力资源和社会保障部", "Ministry of Human Resources and Social Security"),
-    ("民政部", "Ministry of Civil Affairs"),
-    ("国家市场监督管理总局", "State Administration for Market Regulation"),
-    ("国家卫生健康委员会", "National Health Commission"),
-    ("司法部", "Ministry of Justice"),
+const DEPARTMENTS: &[(&str, &str, &str)] = &[
+    ("public-security", "公安部", "Ministry of Public Security"),
+    ("education", "教育部", "Ministry of Education"),
+    ("human-resources", "人力资源和社会保障部", "Ministry of Human Resources and Social Security"),
+    ("civil-affairs", "民政部", "Ministry of Civil Affairs"),
+    ("market-regulation", "国家市场监督管理总局", "State Administration for Market Regulation"),
+    ("health", "国家卫生健康委员会", "National Health Commission"),
+    ("justice", "司法部", "Ministry of Justice"),
 ];
 
 #[derive(Parser)]
@@ -39,7 +39,7 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Generate keys for N departments and a genesis file naming them (zh/en).
+    /// Generate node and admin keys for N departments and a genesis file naming them (zh/en).
     #[command(after_help = "Example:\n  certledger-node genesis --departments 4 --chain-id certledger-test --out ./net")]
     Genesis {
         /// Number of departments (all validators).
@@ -75,6 +75,13 @@ enum Cmd {
         /// Minimum time per block in milliseconds.
         #[arg(long, default_value_t = 500)]
         block_time_ms: u64,
+    },
+    /// Print the libp2p peer id of a department key (for `/p2p/` in persistent_peers).
+    #[command(after_help = "Example:\n  certledger-node peer-id --key dept.key.json")]
+    PeerId {
+        /// The key file.
+        #[arg(long)]
+        key: PathBuf,
     },
     /// Print a node's /health.
     #[command(after_help = "Example:\n  certledger-node status --url http://127.0.0.1:8080")]
@@ -123,6 +130,10 @@ async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
         Cmd::Devnet { validators, observers, dir, block_time_ms } => {
             devnet(validators, observers, &dir, block_time_ms).await
         }
+        Cmd::PeerId { key } => {
+            println!("{}", node::peer_id_of(&KeyFile::load(&key)?.public_key())?);
+            Ok(())
+        }
         Cmd::Status { url } => {
             let v: serde_json::Value = reqwest::get(format!("{}/health", url.trim_end_matches('/')))
                 .await
@@ -135,6 +146,8 @@ async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
     }
 }
 
+/// Writes `genesis.json`, `keys/dept-<i>.key.json` (node key) and `keys/dept-<i>.admin.key.json`
+/// (registry admin key) for `n` departments; returns the node keys.
 fn make_genesis(n: usize, chain_id: &str, out: &Path) -> anyhow::Result<Vec<SecretKey>> {
     if n == 0 {
         bail!("need at least one department");
@@ -144,14 +157,19 @@ fn make_genesis(n: usize, chain_id: &str, out: &Path) -> anyhow::Result<Vec<Secr
     let mut departments = Vec::new();
     for i in 0..n {
         let key = SecretKey::generate(&mut rand::rngs::OsRng);
+        let admin = SecretKey::generate(&mut rand::rngs::OsRng);
         KeyFile::new(&key).write(&out.join("keys").join(format!("dept-{i}.key.json")))?;
-        let (zh, en) = DEPARTMENTS.get(i % DEPARTMENTS.len()).copied().unwrap_or(("部门", "Department"));
-        let suffix = if i >= DEPARTMENTS.len() { format!(" {}", i / DEPARTMENTS.len() + 1) } else { String::new() };
+        KeyFile::new(&admin).write(&out.join("keys").join(format!("dept-{i}.admin.key.json")))?;
+        let (id, zh, en) =
+            DEPARTMENTS.get(i % DEPARTMENTS.len()).copied().unwrap_or(("department", "部门", "Department"));
+        let round = i / DEPARTMENTS.len();
+        let (id, suffix) = if round > 0 { (format!("{id}-{}", round + 1), format!(" {}", round + 1)) } else { (id.to_owned(), String::new()) };
         departments.push(GenesisDepartment {
+            id,
             name_zh: format!("{zh}{suffix}"),
             name_en: format!("{en}{suffix}"),
-            public_key: key.public_key(),
-            validator: true,
+            node_key: key.public_key(),
+            admin_keys: vec![admin.public_key()],
         });
         keys.push(key);
     }
@@ -229,13 +247,13 @@ async fn devnet(validators: usize, observers: usize, dir: &Path, block_time_ms: 
     let total = validators + observers;
     let genesis_path = dir.join("genesis.json");
     if !genesis_path.exists() {
-        let keys = make_genesis(total, "certledger-devnet", &dir)?;
-        // Observers are departments without a validator seat.
-        let mut g = Genesis::load(&genesis_path)?;
-        for d in g.departments.iter_mut().skip(validators) {
-            d.validator = false;
+        let mut keys = make_genesis(validators, "certledger-devnet", &dir)?;
+        // Observers follow the chain with keys that are not departments.
+        for j in 0..observers {
+            let key = SecretKey::generate(&mut rand::rngs::OsRng);
+            KeyFile::new(&key).write(&dir.join("keys").join(format!("dept-{}.key.json", validators + j)))?;
+            keys.push(key);
         }
-        std::fs::write(&genesis_path, serde_json::to_string_pretty(&g)?)?;
         let mut ports = Vec::new();
         for _ in 0..total {
             ports.push((free_port()?, free_port()?));
@@ -244,6 +262,13 @@ async fn devnet(validators: usize, observers: usize, dir: &Path, block_time_ms: 
             let node_dir = dir.join(format!("node-{i}"));
             std::fs::create_dir_all(&node_dir)?;
             let (p2p, web) = ports.get(i).copied().unwrap_or_default();
+            let mut peers = Vec::new();
+            for (j, k) in keys.iter().enumerate() {
+                if j != i {
+                    let port = ports.get(j).map(|p| p.0).unwrap_or_default();
+                    peers.push(format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", node::peer_id_of(&k.public_key())?));
+                }
+            }
             let cfg = NodeToml {
                 moniker: format!("node-{i}"),
                 data_dir: node_dir.join("data"),
@@ -251,12 +276,7 @@ async fn devnet(validators: usize, observers: usize, dir: &Path, block_time_ms: 
                 genesis_file: genesis_path.clone(),
                 validator: i < validators,
                 p2p_listen: format!("/ip4/127.0.0.1/tcp/{p2p}"),
-                persistent_peers: ports
-                    .iter()
-                    .enumerate()
-                    .filter(|(j, _)| *j != i)
-                    .map(|(_, (p, _))| format!("/ip4/127.0.0.1/tcp/{p}"))
-                    .collect(),
+                persistent_peers: peers,
                 http_listen: format!("127.0.0.1:{web}"),
                 peer_http: ports
                     .iter()
@@ -267,6 +287,7 @@ async fn devnet(validators: usize, observers: usize, dir: &Path, block_time_ms: 
                 block_time_ms,
                 timeout_propose_ms: 2000,
                 timeout_vote_ms: 1000,
+                danger_propose_bad_state_root: false,
             };
             std::fs::write(node_dir.join("node.toml"), toml::to_string(&cfg)?)?;
         }

@@ -16,8 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context as _};
-use base64::Engine as _;
-use certledger_core::sig::{PublicKey, SecretKey, Signature};
+use certledger_core::sig::{PublicKey, SecretKey};
 use malachitebft_app_channel::app::engine::host::{HeightParams, Next, SyncedValueOutcome};
 use malachitebft_app_channel::app::streaming::{StreamContent, StreamId, StreamMessage};
 use malachitebft_app_channel::app::types::codec::Codec;
@@ -30,16 +29,17 @@ use malachitebft_app_channel::{
     AppMsg, Channels, ConsensusContext, EngineBuilder, NetworkContext, NetworkIdentity, NetworkMsg,
     RequestContext, Signer as _, SyncContext, WalContext,
 };
-use sha2::{Digest, Sha256};
 use tracing::{error, info, warn};
 
 use crate::codec::{self, LedgerCodec, StoredCertificate};
 use crate::config::{Genesis, KeyFile, NodeToml};
+use certledger_core::ledger::quorum_threshold;
+use certledger_core::note::{self, LedgerCheckpoint, Note, NoteKey, NoteSigner, Quorum};
 use crate::context::{
     Address, Block, BlockHash, BlockHeader, Height, LedgerContext, LedgerSigner, LedgerVerifier,
     ProposalPart, ValidatorSet,
 };
-use crate::exec::{self, DevLedger, EntryError, EntryId, Executor};
+use crate::exec::{self, CoreLedger, EntryError, EntryId, Executor};
 use crate::store::{SledStore, Store};
 
 /// Most entries in one block.
@@ -125,7 +125,7 @@ impl Mempool {
             if bytes + e.len() > MAX_BLOCK_BYTES {
                 break;
             }
-            match ledger.validate_entry(e) {
+            match ledger.validate_entry(e, now_s()) {
                 Ok(_) if seen.insert(*id) => {
                     bytes += e.len();
                     out.push(e.clone());
@@ -161,8 +161,8 @@ pub struct Shared {
     pub mempool: Mempool,
     /// The last committed block's header, if any.
     pub last_header: Option<BlockHeader>,
-    /// Our own checkpoint signatures by height: (note body, signature).
-    pub own_checkpoints: BTreeMap<u64, (String, Signature)>,
+    /// Checkpoint notes signed by this node only, by height (recent heights).
+    pub own_checkpoints: BTreeMap<u64, String>,
     /// Counters.
     pub metrics: Metrics,
 }
@@ -187,8 +187,8 @@ pub struct NodeHandle {
     pub peer_http: Vec<String>,
     /// HTTP client for peers.
     pub http: reqwest::Client,
-    /// Stateless entry checks, run outside the lock.
-    pub precheck: exec::EntryPrecheck,
+    /// This node's department id (its checkpoint key name), if it is a department node.
+    pub department_id: Option<String>,
 }
 
 impl NodeHandle {
@@ -200,14 +200,14 @@ impl NodeHandle {
         }
     }
 
-    /// Validates and queues an entry. The signature is checked before taking the lock.
+    /// Validates and queues an entry. Format and signature are checked before taking the lock.
     pub fn submit(&self, bytes: Vec<u8>) -> Result<EntryId, SubmitError> {
-        if let Err(e) = self.precheck.check(&bytes) {
+        if let Err(e) = exec::precheck(&bytes, &self.chain_id) {
             self.lock().metrics.entries_rejected += 1;
             return Err(e.into());
         }
         let mut s = self.lock();
-        let id = match s.ledger.validate_entry(&bytes) {
+        let id = match s.ledger.validate_entry(&bytes, now_s()) {
             Ok(id) => id,
             Err(e) => {
                 s.metrics.entries_rejected += 1;
@@ -233,29 +233,37 @@ fn now_s() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-/// The checkpoint body for a header (C2SP tlog-checkpoint with extension lines).
-pub fn checkpoint_body(h: &BlockHeader) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    format!(
-        "{}\n{}\n{}\nheight {}\ntime {}\nstate {}\n",
-        h.chain_id,
-        h.log_size,
-        b64.encode(h.log_root),
-        h.height,
-        h.time,
-        b64.encode(h.state_root)
-    )
+/// The C2SP checkpoint of a header (core's `LedgerCheckpoint`; origin = chain id).
+pub fn checkpoint_of(h: &BlockHeader) -> LedgerCheckpoint {
+    LedgerCheckpoint {
+        origin: h.chain_id.clone(),
+        size: h.log_size,
+        root: h.log_root,
+        height: h.height,
+        time: h.time,
+        state_root: h.state_root,
+    }
 }
 
-/// The C2SP key id of an Ed25519 note key: first 4 bytes of SHA-256(name || "\n" || 0x01 || key).
-pub fn note_key_id(name: &str, key: &PublicKey) -> [u8; 4] {
-    let mut h = Sha256::new();
-    h.update(name.as_bytes());
-    h.update(b"\n");
-    h.update([1u8]);
-    h.update(key.0);
-    let d = h.finalize();
-    [d[0], d[1], d[2], d[3]]
+/// The checkpoint quorum: every department node key named by its department id, more than 2/3.
+pub fn checkpoint_quorum(genesis: &Genesis) -> Quorum {
+    let keys: Vec<NoteKey> = genesis
+        .departments
+        .iter()
+        .map(|d| NoteKey { name: d.id.clone(), key: d.node_key })
+        .collect();
+    Quorum { origin: genesis.chain_id.clone(), threshold: quorum_threshold(keys.len()), keys }
+}
+
+/// RFC 9162 root over a block's entries (leaf data = entry bytes).
+pub fn entries_root(entries: &[Vec<u8>]) -> [u8; 32] {
+    let mut log = certledger_core::merkle::MerkleLog::new();
+    for e in entries {
+        if log.append_data(e).is_err() {
+            return [0xff; 32];
+        }
+    }
+    log.root()
 }
 
 /// Holds the data-directory lock for the life of the process.
@@ -293,8 +301,9 @@ pub fn open_node(cfg: &NodeToml) -> anyhow::Result<Arc<NodeHandle>> {
         bail!("this key is not a validator in genesis; set validator = false to run an observer");
     }
     let store = SledStore::open(&cfg.data_dir.join("sled")).context("opening sled")?;
-    let mut ledger = DevLedger::new(&genesis.chain_id, genesis.department_keys());
-    let precheck = ledger.precheck();
+    let mut ledger =
+        CoreLedger::new(&genesis.to_core()).map_err(|e| anyhow!("genesis refused by the ledger: {e}"))?;
+    let department_id = genesis.department_of(&key.public_key()).map(|d| d.id.clone());
     let mut last_header = None;
     let top = store.max_height()?.unwrap_or(0);
     for h in 1..=top {
@@ -324,18 +333,23 @@ pub fn open_node(cfg: &NodeToml) -> anyhow::Result<Arc<NodeHandle>> {
         }),
         peer_http: cfg.peer_http.clone(),
         http: reqwest::Client::builder().timeout(Duration::from_secs(3)).build()?,
-        precheck,
+        department_id,
     }))
 }
 
-/// The libp2p key: derived from the department seed under a separate label, so the network key
-/// is never the signing key itself.
+/// The libp2p key is the department key, so every node's peer id follows from genesis and
+/// persistent peers are pinned by identity (`/p2p/<peer id>`), not by address. libp2p signs only
+/// its own handshake payloads, which carry their own domain strings; certledger signatures are
+/// all namespaced, so the two uses cannot be confused.
 fn libp2p_keypair(key: &SecretKey) -> anyhow::Result<Keypair> {
-    let mut h = Sha256::new();
-    h.update(b"certledger/v1/libp2p-key");
-    h.update(key.seed());
-    let seed: [u8; 32] = h.finalize().into();
-    Keypair::ed25519_from_bytes(seed).map_err(|e| anyhow!("libp2p key: {e}"))
+    Keypair::ed25519_from_bytes(key.seed()).map_err(|e| anyhow!("libp2p key: {e}"))
+}
+
+/// The libp2p peer id of a department key (base58), for `/p2p/` in `persistent_peers`.
+pub fn peer_id_of(key: &PublicKey) -> anyhow::Result<String> {
+    let pk = libp2p_identity::ed25519::PublicKey::try_from_bytes(&key.0)
+        .map_err(|e| anyhow!("not an Ed25519 key: {e}"))?;
+    Ok(libp2p_identity::PublicKey::from(pk).to_peer_id().to_base58())
 }
 
 /// Starts the engine and runs the application loop until the engine stops.
@@ -385,6 +399,7 @@ pub async fn run_consensus(node: Arc<NodeHandle>, cfg: &NodeToml) -> anyhow::Res
         undecided: BTreeMap::new(),
         future_parts: BTreeMap::new(),
         commit_failed: false,
+        danger_bad_root: cfg.danger_propose_bad_state_root,
     };
     let res = app.run(&mut channels).await;
     engine.handle.abort();
@@ -403,6 +418,7 @@ struct AppLoop {
     /// Parts for heights we have not reached yet.
     future_parts: BTreeMap<u64, Vec<ProposalPart>>,
     commit_failed: bool,
+    danger_bad_root: bool,
 }
 
 /// Why a proposed block was refused.
@@ -414,6 +430,8 @@ enum BlockError {
     Entry(#[from] EntryError),
     #[error("block too large")]
     TooLarge,
+    #[error("validator-set changes are not supported by this node version")]
+    ValidatorChange,
 }
 
 impl AppLoop {
@@ -474,11 +492,13 @@ impl AppLoop {
         {
             return Err(BlockError::TooLarge);
         }
-        let leaves: Vec<[u8; 32]> = block.entries.iter().map(|e| exec::leaf_hash(e)).collect();
-        if h.entries_root != exec::mth(&leaves) {
+        if h.entries_root != entries_root(&block.entries) {
             return Err(BlockError::Header("entries_root"));
         }
         let out = s.ledger.dry_run(height.0, h.time, &block.entries)?;
+        if out.validators_changed {
+            return Err(BlockError::ValidatorChange);
+        }
         if out.log_size != h.log_size {
             return Err(BlockError::Header("log_size"));
         }
@@ -503,7 +523,6 @@ impl AppLoop {
         };
         let time = now_s().max(prev_time);
         let out = s.ledger.dry_run(height.0, time, &entries).map_err(|e| anyhow!("building block: {e}"))?;
-        let leaves: Vec<[u8; 32]> = entries.iter().map(|e| exec::leaf_hash(e)).collect();
         let vh = self.node.validators.hash();
         Ok(Block {
             header: BlockHeader {
@@ -512,10 +531,10 @@ impl AppLoop {
                 prev_block_hash: prev_hash,
                 time,
                 proposer: self.address.0,
-                entries_root: exec::mth(&leaves),
+                entries_root: entries_root(&entries),
                 log_size: out.log_size,
                 log_root: out.log_root,
-                state_root: out.state_root,
+                state_root: if self.danger_bad_root { [0xee; 32] } else { out.state_root },
                 validators_hash: vh,
                 next_validators_hash: vh,
             },
@@ -608,13 +627,22 @@ impl AppLoop {
             error!(height = h, error = %e, "storage write failed; stopping");
             std::process::exit(74);
         }
-        let ids: Vec<EntryId> = block.entries.iter().map(|e| exec::entry_id(e)).collect();
+        let ids: Vec<EntryId> = block.entries.iter().filter_map(|e| exec::entry_id(e)).collect();
         s.mempool.remove_committed(&ids);
         s.metrics.blocks_committed += 1;
         s.metrics.entries_committed += ids.len() as u64;
-        let body = checkpoint_body(&block.header);
-        let signature = self.node.key.sign_raw(body.as_bytes());
-        s.own_checkpoints.insert(h, (body, signature));
+        if let Some(dept) = &self.node.department_id {
+            match NoteSigner::new(dept, self.node.key.clone()).and_then(|signer| {
+                let mut n = Note::new(&checkpoint_of(&block.header).to_body())?;
+                n.sign(&signer)?;
+                Ok(n)
+            }) {
+                Ok(n) => {
+                    s.own_checkpoints.insert(h, n.to_text());
+                }
+                Err(e) => warn!(height = h, error = %e, "could not sign the checkpoint"),
+            }
+        }
         while s.own_checkpoints.len() > 256 {
             s.own_checkpoints.pop_first();
         }
@@ -773,54 +801,41 @@ impl AppLoop {
     }
 }
 
-/// Every 300 ms: pull peers' cosignatures for our recent checkpoints and store a note once more
-/// than 2/3 of the validators signed.
+/// Every 300 ms: for the newest heights without a stored quorum note, pull the peers' own
+/// signed notes, merge the signatures into ours, and store the note once it verifies under the
+/// checkpoint quorum (`note::verify_checkpoint`, more than 2/3 of the departments).
 pub async fn cosign_loop(node: Arc<NodeHandle>) {
+    let quorum = checkpoint_quorum(&node.genesis);
     let mut done_up_to = node.store.latest_checkpoint().ok().flatten().map(|(h, _)| h).unwrap_or(0);
     loop {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let pending: Vec<(u64, String, Signature)> = {
-            let s = node.lock();
-            s.own_checkpoints
-                .iter()
-                .filter(|(h, _)| **h > done_up_to)
-                .map(|(h, (b, sig))| (*h, b.clone(), *sig))
-                .collect()
-        };
+        let top = node.lock().last_header.as_ref().map(|h| h.height).unwrap_or(0);
         // Newest first: a fresh quorum checkpoint matters more than old ones.
-        for (h, body, own) in pending.into_iter().rev().take(4) {
-            let mut sigs: BTreeMap<[u8; 32], Signature> = BTreeMap::new();
-            if node.is_validator {
-                sigs.insert(node.key.public_key().0, own);
+        let first = done_up_to.max(top.saturating_sub(4)) + 1;
+        for h in (first..=top).rev() {
+            let Ok(Some(block)) = node.store.block(h) else { continue };
+            let body = checkpoint_of(&block.header).to_body();
+            let Ok(mut merged) = Note::new(&body) else { continue };
+            if let Some(own) = node.lock().own_checkpoints.get(&h).cloned() {
+                if let Ok(n) = Note::parse(&own) {
+                    let _ = merged.add_signatures(&n);
+                }
             }
             for base in &node.peer_http {
                 let url = format!("{base}/v1/checkpoints/{h}/cosignature");
                 let Ok(resp) = node.http.get(&url).send().await else { continue };
                 let Ok(v) = resp.json::<serde_json::Value>().await else { continue };
-                let (Some(k), Some(sg)) = (v["public_key"].as_str(), v["signature"].as_str()) else { continue };
-                let (Ok(k), Ok(sg)) = (hex::decode(k), hex::decode(sg)) else { continue };
-                let (Ok(k), Ok(sg)) = (<[u8; 32]>::try_from(k), <[u8; 64]>::try_from(sg)) else { continue };
-                let pk = PublicKey(k);
-                let sig = Signature(sg);
-                if node.validators.contains(&Address(k)) && pk.verify_raw(body.as_bytes(), &sig).is_ok() {
-                    sigs.insert(k, sig);
+                let Some(text) = v["note"].as_str() else { continue };
+                let Ok(n) = Note::parse(text) else { continue };
+                // Only signatures over exactly our body, by listed keys, that verify.
+                if n.text() != body || n.verify(&quorum.keys).is_err() {
+                    continue;
                 }
+                let _ = merged.add_signatures(&n);
             }
-            let n = node.validators.validators().len();
-            if sigs.len() * 3 > n * 2 {
-                let mut note = body.clone();
-                note.push('\n');
-                for (k, sig) in &sigs {
-                    let pk = PublicKey(*k);
-                    let name = node.key_name(&pk);
-                    let mut raw = note_key_id(&name, &pk).to_vec();
-                    raw.extend_from_slice(&sig.0);
-                    note.push_str(&format!(
-                        "\u{2014} {name} {}\n",
-                        base64::engine::general_purpose::STANDARD.encode(raw)
-                    ));
-                }
-                if let Err(e) = node.store.put_checkpoint(h, &note) {
+            let text = merged.to_text();
+            if note::verify_checkpoint(&text, &quorum).is_ok() {
+                if let Err(e) = node.store.put_checkpoint(h, &text) {
                     error!(error = %e, "storage write failed; stopping");
                     std::process::exit(74);
                 }

@@ -23,7 +23,7 @@ async fn four_validators_commit_and_agree() {
     let entries: Vec<(usize, Vec<u8>)> = (0..40u32)
         .map(|n| {
             let i = (n as usize) % 5;
-            (i, entry(&net.keys[i], format!("issuance anchor {n}").as_bytes()))
+            (i, entry(&net.admins[(n as usize) % 4], format!("issuance anchor {n}").as_bytes()))
         })
         .collect();
     let replies = net.submit_many(&entries).await;
@@ -63,7 +63,10 @@ async fn four_validators_commit_and_agree() {
     let outsider = SecretKey::from_seed(&[9; 32]);
     let (s, b) = net.submit(0, &entry(&outsider, b"not a department")).await;
     assert_eq!((s, b["error"].as_str()), (403, Some("unauthorised_signer")));
-    let mut forged = entry(&net.keys[0], b"forged");
+    // A node key is not an admin key either.
+    let (s, b) = net.submit(0, &entry(&net.keys[0], b"node key")).await;
+    assert_eq!((s, b["error"].as_str()), (403, Some("unauthorised_signer")));
+    let mut forged = entry(&net.admins[0], b"forged");
     let last = forged.len() - 1;
     forged[last] ^= 1;
     let (s, b) = net.submit(0, &forged).await;
@@ -72,7 +75,7 @@ async fn four_validators_commit_and_agree() {
     assert_eq!((s, b["error"].as_str()), (400, Some("malformed")));
     let (s, b) = net.submit_raw(0, "{not json").await;
     assert_eq!((s, b["error"].as_str()), (400, Some("malformed")));
-    let dup = entry(&net.keys[1], b"issuance anchor 1");
+    let dup = entry(&net.admins[1], b"issuance anchor 1");
     let (s, b) = net.submit(2, &dup).await;
     assert_eq!((s, b["error"].as_str()), (409, Some("duplicate")));
     let big = vec![b'x'; 70 * 1024];
@@ -81,6 +84,10 @@ async fn four_validators_commit_and_agree() {
     // The refused entries never reach the log.
     let (s, _) = net.get(0, &format!("/v1/entries/{}", id_hex(&forged))).await;
     assert_eq!(s, 404);
+    // Same body signed by another department's admin: the body id is already committed.
+    let replay = entry(&net.admins[2], b"issuance anchor 1");
+    let (s, b) = net.submit(3, &replay).await;
+    assert_eq!((s, b["error"].as_str()), (409, Some("duplicate")), "{b}");
     let size_before = net.health(0).await.unwrap()["log_size"].as_u64().unwrap();
     let h = net.height(0).await;
     net.wait_height(&[0], h + 3, Duration::from_secs(30)).await;
@@ -100,11 +107,26 @@ async fn four_validators_commit_and_agree() {
             let lines = note.lines().filter(|l| l.starts_with('\u{2014}')).count();
             assert!(lines >= 3, "note has {lines} signatures:\n{note}");
             assert!(note.starts_with(common::CHAIN_ID));
+            // The quorum rule of core's verifier accepts it.
+            let quorum = certledger_node::node::checkpoint_quorum(
+                &certledger_node::config::Genesis::load(&net.dir.path().join("genesis.json")).unwrap(),
+            );
+            let cp = certledger_core::note::verify_checkpoint(note, &quorum).unwrap();
+            assert_eq!(cp.height, c["height"].as_u64().unwrap());
+            let (_, blk) = net.get(0, &format!("/v1/blocks/{}", cp.height)).await;
+            assert_eq!(blk["header"]["log_root"].as_str().unwrap(), hex::encode(cp.root));
+            assert_eq!(blk["header"]["state_root"].as_str().unwrap(), hex::encode(cp.state_root));
             break;
         }
         assert!(Instant::now() < deadline, "no cosigned checkpoint on the observer");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    // A state proof of a registered type.
+    let key = certledger_core::ledger::type_state_key(&format!("type-{}", hex::encode(b"issuance anchor 5")));
+    let (s, p) = net.get(1, &format!("/v1/proofs/state/{}", hex::encode(key))).await;
+    assert_eq!(s, 200);
+    assert_eq!(p["present"], true);
+    assert!(!p["proof"].as_str().unwrap().is_empty());
     let metrics = net.client.get(format!("{}/metrics", net.urls[0])).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("certledger_blocks_committed_total"));
 }

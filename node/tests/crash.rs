@@ -15,7 +15,7 @@ async fn kill_one_validator_under_load_then_catch_up() {
     net.wait_height(&[0, 1, 2, 3], 2, Duration::from_secs(60)).await;
 
     let mut acked = Vec::new();
-    let keys = net.keys.clone();
+    let keys = net.admins.clone();
     let mut n = 0u32;
     let mut submit_batch = |count: u32| {
         let v: Vec<(usize, Vec<u8>)> = (0..count)
@@ -71,4 +71,20 @@ async fn kill_one_validator_under_load_then_catch_up() {
     let (a, b) = (net.health(1).await.unwrap(), net.health(3).await.unwrap());
     let hh = a["height"].as_u64().unwrap().min(b["height"].as_u64().unwrap());
     assert_eq!(net.block_hash(1, hh).await, net.block_hash(3, hh).await);
+
+    // Whole-network restart: every node reopens sled, replays its blocks and continues.
+    let before = net.health(1).await.unwrap();
+    for i in 1..4 {
+        net.kill(i);
+    }
+    net.start_all();
+    let h_before = before["height"].as_u64().unwrap();
+    net.wait_height(&[0, 1, 2, 3], h_before + 2, Duration::from_secs(90)).await;
+    let reference = net.block_hash(1, h_before).await;
+    for i in 0..4 {
+        assert_eq!(net.block_hash(i, h_before).await, reference, "node {i} after full restart");
+    }
+    for id in acked.iter().step_by(7) {
+        net.wait_committed(2, id, Duration::from_secs(5)).await;
+    }
 }

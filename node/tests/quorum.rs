@@ -29,7 +29,7 @@ async fn two_of_four_down_halts_then_resumes() {
     net.kill(3);
     // Let any in-flight height finish, then watch for progress.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let e = entry(&net.keys[0], b"while halted");
+    let e = entry(&net.admins[0], b"while halted");
     let (s, _) = net.submit(0, &e).await;
     assert_eq!(s, 202);
     let h0 = net.height(0).await;

@@ -20,7 +20,10 @@ fn free_port() -> u16 {
 
 pub struct TestNet {
     pub dir: tempfile::TempDir,
+    /// Node keys (validators first, then observers).
     pub keys: Vec<SecretKey>,
+    /// One registry admin key per department (validators only).
+    pub admins: Vec<SecretKey>,
     pub configs: Vec<PathBuf>,
     pub urls: Vec<String>,
     pub children: Vec<Option<Child>>,
@@ -34,18 +37,19 @@ impl TestNet {
         let total = validators + observers;
         let keys: Vec<SecretKey> =
             (0..total).map(|_| SecretKey::generate(&mut rand::rngs::OsRng)).collect();
+        let admins: Vec<SecretKey> =
+            (0..validators).map(|_| SecretKey::generate(&mut rand::rngs::OsRng)).collect();
         let genesis = Genesis {
             version: 1,
             chain_id: CHAIN_ID.into(),
             genesis_time: 0,
-            departments: keys
-                .iter()
-                .enumerate()
-                .map(|(i, k)| GenesisDepartment {
+            departments: (0..validators)
+                .map(|i| GenesisDepartment {
+                    id: format!("dept-{i}"),
                     name_zh: format!("部门{i}"),
                     name_en: format!("Department {i}"),
-                    public_key: k.public_key(),
-                    validator: i < validators,
+                    node_key: keys[i].public_key(),
+                    admin_keys: vec![admins[i].public_key()],
                 })
                 .collect(),
         };
@@ -67,12 +71,18 @@ impl TestNet {
                 genesis_file: gpath.clone(),
                 validator: i < validators,
                 p2p_listen: format!("/ip4/127.0.0.1/tcp/{p2p}"),
-                persistent_peers: others().map(|(_, (p, _))| format!("/ip4/127.0.0.1/tcp/{p}")).collect(),
+                    persistent_peers: others()
+                    .map(|(j, (p, _))| {
+                        let id = certledger_node::node::peer_id_of(&keys[j].public_key()).unwrap();
+                        format!("/ip4/127.0.0.1/tcp/{p}/p2p/{id}")
+                    })
+                    .collect(),
                 http_listen: format!("127.0.0.1:{web}"),
                 peer_http: others().map(|(_, (_, w))| format!("http://127.0.0.1:{w}")).collect(),
                 block_time_ms: 500,
                 timeout_propose_ms: 1500,
                 timeout_vote_ms: 750,
+                danger_propose_bad_state_root: false,
             };
             let path = nd.join("node.toml");
             std::fs::write(&path, toml::to_string(&cfg).unwrap()).unwrap();
@@ -80,7 +90,14 @@ impl TestNet {
             urls.push(format!("http://127.0.0.1:{web}"));
         }
         let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
-        Self { dir, keys, configs, urls, children: (0..total).map(|_| None).collect(), client }
+        Self { dir, keys, admins, configs, urls, children: (0..total).map(|_| None).collect(), client }
+    }
+
+    /// Rewrites node `i`'s config (before it starts).
+    pub fn edit_config(&self, i: usize, f: impl FnOnce(&mut NodeToml)) {
+        let mut cfg = NodeToml::load(&self.configs[i]).unwrap();
+        f(&mut cfg);
+        std::fs::write(&self.configs[i], toml::to_string(&cfg).unwrap()).unwrap();
     }
 
     pub fn spawn(&self, i: usize) -> Child {
@@ -261,11 +278,26 @@ impl Drop for TestNet {
     }
 }
 
-/// A valid entry signed by department `key`.
-pub fn entry(key: &SecretKey, payload: &[u8]) -> Vec<u8> {
-    certledger_node::exec::make_entry(CHAIN_ID, key, payload)
+/// A valid entry: registers credential type `type-<tag>`, signed by a department admin key.
+pub fn entry(admin: &SecretKey, tag: &[u8]) -> Vec<u8> {
+    use certledger_core::codec::Encode as _;
+    use certledger_core::ledger::{EntryBody, RegisterType, SignedEntry};
+    SignedEntry::sign(
+        admin,
+        CHAIN_ID,
+        EntryBody::RegisterType(RegisterType {
+            type_id: format!("type-{}", hex::encode(tag)),
+            name_zh: "测试证书".into(),
+            name_en: "Test certificate".into(),
+            claims: vec![],
+            validity_s: 86_400,
+            holder_binding: false,
+        }),
+    )
+    .to_bytes()
 }
 
+/// The entry id (core's id over the body).
 pub fn id_hex(entry: &[u8]) -> String {
-    hex::encode(certledger_node::exec::entry_id(entry))
+    hex::encode(certledger_node::exec::entry_id(entry).unwrap())
 }

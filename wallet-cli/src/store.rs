@@ -1,0 +1,249 @@
+//! The wallet's contents (the plaintext inside the keystore) and opening/saving the wallet.
+//!
+//! Everything the wallet keeps is inside the one encrypted file: the holder key, the wallet
+//! secret (for per-verifier pseudonyms), the trust root and the credentials with their latest
+//! proofs. So `list` needs the passphrase too: credentials are personal data.
+
+use std::path::{Path, PathBuf};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use certledger_core::bundle::Proofs;
+use certledger_core::codec::Encode as _;
+use certledger_core::sig::SecretKey;
+use certledger_core::verify::TrustRoot;
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize as _, Zeroizing};
+
+use crate::error::{keystore, usage, CmdResult, Kind, ResultExt as _};
+use crate::keystore::{self, SealKey};
+
+/// The wallet file's name inside the wallet directory.
+pub const WALLET_FILE: &str = "wallet.clw";
+/// Env var holding the passphrase (for scripts; the prompt is preferred interactively).
+pub const PASSPHRASE_ENV: &str = "CERTLEDGER_WALLET_PASSPHRASE";
+
+/// The plaintext payload (JSON, version 1).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalletData {
+    /// Payload version, 1.
+    pub version: u32,
+    /// Holder key seed, base64url.
+    pub holder_seed: String,
+    /// 32 random bytes for per-verifier pseudonyms, base64url.
+    pub wallet_secret: String,
+    /// When the wallet was created (Unix seconds).
+    pub created_at: u64,
+    /// The trust root JSON, once set.
+    pub trust_root: Option<String>,
+    /// The credentials.
+    pub credentials: Vec<StoredCredential>,
+}
+
+impl Drop for WalletData {
+    fn drop(&mut self) {
+        self.holder_seed.zeroize();
+        self.wallet_secret.zeroize();
+    }
+}
+
+/// A stored credential with its latest proofs and status.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredCredential {
+    /// Credential id, base64url.
+    pub id: String,
+    /// Chain id.
+    pub chain_id: String,
+    /// Credential type id (`vct`).
+    pub type_id: String,
+    /// Issuing department.
+    pub issuer_department: String,
+    /// The issued SD-JWT (all disclosures, no KB-JWT).
+    pub sd_jwt: String,
+    /// Latest canonical proofs, base64url.
+    pub proofs: String,
+    /// `active`, `revoked`, `suspended`, `expired` or `invalid` as of the latest proofs.
+    pub status: String,
+    /// The refusal code when not active.
+    pub status_reason: Option<String>,
+    /// Height of the checkpoint of the latest proofs.
+    pub checkpoint_height: u64,
+    /// Time of that checkpoint.
+    pub checkpoint_time: u64,
+    /// When the wallet last checked the proofs.
+    pub checked_at: u64,
+    /// When it was imported.
+    pub imported_at: u64,
+    /// Expiry (`exp`), if any.
+    pub expires_at: Option<u64>,
+}
+
+impl StoredCredential {
+    /// The decoded proofs.
+    pub fn proofs(&self) -> CmdResult<Proofs> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(&self.proofs)
+            .kind(Kind::Keystore, "stored proofs are not base64url")?;
+        Proofs::decode_bytes(&bytes).kind(Kind::Keystore, "stored proofs are malformed")
+    }
+
+    /// Stores new proofs.
+    pub fn set_proofs(&mut self, proofs: &Proofs) {
+        self.proofs = URL_SAFE_NO_PAD.encode(proofs.to_bytes());
+    }
+
+    /// The short id shown in listings (first 12 characters of the base64url id).
+    pub fn short_id(&self) -> &str {
+        self.id.get(..12).unwrap_or(&self.id)
+    }
+}
+
+/// Where the passphrase comes from.
+#[derive(Clone, Debug, Default)]
+pub struct PassphraseSource {
+    /// `--passphrase-file`.
+    pub file: Option<PathBuf>,
+}
+
+impl PassphraseSource {
+    /// Reads the passphrase: the file, else the env var, else an interactive prompt
+    /// (twice when `confirm`).
+    pub fn read(&self, confirm: bool) -> CmdResult<Zeroizing<String>> {
+        if let Some(path) = &self.file {
+            let bytes = Zeroizing::new(keystore::read_bounded(path, Kind::Usage)?);
+            let text = std::str::from_utf8(&bytes).kind(Kind::Usage, "passphrase file is not UTF-8")?;
+            let text = text.strip_suffix('\n').unwrap_or(text);
+            let text = text.strip_suffix('\r').unwrap_or(text);
+            return check_passphrase(Zeroizing::new(text.to_owned()));
+        }
+        if let Ok(p) = std::env::var(PASSPHRASE_ENV) {
+            return check_passphrase(Zeroizing::new(p));
+        }
+        let first = Zeroizing::new(rpassword::prompt_password("Wallet passphrase / 钱包口令: ").map_err(
+            |e| usage(format!("no passphrase: use --passphrase-file, {PASSPHRASE_ENV} or a terminal ({e})")),
+        )?);
+        if confirm {
+            let again = Zeroizing::new(
+                rpassword::prompt_password("Repeat passphrase / 再次输入口令: ")
+                    .map_err(|e| usage(format!("cannot read the passphrase: {e}")))?,
+            );
+            if *again != *first {
+                return Err(usage("the two passphrases differ"));
+            }
+        }
+        check_passphrase(first)
+    }
+}
+
+fn check_passphrase(p: Zeroizing<String>) -> CmdResult<Zeroizing<String>> {
+    if p.is_empty() {
+        return Err(usage("the passphrase is empty"));
+    }
+    if p.len() > 1024 {
+        return Err(usage("the passphrase is longer than 1024 bytes"));
+    }
+    Ok(p)
+}
+
+/// An open wallet.
+pub struct Wallet {
+    path: PathBuf,
+    key: SealKey,
+    /// The contents.
+    pub data: WalletData,
+}
+
+/// Decodes a payload.
+pub fn parse_payload(plain: &[u8]) -> CmdResult<WalletData> {
+    let data: WalletData = serde_json::from_slice(plain)
+        .kind(Kind::Keystore, "the wallet decrypted but its contents are malformed")?;
+    if data.version != 1 {
+        return Err(keystore("unsupported wallet contents version"));
+    }
+    Ok(data)
+}
+
+impl Wallet {
+    /// The wallet file path in `dir`.
+    pub fn file_in(dir: &Path) -> PathBuf {
+        dir.join(WALLET_FILE)
+    }
+
+    /// Creates a wallet (the caller checked that none exists).
+    pub fn create(path: PathBuf, passphrase: &str, data: WalletData) -> CmdResult<Self> {
+        let key = SealKey::create(passphrase.as_bytes())?;
+        let wallet = Self { path, key, data };
+        wallet.save()?;
+        Ok(wallet)
+    }
+
+    /// Opens and decrypts the wallet at `path`.
+    pub fn open(path: &Path, passphrase: &str) -> CmdResult<Self> {
+        if !path.exists() {
+            return Err(keystore(format!(
+                "no wallet at {}: run `certledger-wallet init` first",
+                path.display()
+            )));
+        }
+        let file = keystore::read_bounded(path, Kind::Keystore)?;
+        let (key, plain) = keystore::open(&file, passphrase.as_bytes())?;
+        let data = parse_payload(&plain)?;
+        Ok(Self { path: path.to_owned(), key, data })
+    }
+
+    /// The KDF parameters in use.
+    pub fn kdf(&self) -> keystore::KdfParams {
+        self.key.params()
+    }
+
+    /// Encrypts and writes the wallet atomically.
+    pub fn save(&self) -> CmdResult<()> {
+        let plain = Zeroizing::new(
+            serde_json::to_vec(&self.data).kind(Kind::Keystore, "cannot encode the wallet")?,
+        );
+        let sealed = self.key.seal(&plain)?;
+        keystore::write_atomic(&self.path, &sealed)
+    }
+
+    /// The holder key.
+    pub fn holder_key(&self) -> CmdResult<SecretKey> {
+        let seed = Zeroizing::new(
+            URL_SAFE_NO_PAD
+                .decode(&self.data.holder_seed)
+                .kind(Kind::Keystore, "holder key is malformed")?,
+        );
+        let seed: &[u8; 32] =
+            seed.as_slice().try_into().kind(Kind::Keystore, "holder key has the wrong length")?;
+        Ok(SecretKey::from_seed(seed))
+    }
+
+    /// The stored trust root.
+    pub fn trust_root(&self) -> CmdResult<TrustRoot> {
+        let json = self.data.trust_root.as_deref().ok_or_else(|| {
+            usage("no trust root set: run `certledger-wallet trust set FILE` first")
+        })?;
+        TrustRoot::from_json(json).kind(Kind::Keystore, "the stored trust root is unusable")
+    }
+
+    /// Finds a credential by a unique prefix (at least 4 characters) of its base64url id.
+    pub fn find(&self, id: &str) -> CmdResult<usize> {
+        if id.len() < 4 {
+            return Err(usage("give at least 4 characters of the credential id"));
+        }
+        let hits: Vec<usize> = self
+            .data
+            .credentials
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.id.starts_with(id))
+            .map(|(i, _)| i)
+            .collect();
+        match hits.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(usage(format!("no credential with id {id} in this wallet"))),
+            _ => Err(usage(format!("{id} matches several credentials: give more characters"))),
+        }
+    }
+}
