@@ -5,7 +5,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 # Written by setup.sh: which wasm32 toolchain (rustup or Debian) the wasm build uses.
 TOOLCHAIN_ENV="$CARGO_TARGET_DIR/certledger-toolchain.env"
-LOG_DIR="$ROOT/target/script-logs"
+LOG_DIR="$CARGO_TARGET_DIR/script-logs"
 mkdir -p "$LOG_DIR"
 
 # The wasm-bindgen version pinned in the root Cargo.toml (`wasm-bindgen = "=X.Y.Z"`).

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! magic            4 bytes  "CLB" 0x01
-//! presentation     u8 tag (0 = SD-JWT compact serialisation with KB-JWT) + string (<= 16 KiB)
+//! presentation     u8 tag (0 = SD-JWT with KB-JWT, 1 = W3C VP JSON) + string (<= 16 KiB)
 //! anchor_leaf      bytes (<= 4 KiB): the RFC 9162 leaf data, a canonical ledger::LogLeaf
 //! anchor_proof     merkle::InclusionProof
 //! credential_record  ledger::CredentialRecord
@@ -43,8 +43,11 @@ pub const MAX_CHECKPOINT_BYTES: u32 = 8 * 1024;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Presentation {
-    /// An SD-JWT VC with the chosen disclosures and a key-binding JWT.
+    /// An SD-JWT VC with the chosen disclosures and a key-binding JWT (tag 0).
     SdJwt(String),
+    /// A W3C VC 2.0 presentation (JCS JSON) holding one full-disclosure credential, with the
+    /// holder's `eddsa-jcs-2022` authentication proof (tag 1).
+    W3cVp(String),
 }
 
 impl Presentation {
@@ -52,6 +55,7 @@ impl Presentation {
     pub fn sd_jwt(&self) -> Option<&str> {
         match self {
             Presentation::SdJwt(text) => Some(text),
+            Presentation::W3cVp(_) => None,
         }
     }
 }
@@ -146,6 +150,9 @@ impl Encode for Bundle {
             Presentation::SdJwt(text) => {
                 w.u8(0).str(text);
             }
+            Presentation::W3cVp(text) => {
+                w.u8(1).str(text);
+            }
         }
         w.put(&self.proofs);
     }
@@ -158,6 +165,7 @@ impl Decode for Bundle {
         }
         let presentation = match r.u8("presentation kind")? {
             0 => Presentation::SdJwt(r.string(MAX_PRESENTATION_BYTES, "SD-JWT presentation")?),
+            1 => Presentation::W3cVp(r.string(MAX_PRESENTATION_BYTES, "W3C presentation")?),
             tag => return Err(DecodeError::UnknownTag { what: "presentation kind", tag }),
         };
         Ok(Self { presentation, proofs: Proofs::decode(r)? })

@@ -41,6 +41,9 @@ pub enum IssueError {
     /// The SD-JWT could not be produced.
     #[error("could not sign the SD-JWT: {0}")]
     SdJwt(#[from] sdjwt::SdJwtError),
+    /// The W3C VC could not be produced.
+    #[error("could not sign the W3C credential: {0}")]
+    W3c(#[from] crate::w3c::W3cError),
 }
 
 /// The commitment anchored for an issuer-signed JWT.
@@ -110,4 +113,51 @@ pub fn issue(
         nonce,
     };
     Ok(Issued { sd_jwt: issued.compact, credential_id, anchor })
+}
+
+/// A freshly issued full-disclosure W3C VC and the anchor to submit for it.
+#[derive(Clone, Debug)]
+pub struct IssuedW3c {
+    /// The VC 2.0 JSON (JCS) to deliver to the holder.
+    pub vc_json: String,
+    /// The random credential id.
+    pub credential_id: [u8; 32],
+    /// The anchor entry body to sign with the issuer key and submit.
+    pub anchor: AnchorIssuance,
+}
+
+/// Issues a full-disclosure W3C VC 2.0 of type `ty` (see [`crate::w3c`]); the anchor commits
+/// to its JCS text, which the random credential id salts.
+pub fn issue_w3c(
+    issuer: &SecretKey,
+    ty: &CredentialType,
+    claims: &Value,
+    holder: &PublicKey,
+    chain_id: &str,
+    now: u64,
+    rng: &mut impl CryptoRngCore,
+) -> Result<IssuedW3c, IssueError> {
+    ty.check_claims(claims)?;
+    let mut credential_id = [0u8; 32];
+    rng.fill_bytes(&mut credential_id);
+    let mut nonce = [0u8; 16];
+    rng.fill_bytes(&mut nonce);
+    let subject = claims.as_object().cloned().unwrap_or_default();
+    let vc_json = crate::w3c::issue(
+        issuer,
+        ty.id,
+        &subject,
+        holder,
+        chain_id,
+        &credential_id,
+        now,
+        now.saturating_add(ty.validity_s),
+    )?;
+    let anchor = AnchorIssuance {
+        credential_id,
+        type_id: ty.id.to_owned(),
+        commitment: commitment(&vc_json),
+        nonce,
+    };
+    Ok(IssuedW3c { vc_json, credential_id, anchor })
 }

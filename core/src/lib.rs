@@ -13,7 +13,7 @@
 //! - [`note`]: C2SP signed notes and tlog checkpoints with a k-of-n quorum rule.
 //! - [`smt`]: the sparse Merkle tree that commits credential status and registries.
 //! - [`ledger`]: ledger entries, registry records and the deterministic state machine.
-//! - [`jcs`], [`sdjwt`], [`vcdi`], [`didkey`]: credential formats (RFC 8785, RFC 9901 SD-JWT VC
+//! - [`jcs`], [`sdjwt`], [`vcdi`], [`w3c`], [`didkey`]: credential formats (RFC 8785, RFC 9901 SD-JWT VC
 //!   with key binding, W3C VC 2.0 `eddsa-jcs-2022`, `did:key`).
 //! - [`issuance`]: issuing an SD-JWT VC and the salted commitment its anchor carries.
 //! - [`profiles`]: the shipped credential types with Chinese and English display text.
@@ -41,4 +41,5 @@ pub mod sig;
 pub mod smt;
 pub mod testkit;
 pub mod vcdi;
+pub mod w3c;
 pub mod verify;

@@ -250,6 +250,23 @@ impl Scenario {
         Ok(issued)
     }
 
+    /// Issues a full-disclosure W3C VC like [`Scenario::issue`].
+    pub fn issue_w3c(
+        &mut self,
+        issuer: &SecretKey,
+        ty: &CredentialType,
+        claims: &Value,
+        holder: &PublicKey,
+    ) -> Result<issuance::IssuedW3c, ScenarioError> {
+        let now = self.ledger.time();
+        let chain_id = self.genesis.chain_id.clone();
+        let issued =
+            issuance::issue_w3c(issuer, ty, claims, holder, &chain_id, now, &mut self.rng)?;
+        self.submit(issuer, EntryBody::AnchorIssuance(issued.anchor.clone()));
+        self.commit(1)?;
+        Ok(issued)
+    }
+
     /// Changes a credential's status and commits it.
     pub fn change_status(
         &mut self,
@@ -309,7 +326,33 @@ impl Scenario {
         let presentation = sd_jwt
             .present(disclose, holder, nonce, audience, iat)
             .map_err(|_| ScenarioError::Step("present SD-JWT"))?;
-        let record = self.credential_record(&issued.anchor)?;
+        let proofs = self.proofs(&issued.anchor, checkpoint)?;
+        Ok(Bundle { presentation: Presentation::SdJwt(presentation), proofs })
+    }
+
+    /// Builds a bundle for a W3C VC like [`Scenario::bundle`] (full disclosure).
+    pub fn bundle_w3c(
+        &self,
+        issued: &issuance::IssuedW3c,
+        holder: &SecretKey,
+        nonce: &str,
+        audience: &str,
+        iat: u64,
+        checkpoint: &str,
+    ) -> Result<Bundle, ScenarioError> {
+        let vp = crate::w3c::present(&issued.vc_json, holder, nonce, audience, iat)
+            .map_err(|_| ScenarioError::Step("present W3C VC"))?;
+        let proofs = self.proofs(&issued.anchor, checkpoint)?;
+        Ok(Bundle { presentation: Presentation::W3cVp(vp), proofs })
+    }
+
+    /// The proofs for an anchored credential against `checkpoint` (the current one).
+    pub fn proofs(
+        &self,
+        anchor: &AnchorIssuance,
+        checkpoint: &str,
+    ) -> Result<Proofs, ScenarioError> {
+        let record = self.credential_record(anchor)?;
         let size = self.ledger.log_size();
         let anchor_leaf =
             self.leaf(record.log_index).ok_or(ScenarioError::Step("anchor leaf"))?.to_vec();
@@ -319,25 +362,21 @@ impl Scenario {
             .map_err(|_| ScenarioError::Step("inclusion proof"))?;
         let credential_proof = self
             .ledger
-            .prove_state(&ledger::credential_state_key(&issued.credential_id))
+            .prove_state(&ledger::credential_state_key(&anchor.credential_id))
             .map_err(|_| ScenarioError::Step("credential proof"))?;
-        let issuer_key = ledger::issuer_state_key(&record.issuer_key);
         let issuer_record = self.issuer_record(&record.issuer_key)?;
         let issuer_proof = self
             .ledger
-            .prove_state(&issuer_key)
+            .prove_state(&ledger::issuer_state_key(&record.issuer_key))
             .map_err(|_| ScenarioError::Step("issuer proof"))?;
-        Ok(Bundle {
-            presentation: Presentation::SdJwt(presentation),
-            proofs: Proofs {
-                anchor_leaf,
-                anchor_proof,
-                credential_record: record,
-                credential_proof,
-                issuer_record,
-                issuer_proof,
-                checkpoint: checkpoint.to_owned(),
-            },
+        Ok(Proofs {
+            anchor_leaf,
+            anchor_proof,
+            credential_record: record,
+            credential_proof,
+            issuer_record,
+            issuer_proof,
+            checkpoint: checkpoint.to_owned(),
         })
     }
 
@@ -478,6 +517,7 @@ pub fn standard_cases(label: &str) -> Result<CaseSet, ScenarioError> {
         }),
     );
     s.commit(1)?;
+    let w3c_licence = s.issue_w3c(&market, bl, &example_claims(bl), &holder.public_key())?;
 
     let checkpoint = s.checkpoint(s.departments.len())?;
     let under_quorum = s.checkpoint(ledger::quorum_threshold(s.departments.len()) - 1)?;
@@ -689,7 +729,39 @@ pub fn standard_cases(label: &str) -> Result<CaseSet, ScenarioError> {
         "bad_state_proof",
     );
 
+
+    let w3c = s.bundle_w3c(&w3c_licence, &holder, &nonce, CASES_AUDIENCE, iat, &checkpoint)?;
+    case("valid_w3c", "a full-disclosure W3C VC 2.0 licence (eddsa-jcs-2022)", &w3c, &policy, now, "valid");
+    let mut other = policy.clone();
+    other.challenge.nonce = base64url(&[7u8; 16]);
+    case("w3c_wrong_nonce", "a W3C presentation made for another request", &w3c, &other, now, "nonce_mismatch");
+    let b = edit_w3c(&w3c, |vp| {
+        vp["verifiableCredential"][0]["credentialSubject"]["legal_representative"] =
+            Value::String("篡改后的值 (tampered)".into());
+    })?;
+    case("w3c_tampered_claim", "a W3C credential's claim changed after issuance", &b, &policy, now, "bad_issuer_signature");
+    let b = edit_w3c(&w3c, |vp| {
+        if let Some(obj) = vp.as_object_mut() {
+            obj.remove("proof");
+        }
+    })?;
+    case("w3c_holder_binding_missing", "a W3C presentation without the holder's proof", &b, &policy, now, "holder_binding_missing");
+
     Ok(CaseSet { trust_root: s.trust_root(), cases })
+}
+
+/// A copy of a W3C bundle whose presentation JSON `edit` changed (re-canonicalised).
+fn edit_w3c(bundle: &Bundle, edit: impl FnOnce(&mut Value)) -> Result<Bundle, ScenarioError> {
+    let Presentation::W3cVp(text) = &bundle.presentation else {
+        return Err(ScenarioError::Step("not a W3C presentation"));
+    };
+    let mut vp: Value =
+        serde_json::from_str(text).map_err(|_| ScenarioError::Step("W3C presentation JSON"))?;
+    edit(&mut vp);
+    let text = crate::jcs::canonicalize(&vp).map_err(|_| ScenarioError::Step("canonicalize"))?;
+    let mut out = bundle.clone();
+    out.presentation = Presentation::W3cVp(text);
+    Ok(out)
 }
 
 impl Scenario {
@@ -732,9 +804,7 @@ fn base64url(bytes: &[u8]) -> String {
 }
 
 fn sd_jwt_text(bundle: &Bundle) -> &str {
-    match &bundle.presentation {
-        Presentation::SdJwt(text) => text,
-    }
+    bundle.presentation.sd_jwt().unwrap_or_default()
 }
 
 fn with_presentation(bundle: &Bundle, text: String) -> Bundle {

@@ -63,6 +63,10 @@ pub struct ProofOptions {
     pub verification_method: String,
     /// `proofPurpose`, e.g. `assertionMethod`.
     pub proof_purpose: String,
+    /// `challenge` (a verifier's nonce, for `authentication` proofs on presentations), or none.
+    pub challenge: Option<String>,
+    /// `domain` (the verifier's audience, for `authentication` proofs), or none.
+    pub domain: Option<String>,
 }
 
 /// The intermediate values of the hashing step (for tests and debugging).
@@ -110,6 +114,12 @@ pub fn proof_config(document: &Map<String, Value>, options: &ProofOptions) -> Ma
     }
     config.insert("verificationMethod".into(), options.verification_method.as_str().into());
     config.insert("proofPurpose".into(), options.proof_purpose.as_str().into());
+    if let Some(challenge) = &options.challenge {
+        config.insert("challenge".into(), challenge.as_str().into());
+    }
+    if let Some(domain) = &options.domain {
+        config.insert("domain".into(), domain.as_str().into());
+    }
     if let Some(ctx) = document.get("@context") {
         config.insert("@context".into(), ctx.clone());
     }
@@ -236,6 +246,8 @@ mod tests {
             created: Some("2026-01-01T00:00:00Z".into()),
             verification_method: didkey::did_key_verification_method(&pk),
             proof_purpose: "assertionMethod".into(),
+            challenge: None,
+            domain: None,
         };
         let signed = create(&doc(), &sk, &options).expect("signs");
         let ok = verify(&signed, &pk).expect("verifies");

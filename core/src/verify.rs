@@ -32,6 +32,7 @@ use crate::merkle;
 use crate::note::{self, NoteKey, Quorum};
 use crate::profiles;
 use crate::sdjwt;
+use crate::w3c;
 use crate::sig::PublicKey;
 
 /// Whom the verifier trusts: the department keys that must cosign checkpoints.
@@ -451,8 +452,7 @@ pub fn verify(
     now: u64,
 ) -> Result<Verdict, VerifyError> {
     trust_root.check()?;
-    let Presentation::SdJwt(text) = &bundle.presentation;
-    to_verdict(decide(text, &bundle.proofs, trust_root, Mode::Presentation(policy), now)?)
+    to_verdict(decide(&bundle.presentation, &bundle.proofs, trust_root, Mode::Presentation(policy), now)?)
 }
 
 /// The holder's check of a credential as issued (at import, or after a refresh): everything
@@ -467,7 +467,33 @@ pub fn verify_credential(
     now: u64,
 ) -> Result<Verdict, VerifyError> {
     trust_root.check()?;
-    to_verdict(decide(sd_jwt, proofs, trust_root, Mode::Issued { max_checkpoint_age_s }, now)?)
+    let credential = Presentation::SdJwt(sd_jwt.to_owned());
+    to_verdict(decide(&credential, proofs, trust_root, Mode::Issued { max_checkpoint_age_s }, now)?)
+}
+
+/// [`verify_credential`] for a full-disclosure W3C VC (`vc_json`, as issued).
+pub fn verify_w3c_credential(
+    vc_json: &str,
+    proofs: &Proofs,
+    trust_root: &TrustRoot,
+    max_checkpoint_age_s: u64,
+    now: u64,
+) -> Result<Verdict, VerifyError> {
+    trust_root.check()?;
+    let credential = Presentation::W3cVp(vc_json.to_owned());
+    to_verdict(decide(&credential, proofs, trust_root, Mode::Issued { max_checkpoint_age_s }, now)?)
+}
+
+/// What the pipeline needs from a checked credential, whatever its format.
+struct Checked {
+    /// Claims (disclosed, plus the always-visible ones), with `vct` the type id.
+    claims: Value,
+    /// The bytes the anchored commitment covers.
+    committed: String,
+    /// The holder key the credential is bound to.
+    holder_key: Option<PublicKey>,
+    exp: Option<u64>,
+    nbf: Option<u64>,
 }
 
 fn to_verdict(decided: Result<Accepted, Invalid>) -> Result<Verdict, VerifyError> {
@@ -489,7 +515,7 @@ const HOLDER_SKEW_S: u64 = 300;
 
 /// `Ok(Ok(_))` valid, `Ok(Err(_))` invalid, `Err(_)` undecidable.
 fn decide(
-    text: &str,
+    credential: &Presentation,
     proofs: &Proofs,
     trust_root: &TrustRoot,
     mode: Mode<'_>,
@@ -580,27 +606,12 @@ fn decide(
     }
 
     // 5.-9. The presentation itself.
-    let checked = match mode {
-        Mode::Presentation(policy) => {
-            let check = sdjwt::KeyBindingCheck {
-                nonce: &policy.challenge.nonce,
-                aud: &policy.challenge.audience,
-                now,
-                max_age_s: policy.max_presentation_age_s,
-                max_future_skew_s: policy.max_clock_skew_s,
-            };
-            sdjwt::verify(text, &issuer_key, check)
-        }
-        Mode::Issued { .. } => sdjwt::verify_issued(text, &issuer_key),
+    let verified = match check_credential(credential, &issuer_key, mode, now) {
+        Ok(Ok(checked)) => checked,
+        Ok(Err(invalid)) => refuse!(invalid),
+        Err(e) => return Err(e),
     };
-    let verified = match checked {
-        Ok(v) => v,
-        Err(e) => match classify_sdjwt_error(&e) {
-            Some(invalid) => refuse!(invalid),
-            None => return Err(VerifyError::Malformed("SD-JWT presentation")),
-        },
-    };
-    if crate::issuance::commitment(&verified.issuer_jwt) != anchor.commitment {
+    if crate::issuance::commitment(&verified.committed) != anchor.commitment {
         refuse!(Invalid::NotAnchored("the credential is not the one anchored"));
     }
     let vct = verified.claims.get("vct").and_then(Value::as_str).unwrap_or_default();
@@ -624,8 +635,7 @@ fn decide(
     }
 
     // 8. Validity period.
-    let exp = verified.claims.get("exp").and_then(Value::as_u64);
-    let nbf = verified.claims.get("nbf").and_then(Value::as_u64);
+    let (exp, nbf) = (verified.exp, verified.nbf);
     if let Some(exp) = exp {
         if now >= exp {
             refuse!(Invalid::Expired);
@@ -682,6 +692,82 @@ fn decide(
         checkpoint_time: checkpoint.time,
         expires_at: exp,
     }))
+}
+
+/// Steps 5 and 9 for either format: the issuer's signature, the disclosures, and (for a
+/// presentation) holder binding to the verifier's challenge.
+fn check_credential(
+    credential: &Presentation,
+    issuer_key: &PublicKey,
+    mode: Mode<'_>,
+    now: u64,
+) -> Result<Result<Checked, Invalid>, VerifyError> {
+    match credential {
+        Presentation::SdJwt(text) => {
+            let checked = match mode {
+                Mode::Presentation(policy) => {
+                    let check = sdjwt::KeyBindingCheck {
+                        nonce: &policy.challenge.nonce,
+                        aud: &policy.challenge.audience,
+                        now,
+                        max_age_s: policy.max_presentation_age_s,
+                        max_future_skew_s: policy.max_clock_skew_s,
+                    };
+                    sdjwt::verify(text, issuer_key, check)
+                }
+                Mode::Issued { .. } => sdjwt::verify_issued(text, issuer_key),
+            };
+            match checked {
+                Ok(v) => Ok(Ok(Checked {
+                    exp: v.claims.get("exp").and_then(Value::as_u64),
+                    nbf: v.claims.get("nbf").and_then(Value::as_u64),
+                    claims: v.claims,
+                    committed: v.issuer_jwt,
+                    holder_key: v.holder_key,
+                })),
+                Err(e) => match classify_sdjwt_error(&e) {
+                    Some(invalid) => Ok(Err(invalid)),
+                    None => Err(VerifyError::Malformed("SD-JWT presentation")),
+                },
+            }
+        }
+        Presentation::W3cVp(text) => {
+            let checked = match mode {
+                Mode::Presentation(policy) => {
+                    let check = w3c::HolderCheck {
+                        nonce: &policy.challenge.nonce,
+                        audience: &policy.challenge.audience,
+                        now,
+                        max_age_s: policy.max_presentation_age_s,
+                        max_future_skew_s: policy.max_clock_skew_s,
+                    };
+                    w3c::verify_presentation(text, issuer_key, check)
+                }
+                Mode::Issued { .. } => w3c::verify_credential(text, issuer_key),
+            };
+            let invalid = match checked {
+                Ok(v) => {
+                    return Ok(Ok(Checked {
+                        claims: v.claims,
+                        committed: v.committed,
+                        holder_key: v.holder_key,
+                        exp: v.exp,
+                        nbf: v.nbf,
+                    }))
+                }
+                Err(w3c::W3cError::Malformed(what)) => return Err(VerifyError::Malformed(what)),
+                Err(w3c::W3cError::BadIssuerProof) => Invalid::BadIssuerSignature,
+                Err(w3c::W3cError::MissingHolderProof) => Invalid::HolderBindingMissing,
+                Err(w3c::W3cError::BadHolderProof) => Invalid::HolderBindingInvalid,
+                Err(w3c::W3cError::ChallengeMismatch) => Invalid::NonceMismatch,
+                Err(w3c::W3cError::DomainMismatch) => Invalid::AudienceMismatch,
+                Err(w3c::W3cError::Stale | w3c::W3cError::InFuture) => {
+                    Invalid::PresentationNotFresh
+                }
+            };
+            Ok(Err(invalid))
+        }
+    }
 }
 
 /// The registered claims of the type that the presentation shows, in the type's order.

@@ -26,6 +26,8 @@ fn eddsa_jcs_2022_vectors_reproduce() {
         created: config["created"].as_str().map(str::to_owned),
         verification_method: config["verificationMethod"].as_str().expect("vm").to_owned(),
         proof_purpose: config["proofPurpose"].as_str().expect("purpose").to_owned(),
+        challenge: None,
+        domain: None,
     };
     let mut files = 0;
     // proofConfigJCS.json: the configuration we build equals the published one.

@@ -25,6 +25,16 @@ pub enum EntryError {
     /// The ledger refused the entry.
     #[error(transparent)]
     Ledger(#[from] ledger::EntryError),
+    /// The entry kind is valid but this node version cannot commit it yet.
+    #[error("unsupported: {0}")]
+    Unsupported(&'static str),
+}
+
+fn supported(e: &SignedEntry) -> Result<(), EntryError> {
+    if matches!(e.body, ledger::EntryBody::ChangeValidators(_)) {
+        return Err(EntryError::Unsupported("validator-set changes need per-height validator sets in consensus"));
+    }
+    Ok(())
 }
 
 /// The roots after a block.
@@ -64,6 +74,7 @@ pub trait Executor: Send + Sync {
 /// the node lock); returns the entry and its id.
 pub fn precheck(bytes: &[u8], chain_id: &str) -> Result<(SignedEntry, EntryId), EntryError> {
     let e = decode_entry(bytes)?;
+    supported(&e)?;
     e.verify_signature(chain_id).map_err(|_| EntryError::Ledger(ledger::EntryError::BadSignature))?;
     let id = e.id();
     Ok((e, id))
@@ -113,6 +124,7 @@ fn outcome_of(o: ledger::BlockOutcome) -> BlockOutcome {
 impl Executor for CoreLedger {
     fn validate_entry(&self, bytes: &[u8], now: u64) -> Result<EntryId, EntryError> {
         let e = decode_entry(bytes)?;
+        supported(&e)?;
         self.ledger.validate(&e, now.max(self.ledger.time()))?;
         Ok(e.id())
     }

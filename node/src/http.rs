@@ -77,7 +77,7 @@ async fn post_entry(State(node): St, headers: HeaderMap, body: axum::body::Bytes
         return err(StatusCode::BAD_REQUEST, "malformed", "entry is not base64");
     };
     if bytes.len() > MAX_ENTRY_BYTES {
-        return err(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "entry over 16 KiB");
+        return err(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "entry over 32 KiB");
     }
     let Some(id) = crate::exec::entry_id(&bytes) else {
         return err(StatusCode::BAD_REQUEST, "malformed", "not a canonical signed entry");
@@ -101,6 +101,9 @@ async fn post_entry(State(node): St, headers: HeaderMap, body: axum::body::Bytes
         Ok(_) => {}
         Err(SubmitError::Entry(EntryError::Malformed(m))) => {
             return err(StatusCode::BAD_REQUEST, "malformed", m);
+        }
+        Err(SubmitError::Entry(EntryError::Unsupported(m))) => {
+            return err(StatusCode::UNPROCESSABLE_ENTITY, "unsupported", m);
         }
         Err(SubmitError::Entry(EntryError::Ledger(e))) => {
             use certledger_core::ledger::EntryError as L;

@@ -3,6 +3,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
@@ -83,6 +84,22 @@ enum Cmd {
         #[arg(long)]
         key: PathBuf,
     },
+    /// Load generator: submit N registry entries signed by an admin key and time their commit.
+    #[command(after_help = "Example:\n  certledger-node bench --url http://127.0.0.1:8080 --admin-key ./devnet/keys/dept-0.admin.key.json --count 1000")]
+    Bench {
+        /// Base URL of a node.
+        #[arg(long)]
+        url: String,
+        /// A department admin key file.
+        #[arg(long)]
+        admin_key: PathBuf,
+        /// Number of entries.
+        #[arg(long, default_value_t = 500)]
+        count: usize,
+        /// Concurrent submissions.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
     /// Print a node's /health.
     #[command(after_help = "Example:\n  certledger-node status --url http://127.0.0.1:8080")]
     Status {
@@ -134,6 +151,7 @@ async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
             println!("{}", node::peer_id_of(&KeyFile::load(&key)?.public_key())?);
             Ok(())
         }
+        Cmd::Bench { url, admin_key, count, concurrency } => bench(&url, &admin_key, count, concurrency).await,
         Cmd::Status { url } => {
             let v: serde_json::Value = reqwest::get(format!("{}/health", url.trim_end_matches('/')))
                 .await
@@ -224,6 +242,70 @@ async fn shutdown_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+async fn bench(url: &str, admin_key: &Path, count: usize, concurrency: usize) -> anyhow::Result<()> {
+    use base64::Engine as _;
+    use certledger_core::codec::Encode as _;
+    use certledger_core::ledger::{EntryBody, RegisterType, SignedEntry};
+    let url = url.trim_end_matches('/').to_owned();
+    let admin = KeyFile::load(admin_key)?;
+    let client = reqwest::Client::new();
+    let health: serde_json::Value = client.get(format!("{url}/health")).send().await?.json().await?;
+    let chain_id = health["chain_id"].as_str().context("health has no chain_id")?.to_owned();
+    let run: u64 = rand::random();
+    let entries: Vec<(String, String)> = (0..count)
+        .map(|i| {
+            let e = SignedEntry::sign(
+                &admin,
+                &chain_id,
+                EntryBody::RegisterType(RegisterType {
+                    type_id: format!("bench-{run:016x}-{i}"),
+                    name_zh: "压测".into(),
+                    name_en: "Benchmark".into(),
+                    claims: vec![],
+                    validity_s: 86_400,
+                    holder_binding: false,
+                }),
+            );
+            (hex::encode(e.id()), base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(e.to_bytes()))
+        })
+        .collect();
+    let start = std::time::Instant::now();
+    let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (_, b64) in &entries {
+        let permit = sem.clone().acquire_owned().await?;
+        let (client, url, body) = (client.clone(), url.clone(), serde_json::json!({ "entry": b64 }));
+        tasks.spawn(async move {
+            let ok = matches!(client.post(format!("{url}/v1/entries")).json(&body).send().await, Ok(r) if r.status().as_u16() == 202);
+            drop(permit);
+            ok
+        });
+    }
+    let mut accepted = 0usize;
+    while let Some(r) = tasks.join_next().await {
+        if r.unwrap_or(false) {
+            accepted += 1;
+        }
+    }
+    let submitted = start.elapsed();
+    println!("accepted {accepted}/{count} in {submitted:?} ({:.0}/s)", accepted as f64 / submitted.as_secs_f64());
+    for (id, _) in entries.iter().rev() {
+        loop {
+            let v: serde_json::Value = client.get(format!("{url}/v1/entries/{id}")).send().await?.json().await?;
+            if v["status"] == "committed" {
+                break;
+            }
+            if start.elapsed() > Duration::from_secs(600) {
+                bail!("entries not committed after 600 s");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let total = start.elapsed();
+    println!("all {count} committed after {total:?} ({:.0} entries/s end to end)", count as f64 / total.as_secs_f64());
+    Ok(())
 }
 
 fn free_port() -> anyhow::Result<u16> {

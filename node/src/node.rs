@@ -511,9 +511,9 @@ impl AppLoop {
         Ok(())
     }
 
-    fn build_block(&self, height: Height) -> anyhow::Result<Block> {
+    fn build_block(&self, height: Height) -> Block {
         let mut s = self.node.lock();
-        let entries = {
+        let candidates = {
             let Shared { ledger, mempool, .. } = &mut *s;
             mempool.take_block(ledger.as_ref())
         };
@@ -522,9 +522,31 @@ impl AppLoop {
             None => ([0u8; 32], self.node.genesis.genesis_time),
         };
         let time = now_s().max(prev_time);
-        let out = s.ledger.dry_run(height.0, time, &entries).map_err(|e| anyhow!("building block: {e}"))?;
+        // Entries are checked one by one against the state; two of them can still conflict
+        // with each other. Then keep a greedy prefix-compatible subset (bounded work) and drop
+        // the entries that cannot follow it.
+        let (entries, out) = match s.ledger.dry_run(height.0, time, &candidates) {
+            Ok(out) => (candidates, out),
+            Err(_) => {
+                let mut kept: Vec<Vec<u8>> = Vec::new();
+                let mut dropped = Vec::new();
+                for c in candidates.into_iter().take(64) {
+                    kept.push(c);
+                    if s.ledger.dry_run(height.0, time, &kept).is_err() {
+                        if let Some(bad) = kept.pop() {
+                            dropped.extend(exec::entry_id(&bad));
+                        }
+                    }
+                }
+                s.mempool.remove_committed(&dropped);
+                match s.ledger.dry_run(height.0, time, &kept) {
+                    Ok(out) => (kept, out),
+                    Err(_) => (Vec::new(), s.ledger.outcome()),
+                }
+            }
+        };
         let vh = self.node.validators.hash();
-        Ok(Block {
+        Block {
             header: BlockHeader {
                 chain_id: self.node.chain_id.clone(),
                 height: height.0,
@@ -539,7 +561,7 @@ impl AppLoop {
                 next_validators_hash: vh,
             },
             entries,
-        })
+        }
     }
 
     fn stream(&self, part: ProposalPart) -> [StreamMessage<ProposalPart>; 2] {
@@ -685,7 +707,7 @@ impl AppLoop {
                     .map(|(_, v)| v.value.clone());
                 let block = match existing {
                     Some(b) => b,
-                    None => self.build_block(height)?,
+                    None => self.build_block(height),
                 };
                 let pv = ProposedValue {
                     height,

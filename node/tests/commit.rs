@@ -92,6 +92,40 @@ async fn four_validators_commit_and_agree() {
     let h = net.height(0).await;
     net.wait_height(&[0], h + 3, Duration::from_secs(30)).await;
     assert_eq!(net.health(0).await.unwrap()["log_size"].as_u64().unwrap(), size_before);
+    assert_eq!(size_before, 40);
+
+    // Two entries valid alone but conflicting together (same type id, different bodies), both
+    // queued on one node: exactly one commits and the network does not stall.
+    let conflict = |name: &str| {
+        use certledger_core::codec::Encode as _;
+        use certledger_core::ledger::{EntryBody, RegisterType, SignedEntry};
+        SignedEntry::sign(
+            &net.admins[0],
+            common::CHAIN_ID,
+            EntryBody::RegisterType(RegisterType {
+                type_id: "contested-type".into(),
+                name_zh: name.into(),
+                name_en: name.into(),
+                claims: vec![],
+                validity_s: 60,
+                holder_binding: false,
+            }),
+        )
+        .to_bytes()
+    };
+    let (a, b) = (conflict("first"), conflict("second"));
+    let replies = net.submit_many(&[(0, a.clone()), (0, b.clone())]).await;
+    assert!(replies.iter().all(|(s, _)| *s == 202), "{replies:?}");
+    let h = net.height(0).await;
+    net.wait_height(&[0, 1, 2, 3], h + 4, Duration::from_secs(60)).await;
+    let mut committed = 0;
+    for e in [&a, &b] {
+        let (_, v) = net.get(1, &format!("/v1/entries/{}", id_hex(e))).await;
+        if v["status"] == "committed" {
+            committed += 1;
+        }
+    }
+    assert_eq!(committed, 1);
 
     // Proofs and a cosigned checkpoint.
     let (s, p) = net.get(0, "/v1/proofs/inclusion?index=3&size=40").await;

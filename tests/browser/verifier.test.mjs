@@ -1,9 +1,11 @@
 // The verifier page in Debian's Chromium: loading, language, request QR codes, QR decoding from
 // an image, and working with the network cut off after load.
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
-  loadTrustRoot, openPage, SAMPLE_TRUST_ROOT, screenshot, start, verifyPasted,
+  loadTrustRoot, openPage, ROOT, SAMPLE_TRUST_ROOT, screenshot, start, verifyPasted,
 } from "./harness.mjs";
 
 let env;
@@ -133,5 +135,30 @@ test("remembers the trust root across reloads", async () => {
   await page.reload();
   await page.waitForSelector("body[data-ready=true]");
   assert.match(await page.textContent("#trust-status"), /certledger-browser-test, 1 department keys/);
+  await context.close();
+});
+
+test("reads a bundle from a chosen file and from a dropped file", async () => {
+  const vectors = JSON.parse(await readFile(join(ROOT, "specs", "vectors", "bundles.json"), "utf8"));
+  const valid = vectors.cases.find((c) => c.expect === "valid");
+  const revoked = vectors.cases.find((c) => c.expect === "revoked");
+  const { context, page, errors } = await openPage(env, { lang: "en" });
+  await page.clock.setFixedTime(valid.now * 1000);
+  await loadTrustRoot(page, vectors.trust_root);
+  await page.evaluate((p) => window.certledgerPage.usePolicy(p), valid.policy);
+  await page.setInputFiles("#bundle-file", { name: "bundle.txt", mimeType: "text/plain", buffer: Buffer.from(`${valid.bundle}\n`) });
+  await page.waitForSelector("#result[data-status=valid]");
+  assert.equal(await page.textContent("#result-h"), "✓ Valid");
+  const drop = await page.evaluateHandle((text) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([text], "revoked.clb", { type: "" }));
+    return dt;
+  }, revoked.bundle);
+  await page.dispatchEvent("#drop-zone", "drop", { dataTransfer: drop });
+  await page.waitForSelector("#result[data-status=invalid]");
+  assert.equal(await page.getAttribute("#result", "data-reason-code"), "revoked");
+  assert.equal(await page.isHidden("#result-claims"), true);
+  await screenshot(page, "dropped-revoked");
+  assert.deepEqual(errors, []);
   await context.close();
 });

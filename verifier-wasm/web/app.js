@@ -175,8 +175,7 @@ async function readFile(file) {
     const bitmap = await createImageBitmap(file);
     acceptScanned(decodeDrawable(bitmap, bitmap.width, bitmap.height), true);
   } else {
-    $("bundle-text").value = (await file.text()).trim();
-    verify();
+    acceptScanned((await file.slice(0, 200_000).text()).trim(), true);
   }
 }
 

@@ -3,7 +3,7 @@
 //! Text is drawn with `ab_glyph` from a font found at run time: `$CERTLEDGER_WALLET_FONT`, then
 //! the CJK fonts Debian ships (`fonts-wqy-microhei`, `fonts-wqy-zenhei`, `fonts-noto-cjk`), then
 //! Latin fonts (DejaVu, Liberation). Without a CJK font the card is English-only and the command
-//! says so; without any font it holds the QR codes only.
+//! says so; without any font (or with `CERTLEDGER_WALLET_FONT=none`) it holds the QR codes only.
 
 use std::path::{Path, PathBuf};
 
@@ -47,6 +47,9 @@ fn load(path: &Path) -> Option<LoadedFont> {
 /// Finds the best available font.
 pub fn find_font() -> Option<LoadedFont> {
     if let Some(p) = std::env::var_os(FONT_ENV) {
+        if p == "none" {
+            return None;
+        }
         if let Some(f) = load(Path::new(&p)) {
             return Some(f);
         }
@@ -72,9 +75,8 @@ pub fn render(font: Option<&LoadedFont>, lines: &[Line], codes: &[GrayImage]) ->
     let per_row = if codes.len() <= 1 { 1 } else { 2 };
     let rows = u32::try_from(codes.len().div_ceil(per_row)).unwrap_or(0);
     let per_row_u = u32::try_from(per_row).unwrap_or(1);
-    let text_w = font.map_or(0, |f| {
-        lines.iter().map(|l| text_width(f, &l.text, l.size)).max().unwrap_or(0)
-    });
+    let text_w =
+        font.map_or(0, |f| lines.iter().map(|l| text_width(f, &l.text, l.size)).max().unwrap_or(0));
     let width = (per_row_u * code_side + (per_row_u - 1) * GAP).max(text_w).max(600) + 2 * MARGIN;
     let height = 2 * MARGIN + text_h + GAP + rows * (code_side + GAP);
     let mut img = GrayImage::from_pixel(width, height, Luma([255]));

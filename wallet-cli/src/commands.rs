@@ -16,7 +16,9 @@ use certledger_core::verify::{self, Invalid, Policy, TrustRoot, Verdict};
 use rand::RngCore as _;
 use serde_json::{json, Value};
 
-use crate::error::{keystore, network, refused, usage, CmdResult, Failure, Kind, Reason, ResultExt as _};
+use crate::error::{
+    keystore, network, refused, usage, CmdResult, Failure, Kind, Reason, ResultExt as _,
+};
 use crate::node::{self, HttpNode, ProofSource, StateProofJson};
 use crate::store::{StoredCredential, Wallet, WalletData};
 use crate::{card, qr, Ctx, Lang, PresentArgs, PrintArgs, VerifyArgs};
@@ -49,9 +51,7 @@ impl Output {
 }
 
 fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 fn read_input(path: &Path, max: u64) -> CmdResult<Vec<u8>> {
@@ -301,7 +301,9 @@ pub fn import(ctx: &Ctx, file: &Path, max_checkpoint_age_s: u64) -> CmdResult<Ou
         now,
     ) {
         Ok(Verdict::Valid(a)) => a,
-        Ok(Verdict::Invalid(invalid)) => return Err(Failure::refused(Reason::from_invalid(&invalid))),
+        Ok(Verdict::Invalid(invalid)) => {
+            return Err(Failure::refused(Reason::from_invalid(&invalid)))
+        }
         Err(e) => {
             return Err(refused(
                 "malformed_credential",
@@ -311,7 +313,9 @@ pub fn import(ctx: &Ctx, file: &Path, max_checkpoint_age_s: u64) -> CmdResult<Ou
         }
     };
     let issued = sdjwt::verify_issued(&cred.sd_jwt, &cred.proofs.credential_record.issuer_key)
-        .map_err(|_| refused("malformed_credential", "the credential could not be read", "证照无法读取"))?;
+        .map_err(|_| {
+            refused("malformed_credential", "the credential could not be read", "证照无法读取")
+        })?;
     let holder = wallet.holder_key()?;
     if issued.holder_key != Some(holder.public_key()) {
         return Err(refused(
@@ -447,7 +451,8 @@ fn claims_of(c: &StoredCredential) -> CmdResult<Vec<ClaimView>> {
 /// `show ID`.
 pub fn show(ctx: &Ctx, id: &str) -> CmdResult<Output> {
     let wallet = open_wallet(ctx)?;
-    let c = wallet.data.credentials.get(wallet.find(id)?).ok_or_else(|| usage("no such credential"))?;
+    let c =
+        wallet.data.credentials.get(wallet.find(id)?).ok_or_else(|| usage("no such credential"))?;
     let now = now();
     let claims = claims_of(c)?;
     let status = effective_status(c, now);
@@ -472,7 +477,11 @@ pub fn show(ctx: &Ctx, id: &str) -> CmdResult<Output> {
         if zh { "有效期至" } else { "expires" },
         c.expires_at.map_or_else(|| "-".to_owned(), date)
     );
-    let _ = writeln!(text, "{}:", if zh { "信息（* 可选择性出示）" } else { "claims (* selectively disclosable)" });
+    let _ = writeln!(
+        text,
+        "{}:",
+        if zh { "信息（* 可选择性出示）" } else { "claims (* selectively disclosable)" }
+    );
     let mut claims_json = Vec::new();
     for cl in &claims {
         let _ = writeln!(
@@ -553,8 +562,9 @@ fn fetch_fresh(
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| keystore("a stored credential id is malformed"))?;
     let proofs = source.credential_proofs(&id)?;
-    let verdict = verify::verify_credential(&c.sd_jwt, &proofs, trust_root, FRESH_CHECKPOINT_AGE_S, now)
-        .map_err(|e| network(format!("the node served undecidable proofs: {e}")))?;
+    let verdict =
+        verify::verify_credential(&c.sd_jwt, &proofs, trust_root, FRESH_CHECKPOINT_AGE_S, now)
+            .map_err(|e| network(format!("the node served undecidable proofs: {e}")))?;
     match verdict {
         Verdict::Valid(a) => {
             c.set_proofs(&proofs);
@@ -636,7 +646,11 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
     let request = read_request(&args.request)?;
     let now = now();
     request.check_time(now, REQUEST_SKEW_S).map_err(|e| {
-        refused("request_expired", format!("the request is not valid now: {e}"), "请求已过期或尚未生效")
+        refused(
+            "request_expired",
+            format!("the request is not valid now: {e}"),
+            "请求已过期或尚未生效",
+        )
     })?;
     request.check_against_profiles().map_err(|e| {
         refused("bad_request", format!("the request is invalid: {e}"), "请求内容无效")
@@ -685,11 +699,23 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
         (Some(path), _) => {
             let json: StateProofJson = serde_json::from_str(&read_text(path)?)
                 .map_err(|e| usage(format!("the verifier record file is malformed: {e}")))?;
-            Some(node::check_verifier_proof(&json, request.verifier_id(), &trust_root, VERIFIER_RECORD_AGE_S, now)?)
+            Some(node::check_verifier_proof(
+                &json,
+                request.verifier_id(),
+                &trust_root,
+                VERIFIER_RECORD_AGE_S,
+                now,
+            )?)
         }
         (None, Some(src)) => {
             let json = src.state(&ledger::verifier_state_key(request.verifier_id()))?;
-            Some(node::check_verifier_proof(&json, request.verifier_id(), &trust_root, VERIFIER_RECORD_AGE_S, now)?)
+            Some(node::check_verifier_proof(
+                &json,
+                request.verifier_id(),
+                &trust_root,
+                VERIFIER_RECORD_AGE_S,
+                now,
+            )?)
         }
         (None, None) => {
             notices.push(
@@ -716,7 +742,9 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
             let list = over.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
             return Err(refused(
                 "over_asking",
-                format!("the verifier asks for claims its registered purpose does not allow: {list}"),
+                format!(
+                    "the verifier asks for claims its registered purpose does not allow: {list}"
+                ),
                 format!("核验方请求了其登记用途不允许的信息：{list}"),
             ));
         }
@@ -740,7 +768,8 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
             return Err(Failure::refused(Reason::from_invalid(&invalid)));
         }
     }
-    let cred = wallet.data.credentials.get(index).ok_or_else(|| usage("no such credential"))?.clone();
+    let cred =
+        wallet.data.credentials.get(index).ok_or_else(|| usage("no such credential"))?.clone();
     let status = effective_status(&cred, now);
     if status != "active" {
         return Err(refused(
@@ -796,10 +825,19 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
     }
     let _ = writeln!(summary, "Purpose 用途: {}", request.purpose());
     let _ = writeln!(summary, "Audience 受众: {}", request.audience());
-    let _ = writeln!(summary, "Credential 证照: {} / {}", type_name(&cred.type_id, Lang::Zh), type_name(&cred.type_id, Lang::En));
+    let _ = writeln!(
+        summary,
+        "Credential 证照: {} / {}",
+        type_name(&cred.type_id, Lang::Zh),
+        type_name(&cred.type_id, Lang::En)
+    );
     let _ = writeln!(summary, "Claims disclosed 出示的信息:");
     for name in &chosen {
-        let value = claims.iter().find(|c| &c.name == name).map(|c| value_text(&c.value)).unwrap_or_default();
+        let value = claims
+            .iter()
+            .find(|c| &c.name == name)
+            .map(|c| value_text(&c.value))
+            .unwrap_or_default();
         let _ = writeln!(
             summary,
             "  {} / {}: {value}",
@@ -813,11 +851,17 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
 
     // Build the bundle.
     let holder = wallet.holder_key()?;
-    let sd = SdJwt::parse(&cred.sd_jwt).map_err(|_| keystore("a stored credential cannot be parsed"))?;
+    let sd =
+        SdJwt::parse(&cred.sd_jwt).map_err(|_| keystore("a stored credential cannot be parsed"))?;
     let nonce = request.nonce_b64();
-    let presentation = sd
-        .present(&to_disclose, &holder, &nonce, request.audience(), now)
-        .map_err(|e| refused("cannot_present", format!("cannot build the presentation: {e}"), "无法生成出示内容"))?;
+    let presentation =
+        sd.present(&to_disclose, &holder, &nonce, request.audience(), now).map_err(|e| {
+            refused(
+                "cannot_present",
+                format!("cannot build the presentation: {e}"),
+                "无法生成出示内容",
+            )
+        })?;
     let bundle = Bundle { presentation: Presentation::SdJwt(presentation), proofs: cred.proofs()? };
     let text = bundle.to_text();
     // Self-check with the browser's pipeline and a default policy for this request.
@@ -835,7 +879,8 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
     // Write it out: text file, PNG(s), terminal.
     let mut out_text = text.clone();
     out_text.push('\n');
-    crate::keystore::write_atomic(&args.out, out_text.as_bytes()).map_err(|f| Failure::new(Kind::Usage, f.error))?;
+    crate::keystore::write_atomic(&args.out, out_text.as_bytes())
+        .map_err(|f| Failure::new(Kind::Usage, f.error))?;
     let parts = qr::split(&text)?;
     let paths = png_paths(&args.png, parts.len());
     let mut terminal = String::new();
@@ -914,7 +959,10 @@ fn refresh_from(ctx: &Ctx, source: &dyn ProofSource) -> CmdResult<Output> {
     // Keep whatever was refreshed, even when another credential failed.
     wallet.save()?;
     if let Some(f) = first_error {
-        return Err(Failure::new(f.kind, f.error.context("refresh incomplete (other credentials were updated)")));
+        return Err(Failure::new(
+            f.kind,
+            f.error.context("refresh incomplete (other credentials were updated)"),
+        ));
     }
     Ok(Output::new(text, json!({ "credentials": items })))
 }
@@ -974,13 +1022,18 @@ pub fn verify(_ctx: &Ctx, args: &VerifyArgs) -> CmdResult<Output> {
                 date(accepted.checkpoint_time)
             );
             for c in &accepted.claims {
-                let _ = writeln!(text, "  {} / {}: {}", c.label_zh, c.label_en, value_text(&c.value));
+                let _ =
+                    writeln!(text, "  {} / {}: {}", c.label_zh, c.label_en, value_text(&c.value));
             }
             let json = json!({ "verdict": "valid", "accepted": *accepted });
             Ok(Output::new(text, json))
         }
         Ok(Verdict::Invalid(invalid)) => Err(Failure::refused(Reason::from_invalid(&invalid))),
-        Err(e) => Err(refused("undecidable", format!("the bundle could not be verified: {e}"), "出示内容无法核验")),
+        Err(e) => Err(refused(
+            "undecidable",
+            format!("the bundle could not be verified: {e}"),
+            "出示内容无法核验",
+        )),
     }
 }
 
@@ -991,7 +1044,11 @@ pub fn verify(_ctx: &Ctx, args: &VerifyArgs) -> CmdResult<Output> {
 pub fn print(ctx: &Ctx, args: &PrintArgs) -> CmdResult<Output> {
     let wallet = open_wallet(ctx)?;
     let trust_root = wallet.trust_root()?;
-    let cred = wallet.data.credentials.get(wallet.find(&args.id)?).ok_or_else(|| usage("no such credential"))?;
+    let cred = wallet
+        .data
+        .credentials
+        .get(wallet.find(&args.id)?)
+        .ok_or_else(|| usage("no such credential"))?;
     let now = now();
     let status = effective_status(cred, now);
     if status != "active" {
@@ -1014,18 +1071,23 @@ pub fn print(ctx: &Ctx, args: &PrintArgs) -> CmdResult<Output> {
             v
         }
     };
-    let names: Vec<&str> = chosen.iter().filter(|c| c.disclosable).map(|c| c.name.as_str()).collect();
+    let names: Vec<&str> =
+        chosen.iter().filter(|c| c.disclosable).map(|c| c.name.as_str()).collect();
     let nonce = args.nonce.clone().unwrap_or_else(|| format!("print-{now}"));
     let holder = wallet.holder_key()?;
-    let sd = SdJwt::parse(&cred.sd_jwt).map_err(|_| keystore("a stored credential cannot be parsed"))?;
-    let presentation = sd
-        .present(&names, &holder, &nonce, &args.audience, now)
-        .map_err(|e| refused("cannot_present", format!("cannot build the presentation: {e}"), "无法生成出示内容"))?;
+    let sd =
+        SdJwt::parse(&cred.sd_jwt).map_err(|_| keystore("a stored credential cannot be parsed"))?;
+    let presentation = sd.present(&names, &holder, &nonce, &args.audience, now).map_err(|e| {
+        refused("cannot_present", format!("cannot build the presentation: {e}"), "无法生成出示内容")
+    })?;
     let bundle = Bundle { presentation: Presentation::SdJwt(presentation), proofs: cred.proofs()? };
     let text = bundle.to_text();
     let _ = &trust_root;
     let parts = qr::split(&text)?;
-    let codes = parts.iter().map(|p| qr::encode(p).map(|c| qr::to_image(&c))).collect::<CmdResult<Vec<_>>>()?;
+    let codes = parts
+        .iter()
+        .map(|p| qr::encode(p).map(|c| qr::to_image(&c)))
+        .collect::<CmdResult<Vec<_>>>()?;
 
     let font = card::find_font();
     let mut notices = Vec::new();
@@ -1046,9 +1108,16 @@ pub fn print(ctx: &Ctx, args: &PrintArgs) -> CmdResult<Output> {
     let mut lines = Vec::new();
     let name_zh = type_name(&cred.type_id, Lang::Zh);
     let name_en = type_name(&cred.type_id, Lang::En);
-    lines.push(card::Line { text: if cjk { format!("{name_zh} / {name_en}") } else { name_en.clone() }, size: 40.0 });
     lines.push(card::Line {
-        text: format!("Issuer: {}   Expires: {}", cred.issuer_department, cred.expires_at.map_or_else(|| "-".to_owned(), date)),
+        text: if cjk { format!("{name_zh} / {name_en}") } else { name_en.clone() },
+        size: 40.0,
+    });
+    lines.push(card::Line {
+        text: format!(
+            "Issuer: {}   Expires: {}",
+            cred.issuer_department,
+            cred.expires_at.map_or_else(|| "-".to_owned(), date)
+        ),
         size: 24.0,
     });
     for c in &chosen {
@@ -1068,12 +1137,19 @@ pub fn print(ctx: &Ctx, args: &PrintArgs) -> CmdResult<Output> {
         size: 18.0,
     });
     if cjk {
-        lines.push(card::Line { text: "扫描二维码核验；纸质证照可被复制，请核对持有人身份。".to_owned(), size: 20.0 });
+        lines.push(card::Line {
+            text: "扫描二维码核验；纸质证照可被复制，请核对持有人身份。".to_owned(),
+            size: 20.0,
+        });
     }
     let img = card::render(font.as_ref(), &lines, &codes);
     write_png(&args.out, &img)?;
     let mut out = Output::new(
-        format!("Printable card written to {} ({} QR code(s))\n打印版证照已生成\n", args.out.display(), parts.len()),
+        format!(
+            "Printable card written to {} ({} QR code(s))\n打印版证照已生成\n",
+            args.out.display(),
+            parts.len()
+        ),
         json!({
             "png": args.out.display().to_string(),
             "qr_parts": parts.len(),

@@ -80,7 +80,8 @@ impl KdfParams {
     }
 
     fn check(&self) -> CmdResult<()> {
-        if self.m_kib > MAX_M_KIB || self.t > MAX_T || self.p > MAX_P || self.p == 0 || self.t == 0 {
+        if self.m_kib > MAX_M_KIB || self.t > MAX_T || self.p > MAX_P || self.p == 0 || self.t == 0
+        {
             return Err(keystore("the wallet file demands out-of-range key-derivation parameters"));
         }
         if self.m_kib < DEFAULT_M_KIB && !insecure_test_kdf() {
@@ -165,7 +166,8 @@ fn be_u32(bytes: &[u8], at: usize) -> Option<u32> {
 }
 
 fn parse_header(file: &[u8]) -> CmdResult<Header> {
-    let corrupted = || keystore("the wallet file is corrupted or not a certledger wallet (bad header)");
+    let corrupted =
+        || keystore("the wallet file is corrupted or not a certledger wallet (bad header)");
     if file.len() < HEADER_LEN + 16 || file.get(..4) != Some(&MAGIC[..]) {
         return Err(corrupted());
     }

@@ -246,7 +246,9 @@ pub struct Ctx {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let dir = cli.wallet_dir.clone().unwrap_or_else(|| {
-        std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from).join(".certledger-wallet")
+        std::env::var_os("HOME")
+            .map_or_else(|| PathBuf::from("."), PathBuf::from)
+            .join(".certledger-wallet")
     });
     let ctx = Ctx {
         wallet_path: store::Wallet::file_in(&dir),
@@ -307,7 +309,9 @@ fn report(ctx: &Ctx, result: error::CmdResult<commands::Output>) -> ExitCode {
                 println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
             } else {
                 match &failure.reason {
-                    Some(r) => eprintln!("refused [{}]: {}\n拒绝：{}", r.code, r.message_en, r.message_zh),
+                    Some(r) => {
+                        eprintln!("refused [{}]: {}\n拒绝：{}", r.code, r.message_en, r.message_zh)
+                    }
                     None => eprintln!("error: {:#}", failure.error),
                 }
             }

@@ -102,10 +102,8 @@ impl HttpNode {
 
 impl ProofSource for HttpNode {
     fn credential_proofs(&self, credential_id: &[u8; 32]) -> CmdResult<Proofs> {
-        let body = self.get(&format!(
-            "/v1/proofs/credential/{}",
-            URL_SAFE_NO_PAD.encode(credential_id)
-        ))?;
+        let body =
+            self.get(&format!("/v1/proofs/credential/{}", URL_SAFE_NO_PAD.encode(credential_id)))?;
         let json: CredentialProofsJson = serde_json::from_str(&body)
             .map_err(|e| network(format!("the node's proofs response is malformed: {e}")))?;
         if json.proofs.len() > MAX_BUNDLE_BYTES.div_ceil(3) * 4 {
@@ -176,21 +174,21 @@ pub fn check_verifier_proof(
         .map_err(|_| bad("the verifier record proof is malformed", "核验方登记证明格式错误"))?;
     let value = match &json.value {
         None => None,
-        Some(v) => Some(URL_SAFE_NO_PAD.decode(v).map_err(|_| {
-            bad("the verifier record is malformed", "核验方登记记录格式错误")
-        })?),
+        Some(v) => Some(
+            URL_SAFE_NO_PAD
+                .decode(v)
+                .map_err(|_| bad("the verifier record is malformed", "核验方登记记录格式错误"))?,
+        ),
     };
     proof.verify(&checkpoint.state_root, &key, value.as_deref()).map_err(|_| {
-        bad(
-            "the verifier record proof does not match the checkpoint",
-            "核验方登记证明与检查点不符",
-        )
+        bad("the verifier record proof does not match the checkpoint", "核验方登记证明与检查点不符")
     })?;
     let record = match value {
         None => None,
-        Some(bytes) => Some(VerifierRecord::from_bytes(&bytes).map_err(|_| {
-            bad("the verifier record is malformed", "核验方登记记录格式错误")
-        })?),
+        Some(bytes) => Some(
+            VerifierRecord::from_bytes(&bytes)
+                .map_err(|_| bad("the verifier record is malformed", "核验方登记记录格式错误"))?,
+        ),
     };
     if let Some(r) = &record {
         if r.0.verifier_id != verifier_id {

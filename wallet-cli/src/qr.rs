@@ -41,11 +41,7 @@ pub fn split(text: &str) -> CmdResult<Vec<String>> {
     if n > MAX_PARTS {
         return Err(usage("bundle is too large for QR codes"));
     }
-    Ok(pieces
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("{PART_PREFIX}{}/{n}/{p}", i + 1))
-        .collect())
+    Ok(pieces.iter().enumerate().map(|(i, p)| format!("{PART_PREFIX}{}/{n}/{p}", i + 1)).collect())
 }
 
 /// Joins QR payloads back into the bundle text.
@@ -127,9 +123,10 @@ pub fn to_image(code: &QrCode) -> GrayImage {
 /// Every QR payload found in an image.
 pub fn decode_image(img: &GrayImage) -> Vec<String> {
     let (w, h) = img.dimensions();
-    let mut prepared = rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
-        img.get_pixel_checked(x as u32, y as u32).map_or(255, |p| p.0[0])
-    });
+    let mut prepared =
+        rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
+            img.get_pixel_checked(x as u32, y as u32).map_or(255, |p| p.0[0])
+        });
     prepared
         .detect_grids()
         .into_iter()
@@ -143,7 +140,8 @@ mod tests {
 
     #[test]
     fn split_join_round_trip() {
-        let text: String = "CLB1.".chars().chain((0..3500).map(|i| (b'a' + (i % 26) as u8) as char)).collect();
+        let text: String =
+            "CLB1.".chars().chain((0..3500).map(|i| (b'a' + (i % 26) as u8) as char)).collect();
         let parts = split(&text).expect("split");
         assert_eq!(parts.len(), 4);
         assert!(parts.iter().all(|p| p.starts_with("CLBQ1/")));

@@ -113,7 +113,8 @@ impl PassphraseSource {
     pub fn read(&self, confirm: bool) -> CmdResult<Zeroizing<String>> {
         if let Some(path) = &self.file {
             let bytes = Zeroizing::new(keystore::read_bounded(path, Kind::Usage)?);
-            let text = std::str::from_utf8(&bytes).kind(Kind::Usage, "passphrase file is not UTF-8")?;
+            let text =
+                std::str::from_utf8(&bytes).kind(Kind::Usage, "passphrase file is not UTF-8")?;
             let text = text.strip_suffix('\n').unwrap_or(text);
             let text = text.strip_suffix('\r').unwrap_or(text);
             return check_passphrase(Zeroizing::new(text.to_owned()));
@@ -121,9 +122,13 @@ impl PassphraseSource {
         if let Ok(p) = std::env::var(PASSPHRASE_ENV) {
             return check_passphrase(Zeroizing::new(p));
         }
-        let first = Zeroizing::new(rpassword::prompt_password("Wallet passphrase / 钱包口令: ").map_err(
-            |e| usage(format!("no passphrase: use --passphrase-file, {PASSPHRASE_ENV} or a terminal ({e})")),
-        )?);
+        let first = Zeroizing::new(
+            rpassword::prompt_password("Wallet passphrase / 钱包口令: ").map_err(|e| {
+                usage(format!(
+                    "no passphrase: use --passphrase-file, {PASSPHRASE_ENV} or a terminal ({e})"
+                ))
+            })?,
+        );
         if confirm {
             let again = Zeroizing::new(
                 rpassword::prompt_password("Repeat passphrase / 再次输入口令: ")

@@ -1,0 +1,803 @@
+//! End-to-end tests of the `certledger-wallet` binary: a temporary wallet per test, credentials
+//! and proofs from a `testkit::Scenario`, and a tiny HTTP node on 127.0.0.1 serving them.
+//! No other network is used.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use certledger_core::bundle::Proofs;
+use certledger_core::codec::Encode as _;
+use certledger_core::credential_file::CredentialFile;
+use certledger_core::issuance::Issued;
+use certledger_core::ledger::{self, CredentialStatus, EntryBody, Purpose, RegisterVerifier};
+use certledger_core::profiles::{self, CredentialType};
+use certledger_core::request::{PresentationRequest, RequestOptions};
+use certledger_core::sig::{PublicKey, SecretKey};
+use certledger_core::testkit::{example_claims, Scenario, SeededRng};
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_certledger-wallet");
+const CHAIN: &str = "cn.gov.certledger.wallet-test";
+const PASS: &str = "correct horse battery staple";
+const VERIFIER: &str = "pudong-counter-1";
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs()
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        let parsed: Result<Value, _> = serde_json::from_str(&self.stdout);
+        assert!(parsed.is_ok(), "stdout is not JSON: {}\nstderr: {}", self.stdout, self.stderr);
+        parsed.unwrap_or_default()
+    }
+    fn error_code(&self) -> String {
+        self.json()["error"]["code"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// One wallet in a temporary directory.
+struct Env {
+    dir: tempfile::TempDir,
+    wallet_dir: PathBuf,
+    pass_file: PathBuf,
+}
+
+impl Env {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let wallet_dir = dir.path().join("wallet");
+        let pass_file = dir.path().join("pass.txt");
+        std::fs::write(&pass_file, format!("{PASS}\n")).expect("write pass");
+        Self { dir, wallet_dir, pass_file }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn wallet_file(&self) -> PathBuf {
+        self.wallet_dir.join("wallet.clw")
+    }
+
+    fn run_with(&self, args: &[&str], wallet_dir: &Path, pass_file: &Path) -> Run {
+        let out = Command::new(BIN)
+            .args(args)
+            .arg("--passphrase-file")
+            .arg(pass_file)
+            .env("CERTLEDGER_WALLET_DIR", wallet_dir)
+            .env("CERTLEDGER_WALLET_INSECURE_TEST_KDF", "1")
+            .env_remove("CERTLEDGER_WALLET_PASSPHRASE")
+            .env("CERTLEDGER_WALLET_FONT", "none")
+            .current_dir(self.dir.path())
+            .output()
+            .expect("run binary");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &self.wallet_dir, &self.pass_file)
+    }
+
+    fn ok(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let r = self.run(&all);
+        assert_eq!(r.code, 0, "{args:?} failed: {}\n{}", r.stdout, r.stderr);
+        r.json()
+    }
+
+    fn fails(&self, args: &[&str], code: i32) -> Run {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let r = self.run(&all);
+        assert_eq!(r.code, code, "{args:?}: expected exit {code}: {}\n{}", r.stdout, r.stderr);
+        r
+    }
+
+    /// `init`, returning the holder public key.
+    fn init(&self) -> PublicKey {
+        let j = self.ok(&["init"]);
+        let bytes: [u8; 32] = hex::decode(j["holder_key"].as_str().expect("holder key"))
+            .expect("hex")
+            .try_into()
+            .expect("32 bytes");
+        PublicKey(bytes)
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        let p = self.path(name);
+        std::fs::write(&p, text).expect("write");
+        p.display().to_string()
+    }
+}
+
+/// A ledger with an issuer and a registered verifier.
+struct World {
+    s: Scenario,
+    issuer: SecretKey,
+    ty: &'static CredentialType,
+}
+
+impl World {
+    fn new(label: &str) -> Self {
+        let mut s = Scenario::new(label, CHAIN, now() - 120).expect("scenario");
+        let ty = &profiles::DIPLOMA;
+        let issuer =
+            s.register_issuer(ty.issuing_department, &[ty.id], 10 * 365 * 86400).expect("issuer");
+        let admin = s.department("education").expect("dept").admin.clone();
+        s.submit(
+            &admin,
+            EntryBody::RegisterVerifier(RegisterVerifier {
+                verifier_id: VERIFIER.to_owned(),
+                department: "education".to_owned(),
+                name_zh: "浦东市民中心".to_owned(),
+                name_en: "Pudong service centre".to_owned(),
+                verifier_key: SecretKey::from_seed(&[9; 32]).public_key(),
+                purposes: vec![Purpose {
+                    id: "diploma-check".to_owned(),
+                    claims: vec!["institution".to_owned(), "level".to_owned(), "name".to_owned()],
+                }],
+            }),
+        );
+        s.commit(1).expect("commit");
+        Self { s, issuer, ty }
+    }
+
+    fn issue(&mut self, holder: &PublicKey) -> Issued {
+        let claims = example_claims(self.ty);
+        self.s.issue(&self.issuer, self.ty, &claims, holder).expect("issue")
+    }
+
+    fn proofs(&self, issued: &Issued) -> Proofs {
+        let s = &self.s;
+        let record = s.credential_record(&issued.anchor).expect("record");
+        let size = s.ledger.log_size();
+        Proofs {
+            anchor_leaf: s.leaf(record.log_index).expect("leaf").to_vec(),
+            anchor_proof: s.ledger.inclusion_proof(record.log_index, size).expect("inclusion"),
+            credential_proof: s
+                .ledger
+                .prove_state(&ledger::credential_state_key(&issued.credential_id))
+                .expect("cred proof"),
+            issuer_record: s.issuer_record(&record.issuer_key).expect("issuer record"),
+            issuer_proof: s
+                .ledger
+                .prove_state(&ledger::issuer_state_key(&record.issuer_key))
+                .expect("issuer proof"),
+            credential_record: record,
+            checkpoint: s.checkpoint(3).expect("checkpoint"),
+        }
+    }
+
+    fn credential_file(&self, issued: &Issued) -> String {
+        CredentialFile {
+            chain_id: CHAIN.to_owned(),
+            credential_id: issued.credential_id,
+            sd_jwt: issued.sd_jwt.clone(),
+            proofs: self.proofs(issued),
+        }
+        .to_json()
+    }
+
+    fn trust_root(&self) -> String {
+        self.s.trust_root().to_json()
+    }
+
+    fn state_proof(&self, verifier_id: &str) -> String {
+        let key = ledger::verifier_state_key(verifier_id);
+        let value = self.s.ledger.state_value(&key).expect("state");
+        json!({
+            "key": hex::encode(key),
+            "height": self.s.ledger.height(),
+            "value": value.map(|v| URL_SAFE_NO_PAD.encode(v)),
+            "proof": URL_SAFE_NO_PAD.encode(self.s.ledger.prove_state(&key).expect("proof").to_bytes()),
+            "checkpoint": self.s.checkpoint(3).expect("checkpoint"),
+        })
+        .to_string()
+    }
+
+    fn revoke(&mut self, issued: &Issued) {
+        let issuer = self.issuer.clone();
+        self.s
+            .change_status(&issuer, issued.credential_id, CredentialStatus::Revoked, 4)
+            .expect("revoke");
+    }
+}
+
+fn request(claims: &[&str], audience: &str) -> PresentationRequest {
+    PresentationRequest::new(
+        RequestOptions {
+            verifier_id: VERIFIER.to_owned(),
+            purpose: "diploma-check 核验学历".to_owned(),
+            claims: claims.iter().map(|c| (*c).to_owned()).collect(),
+            credential_types: vec![profiles::DIPLOMA.id.to_owned()],
+            audience: audience.to_owned(),
+            lifetime_s: 600,
+        },
+        &mut SeededRng::from_label(&format!("request {claims:?} {audience}")),
+        now(),
+    )
+    .expect("request")
+}
+
+/// A wallet with the trust root set and one imported diploma.
+fn wallet_with_diploma(label: &str) -> (Env, World, Issued) {
+    let env = Env::new();
+    let holder = env.init();
+    let mut world = World::new(label);
+    let issued = world.issue(&holder);
+    let tr = env.write("trust.json", &world.trust_root());
+    env.ok(&["trust", "set", &tr]);
+    let file = env.write("diploma.json", &world.credential_file(&issued));
+    env.ok(&["import", &file]);
+    (env, world, issued)
+}
+
+/// A minimal HTTP node on 127.0.0.1 serving paths from a shared map.
+struct TestNode {
+    url: String,
+    routes: Arc<Mutex<BTreeMap<String, String>>>,
+}
+
+impl TestNode {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let routes: Arc<Mutex<BTreeMap<String, String>>> = Arc::default();
+        let shared = Arc::clone(&routes);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                }
+                let body = shared.lock().expect("lock").get(&path).cloned();
+                let (status, body) = match body {
+                    Some(b) => ("200 OK", b),
+                    None => ("404 Not Found", r#"{"error":"not_found"}"#.to_owned()),
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.flush();
+                let mut rest = Vec::new();
+                let _ = stream.set_read_timeout(Some(std::time::Duration::from_millis(10)));
+                let _ = stream.read_to_end(&mut rest);
+            }
+        });
+        Self { url, routes }
+    }
+
+    fn serve_credential(&self, world: &World, issued: &Issued) {
+        let path =
+            format!("/v1/proofs/credential/{}", URL_SAFE_NO_PAD.encode(issued.credential_id));
+        let body = json!({
+            "height": world.s.ledger.height(),
+            "proofs": URL_SAFE_NO_PAD.encode(world.proofs(issued).to_bytes()),
+        });
+        self.routes.lock().expect("lock").insert(path, body.to_string());
+    }
+
+    fn serve_verifier(&self, world: &World, verifier_id: &str) {
+        let path =
+            format!("/v1/proofs/state/{}", hex::encode(ledger::verifier_state_key(verifier_id)));
+        self.routes.lock().expect("lock").insert(path, world.state_proof(verifier_id));
+    }
+}
+
+fn present_args<'a>(env: &'a Env, req: &'a str, extra: &[&'a str]) -> Vec<String> {
+    let mut v: Vec<String> = vec![
+        "present".into(),
+        "--request".into(),
+        req.into(),
+        "--yes".into(),
+        "--out".into(),
+        env.path("answer.clb").display().to_string(),
+        "--png".into(),
+        env.path("answer.png").display().to_string(),
+    ];
+    v.extend(extra.iter().map(|s| (*s).to_owned()));
+    v
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn init_and_wrong_passphrase() {
+    let env = Env::new();
+    env.init();
+    let meta = std::fs::metadata(env.wallet_file()).expect("wallet file");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    }
+    let before = std::fs::read(env.wallet_file()).expect("read");
+    // A second init refuses and changes nothing.
+    env.fails(&["init"], 2);
+    // Wrong passphrase: exit 3, clear message, nothing changed.
+    let wrong = env.path("wrong.txt");
+    std::fs::write(&wrong, "not the passphrase").expect("write");
+    let r = env.run_with(&["list"], &env.wallet_dir, &wrong);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stderr.contains("wrong passphrase"), "{}", r.stderr);
+    assert_eq!(std::fs::read(env.wallet_file()).expect("read"), before);
+    // The right one works; an empty list.
+    assert_eq!(env.ok(&["list"])["credentials"], json!([]));
+    // No wallet at all: exit 3 with a hint.
+    let other = env.path("nowhere");
+    let r = env.run_with(&["list"], &other, &env.pass_file);
+    assert_eq!(r.code, 3);
+    assert!(r.stderr.contains("init"), "{}", r.stderr);
+}
+
+#[test]
+fn corrupted_keystore_is_reported_and_left_alone() {
+    let env = Env::new();
+    env.init();
+    let good = std::fs::read(env.wallet_file()).expect("read");
+    for (what, bytes) in [
+        ("flipped ciphertext byte", {
+            let mut b = good.clone();
+            let last = b.len() - 5;
+            b[last] ^= 0x40;
+            b
+        }),
+        ("bad magic", {
+            let mut b = good.clone();
+            b[0] = b'X';
+            b
+        }),
+        ("truncated", good[..30].to_vec()),
+    ] {
+        std::fs::write(env.wallet_file(), &bytes).expect("write");
+        let r = env.run(&["list"]);
+        assert_eq!(r.code, 3, "{what}: {}", r.stderr);
+        assert!(r.stderr.contains("corrupted"), "{what}: {}", r.stderr);
+        // Writing commands fail the same way and leave the file as it was.
+        let tr = env.write("trust.json", &World::new("corrupt").trust_root());
+        assert_eq!(env.run(&["trust", "set", &tr]).code, 3);
+        assert_eq!(std::fs::read(env.wallet_file()).expect("read"), bytes, "{what}");
+    }
+}
+
+#[test]
+fn backup_and_restore() {
+    let (env, _world, _) = wallet_with_diploma("backup");
+    let backup = env.path("backup.clw");
+    let b = backup.display().to_string();
+    env.ok(&["backup", "--out", &b]);
+    assert_eq!(
+        std::fs::read(&backup).expect("backup"),
+        std::fs::read(env.wallet_file()).expect("wallet")
+    );
+    env.fails(&["backup", "--out", &b], 2);
+
+    // Into a fresh directory.
+    let other = env.path("restored");
+    let r = env.run_with(&["restore", &b, "--json"], &other, &env.pass_file);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = env.run_with(&["list", "--json"], &other, &env.pass_file);
+    assert_eq!(r.json()["credentials"].as_array().map(Vec::len), Some(1));
+
+    // Over an existing wallet: refused without --force, nothing changed.
+    let fresh = Env::new();
+    fresh.init();
+    let before = std::fs::read(fresh.wallet_file()).expect("read");
+    assert_eq!(fresh.run(&["restore", &b]).code, 2);
+    assert_eq!(std::fs::read(fresh.wallet_file()).expect("read"), before);
+    // Wrong passphrase for the backup: exit 3, nothing changed.
+    let wrong = env.path("wrong.txt");
+    std::fs::write(&wrong, "nope").expect("write");
+    assert_eq!(fresh.run_with(&["restore", &b, "--force"], &fresh.wallet_dir, &wrong).code, 3);
+    assert_eq!(std::fs::read(fresh.wallet_file()).expect("read"), before);
+    // A corrupted backup: exit 3, nothing changed.
+    let mut bad = std::fs::read(&backup).expect("read");
+    let at = bad.len() / 2;
+    bad[at] ^= 1;
+    let bad_path = env.path("bad.clw");
+    std::fs::write(&bad_path, &bad).expect("write");
+    assert_eq!(fresh.run(&["restore", &bad_path.display().to_string(), "--force"]).code, 3);
+    assert_eq!(std::fs::read(fresh.wallet_file()).expect("read"), before);
+    // With --force it replaces.
+    assert_eq!(fresh.run(&["restore", &b, "--force"]).code, 0);
+    assert_eq!(fresh.ok(&["list"])["credentials"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn import_valid_and_refused() {
+    let env = Env::new();
+    let holder = env.init();
+    let mut world = World::new("import");
+    let tr = env.write("trust.json", &world.trust_root());
+
+    // No trust root yet: usage error.
+    let issued = world.issue(&holder);
+    let file = env.write("diploma.json", &world.credential_file(&issued));
+    env.fails(&["import", &file], 2);
+    env.ok(&["trust", "set", &tr]);
+
+    // Tampered: a changed disclosure no longer matches the signed digests.
+    let mut cf = CredentialFile::from_json(&world.credential_file(&issued)).expect("parse");
+    let mut parts: Vec<String> = cf.sd_jwt.split('~').map(str::to_owned).collect();
+    let disclosure = URL_SAFE_NO_PAD.decode(&parts[1]).expect("b64");
+    let mut d: Value = serde_json::from_slice(&disclosure).expect("json");
+    d[2] = json!("Someone Else");
+    parts[1] = URL_SAFE_NO_PAD.encode(d.to_string());
+    cf.sd_jwt = parts.join("~");
+    let tampered = env.write("tampered.json", &cf.to_json());
+    let r = env.fails(&["import", &tampered], 1);
+    assert_eq!(r.error_code(), "tampered_disclosure");
+    assert!(r.json()["error"]["message_zh"].as_str().is_some_and(|m| !m.is_empty()));
+
+    // Malformed file.
+    let junk = env.write("junk.json", r#"{"version":1}"#);
+    assert_eq!(env.fails(&["import", &junk], 1).error_code(), "malformed_credential_file");
+
+    // Bound to another holder.
+    let stranger = world.issue(&SecretKey::from_seed(&[3; 32]).public_key());
+    let f = env.write("stranger.json", &world.credential_file(&stranger));
+    assert_eq!(env.fails(&["import", &f], 1).error_code(), "holder_key_mismatch");
+
+    // Revoked.
+    let revoked = world.issue(&holder);
+    world.revoke(&revoked);
+    let f = env.write("revoked.json", &world.credential_file(&revoked));
+    assert_eq!(env.fails(&["import", &f], 1).error_code(), "revoked");
+
+    // Valid (proofs against the latest checkpoint), then a duplicate.
+    let file = env.write("diploma.json", &world.credential_file(&issued));
+    let j = env.ok(&["import", &file]);
+    assert_eq!(j["type"], profiles::DIPLOMA.id);
+    assert_eq!(env.fails(&["import", &file], 1).error_code(), "duplicate");
+
+    // Another ledger's departments (same chain id, other keys): refused.
+    let other = World::new("import-other-ledger");
+    let env2 = Env::new();
+    let holder2 = env2.init();
+    let mut world2 = World::new("import-2");
+    let issued2 = world2.issue(&holder2);
+    let tr_other = env2.write("trust.json", &other.trust_root());
+    env2.ok(&["trust", "set", &tr_other]);
+    let f = env2.write("d.json", &world2.credential_file(&issued2));
+    let code = env2.fails(&["import", &f], 1).error_code();
+    assert!(code == "quorum_not_met" || code == "bad_checkpoint_signature", "{code}");
+    assert_eq!(env.ok(&["list"])["credentials"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn list_and_show_in_both_languages() {
+    let (env, _world, _) = wallet_with_diploma("list");
+    let r = env.run(&["list", "--lang", "zh"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("学历证书") && r.stdout.contains("有效"), "{}", r.stdout);
+    let r = env.run(&["list", "--lang", "en"]);
+    assert!(r.stdout.contains("Diploma") && r.stdout.contains("active"), "{}", r.stdout);
+    let list = env.ok(&["list"]);
+    let id = list["credentials"][0]["short_id"].as_str().expect("id").to_owned();
+    assert_eq!(list["credentials"][0]["status"], "active");
+    assert!(list["credentials"][0]["expires_at"].as_u64().is_some());
+
+    let r = env.run(&["show", &id, "--lang", "en"]);
+    assert!(r.stdout.contains("Institution") && r.stdout.contains("expires"), "{}", r.stdout);
+    let r = env.run(&["show", &id, "--lang", "zh"]);
+    assert!(r.stdout.contains("学校名称"), "{}", r.stdout);
+    let j = env.ok(&["show", &id]);
+    let claims = j["claims"].as_array().expect("claims");
+    assert_eq!(claims.len(), profiles::DIPLOMA.claims.len());
+    assert!(claims.iter().all(|c| c["disclosable"] == true));
+    assert!(claims.iter().any(|c| c["name"] == "institution" && c["label_zh"] == "学校名称"));
+    env.fails(&["show", "zzzzzzzz"], 2);
+}
+
+#[test]
+fn over_asking_request_is_refused() {
+    let (env, world, _) = wallet_with_diploma("overask");
+    let record = env.write("verifier.json", &world.state_proof(VERIFIER));
+    // certificate_number is not in the registered purpose.
+    let req = request(&["certificate_number", "name"], "pudong-counter-1");
+    let req_file = env.write("req.json", &req.to_json());
+    let args = present_args(&env, &req_file, &["--verifier-record", &record]);
+    let r = env.fails(&strs(&args), 1);
+    assert_eq!(r.error_code(), "over_asking");
+    assert!(r.json()["error"]["message_en"]
+        .as_str()
+        .is_some_and(|m| m.contains("certificate_number")));
+    assert!(!env.path("answer.clb").exists());
+
+    // An unregistered verifier is refused when the registry is consulted.
+    let unknown = env.write("unknown.json", &world.state_proof("nobody-here"));
+    let mut req_unknown = req.to_json().replace(VERIFIER, "nobody-here");
+    req_unknown = req_unknown.replace("\"certificate_number\",", "");
+    let req_file = env.write("req2.json", &req_unknown);
+    let args = present_args(&env, &req_file, &["--verifier-record", &unknown]);
+    assert_eq!(env.fails(&strs(&args), 1).error_code(), "verifier_not_registered");
+
+    // A record for another verifier is refused.
+    let args = present_args(&env, &req_file, &["--verifier-record", &record]);
+    assert_eq!(env.fails(&strs(&args), 1).error_code(), "bad_verifier_record");
+
+    // Within the purpose: accepted (QR text form of the request this time).
+    let ok = request(&["institution", "name"], "pudong-counter-1");
+    let args = present_args(&env, &ok.to_text(), &["--verifier-record", &record]);
+    let j = env.ok(&strs(&args));
+    assert_eq!(j["matched_purpose"], "diploma-check");
+    assert_eq!(j["disclosed"], json!(["institution", "name"]));
+}
+
+#[test]
+fn present_then_verify_and_replays_are_refused() {
+    let (env, world, _) = wallet_with_diploma("present");
+    let record = env.write("verifier.json", &world.state_proof(VERIFIER));
+    let tr = env.path("trust.json").display().to_string();
+    let req = request(&["institution", "name"], "pudong-counter-1");
+    let req_file = env.write("req.json", &req.to_json());
+    let args = present_args(&env, &req_file, &["--verifier-record", &record]);
+    env.ok(&strs(&args));
+    let bundle = env.path("answer.clb").display().to_string();
+    let nonce = req.nonce_b64();
+
+    let j = env.ok(&[
+        "verify",
+        &bundle,
+        "--trust-root",
+        &tr,
+        "--nonce",
+        &nonce,
+        "--audience",
+        "pudong-counter-1",
+    ]);
+    assert_eq!(j["verdict"], "valid");
+    let claims = j["accepted"]["claims"].as_array().expect("claims");
+    let names: Vec<&str> = claims.iter().filter_map(|c| c["name"].as_str()).collect();
+    assert_eq!(names, ["name", "institution"]);
+
+    // Replays: another nonce, another audience.
+    let other_nonce = request(&["name"], "x-other").nonce_b64();
+    let r = env.fails(
+        &[
+            "verify",
+            &bundle,
+            "--trust-root",
+            &tr,
+            "--nonce",
+            &other_nonce,
+            "--audience",
+            "pudong-counter-1",
+        ],
+        1,
+    );
+    assert_eq!(r.error_code(), "nonce_mismatch");
+    let r = env.fails(
+        &[
+            "verify",
+            &bundle,
+            "--trust-root",
+            &tr,
+            "--nonce",
+            &nonce,
+            "--audience",
+            "another-counter",
+        ],
+        1,
+    );
+    assert_eq!(r.error_code(), "audience_mismatch");
+    // Too late: the key binding is older than five minutes.
+    let later = (now() + 3600).to_string();
+    let r = env.fails(
+        &[
+            "verify",
+            &bundle,
+            "--trust-root",
+            &tr,
+            "--nonce",
+            &nonce,
+            "--audience",
+            "pudong-counter-1",
+            "--at",
+            &later,
+        ],
+        1,
+    );
+    assert_eq!(r.error_code(), "presentation_not_fresh");
+    // A required claim that was not disclosed.
+    let r = env.fails(
+        &[
+            "verify",
+            &bundle,
+            "--trust-root",
+            &tr,
+            "--nonce",
+            &nonce,
+            "--audience",
+            "pudong-counter-1",
+            "--require-claim",
+            "programme",
+        ],
+        1,
+    );
+    assert_eq!(r.error_code(), "claim_not_disclosed");
+    // Tampered bundle text.
+    let text = std::fs::read_to_string(env.path("answer.clb")).expect("read");
+    let cut = env.write("cut.clb", &text[..text.len() / 2]);
+    env.fails(
+        &["verify", &cut, "--trust-root", &tr, "--nonce", &nonce, "--audience", "pudong-counter-1"],
+        1,
+    );
+
+    // Disclosing less than asked is the citizen's choice; more is a usage error.
+    let args = present_args(&env, &req_file, &["--verifier-record", &record, "--disclose", "name"]);
+    assert_eq!(env.ok(&strs(&args))["disclosed"], json!(["name"]));
+    let args = present_args(&env, &req_file, &["--disclose", "name,programme"]);
+    env.fails(&strs(&args), 2);
+    // Without --yes and without a terminal: refuses to proceed silently.
+    let mut args = present_args(&env, &req_file, &[]);
+    args.retain(|a| a != "--yes");
+    env.fails(&strs(&args), 2);
+}
+
+#[test]
+fn qr_png_round_trip() {
+    let (env, world, _) = wallet_with_diploma("qr");
+    let record = env.write("verifier.json", &world.state_proof(VERIFIER));
+    let tr = env.path("trust.json").display().to_string();
+    let req = request(&["institution", "level", "name"], "pudong-counter-1");
+    let req_file = env.write("req.json", &req.to_json());
+    let args = present_args(&env, &req_file, &["--verifier-record", &record]);
+    let j = env.ok(&strs(&args));
+    let pngs: Vec<String> = j["png"]
+        .as_array()
+        .expect("png")
+        .iter()
+        .filter_map(|p| p.as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(pngs.len() as u64, j["qr_parts"].as_u64().expect("parts"));
+    assert!(pngs.len() > 1, "a diploma bundle is larger than one code: {j}");
+    // Parts in reverse order still verify.
+    let mut verify_args: Vec<&str> = vec!["verify"];
+    verify_args.extend(pngs.iter().rev().map(String::as_str));
+    let nonce = req.nonce_b64();
+    verify_args.extend(["--trust-root", &tr, "--nonce", &nonce, "--audience", "pudong-counter-1"]);
+    assert_eq!(env.ok(&verify_args)["verdict"], "valid");
+    // A missing part is an input error.
+    let mut missing: Vec<&str> = vec!["verify", &pngs[0]];
+    missing.extend(["--trust-root", &tr, "--nonce", &nonce, "--audience", "pudong-counter-1"]);
+    env.fails(&missing, 2);
+    // The terminal rendering is drawn without --json.
+    let r = env.run(&strs(&present_args(&env, &req_file, &[])));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains('█') || r.stdout.contains('▀') || r.stdout.contains('▄'));
+}
+
+#[test]
+fn refresh_picks_up_a_revocation() {
+    let (env, mut world, issued) = wallet_with_diploma("refresh");
+    let node = TestNode::start();
+    // Node down (nothing served): exit 4.
+    env.fails(&["refresh", "--node", &node.url], 4);
+    node.serve_credential(&world, &issued);
+    let j = env.ok(&["refresh", "--node", &node.url]);
+    assert_eq!(j["credentials"][0]["status"], "active");
+
+    // Present with fresh proofs and the verifier record from the node.
+    node.serve_verifier(&world, VERIFIER);
+    let req = request(&["name"], "pudong-counter-1");
+    let req_file = env.write("req.json", &req.to_json());
+    let args = present_args(&env, &req_file, &["--node", &node.url]);
+    let j = env.ok(&strs(&args));
+    assert_eq!(j["verifier_registry_checked"], true);
+
+    world.revoke(&issued);
+    node.serve_credential(&world, &issued);
+    let j = env.ok(&["refresh", "--node", &node.url]);
+    assert_eq!(j["credentials"][0]["status"], "revoked");
+    assert_eq!(env.ok(&["list"])["credentials"][0]["status"], "revoked");
+    // A revoked credential is not presented.
+    let args = present_args(&env, &req_file, &[]);
+    assert_eq!(env.fails(&strs(&args), 1).error_code(), "revoked");
+    // An unreachable node: exit 4.
+    let dead = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dead_url = format!("http://{}", dead.local_addr().expect("addr"));
+    drop(dead);
+    env.fails(&["refresh", "--node", &dead_url], 4);
+}
+
+#[test]
+fn print_card_round_trip() {
+    let (env, _world, _) = wallet_with_diploma("print");
+    let id = env.ok(&["list"])["credentials"][0]["short_id"].as_str().expect("id").to_owned();
+    let out = env.path("card.png").display().to_string();
+    let r = env.run(&["print", &id, "--out", &out, "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let j = r.json();
+    // The test hides every font: the notice says so and the card still carries its QR codes.
+    assert!(r.stderr.contains("font"), "{}", r.stderr);
+    let nonce = j["nonce"].as_str().expect("nonce").to_owned();
+    let tr = env.path("trust.json").display().to_string();
+    let v = env.ok(&[
+        "verify",
+        &out,
+        "--trust-root",
+        &tr,
+        "--nonce",
+        &nonce,
+        "--audience",
+        "certledger:print",
+        "--max-presentation-age",
+        "31536000",
+    ]);
+    assert_eq!(v["verdict"], "valid");
+    assert_eq!(
+        v["accepted"]["claims"].as_array().map(Vec::len),
+        Some(profiles::DIPLOMA.claims.len())
+    );
+    assert_eq!(j["bilingual"], false);
+
+    // With a real font (when this machine has one), text is drawn and the QR codes still decode.
+    for (font, bilingual) in [
+        ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", true),
+        ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", false),
+    ] {
+        if !Path::new(font).exists() {
+            continue;
+        }
+        let out = env.path("card-font.png").display().to_string();
+        let r = Command::new(BIN)
+            .args(["print", &id, "--out", &out, "--json", "--passphrase-file"])
+            .arg(&env.pass_file)
+            .env("CERTLEDGER_WALLET_DIR", &env.wallet_dir)
+            .env("CERTLEDGER_WALLET_INSECURE_TEST_KDF", "1")
+            .env("CERTLEDGER_WALLET_FONT", font)
+            .output()
+            .expect("run");
+        let j: Value = serde_json::from_slice(&r.stdout).expect("json");
+        assert_eq!(j["bilingual"], bilingual, "{font}");
+        assert_eq!(String::from_utf8_lossy(&r.stderr).contains("English-only"), !bilingual);
+        let nonce = j["nonce"].as_str().expect("nonce").to_owned();
+        let v = env.ok(&[
+            "verify",
+            &out,
+            "--trust-root",
+            &tr,
+            "--nonce",
+            &nonce,
+            "--audience",
+            "certledger:print",
+            "--max-presentation-age",
+            "31536000",
+        ]);
+        assert_eq!(v["verdict"], "valid", "{font}");
+    }
+}
