@@ -67,7 +67,9 @@ fn round_from(r: i64) -> Result<Round, CodecError> {
 }
 
 fn sig64(bytes: &[u8]) -> Result<ConsensusSignature, CodecError> {
-    <[u8; 64]>::try_from(bytes).map(ConsensusSignature).map_err(|_| CodecError::Invalid("signature"))
+    <[u8; 64]>::try_from(bytes)
+        .map(ConsensusSignature)
+        .map_err(|_| CodecError::Invalid("signature"))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -209,11 +211,8 @@ pub struct StoredCertificate {
 impl StoredCertificate {
     /// From Malachite's certificate.
     pub fn from_commit(c: &CommitCertificate<LedgerContext>) -> Self {
-        let mut signatures: WireSigs = c
-            .commit_signatures
-            .iter()
-            .map(|s| (s.address.0, s.signature.0.to_vec()))
-            .collect();
+        let mut signatures: WireSigs =
+            c.commit_signatures.iter().map(|s| (s.address.0, s.signature.0.to_vec())).collect();
         signatures.sort();
         Self { height: c.height.0, round: c.round.as_i64(), value_id: c.value_id.0, signatures }
     }
@@ -352,9 +351,10 @@ impl Codec<SignedConsensusMsg<LedgerContext>> for LedgerCodec {
 
     fn encode(&self, msg: &SignedConsensusMsg<LedgerContext>) -> Result<Bytes, CodecError> {
         let wire = match msg {
-            SignedConsensusMsg::Vote(v) => {
-                WireSignedConsensusMsg::Vote(WireVote::from_vote(&v.message), v.signature.0.to_vec())
-            }
+            SignedConsensusMsg::Vote(v) => WireSignedConsensusMsg::Vote(
+                WireVote::from_vote(&v.message),
+                v.signature.0.to_vec(),
+            ),
             SignedConsensusMsg::Proposal(p) => WireSignedConsensusMsg::Proposal(
                 Box::new(WireProposal {
                     height: p.message.height.0,
@@ -400,7 +400,11 @@ fn polka_to_wire(c: &PolkaCertificate<LedgerContext>) -> WirePolka {
         height: c.height.0,
         round: c.round.as_i64(),
         value_id: c.value_id.0,
-        signatures: c.polka_signatures.iter().map(|s| (s.address.0, s.signature.0.to_vec())).collect(),
+        signatures: c
+            .polka_signatures
+            .iter()
+            .map(|s| (s.address.0, s.signature.0.to_vec()))
+            .collect(),
     }
 }
 
@@ -422,7 +426,9 @@ impl Codec<LivenessMsg<LedgerContext>> for LedgerCodec {
 
     fn decode(&self, bytes: Bytes) -> Result<LivenessMsg<LedgerContext>, CodecError> {
         Ok(match decode::<WireLiveness>(&bytes)? {
-            WireLiveness::Vote(v, s) => LivenessMsg::Vote(SignedMessage::new(v.into_vote()?, sig64(&s)?)),
+            WireLiveness::Vote(v, s) => {
+                LivenessMsg::Vote(SignedMessage::new(v.into_vote()?, sig64(&s)?))
+            }
             WireLiveness::Polka(p) => LivenessMsg::PolkaCertificate(polka_from_wire(p)?),
             WireLiveness::Skip(r) => {
                 let mut round_signatures = Vec::with_capacity(r.signatures.len());
@@ -450,7 +456,9 @@ impl Codec<LivenessMsg<LedgerContext>> for LedgerCodec {
 
     fn encode(&self, msg: &LivenessMsg<LedgerContext>) -> Result<Bytes, CodecError> {
         let w = match msg {
-            LivenessMsg::Vote(v) => WireLiveness::Vote(WireVote::from_vote(&v.message), v.signature.0.to_vec()),
+            LivenessMsg::Vote(v) => {
+                WireLiveness::Vote(WireVote::from_vote(&v.message), v.signature.0.to_vec())
+            }
             LivenessMsg::PolkaCertificate(c) => WireLiveness::Polka(polka_to_wire(c)),
             LivenessMsg::SkipRoundCertificate(c) => WireLiveness::Skip(WireRoundCert {
                 height: c.height.0,
@@ -459,7 +467,14 @@ impl Codec<LivenessMsg<LedgerContext>> for LedgerCodec {
                 signatures: c
                     .round_signatures
                     .iter()
-                    .map(|s| (vote_kind(s.vote_type), opt_id(&s.value_id), s.address.0, s.signature.0.to_vec()))
+                    .map(|s| {
+                        (
+                            vote_kind(s.vote_type),
+                            opt_id(&s.value_id),
+                            s.address.0,
+                            s.signature.0.to_vec(),
+                        )
+                    })
                     .collect(),
             }),
         };
@@ -559,9 +574,7 @@ impl Codec<Request<LedgerContext>> for LedgerCodec {
         if w.end < w.start {
             return Err(CodecError::Invalid("range"));
         }
-        Ok(R::ValueRequest(malachitebft_sync::ValueRequest::new(
-            Height(w.start)..=Height(w.end),
-        )))
+        Ok(R::ValueRequest(malachitebft_sync::ValueRequest::new(Height(w.start)..=Height(w.end))))
     }
 
     fn encode(&self, msg: &Request<LedgerContext>) -> Result<Bytes, CodecError> {
@@ -592,12 +605,10 @@ impl Codec<Response<LedgerContext>> for LedgerCodec {
         for (value_bytes, cert) in w.values {
             values.push(RawDecidedValue::new(value_bytes.into(), cert.to_extended()?));
         }
-        Ok(Response::ValueResponse(
-            malachitebft_sync::ValueResponse::new(
-                Height(w.start_height),
-                values,
-            ),
-        ))
+        Ok(Response::ValueResponse(malachitebft_sync::ValueResponse::new(
+            Height(w.start_height),
+            values,
+        )))
     }
 
     fn encode(&self, msg: &Response<LedgerContext>) -> Result<Bytes, CodecError> {
@@ -651,19 +662,31 @@ mod tests {
     fn messages_round_trip() {
         let ctx = LedgerContext::new("c");
         let key = SecretKey::from_seed(&[1; 32]);
-        let part = ProposalPart::new_signed(&ctx, &key, Height(3), Round::new(1), Round::Nil, block());
+        let part =
+            ProposalPart::new_signed(&ctx, &key, Height(3), Round::new(1), Round::Nil, block());
         let bytes = LedgerCodec.encode(&part).expect("encode");
         let back: ProposalPart = LedgerCodec.decode(bytes.clone()).expect("decode");
         assert_eq!(back, part);
         assert!(back.verify(&ctx));
 
-        let vote = ctx.new_precommit(Height(3), Round::new(1), NilOrVal::Val(BlockHash([7; 32])), Address([8; 32]));
+        let vote = ctx.new_precommit(
+            Height(3),
+            Round::new(1),
+            NilOrVal::Val(BlockHash([7; 32])),
+            Address([8; 32]),
+        );
         let msg = SignedConsensusMsg::Vote(SignedMessage::new(vote, ConsensusSignature([9; 64])));
-        let b = Codec::<SignedConsensusMsg<LedgerContext>>::encode(&LedgerCodec, &msg).expect("encode");
+        let b =
+            Codec::<SignedConsensusMsg<LedgerContext>>::encode(&LedgerCodec, &msg).expect("encode");
         let back: SignedConsensusMsg<LedgerContext> = LedgerCodec.decode(b).expect("decode");
         assert_eq!(back, msg);
 
-        let cert = StoredCertificate { height: 3, round: 0, value_id: [7; 32], signatures: vec![([8; 32], vec![9; 64])] };
+        let cert = StoredCertificate {
+            height: 3,
+            round: 0,
+            value_id: [7; 32],
+            signatures: vec![([8; 32], vec![9; 64])],
+        };
         assert_eq!(decode::<StoredCertificate>(&encode(&cert).expect("enc")).expect("dec"), cert);
         assert_eq!(StoredCertificate::from_commit(&cert.to_commit().expect("commit")), cert);
     }

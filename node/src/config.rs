@@ -44,7 +44,8 @@ pub struct Genesis {
 impl Genesis {
     /// Loads and checks a genesis file.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let g: Genesis = serde_json::from_str(&text).context("parsing genesis JSON")?;
         g.validate()?;
         Ok(g)
@@ -128,7 +129,8 @@ impl KeyFile {
 
     /// Loads a key file.
     pub fn load(path: &Path) -> anyhow::Result<SecretKey> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let f: KeyFile = serde_json::from_str(&text).context("parsing key file")?;
         let seed: [u8; 32] = hex::decode(&f.seed_hex)
             .context("seed is not hex")?
@@ -193,7 +195,8 @@ fn default_vote_ms() -> u64 {
 impl NodeToml {
     /// Loads `node.toml`; relative paths are resolved against its directory.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let mut c: NodeToml = toml::from_str(&text).context("parsing node.toml")?;
         let base = path.parent().unwrap_or(Path::new("."));
         for p in [&mut c.data_dir, &mut c.key_file, &mut c.genesis_file] {
@@ -228,7 +231,8 @@ impl NodeToml {
             ..P2pConfig::default()
         };
         for p in &self.persistent_peers {
-            p2p.persistent_peers.push(p.parse().with_context(|| format!("peer {p} is not a multiaddr"))?);
+            p2p.persistent_peers
+                .push(p.parse().with_context(|| format!("peer {p} is not a multiaddr"))?);
         }
         p2p.discovery.enabled = false;
         let consensus = ConsensusConfig { p2p, ..ConsensusConfig::default() };

@@ -6,11 +6,11 @@ use std::fmt;
 
 use async_trait::async_trait;
 use certledger_core::sig::{self, ns, PublicKey, SecretKey};
-use malachitebft_app_channel::app::types::core::{
-    self as mc, NilOrVal, Round, SignedExtension, SignedMessage, ValidatorProof, VoteExtensionScope,
-    VoteType, VotingPower,
-};
 use malachitebft_app_channel::app::types::core::Context;
+use malachitebft_app_channel::app::types::core::{
+    self as mc, NilOrVal, Round, SignedExtension, SignedMessage, ValidatorProof,
+    VoteExtensionScope, VoteType, VotingPower,
+};
 use malachitebft_app_channel::{Signer, Verifier};
 use malachitebft_signing::{Error as SigningError, VerificationResult};
 use sha2::{Digest, Sha256};
@@ -628,7 +628,10 @@ impl ProposalPart {
             &self.block.header.hash(),
             &self.proposer,
         );
-        self.proposer.public_key().verify(ns::CONSENSUS_PROPOSAL_PART, &bytes, &self.signature).is_ok()
+        self.proposer
+            .public_key()
+            .verify(ns::CONSENSUS_PROPOSAL_PART, &bytes, &self.signature)
+            .is_ok()
     }
 }
 
@@ -659,10 +662,12 @@ impl LedgerVerifier {
     }
 }
 
-
 #[async_trait]
 impl Signer<LedgerContext> for LedgerSigner {
-    async fn sign_vote(&self, vote: Vote) -> Result<SignedMessage<LedgerContext, Vote>, SigningError> {
+    async fn sign_vote(
+        &self,
+        vote: Vote,
+    ) -> Result<SignedMessage<LedgerContext, Vote>, SigningError> {
         let s = self.key.sign(ns::CONSENSUS_VOTE, &vote_sign_bytes(&self.chain_id, &vote));
         Ok(SignedMessage::new(vote, s.into()))
     }
@@ -671,7 +676,8 @@ impl Signer<LedgerContext> for LedgerSigner {
         &self,
         proposal: Proposal,
     ) -> Result<SignedMessage<LedgerContext, Proposal>, SigningError> {
-        let s = self.key.sign(ns::CONSENSUS_PROPOSAL, &proposal_sign_bytes(&self.chain_id, &proposal));
+        let s =
+            self.key.sign(ns::CONSENSUS_PROPOSAL, &proposal_sign_bytes(&self.chain_id, &proposal));
         Ok(SignedMessage::new(proposal, s.into()))
     }
 
@@ -703,7 +709,11 @@ impl Verifier<LedgerContext> for LedgerVerifier {
         public_key: &PublicKey,
     ) -> Result<VerificationResult, SigningError> {
         let ok = public_key
-            .verify(ns::CONSENSUS_VOTE, &vote_sign_bytes(&self.chain_id, vote), &(*signature).into())
+            .verify(
+                ns::CONSENSUS_VOTE,
+                &vote_sign_bytes(&self.chain_id, vote),
+                &(*signature).into(),
+            )
             .is_ok()
             && vote.validator.0 == public_key.0;
         Ok(VerificationResult::from_bool(ok))
@@ -781,7 +791,10 @@ mod tests {
         assert_eq!(p(1, 1), set.validators()[2].address);
         assert_eq!(p(2, 0), p(1, 1));
         assert_eq!(p(3, 1), set.validators()[0].address);
-        assert_eq!(proposer_index(4, u64::MAX, u32::MAX), ((u64::MAX as u128 + u32::MAX as u128) % 4) as usize);
+        assert_eq!(
+            proposer_index(4, u64::MAX, u32::MAX),
+            ((u64::MAX as u128 + u32::MAX as u128) % 4) as usize
+        );
     }
 
     #[test]
@@ -817,15 +830,30 @@ mod tests {
         let other_chain = LedgerVerifier::new("d");
         let ctx = LedgerContext::new("c");
         let addr = Address(k.public_key().0);
-        let vote = ctx.new_prevote(Height(1), Round::new(0), NilOrVal::Val(BlockHash([1; 32])), addr);
+        let vote =
+            ctx.new_prevote(Height(1), Round::new(0), NilOrVal::Val(BlockHash([1; 32])), addr);
         let signed = signer.sign_vote(vote.clone()).await.expect("sign");
         let pk = k.public_key();
-        assert!(verifier.verify_signed_vote(&vote, &signed.signature, &pk).await.expect("v").is_valid());
-        assert!(other_chain.verify_signed_vote(&vote, &signed.signature, &pk).await.expect("v").is_invalid());
-        let precommit = ctx.new_precommit(Height(1), Round::new(0), NilOrVal::Val(BlockHash([1; 32])), addr);
-        assert!(verifier.verify_signed_vote(&precommit, &signed.signature, &pk).await.expect("v").is_invalid());
+        assert!(verifier
+            .verify_signed_vote(&vote, &signed.signature, &pk)
+            .await
+            .expect("v")
+            .is_valid());
+        assert!(other_chain
+            .verify_signed_vote(&vote, &signed.signature, &pk)
+            .await
+            .expect("v")
+            .is_invalid());
+        let precommit =
+            ctx.new_precommit(Height(1), Round::new(0), NilOrVal::Val(BlockHash([1; 32])), addr);
+        assert!(verifier
+            .verify_signed_vote(&precommit, &signed.signature, &pk)
+            .await
+            .expect("v")
+            .is_invalid());
         // A vote signature is never a valid peer binding or proposal part.
-        let proof = signer.sign_validator_proof(pk.0.to_vec(), b"peer".to_vec()).await.expect("sign");
+        let proof =
+            signer.sign_validator_proof(pk.0.to_vec(), b"peer".to_vec()).await.expect("sign");
         assert!(verifier.verify_validator_proof(&proof).await.expect("v").is_valid());
         let forged = ValidatorProof::new(pk.0.to_vec(), b"peer".to_vec(), signed.signature);
         assert!(verifier.verify_validator_proof(&forged).await.expect("v").is_invalid());

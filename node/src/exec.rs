@@ -32,7 +32,9 @@ pub enum EntryError {
 
 fn supported(e: &SignedEntry) -> Result<(), EntryError> {
     if matches!(e.body, ledger::EntryBody::ChangeValidators(_)) {
-        return Err(EntryError::Unsupported("validator-set changes need per-height validator sets in consensus"));
+        return Err(EntryError::Unsupported(
+            "validator-set changes need per-height validator sets in consensus",
+        ));
     }
     Ok(())
 }
@@ -55,9 +57,19 @@ pub trait Executor: Send + Sync {
     /// Checks one entry against the current state, as part of a block at time `now`.
     fn validate_entry(&self, bytes: &[u8], now: u64) -> Result<EntryId, EntryError>;
     /// Applies a block; on error nothing changes.
-    fn apply_block(&mut self, height: u64, time: u64, entries: &[Vec<u8>]) -> Result<BlockOutcome, EntryError>;
+    fn apply_block(
+        &mut self,
+        height: u64,
+        time: u64,
+        entries: &[Vec<u8>],
+    ) -> Result<BlockOutcome, EntryError>;
     /// What `apply_block` would return, without changing anything.
-    fn dry_run(&self, height: u64, time: u64, entries: &[Vec<u8>]) -> Result<BlockOutcome, EntryError>;
+    fn dry_run(
+        &self,
+        height: u64,
+        time: u64,
+        entries: &[Vec<u8>],
+    ) -> Result<BlockOutcome, EntryError>;
     /// The current roots.
     fn outcome(&self) -> BlockOutcome;
     /// Time of the last applied block.
@@ -75,14 +87,16 @@ pub trait Executor: Send + Sync {
 pub fn precheck(bytes: &[u8], chain_id: &str) -> Result<(SignedEntry, EntryId), EntryError> {
     let e = decode_entry(bytes)?;
     supported(&e)?;
-    e.verify_signature(chain_id).map_err(|_| EntryError::Ledger(ledger::EntryError::BadSignature))?;
+    e.verify_signature(chain_id)
+        .map_err(|_| EntryError::Ledger(ledger::EntryError::BadSignature))?;
     let id = e.id();
     Ok((e, id))
 }
 
 /// Decodes canonical entry bytes.
 pub fn decode_entry(bytes: &[u8]) -> Result<SignedEntry, EntryError> {
-    SignedEntry::from_bytes_checked(bytes).map_err(|_| EntryError::Malformed("not a canonical signed entry"))
+    SignedEntry::from_bytes_checked(bytes)
+        .map_err(|_| EntryError::Malformed("not a canonical signed entry"))
 }
 
 /// The id of entry bytes, if they decode.
@@ -129,12 +143,22 @@ impl Executor for CoreLedger {
         Ok(e.id())
     }
 
-    fn apply_block(&mut self, height: u64, time: u64, entries: &[Vec<u8>]) -> Result<BlockOutcome, EntryError> {
+    fn apply_block(
+        &mut self,
+        height: u64,
+        time: u64,
+        entries: &[Vec<u8>],
+    ) -> Result<BlockOutcome, EntryError> {
         let decoded = Self::decode_all(entries)?;
         Ok(outcome_of(self.ledger.apply_block(height, time, &decoded)?))
     }
 
-    fn dry_run(&self, height: u64, time: u64, entries: &[Vec<u8>]) -> Result<BlockOutcome, EntryError> {
+    fn dry_run(
+        &self,
+        height: u64,
+        time: u64,
+        entries: &[Vec<u8>],
+    ) -> Result<BlockOutcome, EntryError> {
         let decoded = Self::decode_all(entries)?;
         Ok(outcome_of(self.ledger.clone().apply_block(height, time, &decoded)?))
     }
@@ -213,7 +237,10 @@ mod tests {
         assert!(precheck(&e, "c").is_ok());
         let outsider = register_type(&SecretKey::from_seed(&[2; 32]), "x");
         assert!(matches!(l.validate_entry(&outsider, 10), Err(EntryError::Ledger(_))));
-        assert!(matches!(precheck(&e, "d"), Err(EntryError::Ledger(ledger::EntryError::BadSignature))));
+        assert!(matches!(
+            precheck(&e, "d"),
+            Err(EntryError::Ledger(ledger::EntryError::BadSignature))
+        ));
         assert!(matches!(l.validate_entry(b"\x01abc", 10), Err(EntryError::Malformed(_))));
         let dry = l.dry_run(1, 10, std::slice::from_ref(&e)).expect("dry run");
         let out = l.apply_block(1, 10, std::slice::from_ref(&e)).expect("apply");

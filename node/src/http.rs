@@ -44,7 +44,8 @@ pub fn router(node: Arc<NodeHandle>) -> Router {
 
 async fn cors(State(_): St, method: Method, mut resp: Response) -> Response {
     if method == Method::GET {
-        resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        resp.headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     }
     resp
 }
@@ -71,7 +72,11 @@ fn decode_b64(s: &str) -> Option<Vec<u8>> {
 
 async fn post_entry(State(node): St, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     let Ok(parsed) = serde_json::from_slice::<SubmitBody>(&body) else {
-        return err(StatusCode::BAD_REQUEST, "malformed", "body must be JSON {\"entry\": \"<base64>\"}");
+        return err(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "body must be JSON {\"entry\": \"<base64>\"}",
+        );
     };
     let Some(bytes) = decode_b64(&parsed.entry) else {
         return err(StatusCode::BAD_REQUEST, "malformed", "entry is not base64");
@@ -108,12 +113,18 @@ async fn post_entry(State(node): St, headers: HeaderMap, body: axum::body::Bytes
         Err(SubmitError::Entry(EntryError::Ledger(e))) => {
             use certledger_core::ledger::EntryError as L;
             return match e {
-                L::BadSignature => err(StatusCode::BAD_REQUEST, "bad_signature", "entry signature does not verify"),
-                L::NotAuthorised(_) | L::UnknownSigner | L::UnknownDepartment | L::WrongDepartment | L::UnknownIssuer => {
-                    err(StatusCode::FORBIDDEN, "unauthorised_signer", e)
+                L::BadSignature => {
+                    err(StatusCode::BAD_REQUEST, "bad_signature", "entry signature does not verify")
                 }
+                L::NotAuthorised(_)
+                | L::UnknownSigner
+                | L::UnknownDepartment
+                | L::WrongDepartment
+                | L::UnknownIssuer => err(StatusCode::FORBIDDEN, "unauthorised_signer", e),
                 L::Replay => err(StatusCode::CONFLICT, "duplicate", "entry is already committed"),
-                L::AlreadyRegistered(_) | L::AlreadyAnchored => err(StatusCode::CONFLICT, "conflict", e),
+                L::AlreadyRegistered(_) | L::AlreadyAnchored => {
+                    err(StatusCode::CONFLICT, "conflict", e)
+                }
                 L::TooLarge(_) => err(StatusCode::PAYLOAD_TOO_LARGE, "too_large", e),
                 L::Store(_) => internal(e),
                 _ => err(StatusCode::UNPROCESSABLE_ENTITY, "invalid_entry", e),
@@ -122,7 +133,9 @@ async fn post_entry(State(node): St, headers: HeaderMap, body: axum::body::Bytes
         Err(SubmitError::AlreadyPending) => {
             return err(StatusCode::CONFLICT, "duplicate", "entry is already pending");
         }
-        Err(SubmitError::Full) => return err(StatusCode::SERVICE_UNAVAILABLE, "mempool_full", "try again later"),
+        Err(SubmitError::Full) => {
+            return err(StatusCode::SERVICE_UNAVAILABLE, "mempool_full", "try again later")
+        }
     }
     if !headers.contains_key(FORWARDED_HEADER) {
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes);
@@ -175,7 +188,9 @@ async fn latest_checkpoint(State(node): St) -> Response {
 async fn checkpoint(State(node): St, Path(height): Path<u64>) -> Response {
     match node.store.checkpoint(height) {
         Ok(Some(note)) => Json(json!({ "height": height, "note": note })).into_response(),
-        Ok(None) => err(StatusCode::NOT_FOUND, "not_found", "no cosigned checkpoint at this height"),
+        Ok(None) => {
+            err(StatusCode::NOT_FOUND, "not_found", "no cosigned checkpoint at this height")
+        }
         Err(e) => internal(e),
     }
 }
@@ -184,7 +199,9 @@ async fn cosignature(State(node): St, Path(height): Path<u64>) -> Response {
     let s = node.lock();
     match s.own_checkpoints.get(&height) {
         Some(note) => Json(json!({ "height": height, "note": note })).into_response(),
-        None => err(StatusCode::NOT_FOUND, "not_found", "no own checkpoint signature at this height"),
+        None => {
+            err(StatusCode::NOT_FOUND, "not_found", "no own checkpoint signature at this height")
+        }
     }
 }
 
@@ -244,7 +261,9 @@ async fn state_proof(State(node): St, Path(key): Path<String>) -> Response {
 async fn block(State(node): St, Path(height): Path<u64>) -> Response {
     let (b, c) = match (node.store.block(height), node.store.certificate(height)) {
         (Ok(Some(b)), Ok(Some(c))) => (b, c),
-        (Ok(None), _) | (_, Ok(None)) => return err(StatusCode::NOT_FOUND, "not_found", "no block at this height"),
+        (Ok(None), _) | (_, Ok(None)) => {
+            return err(StatusCode::NOT_FOUND, "not_found", "no block at this height")
+        }
         (Err(e), _) | (_, Err(e)) => return internal(e),
     };
     let h = &b.header;

@@ -6,8 +6,8 @@
 #![forbid(unsafe_code)]
 
 pub mod codec;
-pub mod context;
 pub mod config;
+pub mod context;
 pub mod exec;
 pub mod http;
 pub mod node;

@@ -41,7 +41,9 @@ enum Cmd {
         out: PathBuf,
     },
     /// Generate node and admin keys for N departments and a genesis file naming them (zh/en).
-    #[command(after_help = "Example:\n  certledger-node genesis --departments 4 --chain-id certledger-test --out ./net")]
+    #[command(
+        after_help = "Example:\n  certledger-node genesis --departments 4 --chain-id certledger-test --out ./net"
+    )]
     Genesis {
         /// Number of departments (all validators).
         #[arg(long, default_value_t = 4)]
@@ -61,8 +63,10 @@ enum Cmd {
         config: PathBuf,
     },
     /// Start a local network of separate node processes on 127.0.0.1 (Ctrl-C stops them).
-    #[command(after_help = "Example:\n  certledger-node devnet --validators 4 --observers 1 --dir ./devnet\n\
-        Re-running with the same --dir restarts the same network with its data.")]
+    #[command(
+        after_help = "Example:\n  certledger-node devnet --validators 4 --observers 1 --dir ./devnet\n\
+        Re-running with the same --dir restarts the same network with its data."
+    )]
     Devnet {
         /// Number of validators.
         #[arg(long, default_value_t = 4)]
@@ -85,7 +89,9 @@ enum Cmd {
         key: PathBuf,
     },
     /// Load generator: submit N registry entries signed by an admin key and time their commit.
-    #[command(after_help = "Example:\n  certledger-node bench --url http://127.0.0.1:8080 --admin-key ./devnet/keys/dept-0.admin.key.json --count 1000")]
+    #[command(
+        after_help = "Example:\n  certledger-node bench --url http://127.0.0.1:8080 --admin-key ./devnet/keys/dept-0.admin.key.json --count 1000"
+    )]
     Bench {
         /// Base URL of a node.
         #[arg(long)]
@@ -110,8 +116,9 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,arc_malachitebft=warn,libp2p=warn,ractor=warn"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,arc_malachitebft=warn,libp2p=warn,ractor=warn")
+    });
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let cli = Cli::parse();
     let rt = match tokio::runtime::Runtime::new() {
@@ -151,13 +158,16 @@ async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
             println!("{}", node::peer_id_of(&KeyFile::load(&key)?.public_key())?);
             Ok(())
         }
-        Cmd::Bench { url, admin_key, count, concurrency } => bench(&url, &admin_key, count, concurrency).await,
+        Cmd::Bench { url, admin_key, count, concurrency } => {
+            bench(&url, &admin_key, count, concurrency).await
+        }
         Cmd::Status { url } => {
-            let v: serde_json::Value = reqwest::get(format!("{}/health", url.trim_end_matches('/')))
-                .await
-                .context("contacting the node")?
-                .json()
-                .await?;
+            let v: serde_json::Value =
+                reqwest::get(format!("{}/health", url.trim_end_matches('/')))
+                    .await
+                    .context("contacting the node")?
+                    .json()
+                    .await?;
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(())
         }
@@ -178,10 +188,17 @@ fn make_genesis(n: usize, chain_id: &str, out: &Path) -> anyhow::Result<Vec<Secr
         let admin = SecretKey::generate(&mut rand::rngs::OsRng);
         KeyFile::new(&key).write(&out.join("keys").join(format!("dept-{i}.key.json")))?;
         KeyFile::new(&admin).write(&out.join("keys").join(format!("dept-{i}.admin.key.json")))?;
-        let (id, zh, en) =
-            DEPARTMENTS.get(i % DEPARTMENTS.len()).copied().unwrap_or(("department", "部门", "Department"));
+        let (id, zh, en) = DEPARTMENTS.get(i % DEPARTMENTS.len()).copied().unwrap_or((
+            "department",
+            "部门",
+            "Department",
+        ));
         let round = i / DEPARTMENTS.len();
-        let (id, suffix) = if round > 0 { (format!("{id}-{}", round + 1), format!(" {}", round + 1)) } else { (id.to_owned(), String::new()) };
+        let (id, suffix) = if round > 0 {
+            (format!("{id}-{}", round + 1), format!(" {}", round + 1))
+        } else {
+            (id.to_owned(), String::new())
+        };
         departments.push(GenesisDepartment {
             id,
             name_zh: format!("{zh}{suffix}"),
@@ -244,14 +261,20 @@ async fn shutdown_signal() {
     }
 }
 
-async fn bench(url: &str, admin_key: &Path, count: usize, concurrency: usize) -> anyhow::Result<()> {
+async fn bench(
+    url: &str,
+    admin_key: &Path,
+    count: usize,
+    concurrency: usize,
+) -> anyhow::Result<()> {
     use base64::Engine as _;
     use certledger_core::codec::Encode as _;
     use certledger_core::ledger::{EntryBody, RegisterType, SignedEntry};
     let url = url.trim_end_matches('/').to_owned();
     let admin = KeyFile::load(admin_key)?;
     let client = reqwest::Client::new();
-    let health: serde_json::Value = client.get(format!("{url}/health")).send().await?.json().await?;
+    let health: serde_json::Value =
+        client.get(format!("{url}/health")).send().await?.json().await?;
     let chain_id = health["chain_id"].as_str().context("health has no chain_id")?.to_owned();
     let run: u64 = rand::random();
     let entries: Vec<(String, String)> = (0..count)
@@ -268,7 +291,10 @@ async fn bench(url: &str, admin_key: &Path, count: usize, concurrency: usize) ->
                     holder_binding: false,
                 }),
             );
-            (hex::encode(e.id()), base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(e.to_bytes()))
+            (
+                hex::encode(e.id()),
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(e.to_bytes()),
+            )
         })
         .collect();
     let start = std::time::Instant::now();
@@ -276,7 +302,8 @@ async fn bench(url: &str, admin_key: &Path, count: usize, concurrency: usize) ->
     let mut tasks = tokio::task::JoinSet::new();
     for (_, b64) in &entries {
         let permit = sem.clone().acquire_owned().await?;
-        let (client, url, body) = (client.clone(), url.clone(), serde_json::json!({ "entry": b64 }));
+        let (client, url, body) =
+            (client.clone(), url.clone(), serde_json::json!({ "entry": b64 }));
         tasks.spawn(async move {
             let ok = matches!(client.post(format!("{url}/v1/entries")).json(&body).send().await, Ok(r) if r.status().as_u16() == 202);
             drop(permit);
@@ -290,10 +317,14 @@ async fn bench(url: &str, admin_key: &Path, count: usize, concurrency: usize) ->
         }
     }
     let submitted = start.elapsed();
-    println!("accepted {accepted}/{count} in {submitted:?} ({:.0}/s)", accepted as f64 / submitted.as_secs_f64());
+    println!(
+        "accepted {accepted}/{count} in {submitted:?} ({:.0}/s)",
+        accepted as f64 / submitted.as_secs_f64()
+    );
     for (id, _) in entries.iter().rev() {
         loop {
-            let v: serde_json::Value = client.get(format!("{url}/v1/entries/{id}")).send().await?.json().await?;
+            let v: serde_json::Value =
+                client.get(format!("{url}/v1/entries/{id}")).send().await?.json().await?;
             if v["status"] == "committed" {
                 break;
             }
@@ -304,7 +335,10 @@ async fn bench(url: &str, admin_key: &Path, count: usize, concurrency: usize) ->
         }
     }
     let total = start.elapsed();
-    println!("all {count} committed after {total:?} ({:.0} entries/s end to end)", count as f64 / total.as_secs_f64());
+    println!(
+        "all {count} committed after {total:?} ({:.0} entries/s end to end)",
+        count as f64 / total.as_secs_f64()
+    );
     Ok(())
 }
 
@@ -323,7 +357,12 @@ impl Drop for Children {
     }
 }
 
-async fn devnet(validators: usize, observers: usize, dir: &Path, block_time_ms: u64) -> anyhow::Result<()> {
+async fn devnet(
+    validators: usize,
+    observers: usize,
+    dir: &Path,
+    block_time_ms: u64,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let dir = dir.canonicalize()?;
     let total = validators + observers;
@@ -333,7 +372,8 @@ async fn devnet(validators: usize, observers: usize, dir: &Path, block_time_ms: 
         // Observers follow the chain with keys that are not departments.
         for j in 0..observers {
             let key = SecretKey::generate(&mut rand::rngs::OsRng);
-            KeyFile::new(&key).write(&dir.join("keys").join(format!("dept-{}.key.json", validators + j)))?;
+            KeyFile::new(&key)
+                .write(&dir.join("keys").join(format!("dept-{}.key.json", validators + j)))?;
             keys.push(key);
         }
         let mut ports = Vec::new();
@@ -348,7 +388,10 @@ async fn devnet(validators: usize, observers: usize, dir: &Path, block_time_ms: 
             for (j, k) in keys.iter().enumerate() {
                 if j != i {
                     let port = ports.get(j).map(|p| p.0).unwrap_or_default();
-                    peers.push(format!("/ip4/127.0.0.1/tcp/{port}/p2p/{}", node::peer_id_of(&k.public_key())?));
+                    peers.push(format!(
+                        "/ip4/127.0.0.1/tcp/{port}/p2p/{}",
+                        node::peer_id_of(&k.public_key())?
+                    ));
                 }
             }
             let cfg = NodeToml {
@@ -390,7 +433,12 @@ async fn devnet(validators: usize, observers: usize, dir: &Path, block_time_ms: 
             .spawn()
             .context("spawning a node")?;
         let role = if cfg.validator { "validator" } else { "observer" };
-        println!("node-{i} ({role}): http://{}  p2p {}  pid {}", cfg.http_listen, cfg.p2p_listen, child.id());
+        println!(
+            "node-{i} ({role}): http://{}  p2p {}  pid {}",
+            cfg.http_listen,
+            cfg.p2p_listen,
+            child.id()
+        );
         children.0.push(child);
     }
     println!("data and logs under {}; Ctrl-C stops all nodes", dir.display());

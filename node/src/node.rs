@@ -17,13 +17,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context as _};
 use certledger_core::sig::{PublicKey, SecretKey};
+use malachitebft_app_channel::app::consensus::VoteExtensionError;
 use malachitebft_app_channel::app::engine::host::{HeightParams, Next, SyncedValueOutcome};
 use malachitebft_app_channel::app::streaming::{StreamContent, StreamId, StreamMessage};
 use malachitebft_app_channel::app::types::codec::Codec;
 use malachitebft_app_channel::app::types::core::{
     CommitCertificate, Context as _, Round, Validity,
 };
-use malachitebft_app_channel::app::consensus::VoteExtensionError;
 use malachitebft_app_channel::app::types::{Keypair, LocallyProposedValue, ProposedValue};
 use malachitebft_app_channel::{
     AppMsg, Channels, ConsensusContext, EngineBuilder, NetworkContext, NetworkIdentity, NetworkMsg,
@@ -33,14 +33,14 @@ use tracing::{error, info, warn};
 
 use crate::codec::{self, LedgerCodec, StoredCertificate};
 use crate::config::{Genesis, KeyFile, NodeToml};
-use certledger_core::ledger::quorum_threshold;
-use certledger_core::note::{self, LedgerCheckpoint, Note, NoteKey, NoteSigner, Quorum};
 use crate::context::{
     Address, Block, BlockHash, BlockHeader, Height, LedgerContext, LedgerSigner, LedgerVerifier,
     ProposalPart, ValidatorSet,
 };
 use crate::exec::{self, CoreLedger, EntryError, EntryId, Executor};
 use crate::store::{SledStore, Store};
+use certledger_core::ledger::quorum_threshold;
+use certledger_core::note::{self, LedgerCheckpoint, Note, NoteKey, NoteSigner, Quorum};
 
 /// Most entries in one block.
 pub const MAX_BLOCK_ENTRIES: usize = 500;
@@ -301,8 +301,8 @@ pub fn open_node(cfg: &NodeToml) -> anyhow::Result<Arc<NodeHandle>> {
         bail!("this key is not a validator in genesis; set validator = false to run an observer");
     }
     let store = SledStore::open(&cfg.data_dir.join("sled")).context("opening sled")?;
-    let mut ledger =
-        CoreLedger::new(&genesis.to_core()).map_err(|e| anyhow!("genesis refused by the ledger: {e}"))?;
+    let mut ledger = CoreLedger::new(&genesis.to_core())
+        .map_err(|e| anyhow!("genesis refused by the ledger: {e}"))?;
     let department_id = genesis.department_of(&key.public_key()).map(|d| d.id.clone());
     let mut last_header = None;
     let top = store.max_height()?.unwrap_or(0);
@@ -365,7 +365,12 @@ pub async fn run_consensus(node: Arc<NodeHandle>, cfg: &NodeToml) -> anyhow::Res
             .await
             .map_err(|e| anyhow!("signing the peer binding: {e}"))?;
         let proof_bytes = LedgerCodec.encode(&proof)?;
-        NetworkIdentity::new_validator(cfg.moniker.clone(), keypair, address.to_string(), proof_bytes)
+        NetworkIdentity::new_validator(
+            cfg.moniker.clone(),
+            keypair,
+            address.to_string(),
+            proof_bytes,
+        )
     } else {
         NetworkIdentity::new(cfg.moniker.clone(), keypair, None)
     };
@@ -454,7 +459,13 @@ impl AppLoop {
     /// proposer: for a live part, the proposer of `(height, valid_round)` if the value is
     /// re-proposed from a lock, else of `(height, round)`; for a synced (certified) block any
     /// validator.
-    fn check_block(&self, block: &Block, height: Height, proposer: Option<&Address>, live: bool) -> Result<(), BlockError> {
+    fn check_block(
+        &self,
+        block: &Block,
+        height: Height,
+        proposer: Option<&Address>,
+        live: bool,
+    ) -> Result<(), BlockError> {
         let h = &block.header;
         let s = self.node.lock();
         let (prev_hash, prev_time) = match &s.last_header {
@@ -598,14 +609,16 @@ impl AppLoop {
         };
         let validity = match known {
             Some(v) => v,
-            None => match self.check_block(&part.block, part.height, Some(&header_proposer), true) {
-                Ok(()) => Validity::Valid,
-                Err(e) => {
-                    warn!(height = %part.height, round = %part.round, error = %e, "refusing proposed block");
-                    self.node.lock().metrics.proposals_rejected += 1;
-                    Validity::Invalid
+            None => {
+                match self.check_block(&part.block, part.height, Some(&header_proposer), true) {
+                    Ok(()) => Validity::Valid,
+                    Err(e) => {
+                        warn!(height = %part.height, round = %part.round, error = %e, "refusing proposed block");
+                        self.node.lock().metrics.proposals_rejected += 1;
+                        Validity::Invalid
+                    }
                 }
-            },
+            }
         };
         let pv: ProposedValue<LedgerContext> = ProposedValue {
             height: part.height,
@@ -676,7 +689,11 @@ impl AppLoop {
         Ok(())
     }
 
-    async fn handle(&mut self, msg: AppMsg<LedgerContext>, channels: &mut Channels<LedgerContext>) -> anyhow::Result<()> {
+    async fn handle(
+        &mut self,
+        msg: AppMsg<LedgerContext>,
+        channels: &mut Channels<LedgerContext>,
+    ) -> anyhow::Result<()> {
         match msg {
             AppMsg::ConsensusReady { reply } => {
                 let next = self.node.store.max_height()?.unwrap_or(0) + 1;
@@ -703,7 +720,9 @@ impl AppLoop {
                 let existing = self
                     .undecided
                     .iter()
-                    .find(|((h, r, _), v)| *h == height.0 && *r == round.as_i64() && v.proposer == self.address)
+                    .find(|((h, r, _), v)| {
+                        *h == height.0 && *r == round.as_i64() && v.proposer == self.address
+                    })
                     .map(|(_, v)| v.value.clone());
                 let block = match existing {
                     Some(b) => b,
@@ -719,7 +738,14 @@ impl AppLoop {
                 };
                 self.undecided.insert((height.0, round.as_i64(), block.header.hash()), pv);
                 let _ = reply.send(LocallyProposedValue::new(height, round, block.clone()));
-                let part = ProposalPart::new_signed(&self.ctx, &self.node.key, height, round, Round::Nil, block);
+                let part = ProposalPart::new_signed(
+                    &self.ctx,
+                    &self.node.key,
+                    height,
+                    round,
+                    Round::Nil,
+                    block,
+                );
                 for m in self.stream(part) {
                     channels.network.send(NetworkMsg::PublishProposalPart(m)).await?;
                 }
@@ -737,7 +763,14 @@ impl AppLoop {
             AppMsg::RestreamProposal { height, round, valid_round, value_id, .. } => {
                 let r = if valid_round == Round::Nil { round } else { valid_round };
                 if let Some(block) = self.find_block(height.0, r, &value_id) {
-                    let part = ProposalPart::new_signed(&self.ctx, &self.node.key, height, round, valid_round, block);
+                    let part = ProposalPart::new_signed(
+                        &self.ctx,
+                        &self.node.key,
+                        height,
+                        round,
+                        valid_round,
+                        block,
+                    );
                     for m in self.stream(part) {
                         channels.network.send(NetworkMsg::PublishProposalPart(m)).await?;
                     }
@@ -780,7 +813,11 @@ impl AppLoop {
                 if self.commit_failed {
                     let _ = reply.send(Next::Restart(h, self.params()));
                 } else {
-                    if let Err(e) = self.node.store.update_certificate(&StoredCertificate::from_commit(&certificate)) {
+                    if let Err(e) = self
+                        .node
+                        .store
+                        .update_certificate(&StoredCertificate::from_commit(&certificate))
+                    {
                         error!(error = %e, "storage write failed; stopping");
                         std::process::exit(74);
                     }
@@ -790,9 +827,12 @@ impl AppLoop {
             }
             AppMsg::GetDecidedValues { range, reply } => {
                 let mut values = Vec::new();
-                let (start, end) = (range.start().0, range.end().0.min(range.start().0.saturating_add(100)));
+                let (start, end) =
+                    (range.start().0, range.end().0.min(range.start().0.saturating_add(100)));
                 for h in start..=end {
-                    let (Some(bytes), Some(cert)) = (self.node.store.block_bytes(h)?, self.node.store.certificate(h)?) else {
+                    let (Some(bytes), Some(cert)) =
+                        (self.node.store.block_bytes(h)?, self.node.store.certificate(h)?)
+                    else {
                         break;
                     };
                     values.push(codec::raw_decided(bytes, &cert)?);
@@ -811,8 +851,16 @@ impl AppLoop {
                                 Validity::Invalid
                             }
                         };
-                        let pv: ProposedValue<LedgerContext> = ProposedValue { height, round, valid_round: Round::Nil, proposer, value: block, validity };
-                        self.undecided.insert((height.0, round.as_i64(), pv.value.header.hash()), pv.clone());
+                        let pv: ProposedValue<LedgerContext> = ProposedValue {
+                            height,
+                            round,
+                            valid_round: Round::Nil,
+                            proposer,
+                            value: block,
+                            validity,
+                        };
+                        self.undecided
+                            .insert((height.0, round.as_i64(), pv.value.header.hash()), pv.clone());
                         SyncedValueOutcome::Verdict(pv)
                     }
                 };

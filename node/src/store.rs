@@ -118,7 +118,8 @@ impl Store for SledStore {
                 index_in_block: u32::try_from(i).map_err(|_| StoreError::Invariant("index"))?,
                 log_index: first_log_index + i as u64,
             };
-            let id = entry_id(e).ok_or(StoreError::Invariant("undecodable entry in a decided block"))?;
+            let id =
+                entry_id(e).ok_or(StoreError::Invariant("undecodable entry in a decided block"))?;
             rows.push((id, codec::encode(&loc)?));
         }
         let res: Result<(), TransactionError<()>> = (&self.blocks, &self.certs, &self.entries)

@@ -16,8 +16,9 @@ async fn proposals_that_do_not_match_re_execution_are_refused() {
     let bad = hex::encode(net.keys[0].public_key().0);
     net.start_all();
     net.wait_height(&[1, 2, 3], 8, Duration::from_secs(90)).await;
-    let items: Vec<(usize, Vec<u8>)> =
-        (0..12u32).map(|n| ((n % 4) as usize, entry(&net.admins[(n % 4) as usize], &n.to_be_bytes()))).collect();
+    let items: Vec<(usize, Vec<u8>)> = (0..12u32)
+        .map(|n| ((n % 4) as usize, entry(&net.admins[(n % 4) as usize], &n.to_be_bytes())))
+        .collect();
     for (s, b) in net.submit_many(&items).await {
         assert_eq!(s, 202, "{b}");
     }
@@ -27,8 +28,17 @@ async fn proposals_that_do_not_match_re_execution_are_refused() {
     let top = net.height(1).await;
     let mut refused = 0u64;
     for i in 1..4 {
-        let m = net.client.get(format!("{}/metrics", net.urls[i])).send().await.unwrap().text().await.unwrap();
-        let line = m.lines().find(|l| l.starts_with("certledger_proposals_rejected_total")).unwrap();
+        let m = net
+            .client
+            .get(format!("{}/metrics", net.urls[i]))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let line =
+            m.lines().find(|l| l.starts_with("certledger_proposals_rejected_total")).unwrap();
         refused += line.split(' ').nth(1).unwrap().parse::<u64>().unwrap();
     }
     assert!(refused >= 3, "honest nodes refused only {refused} proposals");

@@ -79,7 +79,8 @@ async fn four_validators_commit_and_agree() {
     let (s, b) = net.submit(2, &dup).await;
     assert_eq!((s, b["error"].as_str()), (409, Some("duplicate")));
     let big = vec![b'x'; 70 * 1024];
-    let (s, _) = net.submit_raw(0, &format!("{{\"entry\":\"{}\"}}", String::from_utf8(big).unwrap())).await;
+    let (s, _) =
+        net.submit_raw(0, &format!("{{\"entry\":\"{}\"}}", String::from_utf8(big).unwrap())).await;
     assert_eq!(s, 413);
     // The refused entries never reach the log.
     let (s, _) = net.get(0, &format!("/v1/entries/{}", id_hex(&forged))).await;
@@ -143,7 +144,8 @@ async fn four_validators_commit_and_agree() {
             assert!(note.starts_with(common::CHAIN_ID));
             // The quorum rule of core's verifier accepts it.
             let quorum = certledger_node::node::checkpoint_quorum(
-                &certledger_node::config::Genesis::load(&net.dir.path().join("genesis.json")).unwrap(),
+                &certledger_node::config::Genesis::load(&net.dir.path().join("genesis.json"))
+                    .unwrap(),
             );
             let cp = certledger_core::note::verify_checkpoint(note, &quorum).unwrap();
             assert_eq!(cp.height, c["height"].as_u64().unwrap());
@@ -156,11 +158,22 @@ async fn four_validators_commit_and_agree() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     // A state proof of a registered type.
-    let key = certledger_core::ledger::type_state_key(&format!("type-{}", hex::encode(b"issuance anchor 5")));
+    let key = certledger_core::ledger::type_state_key(&format!(
+        "type-{}",
+        hex::encode(b"issuance anchor 5")
+    ));
     let (s, p) = net.get(1, &format!("/v1/proofs/state/{}", hex::encode(key))).await;
     assert_eq!(s, 200);
     assert_eq!(p["present"], true);
     assert!(!p["proof"].as_str().unwrap().is_empty());
-    let metrics = net.client.get(format!("{}/metrics", net.urls[0])).send().await.unwrap().text().await.unwrap();
+    let metrics = net
+        .client
+        .get(format!("{}/metrics", net.urls[0]))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("certledger_blocks_committed_total"));
 }

@@ -12,8 +12,8 @@ export const WEB = join(ROOT, "verifier-wasm", "web");
 export const ARTIFACTS = join(HERE, "artifacts");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-/** Starts the server and the browser; call `stop()` when done. */
-export async function start() {
+/** Starts the server and the browser (with `extraArgs`); call `stop()` when done. */
+export async function start(extraArgs = []) {
   try {
     await access(join(WEB, "pkg", "certledger_verifier_bg.wasm"));
   } catch {
@@ -26,6 +26,7 @@ export async function start() {
     args: [
       "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
       "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
+      ...extraArgs,
     ],
   });
   return {
@@ -42,8 +43,8 @@ export async function start() {
  * A fresh context and page at the verifier, ready (`body[data-ready]`). Console errors and page
  * errors are collected in `errors`; tests assert it stays empty.
  */
-export async function openPage(env, { lang = "zh" } = {}) {
-  const context = await env.browser.newContext({ viewport: { width: 1000, height: 1400 } });
+export async function openPage(env, { lang = "zh", permissions = [] } = {}) {
+  const context = await env.browser.newContext({ viewport: { width: 1000, height: 1400 }, permissions });
   await context.addInitScript((l) => localStorage.setItem("certledger.lang", l), lang);
   const page = await context.newPage();
   const errors = [];

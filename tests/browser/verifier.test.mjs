@@ -1,11 +1,11 @@
 // The verifier page in Debian's Chromium: loading, language, request QR codes, QR decoding from
 // an image, and working with the network cut off after load.
 import assert from "node:assert/strict";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
-  loadTrustRoot, openPage, ROOT, SAMPLE_TRUST_ROOT, screenshot, start, verifyPasted,
+  ARTIFACTS, loadTrustRoot, openPage, ROOT, SAMPLE_TRUST_ROOT, screenshot, start, verifyPasted,
 } from "./harness.mjs";
 
 let env;
@@ -161,4 +161,51 @@ test("reads a bundle from a chosen file and from a dropped file", async () => {
   await screenshot(page, "dropped-revoked");
   assert.deepEqual(errors, []);
   await context.close();
+});
+
+test("scans a QR code from the camera", async () => {
+  // Chromium's fake camera plays a Y4M file: make one showing the page's own request QR code.
+  const { context, page } = await openPage(env, { lang: "en" });
+  const text = await createDiplomaRequest(page);
+  const side = 480;
+  const lumaB64 = await page.evaluate(async (side) => {
+    const svg = new XMLSerializer().serializeToString(document.querySelector("#qr svg"));
+    const img = new Image();
+    img.src = URL.createObjectURL(new Blob([svg], { type: "image/svg+xml" }));
+    await img.decode();
+    const canvas = document.createElement("canvas");
+    canvas.width = canvas.height = side;
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, side, side);
+    ctx.drawImage(img, 40, 40, side - 80, side - 80);
+    const rgba = ctx.getImageData(0, 0, side, side).data;
+    let bin = "";
+    for (let i = 0; i < rgba.length; i += 4) bin += String.fromCharCode(rgba[i + 1]);
+    return btoa(bin);
+  }, side);
+  await context.close();
+  const luma = Buffer.from(lumaB64, "base64");
+  assert.equal(luma.length, side * side);
+  const chroma = Buffer.alloc((side / 2) * (side / 2), 128);
+  const frame = Buffer.concat([Buffer.from("FRAME\n"), luma, chroma, chroma]);
+  const y4m = join(ARTIFACTS, "camera-qr.y4m");
+  await writeFile(y4m, Buffer.concat([Buffer.from(`YUV4MPEG2 W${side} H${side} F5:1 Ip A1:1 C420jpeg\n`), frame, frame]));
+
+  const camEnv = await start([
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    `--use-file-for-fake-video-capture=${y4m}`,
+  ]);
+  try {
+    const cam = await openPage(camEnv, { lang: "en", permissions: ["camera"] });
+    await cam.page.click("#camera-toggle");
+    await cam.page.waitForFunction(() => document.getElementById("bundle-text").value.length > 0, null, { timeout: 15_000 });
+    assert.equal(await cam.page.inputValue("#bundle-text"), text);
+    assert.equal(await cam.page.getAttribute("#result", "data-reason-code"), "isRequest");
+    assert.equal(await cam.page.isHidden("#camera"), true, "camera left running after a scan");
+    assert.deepEqual(cam.errors, []);
+    await cam.context.close();
+  } finally {
+    await camEnv.stop();
+  }
 });

@@ -1168,6 +1168,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn allowed_claims_by_purpose() {
+        use certledger_core::ledger::{Purpose, RegisterVerifier};
+        let purpose = |id: &str, claims: &[&str]| Purpose {
+            id: id.to_owned(),
+            claims: claims.iter().map(|c| (*c).to_owned()).collect(),
+        };
+        let record = VerifierRecord(RegisterVerifier {
+            verifier_id: "v".to_owned(),
+            department: "education".to_owned(),
+            name_zh: String::new(),
+            name_en: String::new(),
+            verifier_key: certledger_core::sig::SecretKey::from_seed(&[1; 32]).public_key(),
+            purposes: vec![purpose("a", &["name"]), purpose("b", &["level", "name"])],
+        });
+        let exact = allowed_claims(&record, "b");
+        assert_eq!(exact, (Some("b".to_owned()), vec!["level".to_owned(), "name".to_owned()]));
+        assert_eq!(allowed_claims(&record, "a 核验").1, vec!["name".to_owned()]);
+        let union = allowed_claims(&record, "核验学历");
+        assert_eq!(union, (None, vec!["level".to_owned(), "name".to_owned()]));
+    }
+
+    #[test]
     fn dates() {
         assert_eq!(date(0), "1970-01-01");
         assert_eq!(date(1_767_225_600), "2026-01-01");

@@ -49,7 +49,7 @@ struct Cli {
     /// Wallet directory (default: $HOME/.certledger-wallet).
     #[arg(long, global = true, env = "CERTLEDGER_WALLET_DIR", value_name = "DIR")]
     wallet_dir: Option<PathBuf>,
-    /// Read the passphrase from this file (first line).
+    /// Read the passphrase from this file (one trailing newline is ignored).
     #[arg(long, global = true, value_name = "FILE")]
     passphrase_file: Option<PathBuf>,
     /// Print machine-readable JSON on stdout (errors too).

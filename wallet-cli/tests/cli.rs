@@ -356,6 +356,16 @@ fn init_and_wrong_passphrase() {
     assert_eq!(std::fs::read(env.wallet_file()).expect("read"), before);
     // The right one works; an empty list.
     assert_eq!(env.ok(&["list"])["credentials"], json!([]));
+    // A file with the test-only weak KDF parameters is refused by a normal run.
+    let out = Command::new(BIN)
+        .args(["list", "--passphrase-file"])
+        .arg(&env.pass_file)
+        .env("CERTLEDGER_WALLET_DIR", &env.wallet_dir)
+        .env_remove("CERTLEDGER_WALLET_INSECURE_TEST_KDF")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("below 64 MiB"));
     // No wallet at all: exit 3 with a hint.
     let other = env.path("nowhere");
     let r = env.run_with(&["list"], &other, &env.pass_file);
@@ -583,6 +593,20 @@ fn present_then_verify_and_replays_are_refused() {
     let claims = j["accepted"]["claims"].as_array().expect("claims");
     let names: Vec<&str> = claims.iter().filter_map(|c| c["name"].as_str()).collect();
     assert_eq!(names, ["name", "institution"]);
+
+    // The text itself is accepted as well as the file.
+    let text = std::fs::read_to_string(env.path("answer.clb")).expect("read");
+    let j = env.ok(&[
+        "verify",
+        text.trim(),
+        "--trust-root",
+        &tr,
+        "--nonce",
+        &nonce,
+        "--audience",
+        "pudong-counter-1",
+    ]);
+    assert_eq!(j["verdict"], "valid");
 
     // Replays: another nonce, another audience.
     let other_nonce = request(&["name"], "x-other").nonce_b64();

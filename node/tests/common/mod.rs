@@ -71,7 +71,7 @@ impl TestNet {
                 genesis_file: gpath.clone(),
                 validator: i < validators,
                 p2p_listen: format!("/ip4/127.0.0.1/tcp/{p2p}"),
-                    persistent_peers: others()
+                persistent_peers: others()
                     .map(|(j, (p, _))| {
                         let id = certledger_node::node::peer_id_of(&keys[j].public_key()).unwrap();
                         format!("/ip4/127.0.0.1/tcp/{p}/p2p/{id}")
@@ -90,7 +90,15 @@ impl TestNet {
             urls.push(format!("http://127.0.0.1:{web}"));
         }
         let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
-        Self { dir, keys, admins, configs, urls, children: (0..total).map(|_| None).collect(), client }
+        Self {
+            dir,
+            keys,
+            admins,
+            configs,
+            urls,
+            children: (0..total).map(|_| None).collect(),
+            client,
+        }
     }
 
     /// Rewrites node `i`'s config (before it starts).
@@ -218,7 +226,10 @@ impl TestNet {
                 for &i in nodes {
                     hs.push(self.height(i).await);
                 }
-                panic!("nodes {nodes:?} did not reach height {height} in {timeout:?}: {hs:?}\n{}", self.log(nodes[0]));
+                panic!(
+                    "nodes {nodes:?} did not reach height {height} in {timeout:?}: {hs:?}\n{}",
+                    self.log(nodes[0])
+                );
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -251,7 +262,10 @@ impl TestNet {
                 return;
             }
             if start.elapsed() > timeout {
-                panic!("log sizes {sizes:?} on {nodes:?} below {size} after {timeout:?}\n{}", self.log(nodes[0]));
+                panic!(
+                    "log sizes {sizes:?} on {nodes:?} below {size} after {timeout:?}\n{}",
+                    self.log(nodes[0])
+                );
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
