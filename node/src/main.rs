@@ -216,7 +216,7 @@ fn make_genesis(n: usize, chain_id: &str, out: &Path) -> anyhow::Result<Vec<Secr
 
 async fn run(config: &Path) -> anyhow::Result<()> {
     let cfg = NodeToml::load(config)?;
-    let _lock = node::lock_data_dir(&cfg.data_dir)?;
+    let _lock = node::lock_data_dir(&cfg.data_dir, &cfg.key_file)?;
     let handle = node::open_node(&cfg)?;
     let listener = tokio::net::TcpListener::bind(&cfg.http_listen)
         .await

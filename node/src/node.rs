@@ -266,29 +266,39 @@ pub fn entries_root(entries: &[Vec<u8>]) -> [u8; 32] {
     log.root()
 }
 
-/// Holds the data-directory lock for the life of the process.
+/// Holds the data-directory and key locks for the life of the process.
 pub struct DataDirLock {
-    _file: File,
+    _files: Vec<File>,
 }
 
-/// Takes an exclusive lock on `data_dir/LOCK`; a second process with the same directory fails.
-pub fn lock_data_dir(dir: &Path) -> anyhow::Result<DataDirLock> {
-    use fs4::fs_std::FileExt as _;
+/// Takes exclusive OS locks on `data_dir/LOCK` and on `<key_file>.lock`: a second process with
+/// the same data directory or the same department key is refused (it would double-sign).
+pub fn lock_data_dir(dir: &Path, key_file: &Path) -> anyhow::Result<DataDirLock> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join("LOCK");
+    let mut key_lock = key_file.as_os_str().to_owned();
+    key_lock.push(".lock");
+    let files = vec![
+        lock_file(&dir.join("LOCK"), "data directory")?,
+        lock_file(Path::new(&key_lock), "department key")?,
+    ];
+    Ok(DataDirLock { _files: files })
+}
+
+fn lock_file(path: &Path, what: &str) -> anyhow::Result<File> {
+    use fs4::fs_std::FileExt as _;
     let file = File::options()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(&path)
+        .open(path)
         .with_context(|| format!("opening {}", path.display()))?;
     match file.try_lock_exclusive() {
-        Ok(true) => Ok(DataDirLock { _file: file }),
+        Ok(true) => Ok(file),
         Ok(false) => bail!(
-            "data directory {} is locked by another certledger-node process (same key and data dir refused)",
-            dir.display()
+            "the {what} ({}) is locked by another certledger-node process; refusing to run twice",
+            path.display()
         ),
-        Err(e) => Err(anyhow!(e).context("locking the data directory")),
+        Err(e) => Err(anyhow!(e).context("taking the lock")),
     }
 }
 
@@ -649,11 +659,19 @@ impl AppLoop {
             .ok_or_else(|| anyhow!("decided block {} at height {h} is unknown", cert.value_id))?;
         let stored = StoredCertificate::from_commit(cert);
         let mut s = self.node.lock();
-        let out = s
-            .ledger
-            .apply_block(h, block.header.time, &block.entries)
-            .map_err(|e| anyhow!("applying decided block {h}: {e}"))?;
-        if out.log_root != block.header.log_root || out.state_root != block.header.state_root {
+        // Execution is deterministic and a quorum accepted this block after the same checks, so
+        // a failure here means this node's state diverged: stop rather than continue.
+        let out = match s.ledger.apply_block(h, block.header.time, &block.entries) {
+            Ok(out) => out,
+            Err(e) => {
+                error!(height = h, error = %e, "decided block does not apply locally; stopping");
+                std::process::exit(70);
+            }
+        };
+        if out.log_root != block.header.log_root
+            || out.state_root != block.header.state_root
+            || out.log_size != block.header.log_size
+        {
             // A decided block whose header disagrees with execution: divergence. Stop.
             error!(height = h, "decided block does not match local execution; stopping");
             std::process::exit(70);
@@ -913,5 +931,39 @@ pub async fn cosign_loop(node: Arc<NodeHandle>) {
                 break;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mempool_is_bounded_and_deduplicated() {
+        let mut m = Mempool::default();
+        assert_eq!(m.insert([1; 32], vec![1]), Ok(()));
+        assert_eq!(m.insert([1; 32], vec![1]), Err(SubmitError::AlreadyPending));
+        for i in 1..MEMPOOL_MAX_ENTRIES {
+            let mut id = [0u8; 32];
+            id[..8].copy_from_slice(&(i as u64).to_be_bytes());
+            id[31] = 9;
+            assert_eq!(m.insert(id, vec![]), Ok(()));
+        }
+        assert_eq!(m.len(), MEMPOOL_MAX_ENTRIES);
+        assert_eq!(m.insert([2; 32], vec![2]), Err(SubmitError::Full));
+        m.remove_committed(&[[1; 32]]);
+        assert!(!m.contains(&[1; 32]));
+        assert_eq!(m.insert([2; 32], vec![2]), Ok(()));
+    }
+
+    #[test]
+    fn entries_root_is_rfc9162() {
+        assert_eq!(entries_root(&[]), certledger_core::merkle::empty_root());
+        assert_eq!(entries_root(&[b"a".to_vec()]), certledger_core::merkle::leaf_hash(b"a"));
+        let two = certledger_core::merkle::node_hash(
+            &certledger_core::merkle::leaf_hash(b"a"),
+            &certledger_core::merkle::leaf_hash(b"b"),
+        );
+        assert_eq!(entries_root(&[b"a".to_vec(), b"b".to_vec()]), two);
     }
 }

@@ -202,3 +202,84 @@ impl Store for SledStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use certledger_core::codec::Encode as _;
+    use certledger_core::ledger::{EntryBody, RegisterType, SignedEntry};
+    use certledger_core::sig::SecretKey;
+
+    use super::*;
+    use crate::context::BlockHeader;
+
+    fn entry(n: u8) -> Vec<u8> {
+        SignedEntry::sign(
+            &SecretKey::from_seed(&[n; 32]),
+            "c",
+            EntryBody::RegisterType(RegisterType {
+                type_id: format!("t{n}"),
+                name_zh: "类".into(),
+                name_en: "T".into(),
+                claims: vec![],
+                validity_s: 1,
+                holder_binding: false,
+            }),
+        )
+        .to_bytes()
+    }
+
+    fn block(height: u64, entries: Vec<Vec<u8>>, log_size: u64) -> Block {
+        Block {
+            header: BlockHeader {
+                chain_id: "c".into(),
+                height,
+                prev_block_hash: [0; 32],
+                time: 1,
+                proposer: [1; 32],
+                entries_root: [2; 32],
+                log_size,
+                log_root: [3; 32],
+                state_root: [4; 32],
+                validators_hash: [5; 32],
+                next_validators_hash: [5; 32],
+            },
+            entries,
+        }
+    }
+
+    fn cert(b: &Block) -> StoredCertificate {
+        StoredCertificate {
+            height: b.header.height,
+            round: 0,
+            value_id: b.header.hash().0,
+            signatures: vec![([1; 32], vec![2; 64])],
+        }
+    }
+
+    #[test]
+    fn blocks_certificates_and_entry_index_survive_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let b1 = block(1, vec![entry(1), entry(2)], 2);
+        let b2 = block(2, vec![entry(3)], 3);
+        {
+            let s = SledStore::open(dir.path()).expect("open");
+            s.put_decided(&b1, &cert(&b1)).expect("put");
+            s.put_decided(&b2, &cert(&b2)).expect("put");
+            // A certificate for another block is refused.
+            assert!(s.put_decided(&b2, &cert(&b1)).is_err());
+            s.put_checkpoint(2, "note").expect("checkpoint");
+        }
+        let s = SledStore::open(dir.path()).expect("reopen");
+        assert_eq!(s.max_height().expect("max"), Some(2));
+        assert_eq!(s.min_height().expect("min"), Some(1));
+        assert_eq!(s.block(1).expect("get"), Some(b1.clone()));
+        assert_eq!(s.certificate(2).expect("get"), Some(cert(&b2)));
+        let id = crate::exec::entry_id(&entry(3)).expect("id");
+        let loc = s.entry_location(&id).expect("loc").expect("present");
+        assert_eq!((loc.height, loc.index_in_block, loc.log_index), (2, 0, 2));
+        let id = crate::exec::entry_id(&entry(2)).expect("id");
+        assert_eq!(s.entry_location(&id).expect("loc").map(|l| l.log_index), Some(1));
+        assert_eq!(s.latest_checkpoint().expect("cp"), Some((2, "note".into())));
+        assert_eq!(s.block(3).expect("get"), None);
+    }
+}

@@ -15,7 +15,7 @@ async fn proposals_that_do_not_match_re_execution_are_refused() {
     net.edit_config(0, |c| c.danger_propose_bad_state_root = true);
     let bad = hex::encode(net.keys[0].public_key().0);
     net.start_all();
-    net.wait_height(&[1, 2, 3], 8, Duration::from_secs(90)).await;
+    net.wait_height(&[1, 2, 3], 8, Duration::from_secs(120)).await;
     let items: Vec<(usize, Vec<u8>)> = (0..12u32)
         .map(|n| ((n % 4) as usize, entry(&net.admins[(n % 4) as usize], &n.to_be_bytes())))
         .collect();
@@ -23,7 +23,7 @@ async fn proposals_that_do_not_match_re_execution_are_refused() {
         assert_eq!(s, 202, "{b}");
     }
     for (_, e) in &items {
-        net.wait_committed(1, &id_hex(e), Duration::from_secs(60)).await;
+        net.wait_committed(1, &id_hex(e), Duration::from_secs(120)).await;
     }
     let top = net.height(1).await;
     let mut refused = 0u64;

@@ -15,7 +15,7 @@ async fn four_validators_commit_and_agree() {
     let mut net = TestNet::new(4, 1);
     net.start_all();
     let started = Instant::now();
-    net.wait_height(&[0, 1, 2, 3, 4], 2, Duration::from_secs(60)).await;
+    net.wait_height(&[0, 1, 2, 3, 4], 2, Duration::from_secs(120)).await;
     eprintln!("first blocks after {:?}", started.elapsed());
 
     // 40 entries, submitted concurrently round-robin to all five nodes (including the observer).
@@ -33,7 +33,7 @@ async fn four_validators_commit_and_agree() {
     }
     let ids: Vec<String> = entries.iter().map(|(_, e)| id_hex(e)).collect();
     eprintln!("40 entries accepted after {:?}", t0.elapsed());
-    net.wait_log_size(&[0, 1, 2, 3, 4], 40, Duration::from_secs(90)).await;
+    net.wait_log_size(&[0, 1, 2, 3, 4], 40, Duration::from_secs(120)).await;
     eprintln!("40 entries committed on all 5 nodes after {:?}", t0.elapsed());
     for id in &ids {
         net.wait_committed(0, id, Duration::from_secs(5)).await;
@@ -118,7 +118,7 @@ async fn four_validators_commit_and_agree() {
     let replies = net.submit_many(&[(0, a.clone()), (0, b.clone())]).await;
     assert!(replies.iter().all(|(s, _)| *s == 202), "{replies:?}");
     let h = net.height(0).await;
-    net.wait_height(&[0, 1, 2, 3], h + 4, Duration::from_secs(60)).await;
+    net.wait_height(&[0, 1, 2, 3], h + 4, Duration::from_secs(120)).await;
     let mut committed = 0;
     for e in [&a, &b] {
         let (_, v) = net.get(1, &format!("/v1/entries/{}", id_hex(e))).await;

@@ -12,7 +12,7 @@ use common::{entry, id_hex, TestNet};
 async fn kill_one_validator_under_load_then_catch_up() {
     let mut net = TestNet::new(4, 0);
     net.start_all();
-    net.wait_height(&[0, 1, 2, 3], 2, Duration::from_secs(60)).await;
+    net.wait_height(&[0, 1, 2, 3], 2, Duration::from_secs(120)).await;
 
     let mut acked = Vec::new();
     let keys = net.admins.clone();
@@ -42,17 +42,17 @@ async fn kill_one_validator_under_load_then_catch_up() {
         acked.push(id_hex(&e));
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    net.wait_height(&[0, 1, 2], h_kill + 5, Duration::from_secs(60)).await;
+    net.wait_height(&[0, 1, 2], h_kill + 5, Duration::from_secs(120)).await;
     eprintln!("3 of 4: 5 more heights after {:?}", t0.elapsed());
     for id in &acked {
-        net.wait_committed(0, id, Duration::from_secs(60)).await;
+        net.wait_committed(0, id, Duration::from_secs(120)).await;
     }
 
     // Restart node 3 from its data dir (sled + WAL): it syncs up.
     net.start(3);
     let target = net.height(0).await;
     let t1 = Instant::now();
-    net.wait_height(&[3], target, Duration::from_secs(90)).await;
+    net.wait_height(&[3], target, Duration::from_secs(120)).await;
     eprintln!("restarted node caught up {target} heights after {:?}", t1.elapsed());
     for id in &acked {
         net.wait_committed(3, id, Duration::from_secs(30)).await;
@@ -67,7 +67,7 @@ async fn kill_one_validator_under_load_then_catch_up() {
     // It takes part again: with it back, the network still commits while another node is down.
     net.kill(0);
     let h = net.height(1).await;
-    net.wait_height(&[1, 2, 3], h + 3, Duration::from_secs(60)).await;
+    net.wait_height(&[1, 2, 3], h + 3, Duration::from_secs(120)).await;
     let (a, b) = (net.health(1).await.unwrap(), net.health(3).await.unwrap());
     let hh = a["height"].as_u64().unwrap().min(b["height"].as_u64().unwrap());
     assert_eq!(net.block_hash(1, hh).await, net.block_hash(3, hh).await);
@@ -79,7 +79,7 @@ async fn kill_one_validator_under_load_then_catch_up() {
     }
     net.start_all();
     let h_before = before["height"].as_u64().unwrap();
-    net.wait_height(&[0, 1, 2, 3], h_before + 2, Duration::from_secs(90)).await;
+    net.wait_height(&[0, 1, 2, 3], h_before + 2, Duration::from_secs(120)).await;
     let reference = net.block_hash(1, h_before).await;
     for i in 0..4 {
         assert_eq!(net.block_hash(i, h_before).await, reference, "node {i} after full restart");
