@@ -25,7 +25,9 @@ fn main() {
     let text = &case.bundle_text;
     let mut samples = Vec::with_capacity(iterations);
     // Warm up, and check the answer once.
-    match Bundle::from_text(text).map(|b| verify::verify(&b, &set.trust_root, &case.policy, case.now)) {
+    match Bundle::from_text(text)
+        .map(|b| verify::verify(&b, &set.trust_root, &case.policy, case.now))
+    {
         Ok(Ok(Verdict::Valid(_))) => {}
         other => {
             eprintln!("error: the valid bundle did not verify: {other:?}");

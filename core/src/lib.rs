@@ -41,5 +41,5 @@ pub mod sig;
 pub mod smt;
 pub mod testkit;
 pub mod vcdi;
-pub mod w3c;
 pub mod verify;
+pub mod w3c;

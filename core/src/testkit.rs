@@ -729,23 +729,50 @@ pub fn standard_cases(label: &str) -> Result<CaseSet, ScenarioError> {
         "bad_state_proof",
     );
 
-
     let w3c = s.bundle_w3c(&w3c_licence, &holder, &nonce, CASES_AUDIENCE, iat, &checkpoint)?;
-    case("valid_w3c", "a full-disclosure W3C VC 2.0 licence (eddsa-jcs-2022)", &w3c, &policy, now, "valid");
+    case(
+        "valid_w3c",
+        "a full-disclosure W3C VC 2.0 licence (eddsa-jcs-2022)",
+        &w3c,
+        &policy,
+        now,
+        "valid",
+    );
     let mut other = policy.clone();
     other.challenge.nonce = base64url(&[7u8; 16]);
-    case("w3c_wrong_nonce", "a W3C presentation made for another request", &w3c, &other, now, "nonce_mismatch");
+    case(
+        "w3c_wrong_nonce",
+        "a W3C presentation made for another request",
+        &w3c,
+        &other,
+        now,
+        "nonce_mismatch",
+    );
     let b = edit_w3c(&w3c, |vp| {
         vp["verifiableCredential"][0]["credentialSubject"]["legal_representative"] =
             Value::String("篡改后的值 (tampered)".into());
     })?;
-    case("w3c_tampered_claim", "a W3C credential's claim changed after issuance", &b, &policy, now, "bad_issuer_signature");
+    case(
+        "w3c_tampered_claim",
+        "a W3C credential's claim changed after issuance",
+        &b,
+        &policy,
+        now,
+        "bad_issuer_signature",
+    );
     let b = edit_w3c(&w3c, |vp| {
         if let Some(obj) = vp.as_object_mut() {
             obj.remove("proof");
         }
     })?;
-    case("w3c_holder_binding_missing", "a W3C presentation without the holder's proof", &b, &policy, now, "holder_binding_missing");
+    case(
+        "w3c_holder_binding_missing",
+        "a W3C presentation without the holder's proof",
+        &b,
+        &policy,
+        now,
+        "holder_binding_missing",
+    );
 
     Ok(CaseSet { trust_root: s.trust_root(), cases })
 }

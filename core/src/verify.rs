@@ -32,8 +32,8 @@ use crate::merkle;
 use crate::note::{self, NoteKey, Quorum};
 use crate::profiles;
 use crate::sdjwt;
-use crate::w3c;
 use crate::sig::PublicKey;
+use crate::w3c;
 
 /// Whom the verifier trusts: the department keys that must cosign checkpoints.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -452,7 +452,13 @@ pub fn verify(
     now: u64,
 ) -> Result<Verdict, VerifyError> {
     trust_root.check()?;
-    to_verdict(decide(&bundle.presentation, &bundle.proofs, trust_root, Mode::Presentation(policy), now)?)
+    to_verdict(decide(
+        &bundle.presentation,
+        &bundle.proofs,
+        trust_root,
+        Mode::Presentation(policy),
+        now,
+    )?)
 }
 
 /// The holder's check of a credential as issued (at import, or after a refresh): everything

@@ -212,8 +212,7 @@ fn verify_credential_value(vc: &Value, issuer_key: &PublicKey) -> Result<Verifie
     if verified.proof_config.get("verificationMethod").and_then(Value::as_str) != Some(vm.as_str())
         || verified.proof_config.get("proofPurpose").and_then(Value::as_str)
             != Some("assertionMethod")
-        || vc.get("issuer").and_then(Value::as_str)
-            != Some(didkey::did_key(issuer_key).as_str())
+        || vc.get("issuer").and_then(Value::as_str) != Some(didkey::did_key(issuer_key).as_str())
     {
         return Err(W3cError::BadIssuerProof);
     }
@@ -295,7 +294,14 @@ pub fn parse_xsd_datetime(s: &str) -> Option<u64> {
     };
     let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if y < 1970 || !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) || hh > 23 || mm > 59 || ss > 59 {
+    if y < 1970
+        || !(1..=12).contains(&m)
+        || d < 1
+        || d > days_in_month(y, m)
+        || hh > 23
+        || mm > 59
+        || ss > 59
+    {
         return None;
     }
     Some(days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss)

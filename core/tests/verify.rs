@@ -204,18 +204,23 @@ fn holder_checks_a_credential_as_issued_without_key_binding() {
 fn holder_checks_a_w3c_credential_as_issued() {
     use certledger_core::profiles::BUSINESS_LICENCE as BL;
     use certledger_core::sig::SecretKey;
-    let mut s = testkit::Scenario::new("import w3c", "cn.gov.certledger.test", 1_767_225_600).expect("s");
+    let mut s =
+        testkit::Scenario::new("import w3c", "cn.gov.certledger.test", 1_767_225_600).expect("s");
     let issuer = s.register_issuer("market-regulation", &[BL.id], 86_400 * 365).expect("issuer");
     let holder = SecretKey::generate(&mut s.rng);
-    let issued = s.issue_w3c(&issuer, &BL, &testkit::example_claims(&BL), &holder.public_key()).expect("issue");
+    let issued = s
+        .issue_w3c(&issuer, &BL, &testkit::example_claims(&BL), &holder.public_key())
+        .expect("issue");
     let now = s.ledger.time() + 10;
     let cp = s.checkpoint(4).expect("cp");
     let proofs = s.proofs(&issued.anchor, &cp).expect("proofs");
     let root = s.trust_root();
-    let verdict = verify::verify_w3c_credential(&issued.vc_json, &proofs, &root, 3600, now).expect("decide");
+    let verdict =
+        verify::verify_w3c_credential(&issued.vc_json, &proofs, &root, 3600, now).expect("decide");
     assert!(matches!(verdict, Verdict::Valid(_)), "{verdict:?}");
     let tampered = issued.vc_json.replace("张三", "李四");
     assert_ne!(tampered, issued.vc_json);
-    let verdict = verify::verify_w3c_credential(&tampered, &proofs, &root, 3600, now).expect("decide");
+    let verdict =
+        verify::verify_w3c_credential(&tampered, &proofs, &root, 3600, now).expect("decide");
     assert_eq!(verdict, Verdict::Invalid(verify::Invalid::BadIssuerSignature));
 }

@@ -79,7 +79,8 @@ fn visit(dir: &Path, f: &mut dyn FnMut(&Path)) {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         if path.is_dir() {
-            if name != "target" && name != "node_modules" && name != "pkg" && !name.starts_with('.') {
+            if name != "target" && name != "node_modules" && name != "pkg" && !name.starts_with('.')
+            {
                 visit(&path, f);
             }
         } else if name.ends_with(".rs") {
