@@ -55,6 +55,15 @@ pub fn commitment(issuer_jwt: &str) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// A random 256-bit credential id and a random 128-bit anchor nonce.
+fn fresh_ids(rng: &mut impl CryptoRngCore) -> ([u8; 32], [u8; 16]) {
+    let mut credential_id = [0u8; 32];
+    rng.fill_bytes(&mut credential_id);
+    let mut nonce = [0u8; 16];
+    rng.fill_bytes(&mut nonce);
+    (credential_id, nonce)
+}
+
 /// The `did:key` an issuer key is known by in credentials' `iss`.
 pub fn issuer_id(key: &PublicKey) -> String {
     crate::didkey::did_key(key)
@@ -73,10 +82,7 @@ pub fn issue(
     rng: &mut impl CryptoRngCore,
 ) -> Result<Issued, IssueError> {
     ty.check_claims(claims)?;
-    let mut credential_id = [0u8; 32];
-    rng.fill_bytes(&mut credential_id);
-    let mut nonce = [0u8; 16];
-    rng.fill_bytes(&mut nonce);
+    let (credential_id, nonce) = fresh_ids(rng);
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     let mut plain = Map::new();
@@ -138,10 +144,7 @@ pub fn issue_w3c(
     rng: &mut impl CryptoRngCore,
 ) -> Result<IssuedW3c, IssueError> {
     ty.check_claims(claims)?;
-    let mut credential_id = [0u8; 32];
-    rng.fill_bytes(&mut credential_id);
-    let mut nonce = [0u8; 16];
-    rng.fill_bytes(&mut nonce);
+    let (credential_id, nonce) = fresh_ids(rng);
     let subject = claims.as_object().cloned().unwrap_or_default();
     let vc_json = crate::w3c::issue(
         issuer,

@@ -708,20 +708,21 @@ fn check_credential(
     mode: Mode<'_>,
     now: u64,
 ) -> Result<Result<Checked, Invalid>, VerifyError> {
+    let check = match mode {
+        Mode::Presentation(policy) => Some(sdjwt::KeyBindingCheck {
+            nonce: &policy.challenge.nonce,
+            aud: &policy.challenge.audience,
+            now,
+            max_age_s: policy.max_presentation_age_s,
+            max_future_skew_s: policy.max_clock_skew_s,
+        }),
+        Mode::Issued { .. } => None,
+    };
     match credential {
         Presentation::SdJwt(text) => {
-            let checked = match mode {
-                Mode::Presentation(policy) => {
-                    let check = sdjwt::KeyBindingCheck {
-                        nonce: &policy.challenge.nonce,
-                        aud: &policy.challenge.audience,
-                        now,
-                        max_age_s: policy.max_presentation_age_s,
-                        max_future_skew_s: policy.max_clock_skew_s,
-                    };
-                    sdjwt::verify(text, issuer_key, check)
-                }
-                Mode::Issued { .. } => sdjwt::verify_issued(text, issuer_key),
+            let checked = match check {
+                Some(check) => sdjwt::verify(text, issuer_key, check),
+                None => sdjwt::verify_issued(text, issuer_key),
             };
             match checked {
                 Ok(v) => Ok(Ok(Checked {
@@ -738,18 +739,9 @@ fn check_credential(
             }
         }
         Presentation::W3cVp(text) => {
-            let checked = match mode {
-                Mode::Presentation(policy) => {
-                    let check = w3c::HolderCheck {
-                        nonce: &policy.challenge.nonce,
-                        audience: &policy.challenge.audience,
-                        now,
-                        max_age_s: policy.max_presentation_age_s,
-                        max_future_skew_s: policy.max_clock_skew_s,
-                    };
-                    w3c::verify_presentation(text, issuer_key, check)
-                }
-                Mode::Issued { .. } => w3c::verify_credential(text, issuer_key),
+            let checked = match check {
+                Some(check) => w3c::verify_presentation(text, issuer_key, check),
+                None => w3c::verify_credential(text, issuer_key),
             };
             let invalid = match checked {
                 Ok(v) => {

@@ -140,20 +140,9 @@ pub fn present(
     jcs::canonicalize(&signed).map_err(|_| W3cError::Malformed("canonicalize"))
 }
 
-/// The verifier's expectations of the holder proof.
-#[derive(Clone, Copy, Debug)]
-pub struct HolderCheck<'a> {
-    /// The verifier's nonce.
-    pub nonce: &'a str,
-    /// The verifier's audience.
-    pub audience: &'a str,
-    /// Verification time.
-    pub now: u64,
-    /// Oldest acceptable `created`, as an age in seconds.
-    pub max_age_s: u64,
-    /// Tolerated clock skew into the future, seconds.
-    pub max_future_skew_s: u64,
-}
+/// The verifier's expectations of the holder proof: the same as for an SD-JWT key-binding JWT
+/// (`challenge` is checked against `nonce`, `domain` against `aud`, `created` like `iat`).
+pub type HolderCheck<'a> = crate::sdjwt::KeyBindingCheck<'a>;
 
 /// Verifies a presentation: the holder proof (fail closed), then the one credential's issuer
 /// proof under `issuer_key`.
@@ -184,7 +173,7 @@ pub fn verify_presentation(
     if config.get("challenge").and_then(Value::as_str) != Some(check.nonce) {
         return Err(W3cError::ChallengeMismatch);
     }
-    if config.get("domain").and_then(Value::as_str) != Some(check.audience) {
+    if config.get("domain").and_then(Value::as_str) != Some(check.aud) {
         return Err(W3cError::DomainMismatch);
     }
     let created = config
