@@ -37,7 +37,7 @@ browser_tests() {
 step setup bash scripts/setup.sh
 step fmt cargo fmt --all --check
 step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
-step cargo-test cargo test --workspace --locked
+step cargo-test cargo test --workspace --locked --no-fail-fast
 step wasm-build bash scripts/build-wasm.sh
 if [[ " ${PASSED[*]} " == *" wasm-build "* && " ${PASSED[*]} " == *" setup "* ]]; then
   step browser-tests browser_tests

@@ -6,8 +6,13 @@
 //! `SignedEntry` bytes; the log is core's RFC 9162 `MerkleLog`; the state is core's sparse
 //! Merkle tree).
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
 use certledger_core::codec::Encode as _;
 use certledger_core::ledger::{self, Ledger, SignedEntry};
+use certledger_core::merkle::InclusionProof;
+use certledger_core::smt::{self, Node, Smt, SmtError, SmtProof, SmtStore, Terminal};
 
 /// Largest entry accepted, in bytes.
 pub const MAX_ENTRY_BYTES: usize = ledger::MAX_ENTRY_BYTES;
@@ -80,6 +85,153 @@ pub trait Executor: Send + Sync {
     fn consistency_proof(&self, old: u64, new: u64) -> Option<Vec<[u8; 32]>>;
     /// The value of a state key and its canonical proof bytes under the current state root.
     fn state_proof(&self, key: &[u8; 32]) -> Option<(Option<Vec<u8>>, Vec<u8>)>;
+    /// The value of a state key and its proof under an earlier (or the current) state root,
+    /// if that root is still retained (see [`Executor::prune_history`]).
+    fn state_proof_at(
+        &self,
+        root: &[u8; 32],
+        key: &[u8; 32],
+    ) -> Option<(Option<Vec<u8>>, SmtProof)>;
+    /// The current value of a state key.
+    fn state_value(&self, key: &[u8; 32]) -> Option<Vec<u8>>;
+    /// RFC 9162 inclusion proof of leaf `index` in the tree of `size` (any size up to the
+    /// current one).
+    fn inclusion(&self, index: u64, size: u64) -> Option<InclusionProof>;
+    /// The RFC 9162 leaf hash of log entry `index`.
+    fn leaf_hash(&self, index: u64) -> Option<[u8; 32]>;
+    /// Forgets every earlier state root except `keep` (the current root is always kept).
+    fn prune_history(&mut self, keep: &[[u8; 32]]);
+}
+
+/// Content-addressed state-tree nodes and value blobs, shared by a ledger and its clones and
+/// only ever added to between prunes, so every state root since the last prune stays provable.
+/// Sharing is sound because both maps are keyed by the hash of their content: a clone (a dry
+/// run) can only add entries, never change one.
+#[derive(Debug, Default)]
+struct History {
+    nodes: BTreeMap<[u8; 32], Node>,
+    /// Value bytes by `smt::value_hash`.
+    blobs: BTreeMap<[u8; 32], Vec<u8>>,
+}
+
+/// The node's state-tree store: current values per key (owned, cloned with the ledger) and the
+/// shared append-only [`History`]. `delete_node` is a no-op; [`HistoryStore::prune`] sweeps.
+#[derive(Clone, Debug, Default)]
+pub struct HistoryStore {
+    history: Arc<RwLock<History>>,
+    values: BTreeMap<[u8; 32], Vec<u8>>,
+}
+
+impl HistoryStore {
+    fn read(&self) -> RwLockReadGuard<'_, History> {
+        self.history.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, History> {
+        self.history.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Number of retained tree nodes (for tests and metrics).
+    pub fn node_count(&self) -> usize {
+        self.read().nodes.len()
+    }
+
+    /// Keeps only the nodes and blobs reachable from `roots`. The caller must hold the only
+    /// live ledger (no dry run in flight), or that run could lose nodes it just wrote.
+    fn prune(&self, roots: &[[u8; 32]]) {
+        let mut h = self.write();
+        let empty = smt::empty_hash();
+        let mut live: BTreeSet<[u8; 32]> = BTreeSet::new();
+        let mut blobs: BTreeSet<[u8; 32]> = BTreeSet::new();
+        let mut stack: Vec<[u8; 32]> = roots.iter().copied().filter(|r| *r != empty).collect();
+        while let Some(hash) = stack.pop() {
+            if !live.insert(hash) {
+                continue;
+            }
+            match h.nodes.get(&hash) {
+                Some(Node::Internal { left, right }) => {
+                    for c in [left, right] {
+                        if *c != empty && !live.contains(c) {
+                            stack.push(*c);
+                        }
+                    }
+                }
+                Some(Node::Leaf { value_hash, .. }) => {
+                    blobs.insert(*value_hash);
+                }
+                // A root that was already pruned: nothing below it to keep.
+                Some(_) | None => {}
+            }
+        }
+        h.nodes.retain(|k, _| live.contains(k));
+        h.blobs.retain(|k, _| blobs.contains(k));
+    }
+
+    /// The value and proof of `key` under `root`, if `root`'s nodes are retained.
+    fn prove_at(&self, root: &[u8; 32], key: &[u8; 32]) -> Option<(Option<Vec<u8>>, SmtProof)> {
+        let h = self.read();
+        let view = View(&h);
+        let proof = Smt::open(view, *root, 0).prove(key).ok()?;
+        let value = match proof.terminal() {
+            Terminal::Leaf { key: k, value_hash } if k == *key => {
+                Some(h.blobs.get(&value_hash)?.clone())
+            }
+            _ => None,
+        };
+        // Never serve a proof that does not check out against the root.
+        proof.verify(root, key, value.as_deref()).ok()?;
+        Some((value, proof))
+    }
+}
+
+impl SmtStore for HistoryStore {
+    fn node(&self, hash: &[u8; 32]) -> Result<Option<Node>, SmtError> {
+        Ok(self.read().nodes.get(hash).copied())
+    }
+    fn put_node(&mut self, hash: [u8; 32], node: Node) -> Result<(), SmtError> {
+        self.write().nodes.insert(hash, node);
+        Ok(())
+    }
+    fn delete_node(&mut self, _hash: &[u8; 32]) -> Result<(), SmtError> {
+        // Kept for earlier roots; `prune` removes what no retained root reaches.
+        Ok(())
+    }
+    fn value(&self, key: &[u8; 32]) -> Result<Option<Vec<u8>>, SmtError> {
+        Ok(self.values.get(key).cloned())
+    }
+    fn put_value(&mut self, key: [u8; 32], value: Vec<u8>) -> Result<(), SmtError> {
+        self.write().blobs.insert(smt::value_hash(&value), value.clone());
+        self.values.insert(key, value);
+        Ok(())
+    }
+    fn delete_value(&mut self, key: &[u8; 32]) -> Result<(), SmtError> {
+        self.values.remove(key);
+        Ok(())
+    }
+}
+
+/// A read-only view of the history, to walk an earlier root.
+struct View<'a>(&'a History);
+
+impl SmtStore for View<'_> {
+    fn node(&self, hash: &[u8; 32]) -> Result<Option<Node>, SmtError> {
+        Ok(self.0.nodes.get(hash).copied())
+    }
+    fn put_node(&mut self, _: [u8; 32], _: Node) -> Result<(), SmtError> {
+        Err(SmtError::Store("read-only view"))
+    }
+    fn delete_node(&mut self, _: &[u8; 32]) -> Result<(), SmtError> {
+        Err(SmtError::Store("read-only view"))
+    }
+    fn value(&self, _: &[u8; 32]) -> Result<Option<Vec<u8>>, SmtError> {
+        Err(SmtError::Store("read-only view"))
+    }
+    fn put_value(&mut self, _: [u8; 32], _: Vec<u8>) -> Result<(), SmtError> {
+        Err(SmtError::Store("read-only view"))
+    }
+    fn delete_value(&mut self, _: &[u8; 32]) -> Result<(), SmtError> {
+        Err(SmtError::Store("read-only view"))
+    }
 }
 
 /// Decodes canonical entry bytes and checks the signature (no state needed, so it runs outside
@@ -104,16 +256,23 @@ pub fn entry_id(bytes: &[u8]) -> Option<EntryId> {
     decode_entry(bytes).ok().map(|e| e.id())
 }
 
-/// The ledger of `certledger_core`.
+/// The ledger of `certledger_core`, with its state tree in a [`HistoryStore`].
 #[derive(Clone, Debug)]
 pub struct CoreLedger {
-    ledger: Ledger,
+    ledger: Ledger<HistoryStore>,
+    store: HistoryStore,
 }
 
 impl CoreLedger {
     /// The ledger at genesis.
     pub fn new(genesis: &ledger::Genesis) -> Result<Self, EntryError> {
-        Ok(Self { ledger: Ledger::from_genesis(genesis)? })
+        let store = HistoryStore::default();
+        Ok(Self { ledger: Ledger::from_genesis_in(genesis, store.clone())?, store })
+    }
+
+    /// Number of retained state-tree nodes (current and earlier roots).
+    pub fn retained_nodes(&self) -> usize {
+        self.store.node_count()
     }
 
     fn decode_all(entries: &[Vec<u8>]) -> Result<Vec<SignedEntry>, EntryError> {
@@ -121,7 +280,7 @@ impl CoreLedger {
     }
 
     /// The underlying ledger.
-    pub fn ledger(&self) -> &Ledger {
+    pub fn ledger(&self) -> &Ledger<HistoryStore> {
         &self.ledger
     }
 }
@@ -189,10 +348,37 @@ impl Executor for CoreLedger {
         let proof = self.ledger.prove_state(key).ok()?;
         Some((value, proof.to_bytes()))
     }
+
+    fn state_proof_at(
+        &self,
+        root: &[u8; 32],
+        key: &[u8; 32],
+    ) -> Option<(Option<Vec<u8>>, SmtProof)> {
+        self.store.prove_at(root, key)
+    }
+
+    fn state_value(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
+        self.ledger.state_value(key).ok().flatten()
+    }
+
+    fn inclusion(&self, index: u64, size: u64) -> Option<InclusionProof> {
+        self.ledger.inclusion_proof(index, size).ok()
+    }
+
+    fn leaf_hash(&self, index: u64) -> Option<[u8; 32]> {
+        self.ledger.log_leaf_hash(index)
+    }
+
+    fn prune_history(&mut self, keep: &[[u8; 32]]) {
+        let mut roots = keep.to_vec();
+        roots.push(self.ledger.state_root());
+        self.store.prune(&roots);
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use certledger_core::codec::Decode as _;
     use certledger_core::ledger::{Department, EntryBody, Genesis, RegisterType};
     use certledger_core::sig::SecretKey;
 
@@ -256,5 +442,52 @@ mod tests {
         let (value, proof) = l.state_proof(&key).expect("proof");
         assert!(value.is_some());
         assert!(!proof.is_empty());
+    }
+
+    #[test]
+    fn earlier_roots_stay_provable_until_pruned() {
+        let admin = SecretKey::from_seed(&[1; 32]);
+        let mut l = CoreLedger::new(&genesis(&admin)).expect("genesis");
+        let key_a = ledger::type_state_key("a");
+        let key_b = ledger::type_state_key("b");
+        l.apply_block(1, 10, &[register_type(&admin, "a")]).expect("block 1");
+        let root1 = l.outcome().state_root;
+        // A dry run on a clone shares the history but must not change this ledger.
+        l.dry_run(2, 11, &[register_type(&admin, "x")]).expect("dry run");
+        l.apply_block(2, 11, &[register_type(&admin, "b")]).expect("block 2");
+        let root2 = l.outcome().state_root;
+        assert_ne!(root1, root2);
+        assert!(l.state_value(&ledger::type_state_key("x")).is_none());
+        // At root 1, "a" is present and "b" is proven absent; at root 2 both are present.
+        let (va, pa) = l.state_proof_at(&root1, &key_a).expect("a at 1");
+        pa.verify(&root1, &key_a, va.as_deref()).expect("verifies");
+        assert!(va.is_some());
+        let (vb, pb) = l.state_proof_at(&root1, &key_b).expect("b at 1");
+        assert!(vb.is_none());
+        pb.verify(&root1, &key_b, None).expect("absence verifies");
+        let (vb2, pb2) = l.state_proof_at(&root2, &key_b).expect("b at 2");
+        pb2.verify(&root2, &key_b, vb2.as_deref()).expect("verifies");
+        assert_eq!(vb2, l.state_value(&key_b));
+        // The current root's proof equals the one core's ledger gives.
+        assert_eq!(pb2.to_bytes(), l.state_proof(&key_b).expect("proof").1);
+        // Pruning keeps the listed and current roots only.
+        let before = l.retained_nodes();
+        l.prune_history(&[]);
+        assert!(l.retained_nodes() < before);
+        assert!(l.state_proof_at(&root1, &key_a).is_none());
+        assert!(l.state_proof_at(&root2, &key_a).is_some());
+        l.apply_block(3, 12, &[register_type(&admin, "c")]).expect("block 3");
+        let root3 = l.outcome().state_root;
+        l.prune_history(&[root2]);
+        assert!(l.state_proof_at(&root2, &key_b).is_some());
+        assert!(l.state_proof_at(&root3, &ledger::type_state_key("c")).is_some());
+        // Execution still works after pruning (no live node was swept).
+        l.apply_block(4, 13, &[register_type(&admin, "d")]).expect("block 4");
+        for k in ["a", "b", "c", "d"] {
+            let key = ledger::type_state_key(k);
+            let (v, p) = l.state_proof(&key).expect("proof");
+            let p = SmtProof::from_bytes(&p).expect("decodes");
+            p.verify(&l.outcome().state_root, &key, v.as_deref()).expect("verifies");
+        }
     }
 }

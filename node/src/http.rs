@@ -16,7 +16,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::exec::{EntryError, MAX_ENTRY_BYTES};
+use certledger_core::codec::Encode as _;
+
 use crate::node::{NodeHandle, SubmitError};
+use crate::proofs::{self, ProofError};
 
 /// The header that marks a peer-forwarded submission.
 pub const FORWARDED_HEADER: &str = "x-certledger-forwarded";
@@ -34,6 +37,7 @@ pub fn router(node: Arc<NodeHandle>) -> Router {
         .route("/v1/proofs/inclusion", get(inclusion))
         .route("/v1/proofs/consistency", get(consistency))
         .route("/v1/proofs/state/{key}", get(state_proof))
+        .route("/v1/proofs/credential/{id}", get(credential_proofs))
         .route("/v1/blocks/{height}", get(block))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
@@ -241,20 +245,53 @@ async fn consistency(State(node): St, Query(q): Query<ConsistencyQ>) -> Response
     }
 }
 
+fn proof_error(e: ProofError) -> Response {
+    match e {
+        ProofError::NotFound => err(StatusCode::NOT_FOUND, "not_found", e),
+        ProofError::NoCheckpoint | ProofError::NotCheckpointed(_) => {
+            let mut r = err(StatusCode::SERVICE_UNAVAILABLE, "not_checkpointed", e);
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            r
+        }
+        ProofError::Unavailable(_) => err(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e),
+        _ => internal(e),
+    }
+}
+
 async fn state_proof(State(node): St, Path(key): Path<String>) -> Response {
     let Some(k) = parse_id(&key) else {
         return err(StatusCode::BAD_REQUEST, "malformed", "key must be 64 hex digits");
     };
-    let s = node.lock();
-    let out = s.ledger.outcome();
-    match s.ledger.state_proof(&k) {
-        Some((value, proof)) => Json(json!({
-            "key": key, "present": value.is_some(), "value": value.map(hex::encode),
-            "state_root": hex::encode(out.state_root), "log_size": out.log_size,
-            "proof": hex::encode(proof),
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let node2 = node.clone();
+    match tokio::task::spawn_blocking(move || proofs::state_at_checkpoint(&node2, &k)).await {
+        Ok(Ok(at)) => Json(json!({
+            "key": hex::encode(k), "height": at.height,
+            "value": at.value.map(|v| b64.encode(v)),
+            "proof": b64.encode(at.proof.to_bytes()), "checkpoint": at.checkpoint,
         }))
         .into_response(),
-        None => internal("state proof failed"),
+        Ok(Err(e)) => proof_error(e),
+        Err(_) => internal("proof task failed"),
+    }
+}
+
+async fn credential_proofs(State(node): St, Path(id): Path<String>) -> Response {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let Some(id) = b64.decode(&id).ok().and_then(|v| <[u8; 32]>::try_from(v).ok()) else {
+        return err(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "credential id must be 32 bytes, unpadded base64url",
+        );
+    };
+    let node2 = node.clone();
+    match tokio::task::spawn_blocking(move || proofs::credential_proofs(&node2, &id)).await {
+        Ok(Ok((height, p))) => {
+            Json(json!({ "height": height, "proofs": b64.encode(p.to_bytes()) })).into_response()
+        }
+        Ok(Err(e)) => proof_error(e),
+        Err(_) => internal("proof task failed"),
     }
 }
 

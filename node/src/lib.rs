@@ -5,10 +5,13 @@
 //! decides what is valid.
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod codec;
 pub mod config;
 pub mod context;
+pub mod demo;
 pub mod exec;
 pub mod http;
 pub mod node;
+pub mod proofs;
 pub mod store;

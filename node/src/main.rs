@@ -3,23 +3,25 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use certledger_core::sig::SecretKey;
 use certledger_node::config::{Genesis, GenesisDepartment, KeyFile, NodeToml};
-use certledger_node::{http, node};
+use certledger_node::{bench, demo, http, node};
 use clap::{Parser, Subcommand};
 use tracing::{error, info};
 
 /// Department names (zh, en) used by `genesis` and `devnet`.
+/// The first four are the issuing departments of the shipped credential types, so a 4-validator
+/// devnet can register issuers for every type.
 const DEPARTMENTS: &[(&str, &str, &str)] = &[
     ("public-security", "公安部", "Ministry of Public Security"),
+    ("market-regulation", "国家市场监督管理总局", "State Administration for Market Regulation"),
     ("education", "教育部", "Ministry of Education"),
+    ("transport", "交通运输部", "Ministry of Transport"),
     ("human-resources", "人力资源和社会保障部", "Ministry of Human Resources and Social Security"),
     ("civil-affairs", "民政部", "Ministry of Civil Affairs"),
-    ("market-regulation", "国家市场监督管理总局", "State Administration for Market Regulation"),
     ("health", "国家卫生健康委员会", "National Health Commission"),
     ("justice", "司法部", "Ministry of Justice"),
 ];
@@ -80,6 +82,20 @@ enum Cmd {
         /// Minimum time per block in milliseconds.
         #[arg(long, default_value_t = 500)]
         block_time_ms: u64,
+        /// Run the end-to-end demo (issue, anchor, prove, present, verify, tamper) once the
+        /// nodes are up, then stop the devnet (unless --keep-running). Exit 1 if any step fails.
+        #[arg(long)]
+        demo: bool,
+        /// With --demo: keep the nodes running after the demo (Ctrl-C stops them).
+        #[arg(long, requires = "demo")]
+        keep_running: bool,
+    },
+    /// Run the end-to-end demo against a devnet started separately in DIR.
+    #[command(after_help = "Example:\n  certledger-node demo --dir ./devnet")]
+    Demo {
+        /// The devnet directory (genesis.json, keys/, node-<i>/node.toml).
+        #[arg(long)]
+        dir: PathBuf,
     },
     /// Print the libp2p peer id of a department key (for `/p2p/` in persistent_peers).
     #[command(after_help = "Example:\n  certledger-node peer-id --key dept.key.json")]
@@ -88,23 +104,38 @@ enum Cmd {
         #[arg(long)]
         key: PathBuf,
     },
-    /// Load generator: submit N registry entries signed by an admin key and time their commit.
+    /// Load generator: issuance anchors at fixed rates; prints one JSON report per rate
+    /// (committed_per_s, p50/p99 commit latency, disk bytes per entry).
     #[command(
-        after_help = "Example:\n  certledger-node bench --url http://127.0.0.1:8080 --admin-key ./devnet/keys/dept-0.admin.key.json --count 1000"
+        after_help = "Examples:\n  certledger-node bench --dir ./devnet --rates 50,100,200 --seconds 10\n  \
+        certledger-node bench --url http://127.0.0.1:8080 --admin-key ./devnet/keys/dept-0.admin.key.json \\\n    \
+        --department public-security --count 1000"
     )]
     Bench {
-        /// Base URL of a node.
+        /// A running devnet's directory (node URLs, admin key of department 0, data directories).
+        #[arg(long, conflicts_with_all = ["url", "admin_key"])]
+        dir: Option<PathBuf>,
+        /// Base URL of a node (without --dir).
         #[arg(long)]
-        url: String,
-        /// A department admin key file.
+        url: Option<String>,
+        /// A department admin key file (without --dir).
         #[arg(long)]
-        admin_key: PathBuf,
-        /// Number of entries.
-        #[arg(long, default_value_t = 500)]
-        count: usize,
-        /// Concurrent submissions.
-        #[arg(long, default_value_t = 32)]
-        concurrency: usize,
+        admin_key: Option<PathBuf>,
+        /// The admin key's department id (without --dir).
+        #[arg(long)]
+        department: Option<String>,
+        /// Target submission rates per second, run one after another (0 = unpaced).
+        #[arg(long, value_delimiter = ',', default_value = "0")]
+        rates: Vec<f64>,
+        /// Entries per rate (default: rate × --seconds, or 500 when unpaced).
+        #[arg(long)]
+        count: Option<usize>,
+        /// Seconds of load per rate when --count is not given.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// Most outstanding submissions.
+        #[arg(long, alias = "concurrency", default_value_t = 256)]
+        max_in_flight: usize,
     },
     /// Print a node's /health.
     #[command(after_help = "Example:\n  certledger-node status --url http://127.0.0.1:8080")]
@@ -151,15 +182,54 @@ async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Run { config } => run(&config).await,
-        Cmd::Devnet { validators, observers, dir, block_time_ms } => {
-            devnet(validators, observers, &dir, block_time_ms).await
+        Cmd::Devnet { validators, observers, dir, block_time_ms, demo, keep_running } => {
+            devnet(validators, observers, &dir, block_time_ms, demo, keep_running).await
+        }
+        Cmd::Demo { dir } => {
+            let urls = demo::devnet_urls(&dir)?;
+            demo::run(&dir, &urls).await.map(|_| ())
         }
         Cmd::PeerId { key } => {
             println!("{}", node::peer_id_of(&KeyFile::load(&key)?.public_key())?);
             Ok(())
         }
-        Cmd::Bench { url, admin_key, count, concurrency } => {
-            bench(&url, &admin_key, count, concurrency).await
+        Cmd::Bench { dir, url, admin_key, department, rates, count, seconds, max_in_flight } => {
+            let (urls, admin, department, data_dirs) = match (dir, url, admin_key) {
+                (Some(dir), _, _) => {
+                    let genesis = Genesis::load(&dir.join("genesis.json"))?;
+                    let dept = genesis.departments.first().context("empty genesis")?.id.clone();
+                    let admin = KeyFile::load(&dir.join("keys").join("dept-0.admin.key.json"))?;
+                    let urls = demo::devnet_urls(&dir)?;
+                    let data = (0..urls.len())
+                        .map(|i| dir.join(format!("node-{i}")).join("data"))
+                        .collect();
+                    (urls, admin, dept, data)
+                }
+                (None, Some(url), Some(key)) => {
+                    let dept = department.context("--department is needed with --admin-key")?;
+                    (vec![url.trim_end_matches('/').to_owned()], KeyFile::load(&key)?, dept, vec![])
+                }
+                _ => bail!("give --dir DIR, or --url, --admin-key and --department"),
+            };
+            for rate in rates {
+                let n = count.unwrap_or(if rate > 0.0 {
+                    (rate * seconds).ceil() as usize
+                } else {
+                    500
+                });
+                let cfg = bench::BenchConfig {
+                    urls: urls.clone(),
+                    admin: admin.clone(),
+                    department: department.clone(),
+                    count: n,
+                    rate,
+                    max_in_flight,
+                    data_dirs: data_dirs.clone(),
+                };
+                let report = bench::run(&cfg).await?;
+                println!("{}", serde_json::to_string(&report)?);
+            }
+            Ok(())
         }
         Cmd::Status { url } => {
             let v: serde_json::Value =
@@ -261,87 +331,6 @@ async fn shutdown_signal() {
     }
 }
 
-async fn bench(
-    url: &str,
-    admin_key: &Path,
-    count: usize,
-    concurrency: usize,
-) -> anyhow::Result<()> {
-    use base64::Engine as _;
-    use certledger_core::codec::Encode as _;
-    use certledger_core::ledger::{EntryBody, RegisterType, SignedEntry};
-    let url = url.trim_end_matches('/').to_owned();
-    let admin = KeyFile::load(admin_key)?;
-    let client = reqwest::Client::new();
-    let health: serde_json::Value =
-        client.get(format!("{url}/health")).send().await?.json().await?;
-    let chain_id = health["chain_id"].as_str().context("health has no chain_id")?.to_owned();
-    let run: u64 = rand::random();
-    let entries: Vec<(String, String)> = (0..count)
-        .map(|i| {
-            let e = SignedEntry::sign(
-                &admin,
-                &chain_id,
-                EntryBody::RegisterType(RegisterType {
-                    type_id: format!("bench-{run:016x}-{i}"),
-                    name_zh: "压测".into(),
-                    name_en: "Benchmark".into(),
-                    claims: vec![],
-                    validity_s: 86_400,
-                    holder_binding: false,
-                }),
-            );
-            (
-                hex::encode(e.id()),
-                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(e.to_bytes()),
-            )
-        })
-        .collect();
-    let start = std::time::Instant::now();
-    let sem = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (_, b64) in &entries {
-        let permit = sem.clone().acquire_owned().await?;
-        let (client, url, body) =
-            (client.clone(), url.clone(), serde_json::json!({ "entry": b64 }));
-        tasks.spawn(async move {
-            let ok = matches!(client.post(format!("{url}/v1/entries")).json(&body).send().await, Ok(r) if r.status().as_u16() == 202);
-            drop(permit);
-            ok
-        });
-    }
-    let mut accepted = 0usize;
-    while let Some(r) = tasks.join_next().await {
-        if r.unwrap_or(false) {
-            accepted += 1;
-        }
-    }
-    let submitted = start.elapsed();
-    println!(
-        "accepted {accepted}/{count} in {submitted:?} ({:.0}/s)",
-        accepted as f64 / submitted.as_secs_f64()
-    );
-    for (id, _) in entries.iter().rev() {
-        loop {
-            let v: serde_json::Value =
-                client.get(format!("{url}/v1/entries/{id}")).send().await?.json().await?;
-            if v["status"] == "committed" {
-                break;
-            }
-            if start.elapsed() > Duration::from_secs(600) {
-                bail!("entries not committed after 600 s");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-    let total = start.elapsed();
-    println!(
-        "all {count} committed after {total:?} ({:.0} entries/s end to end)",
-        count as f64 / total.as_secs_f64()
-    );
-    Ok(())
-}
-
 fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
@@ -362,6 +351,8 @@ async fn devnet(
     observers: usize,
     dir: &Path,
     block_time_ms: u64,
+    run_demo: bool,
+    keep_running: bool,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let dir = dir.canonicalize()?;
@@ -442,6 +433,26 @@ async fn devnet(
         children.0.push(child);
     }
     println!("data and logs under {}; Ctrl-C stops all nodes", dir.display());
+    if run_demo {
+        let started = std::time::Instant::now();
+        let urls = demo::devnet_urls(&dir)?;
+        let outcome = tokio::select! {
+            r = demo::run(&dir, &urls) => r,
+            _ = shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
+        };
+        match outcome {
+            Ok(_) => println!("== demo passed in {:.1} s", started.elapsed().as_secs_f64()),
+            Err(e) => {
+                drop(children);
+                return Err(e.context("the demo failed (node logs: DIR/node-<i>/node.log)"));
+            }
+        }
+        if !keep_running {
+            drop(children);
+            println!("stopped the devnet");
+            return Ok(());
+        }
+    }
     let stop = shutdown_signal();
     tokio::pin!(stop);
     loop {

@@ -48,6 +48,10 @@ pub const MAX_BLOCK_ENTRIES: usize = 500;
 pub const MAX_BLOCK_BYTES: usize = 2 * 1024 * 1024;
 /// Most entries waiting in the mempool.
 pub const MEMPOOL_MAX_ENTRIES: usize = 20_000;
+/// State roots of this many recent heights stay provable (besides the newest cosigned one).
+pub const KEEP_RECENT_ROOTS: usize = 64;
+/// Unreachable state history is swept every this many heights.
+pub const PRUNE_EVERY: u64 = 32;
 /// How far ahead of the local clock a proposer's time may be (seconds).
 pub const MAX_CLOCK_DRIFT_S: u64 = 30;
 
@@ -415,6 +419,7 @@ pub async fn run_consensus(node: Arc<NodeHandle>, cfg: &NodeToml) -> anyhow::Res
         future_parts: BTreeMap::new(),
         commit_failed: false,
         danger_bad_root: cfg.danger_propose_bad_state_root,
+        recent_roots: VecDeque::new(),
     };
     let res = app.run(&mut channels).await;
     engine.handle.abort();
@@ -434,6 +439,8 @@ struct AppLoop {
     future_parts: BTreeMap<u64, Vec<ProposalPart>>,
     commit_failed: bool,
     danger_bad_root: bool,
+    /// State roots of the last [`KEEP_RECENT_ROOTS`] committed heights.
+    recent_roots: VecDeque<[u8; 32]>,
 }
 
 /// Why a proposed block was refused.
@@ -698,6 +705,21 @@ impl AppLoop {
         }
         while s.own_checkpoints.len() > 256 {
             s.own_checkpoints.pop_first();
+        }
+        self.recent_roots.push_back(out.state_root);
+        while self.recent_roots.len() > KEEP_RECENT_ROOTS {
+            self.recent_roots.pop_front();
+        }
+        if h.is_multiple_of(PRUNE_EVERY) {
+            // Keep the recent roots and the newest cosigned one provable (the proofs API);
+            // no dry run is in flight while the lock is held.
+            let mut keep: Vec<[u8; 32]> = self.recent_roots.iter().copied().collect();
+            if let Ok(Some((ch, _))) = self.node.store.latest_checkpoint() {
+                if let Ok(Some(b)) = self.node.store.block(ch) {
+                    keep.push(b.header.state_root);
+                }
+            }
+            s.ledger.prune_history(&keep);
         }
         s.last_header = Some(block.header);
         drop(s);

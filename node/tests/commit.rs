@@ -163,9 +163,11 @@ async fn four_validators_commit_and_agree() {
         hex::encode(b"issuance anchor 5")
     ));
     let (s, p) = net.get(1, &format!("/v1/proofs/state/{}", hex::encode(key))).await;
-    assert_eq!(s, 200);
-    assert_eq!(p["present"], true);
+    assert_eq!(s, 200, "{p}");
+    assert_eq!(p["key"], hex::encode(key));
+    assert!(p["value"].is_string(), "{p}");
     assert!(!p["proof"].as_str().unwrap().is_empty());
+    assert!(p["checkpoint"].as_str().unwrap().starts_with(common::CHAIN_ID));
     let metrics = net
         .client
         .get(format!("{}/metrics", net.urls[0]))

@@ -209,3 +209,41 @@ test("scans a QR code from the camera", async () => {
     await camEnv.stop();
   }
 });
+
+test("joins a bundle split over several QR codes (CLBQ1 parts, any order)", async () => {
+  const vectors = JSON.parse(await readFile(join(ROOT, "specs", "vectors", "bundles.json"), "utf8"));
+  const valid = vectors.cases.find((c) => c.expect === "valid");
+  // specs/wallet.md: pieces of at most 1000 characters, part i of n is CLBQ1/<i>/<n>/<piece>.
+  const pieces = valid.bundle.match(/[\s\S]{1,1000}/g);
+  assert.ok(pieces.length >= 2, "the vector bundle fits one code; the test needs several");
+  const parts = pieces.map((p, i) => `CLBQ1/${i + 1}/${pieces.length}/${p}`).reverse();
+  const { context, page, errors } = await openPage(env, { lang: "en" });
+  await page.clock.setFixedTime(valid.now * 1000);
+  await loadTrustRoot(page, vectors.trust_root);
+  await page.evaluate((p) => window.certledgerPage.usePolicy(p), valid.policy);
+  for (const [k, part] of parts.entries()) {
+    await page.evaluate(async (text) => {
+      const m = await import("./pkg/certledger_verifier.js");
+      const holder = document.createElement("div");
+      holder.id = "part-qr";
+      holder.style.width = "640px";
+      holder.innerHTML = m.request_qr_svg(text);
+      holder.firstElementChild.setAttribute("width", "640");
+      holder.firstElementChild.setAttribute("height", "640");
+      document.body.append(holder);
+    }, part);
+    const png = await page.locator("#part-qr svg").screenshot();
+    await page.evaluate(() => document.getElementById("part-qr").remove());
+    await page.setInputFiles("#bundle-file", { name: `part-${k}.png`, mimeType: "image/png", buffer: png });
+    if (k < parts.length - 1) {
+      await page.waitForFunction((s) => document.getElementById("scan-status").textContent.startsWith(s),
+        `Read ${k + 1} of ${parts.length} QR codes`);
+    }
+  }
+  await page.waitForSelector("#result[data-status=valid]");
+  assert.equal(await page.inputValue("#bundle-text"), valid.bundle);
+  assert.equal(await page.textContent("#scan-status"), "");
+  await screenshot(page, "parts-joined");
+  assert.deepEqual(errors, []);
+  await context.close();
+});

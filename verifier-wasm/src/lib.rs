@@ -10,7 +10,9 @@
 //! - [`create_request`]: a fresh presentation request (JSON and `CLR1.` text form);
 //! - [`parse_request`]: the JSON of a request given in text form;
 //! - [`request_qr_svg`]: a QR code of any short text as an SVG document;
-//! - [`decode_qr_image`]: the text of the first QR code found in an RGBA image;
+//! - [`decode_qr_image`]: the text of the first QR code found in an RGBA image, and
+//!   [`decode_qr_codes`] all of them;
+//! - [`collect_bundle_parts`]: joins a bundle split over several QR codes (`CLBQ1` parts);
 //! - [`profiles`]: the shipped credential types and their bilingual claim labels;
 //! - [`verify_bundle`]: the verdict on a presentation bundle as a structured value.
 //!
@@ -18,6 +20,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod parts;
 pub mod profiles;
 pub mod qr;
 pub mod request;
@@ -32,7 +35,7 @@ const TS_TYPES: &'static str = include_str!("../web/types.d.ts");
 /// at `now_ms` (JS `Date.now()`), with a 256-bit nonce from `crypto.getRandomValues`. Returns the
 /// JSON `{"request": <request JSON>, "text": "CLR1...."}`; throws an `Error` whose message says
 /// what is wrong with the options.
-#[wasm_bindgen(js_name = create_request, unchecked_return_type = "string")]
+#[wasm_bindgen]
 pub fn create_request(options_json: &str, now_ms: f64) -> Result<String, JsError> {
     request::create_request_json(options_json, now_ms, &mut rand_core::OsRng).map_err(js_error)
 }
@@ -54,6 +57,21 @@ pub fn request_qr_svg(text: &str) -> Result<String, JsError> {
 #[wasm_bindgen]
 pub fn decode_qr_image(rgba: &[u8], width: u32, height: u32) -> Result<String, JsError> {
     qr::decode_rgba(rgba, width, height).map_err(js_error)
+}
+
+/// Every decodable QR code in an RGBA image, as a JSON array of strings; throws if there is none.
+#[wasm_bindgen]
+pub fn decode_qr_codes(rgba: &[u8], width: u32, height: u32) -> Result<String, JsError> {
+    let texts = qr::decode_rgba_all(rgba, width, height).map_err(js_error)?;
+    Ok(serde_json::to_string(&texts).unwrap_or_else(|_| "[]".to_owned()))
+}
+
+/// Adds scanned `CLBQ1/<i>/<n>/<piece>` parts (`texts_json`, a JSON array) to those collected so
+/// far (`parts_json`, the previous answer's `parts`, or `[]`) and returns `PartsProgress` as JSON;
+/// throws on a malformed, mixed or conflicting part.
+#[wasm_bindgen]
+pub fn collect_bundle_parts(parts_json: &str, texts_json: &str) -> Result<String, JsError> {
+    parts::collect_json(parts_json, texts_json).map_err(js_error)
 }
 
 /// The shipped credential types with bilingual names and claim labels, as a JSON array

@@ -44,6 +44,12 @@ pub fn svg(text: &str) -> Result<String, QrError> {
 
 /// The text of the first decodable QR code in an RGBA image of `width` x `height` pixels.
 pub fn decode_rgba(rgba: &[u8], width: u32, height: u32) -> Result<String, QrError> {
+    decode_rgba_all(rgba, width, height)?.into_iter().next().ok_or(QrError::NotFound)
+}
+
+/// The texts of every decodable QR code in an RGBA image (for example a printed card carrying
+/// all `CLBQ1` parts of a bundle), in detection order; at least one, or [`QrError::NotFound`].
+pub fn decode_rgba_all(rgba: &[u8], width: u32, height: u32) -> Result<Vec<String>, QrError> {
     if width == 0 || height == 0 || width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE {
         return Err(QrError::BadImage);
     }
@@ -67,11 +73,15 @@ pub fn decode_rgba(rgba: &[u8], width: u32, height: u32) -> Result<String, QrErr
     let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
         grey.get(y * w + x).copied().unwrap_or(255)
     });
-    image
+    let texts: Vec<String> = image
         .detect_grids()
         .iter()
-        .find_map(|grid| grid.decode().ok().map(|(_, text)| text))
-        .ok_or(QrError::NotFound)
+        .filter_map(|grid| grid.decode().ok().map(|(_, text)| text))
+        .collect();
+    if texts.is_empty() {
+        return Err(QrError::NotFound);
+    }
+    Ok(texts)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 // or camera) and show the verdict. Everything runs in this page with the WebAssembly module; the
 // only network use after loading is an explicit "load trust root from a node" click.
 import init, {
-  create_request, decode_qr_image, profiles, request_qr_svg, verify_bundle,
+  collect_bundle_parts, create_request, decode_qr_codes, profiles, request_qr_svg, verify_bundle,
 } from "./pkg/certledger_verifier.js";
 
 const STRINGS = {
@@ -20,7 +20,9 @@ const STRINGS = {
     step2: "第二步：读取并核验凭证", dropHint: "把凭证文件或二维码图片拖到这里",
     openFile: "选择文件或图片", cameraStart: "摄像头扫码", cameraStop: "关闭摄像头",
     cameraFailed: "无法打开摄像头：", pasteLabel: "或粘贴凭证文本（CLB1. 开头）", verify: "核验",
-    noQr: "图片中没有可识别的二维码。", isRequest: "这是核验请求二维码，不是市民的凭证。",
+    noQr: "图片中没有可识别的二维码。",
+    partsProgress: (h, n) => `已读取 ${h}/${n} 个二维码，请继续扫描其余的二维码。`,
+    partsBad: "二维码分片无法拼接：", isRequest: "这是核验请求二维码，不是市民的凭证。",
     valid: "✓ 有效", invalid: "✗ 无效", error: "！无法核验",
     needTrust: "请先加载信任根。", needRequest: "请先生成核验请求。",
     anchored: "登记时间", expires: "有效期至", checkpoint: "状态截至检查点", issuer: "签发部门",
@@ -41,6 +43,8 @@ const STRINGS = {
     openFile: "Choose a file or image", cameraStart: "Scan with camera", cameraStop: "Stop camera",
     cameraFailed: "Cannot open the camera: ", pasteLabel: "or paste the credential text (starts with CLB1.)",
     verify: "Check", noQr: "No readable QR code in the image.",
+    partsProgress: (h, n) => `Read ${h} of ${n} QR codes; scan the others.`,
+    partsBad: "The QR code parts do not fit together: ",
     isRequest: "This is a request QR code, not the citizen's credential.",
     valid: "✓ Valid", invalid: "✗ Not valid", error: "! Could not check",
     needTrust: "Load a trust root first.", needRequest: "Create a request first.",
@@ -58,6 +62,7 @@ const state = {
   policyOverride: null,
   result: null,
   camera: null,
+  parts: [], // CLBQ1 parts of a bundle split over several QR codes, collected so far
 };
 const t = (key) => STRINGS[state.lang][key];
 
@@ -175,11 +180,12 @@ async function readFile(file) {
     const bitmap = await createImageBitmap(file);
     acceptScanned(decodeDrawable(bitmap, bitmap.width, bitmap.height), true);
   } else {
-    acceptScanned((await file.slice(0, 200_000).text()).trim(), true);
+    acceptScanned([(await file.slice(0, 200_000).text()).trim()], true);
   }
 }
 
-// Draws an image or video frame (scaled to at most 1024 px a side) and decodes a QR code in it.
+// Draws an image or video frame (scaled to at most 1024 px a side) and decodes every QR code in
+// it; null when there is none.
 function decodeDrawable(source, width, height) {
   const scale = Math.min(1, 1024 / Math.max(width, height));
   const canvas = document.createElement("canvas");
@@ -191,17 +197,40 @@ function decodeDrawable(source, width, height) {
   ctx.drawImage(source, 0, 0, canvas.width, canvas.height);
   const pixels = ctx.getImageData(0, 0, canvas.width, canvas.height);
   try {
-    return decode_qr_image(pixels.data, canvas.width, canvas.height);
+    return JSON.parse(decode_qr_codes(pixels.data, canvas.width, canvas.height));
   } catch {
     return null;
   }
 }
 
-function acceptScanned(text, reportMissing) {
-  if (text === null) {
+// Takes scanned texts (one image may hold several codes). Returns true when scanning is done: a
+// whole bundle or request was read, or the parts cannot be joined.
+function acceptScanned(texts, reportMissing) {
+  if (texts === null || texts.length === 0) {
     if (reportMissing) showLocalError("noQr");
     return false;
   }
+  const parts = texts.filter((x) => x.startsWith("CLBQ1/"));
+  if (parts.length > 0) {
+    let progress;
+    try {
+      progress = JSON.parse(collect_bundle_parts(JSON.stringify(state.parts), JSON.stringify(parts)));
+    } catch (e) {
+      state.parts = [];
+      $("scan-status").textContent = "";
+      showLocalError("partsBad", messageOf(e));
+      return true;
+    }
+    if (!progress.complete) {
+      state.parts = progress.parts;
+      $("scan-status").textContent = t("partsProgress")(progress.have, progress.total);
+      return false;
+    }
+    state.parts = [];
+    texts = [progress.text];
+  }
+  $("scan-status").textContent = "";
+  const text = texts[0];
   $("bundle-text").value = text;
   if (text.startsWith("CLR1.")) showLocalError("isRequest");
   else verify();
@@ -218,8 +247,7 @@ async function toggleCamera() {
     await video.play();
     state.camera = { stream, timer: setInterval(() => {
       if (video.readyState < 2) return;
-      const text = decodeDrawable(video, video.videoWidth, video.videoHeight);
-      if (text !== null) { stopCamera(); acceptScanned(text, false); }
+      if (acceptScanned(decodeDrawable(video, video.videoWidth, video.videoHeight), false)) stopCamera();
     }, 250) };
   } catch (e) {
     showLocalError("cameraFailed", messageOf(e));

@@ -92,3 +92,14 @@ export interface PolicyJson {
   min_assurance_level?: number | null;
   required_claims?: string[];
 }
+
+/** What collect_bundle_parts returns, as JSON. */
+export interface PartsProgress {
+  complete: boolean;
+  /** The joined CLB1. text once complete, else null. */
+  text: string | null;
+  have: number;
+  total: number;
+  /** Pass back as parts_json with the next scan. */
+  parts: string[];
+}

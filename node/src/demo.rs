@@ -1,0 +1,426 @@
+//! The end-to-end demo against a running devnet (`certledger-node devnet --demo`, or
+//! `certledger-node demo --dir DIR` against a devnet started separately).
+//!
+//! Two departments register issuers (market regulation for business licences, public security for
+//! identity attestations), market regulation issues a business licence to a fresh holder key and
+//! anchors it through one node, the proofs are fetched from a different node, the holder builds a
+//! presentation bundle and the verifier decides it offline with `core::verify::verify` against the
+//! genesis trust root. Then one disclosed claim is altered and the refusal is shown. The credential
+//! file, both bundles, the trust root and the verifier policy are written to `DIR/demo/`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, bail, Context as _};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use certledger_core::bundle::{Bundle, Presentation, Proofs};
+use certledger_core::codec::Encode as _;
+use certledger_core::credential_file::CredentialFile;
+use certledger_core::ledger::{EntryBody, RegisterIssuer, SignedEntry};
+use certledger_core::note::Note;
+use certledger_core::sdjwt::SdJwt;
+use certledger_core::sig::SecretKey;
+use certledger_core::verify::{self, Accepted, Invalid, Policy, TrustRoot, Verdict};
+use certledger_core::{issuance, profiles, testkit};
+use serde_json::{json, Value};
+
+use crate::config::{Genesis, KeyFile, NodeToml};
+
+/// How long any one wait of the demo may take.
+const STEP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What the demo established (for tests and the caller's summary).
+#[derive(Debug)]
+pub struct DemoOutcome {
+    /// The verdict on the genuine bundle.
+    pub accepted: Box<Accepted>,
+    /// The reason the tampered bundle was refused.
+    pub refused: Invalid,
+    /// The node the anchor was submitted to.
+    pub submitted_to: String,
+    /// The node the proofs came from.
+    pub proofs_from: String,
+    /// Where the files were written.
+    pub out_dir: PathBuf,
+}
+
+fn now_s() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// The HTTP base URLs of a devnet's nodes, from `DIR/node-<i>/node.toml`.
+pub fn devnet_urls(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let mut urls = Vec::new();
+    for i in 0.. {
+        let path = dir.join(format!("node-{i}")).join("node.toml");
+        if !path.exists() {
+            break;
+        }
+        let cfg = NodeToml::load(&path)?;
+        urls.push(format!("http://{}", cfg.http_listen));
+    }
+    if urls.len() < 2 {
+        bail!(
+            "{} holds fewer than two nodes; start one with `certledger-node devnet`",
+            dir.display()
+        );
+    }
+    Ok(urls)
+}
+
+struct Client {
+    http: reqwest::Client,
+}
+
+enum Submitted {
+    /// Accepted (or already pending): wait for this id.
+    Pending(String),
+    /// The ledger already holds it (a re-run on the same devnet).
+    AlreadyThere,
+}
+
+impl Client {
+    async fn get(&self, url: &str) -> anyhow::Result<(u16, Value)> {
+        let r = self.http.get(url).send().await.with_context(|| format!("GET {url}"))?;
+        let status = r.status().as_u16();
+        let v = r.json::<Value>().await.unwrap_or(Value::Null);
+        Ok((status, v))
+    }
+
+    async fn submit(&self, base: &str, entry: &SignedEntry) -> anyhow::Result<Submitted> {
+        let body = json!({ "entry": URL_SAFE_NO_PAD.encode(entry.to_bytes()) });
+        let url = format!("{base}/v1/entries");
+        let r =
+            self.http.post(&url).json(&body).send().await.with_context(|| format!("POST {url}"))?;
+        let status = r.status().as_u16();
+        let v = r.json::<Value>().await.unwrap_or(Value::Null);
+        let id = hex::encode(entry.id());
+        match (status, v["error"].as_str()) {
+            (202, _) | (409, Some("duplicate")) => Ok(Submitted::Pending(id)),
+            (409, Some("conflict")) => Ok(Submitted::AlreadyThere),
+            _ => bail!("{url} refused the entry: HTTP {status} {v}"),
+        }
+    }
+
+    async fn wait_committed(&self, base: &str, id: &str) -> anyhow::Result<u64> {
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            let (s, v) = self.get(&format!("{base}/v1/entries/{id}")).await?;
+            if s == 200 && v["status"] == "committed" {
+                return v["height"].as_u64().ok_or_else(|| anyhow!("entry status without height"));
+            }
+            if Instant::now() > deadline {
+                bail!("entry {id} not committed on {base} within {STEP_TIMEOUT:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn submit_all(&self, base: &str, entries: &[SignedEntry]) -> anyhow::Result<()> {
+        let mut ids = Vec::new();
+        for e in entries {
+            if let Submitted::Pending(id) = self.submit(base, e).await? {
+                ids.push(id);
+            }
+        }
+        for id in ids {
+            self.wait_committed(base, &id).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Waits until every node answers `/health` with a committed height.
+pub async fn wait_ready(urls: &[String]) -> anyhow::Result<()> {
+    let c = Client { http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()? };
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    for u in urls {
+        loop {
+            if let Ok((200, v)) = c.get(&format!("{u}/health")).await {
+                if v["height"].as_u64().unwrap_or(0) >= 1 {
+                    break;
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("node {u} is not producing blocks");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    Ok(())
+}
+
+/// Runs the demo against the devnet in `dir` (nodes at `urls`, in node order).
+pub async fn run(dir: &Path, urls: &[String]) -> anyhow::Result<DemoOutcome> {
+    let (Some(node_a), Some(node_b)) = (urls.first(), urls.get(2).or(urls.get(1))) else {
+        bail!("the demo needs at least two nodes");
+    };
+    let c = Client { http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()? };
+    let genesis = Genesis::load(&dir.join("genesis.json"))?;
+    let chain_id = genesis.chain_id.clone();
+    let admin_of = |id: &str| -> anyhow::Result<SecretKey> {
+        let i = genesis
+            .departments
+            .iter()
+            .position(|d| d.id == id)
+            .ok_or_else(|| anyhow!("department {id} is not in this devnet's genesis"))?;
+        KeyFile::load(&dir.join("keys").join(format!("dept-{i}.admin.key.json")))
+    };
+    let name_of = |id: &str| {
+        genesis
+            .departments
+            .iter()
+            .find(|d| d.id == id)
+            .map(|d| format!("{} / {}", d.name_zh, d.name_en))
+            .unwrap_or_else(|| id.to_owned())
+    };
+    println!(
+        "== ledger {chain_id}: {} departments, nodes {}",
+        genesis.departments.len(),
+        urls.join(" ")
+    );
+    wait_ready(urls).await?;
+
+    // 1. Credential types (any department admin may register one; the issuing department does).
+    let fallback =
+        admin_of(&genesis.departments.first().map(|d| d.id.clone()).unwrap_or_default())?;
+    let mut types = Vec::new();
+    for ty in profiles::ALL {
+        let admin = admin_of(ty.issuing_department).unwrap_or_else(|_| fallback.clone());
+        types.push(SignedEntry::sign(
+            &admin,
+            &chain_id,
+            EntryBody::RegisterType(testkit::register_type(ty)),
+        ));
+    }
+    c.submit_all(node_a, &types).await.context("registering credential types")?;
+    println!(
+        "== credential types registered: {}",
+        profiles::ALL.iter().map(|t| t.id).collect::<Vec<_>>().join(", ")
+    );
+
+    // 2. Two departments register issuers.
+    let bl = &profiles::BUSINESS_LICENCE;
+    let ia = &profiles::IDENTITY_ATTESTATION;
+    let market = SecretKey::generate(&mut rand::rngs::OsRng);
+    let police = SecretKey::generate(&mut rand::rngs::OsRng);
+    let now = now_s();
+    let register = |dept: &str, key: &SecretKey, ty: &str| -> anyhow::Result<SignedEntry> {
+        Ok(SignedEntry::sign(
+            &admin_of(dept)?,
+            &chain_id,
+            EntryBody::RegisterIssuer(RegisterIssuer {
+                department: dept.to_owned(),
+                issuer_key: key.public_key(),
+                types: vec![ty.to_owned()],
+                valid_from: now.saturating_sub(60),
+                valid_until: now + 5 * 365 * 86_400,
+                name_zh: format!("{} 证照签发系统", dept),
+                name_en: format!("{dept} credential issuing service"),
+            }),
+        ))
+    };
+    let issuers = [
+        register("market-regulation", &market, bl.id)?,
+        register("public-security", &police, ia.id)?,
+    ];
+    c.submit_all(node_a, &issuers).await.context("registering issuers")?;
+    println!(
+        "== issuers registered: {} → {} ({}), {} → {} ({})",
+        name_of("market-regulation"),
+        market.public_key().short_id(),
+        bl.name_en,
+        name_of("public-security"),
+        police.public_key().short_id(),
+        ia.name_en
+    );
+
+    // 3. Issue a business licence to a fresh holder and anchor it through node A.
+    let holder = SecretKey::generate(&mut rand::rngs::OsRng);
+    let issued = issuance::issue(
+        &market,
+        bl,
+        &testkit::example_claims(bl),
+        &holder.public_key(),
+        &chain_id,
+        now_s(),
+        &mut rand::rngs::OsRng,
+    )
+    .map_err(|e| anyhow!("issuing: {e}"))?;
+    let anchor =
+        SignedEntry::sign(&market, &chain_id, EntryBody::AnchorIssuance(issued.anchor.clone()));
+    let Submitted::Pending(anchor_id) = c.submit(node_a, &anchor).await? else {
+        bail!("a fresh anchor conflicted with the ledger");
+    };
+    let height = c.wait_committed(node_a, &anchor_id).await?;
+    let cred_b64 = URL_SAFE_NO_PAD.encode(issued.credential_id);
+    println!(
+        "== issued {} / {} (credential {cred_b64}); anchor submitted to {node_a}, committed at height {height}",
+        bl.name_zh, bl.name_en
+    );
+
+    // 4. Proofs from another node, once a cosigned checkpoint covers the anchor.
+    let proofs = fetch_proofs(&c, node_b, &cred_b64).await?;
+    let trust_root = TrustRoot::from_genesis(&genesis.to_core());
+    match verify::verify_credential(&issued.sd_jwt, &proofs, &trust_root, 3600, now_s())? {
+        Verdict::Valid(_) => {}
+        Verdict::Invalid(r) => {
+            bail!("the issued credential does not verify with {node_b}'s proofs: {r}")
+        }
+    }
+    let cp_height =
+        certledger_core::note::verify_checkpoint(&proofs.checkpoint, &quorum(&trust_root))
+            .map(|c| c.height)
+            .map_err(|e| anyhow!("served checkpoint: {e}"))?;
+    println!("== proofs fetched from {node_b} against cosigned checkpoint height {cp_height}");
+
+    // 5. The holder presents three claims; the verifier decides offline.
+    let mut nonce_bytes = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce_bytes);
+    let nonce = URL_SAFE_NO_PAD.encode(nonce_bytes);
+    let audience = "verifier:shanghai-pudong-service-centre";
+    let disclose = ["entity_name", "credit_code", "legal_representative"];
+    let presented = SdJwt::parse(&issued.sd_jwt)
+        .and_then(|sd| sd.present(&disclose, &holder, &nonce, audience, now_s()))
+        .map_err(|e| anyhow!("presenting: {e}"))?;
+    let bundle =
+        Bundle { presentation: Presentation::SdJwt(presented.clone()), proofs: proofs.clone() };
+    let text = bundle.to_text();
+    let policy = Policy::new(&nonce, audience);
+    let accepted = match verify::verify(&Bundle::from_text(&text)?, &trust_root, &policy, now_s())?
+    {
+        Verdict::Valid(ok) => ok,
+        Verdict::Invalid(r) => bail!("the genuine bundle was refused: [{}] {r}", r.code()),
+    };
+    let signers = Note::parse(&proofs.checkpoint)
+        .ok()
+        .and_then(|n| n.verify(&trust_root.keys).ok())
+        .unwrap_or_default();
+    let cosigned: Vec<String> =
+        signers.iter().filter_map(|i| trust_root.keys.get(*i)).map(|k| name_of(&k.name)).collect();
+    println!(
+        "== VERIFIED 核验通过: {} / {} ({} characters as CLB1 text)",
+        accepted.type_name_zh,
+        accepted.type_name_en,
+        text.len()
+    );
+    println!("   issued by 签发部门: {}", name_of(&accepted.issuer_department));
+    for claim in &accepted.claims {
+        let value =
+            claim.value.as_str().map(str::to_owned).unwrap_or_else(|| claim.value.to_string());
+        println!("   {} / {}: {value}", claim.label_zh, claim.label_en);
+    }
+    println!(
+        "   status proven at checkpoint height 检查点高度 {}, cosigned by 共同签名 {} of {} departments (threshold {}):",
+        accepted.checkpoint_height,
+        cosigned.len(),
+        trust_root.keys.len(),
+        trust_root.threshold
+    );
+    for name in &cosigned {
+        println!("     - {name}");
+    }
+
+    // 6. One disclosed claim altered: refused.
+    let tampered = Bundle { presentation: Presentation::SdJwt(tamper(&presented)?), proofs };
+    let refused = match verify::verify(&tampered, &trust_root, &policy, now_s())? {
+        Verdict::Valid(_) => bail!("the tampered bundle was accepted"),
+        Verdict::Invalid(r) => r,
+    };
+    println!(
+        "== REFUSED 拒绝 (legal representative changed to 某冒名者): [{}] {} / {}",
+        refused.code(),
+        refused.message_zh(),
+        refused
+    );
+
+    // 7. Files for the wallet and the browser page.
+    let out_dir = dir.join("demo");
+    std::fs::create_dir_all(&out_dir)?;
+    let file = CredentialFile {
+        chain_id: chain_id.clone(),
+        credential_id: issued.credential_id,
+        sd_jwt: issued.sd_jwt.clone(),
+        proofs: tampered.proofs.clone(),
+    };
+    std::fs::write(out_dir.join("credential.json"), file.to_json())?;
+    std::fs::write(out_dir.join("bundle.clb"), &text)?;
+    std::fs::write(out_dir.join("tampered.clb"), tampered.to_text())?;
+    std::fs::write(out_dir.join("trust-root.json"), trust_root.to_json())?;
+    std::fs::write(out_dir.join("policy.json"), serde_json::to_string_pretty(&policy)?)?;
+    KeyFile::new(&holder).write(&out_dir.join("holder.key.json"))?;
+    println!("== wrote credential.json, bundle.clb, tampered.clb, trust-root.json, policy.json, holder.key.json to {}", out_dir.display());
+    println!(
+        "   check again (presentations are fresh for 5 minutes): certledger-wallet verify {} --trust-root {} --nonce {nonce} --audience {audience}",
+        out_dir.join("bundle.clb").display(),
+        out_dir.join("trust-root.json").display()
+    );
+    Ok(DemoOutcome {
+        accepted,
+        refused,
+        submitted_to: node_a.clone(),
+        proofs_from: node_b.clone(),
+        out_dir,
+    })
+}
+
+fn quorum(t: &TrustRoot) -> certledger_core::note::Quorum {
+    certledger_core::note::Quorum {
+        origin: t.chain_id.clone(),
+        keys: t.keys.clone(),
+        threshold: t.threshold,
+    }
+}
+
+/// `GET /v1/proofs/credential/{id}` until a cosigned checkpoint covers the credential.
+pub async fn fetch_proofs_from(base: &str, credential_id: &[u8; 32]) -> anyhow::Result<Proofs> {
+    let c = Client { http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()? };
+    fetch_proofs(&c, base, &URL_SAFE_NO_PAD.encode(credential_id)).await
+}
+
+async fn fetch_proofs(c: &Client, base: &str, cred_b64: &str) -> anyhow::Result<Proofs> {
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    loop {
+        let (s, v) = c.get(&format!("{base}/v1/proofs/credential/{cred_b64}")).await?;
+        // 503: committed but not yet under a cosigned checkpoint; 404: not yet committed there.
+        if s == 200 {
+            let b64 =
+                v["proofs"].as_str().ok_or_else(|| anyhow!("proofs response without proofs"))?;
+            let bytes = URL_SAFE_NO_PAD.decode(b64).context("proofs are not base64url")?;
+            return Proofs::decode_bytes(&bytes).map_err(|e| anyhow!("proofs: {e}"));
+        }
+        if Instant::now() > deadline {
+            bail!("no proofs from {base} within {STEP_TIMEOUT:?}: HTTP {s} {v}");
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+}
+
+/// Replaces the disclosed legal representative's value, keeping its salt and name, so the
+/// disclosure no longer hashes to a digest the issuer signed.
+pub fn tamper(sd_jwt: &str) -> anyhow::Result<String> {
+    let mut changed = false;
+    let parts: Vec<String> = sd_jwt
+        .split('~')
+        .map(|part| {
+            let Ok(raw) = URL_SAFE_NO_PAD.decode(part) else { return part.to_owned() };
+            let Ok(mut arr) = serde_json::from_slice::<Vec<Value>>(&raw) else {
+                return part.to_owned();
+            };
+            if arr.len() == 3 && arr.get(1).and_then(Value::as_str) == Some("legal_representative")
+            {
+                if let Some(v) = arr.get_mut(2) {
+                    *v = Value::String("某冒名者".into());
+                    changed = true;
+                }
+                return URL_SAFE_NO_PAD.encode(serde_json::to_vec(&arr).unwrap_or_default());
+            }
+            part.to_owned()
+        })
+        .collect();
+    if !changed {
+        bail!("the presentation discloses no legal representative to alter");
+    }
+    Ok(parts.join("~"))
+}
