@@ -29,6 +29,9 @@ WASM_OUT="$PKG/certledger_verifier_bg.wasm"
 
 WASM_OPT=skipped
 WASM_OPT_MIN=116
+# Prefer the Binaryen the browser tests' npm lock pins (tests/browser: binaryen), then the system's.
+NPM_WASM_OPT="$ROOT/tests/browser/node_modules/.bin/wasm-opt"
+[ -x "$NPM_WASM_OPT" ] && export PATH="$(dirname "$NPM_WASM_OPT"):$PATH"
 wasm_opt_version() { wasm-opt --version 2>/dev/null | sed -n 's/.*version \([0-9]*\).*/\1/p'; }
 if ! command -v wasm-opt >/dev/null 2>&1; then
   echo "note: wasm-opt not found (Binaryen); skipped" >&2
