@@ -80,13 +80,8 @@ impl TrustRoot {
 
     /// Parses the JSON form, strictly and with bounds.
     pub fn from_json(text: &str) -> Result<Self, VerifyError> {
-        if text.len() > MAX_TRUST_ROOT_BYTES {
-            return Err(VerifyError::TrustRoot("trust root JSON is too large"));
-        }
-        let value = crate::jcs::parse_strict(text)
-            .map_err(|_| VerifyError::TrustRoot("trust root is not valid JSON"))?;
-        let json: TrustRootJson = serde_json::from_value(value)
-            .map_err(|_| VerifyError::TrustRoot("trust root JSON has the wrong shape"))?;
+        let json: TrustRootJson =
+            from_strict_json(text, MAX_TRUST_ROOT_BYTES).map_err(VerifyError::TrustRoot)?;
         if json.version != 1 {
             return Err(VerifyError::TrustRoot("unsupported trust root version"));
         }
@@ -129,6 +124,18 @@ impl TrustRoot {
     fn quorum(&self) -> Quorum {
         Quorum { origin: self.chain_id.clone(), keys: self.keys.clone(), threshold: self.threshold }
     }
+}
+
+/// Parses bounded, strict JSON (duplicate keys refused) into `T`.
+fn from_strict_json<T: serde::de::DeserializeOwned>(
+    text: &str,
+    max_bytes: usize,
+) -> Result<T, &'static str> {
+    if text.len() > max_bytes {
+        return Err("JSON is too large");
+    }
+    let value = crate::jcs::parse_strict(text).map_err(|_| "not valid JSON")?;
+    serde_json::from_value(value).map_err(|_| "JSON has the wrong shape")
 }
 
 /// What the verifier asked for in this exchange. Nonce and audience are not optional: a verifier
@@ -199,13 +206,8 @@ impl Policy {
 
     /// Parses the JSON form, strictly and with bounds.
     pub fn from_json(text: &str) -> Result<Self, VerifyError> {
-        if text.len() > MAX_POLICY_BYTES {
-            return Err(VerifyError::Policy("policy JSON is too large"));
-        }
-        let value = crate::jcs::parse_strict(text)
-            .map_err(|_| VerifyError::Policy("policy is not valid JSON"))?;
-        let policy: Policy = serde_json::from_value(value)
-            .map_err(|_| VerifyError::Policy("policy JSON has the wrong shape"))?;
+        let policy: Policy =
+            from_strict_json(text, MAX_POLICY_BYTES).map_err(VerifyError::Policy)?;
         if policy.challenge.nonce.len() < 16 || policy.challenge.audience.is_empty() {
             return Err(VerifyError::Policy(
                 "policy needs a nonce of 16+ characters and an audience",
