@@ -75,6 +75,14 @@ pub trait Executor: Send + Sync {
         time: u64,
         entries: &[Vec<u8>],
     ) -> Result<BlockOutcome, EntryError>;
+    /// Executes a block on a copy and returns the roots with that executed copy, so a block
+    /// checked once need not be executed again when it is decided.
+    fn execute(
+        &self,
+        height: u64,
+        time: u64,
+        entries: &[Vec<u8>],
+    ) -> Result<(BlockOutcome, Box<dyn Executor>), EntryError>;
     /// The current roots.
     fn outcome(&self) -> BlockOutcome;
     /// Time of the last applied block.
@@ -114,12 +122,13 @@ struct History {
     blobs: BTreeMap<[u8; 32], Vec<u8>>,
 }
 
-/// The node's state-tree store: current values per key (owned, cloned with the ledger) and the
-/// shared append-only [`History`]. `delete_node` is a no-op; [`HistoryStore::prune`] sweeps.
+/// The node's state-tree store: the current value hash per key (owned, cloned with the ledger;
+/// the bytes live once, in the shared blobs) and the shared append-only [`History`].
+/// `delete_node` is a no-op; [`HistoryStore::prune`] sweeps.
 #[derive(Clone, Debug, Default)]
 pub struct HistoryStore {
     history: Arc<RwLock<History>>,
-    values: BTreeMap<[u8; 32], Vec<u8>>,
+    values: BTreeMap<[u8; 32], [u8; 32]>,
 }
 
 impl HistoryStore {
@@ -197,11 +206,16 @@ impl SmtStore for HistoryStore {
         Ok(())
     }
     fn value(&self, key: &[u8; 32]) -> Result<Option<Vec<u8>>, SmtError> {
-        Ok(self.values.get(key).cloned())
+        let Some(vh) = self.values.get(key) else { return Ok(None) };
+        match self.read().blobs.get(vh) {
+            Some(v) => Ok(Some(v.clone())),
+            None => Err(SmtError::Store("value blob missing")),
+        }
     }
     fn put_value(&mut self, key: [u8; 32], value: Vec<u8>) -> Result<(), SmtError> {
-        self.write().blobs.insert(smt::value_hash(&value), value.clone());
-        self.values.insert(key, value);
+        let vh = smt::value_hash(&value);
+        self.write().blobs.insert(vh, value);
+        self.values.insert(key, vh);
         Ok(())
     }
     fn delete_value(&mut self, key: &[u8; 32]) -> Result<(), SmtError> {
@@ -320,6 +334,18 @@ impl Executor for CoreLedger {
     ) -> Result<BlockOutcome, EntryError> {
         let decoded = Self::decode_all(entries)?;
         Ok(outcome_of(self.ledger.clone().apply_block(height, time, &decoded)?))
+    }
+
+    fn execute(
+        &self,
+        height: u64,
+        time: u64,
+        entries: &[Vec<u8>],
+    ) -> Result<(BlockOutcome, Box<dyn Executor>), EntryError> {
+        let decoded = Self::decode_all(entries)?;
+        let mut copy = self.clone();
+        let out = outcome_of(copy.ledger.apply_block(height, time, &decoded)?);
+        Ok((out, Box::new(copy)))
     }
 
     fn outcome(&self) -> BlockOutcome {

@@ -66,7 +66,8 @@ enum Cmd {
     },
     /// Start a local network of separate node processes on 127.0.0.1 (Ctrl-C stops them).
     #[command(
-        after_help = "Example:\n  certledger-node devnet --validators 4 --observers 1 --dir ./devnet\n\
+        after_help = "Examples:\n  certledger-node devnet --validators 4 --observers 1 --dir ./devnet\n  \
+        certledger-node devnet --validators 4 --dir ./demo-net --demo\n\
         Re-running with the same --dir restarts the same network with its data."
     )]
     Devnet {
@@ -331,8 +332,12 @@ async fn shutdown_signal() {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+/// `n` distinct free ports: every listener is held until all are chosen, so the OS cannot hand
+/// out the same port twice.
+fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
+    let listeners =
+        (0..n).map(|_| TcpListener::bind("127.0.0.1:0")).collect::<Result<Vec<_>, _>>()?;
+    Ok(listeners.iter().map(|l| l.local_addr().map(|a| a.port())).collect::<Result<_, _>>()?)
 }
 
 struct Children(Vec<Child>);
@@ -367,10 +372,9 @@ async fn devnet(
                 .write(&dir.join("keys").join(format!("dept-{}.key.json", validators + j)))?;
             keys.push(key);
         }
-        let mut ports = Vec::new();
-        for _ in 0..total {
-            ports.push((free_port()?, free_port()?));
-        }
+        let free = free_ports(2 * total)?;
+        let ports: Vec<(u16, u16)> =
+            free.chunks_exact(2).filter_map(|c| Some((*c.first()?, *c.get(1)?))).collect();
         for (i, _) in keys.iter().enumerate() {
             let node_dir = dir.join(format!("node-{i}"));
             std::fs::create_dir_all(&node_dir)?;

@@ -420,6 +420,7 @@ pub async fn run_consensus(node: Arc<NodeHandle>, cfg: &NodeToml) -> anyhow::Res
         commit_failed: false,
         danger_bad_root: cfg.danger_propose_bad_state_root,
         recent_roots: VecDeque::new(),
+        executed: BTreeMap::new(),
     };
     let res = app.run(&mut channels).await;
     engine.handle.abort();
@@ -441,6 +442,17 @@ struct AppLoop {
     danger_bad_root: bool,
     /// State roots of the last [`KEEP_RECENT_ROOTS`] committed heights.
     recent_roots: VecDeque<[u8; 32]>,
+    /// Blocks that passed `check_block`, executed on a copy of the state they were checked
+    /// against, by block hash (dropped once their height is decided).
+    executed: BTreeMap<BlockHash, Executed>,
+}
+
+/// A checked block's execution result, reusable when it is decided.
+struct Executed {
+    height: u64,
+    /// The roots of the state it was executed on.
+    base: exec::BlockOutcome,
+    ledger: Box<dyn Executor>,
 }
 
 /// Why a proposed block was refused.
@@ -477,7 +489,7 @@ impl AppLoop {
     /// re-proposed from a lock, else of `(height, round)`; for a synced (certified) block any
     /// validator.
     fn check_block(
-        &self,
+        &mut self,
         block: &Block,
         height: Height,
         proposer: Option<&Address>,
@@ -523,7 +535,7 @@ impl AppLoop {
         if h.entries_root != entries_root(&block.entries) {
             return Err(BlockError::Header("entries_root"));
         }
-        let out = s.ledger.dry_run(height.0, h.time, &block.entries)?;
+        let (out, executed) = s.ledger.execute(height.0, h.time, &block.entries)?;
         if out.validators_changed {
             return Err(BlockError::ValidatorChange);
         }
@@ -536,10 +548,13 @@ impl AppLoop {
         if out.state_root != h.state_root {
             return Err(BlockError::Header("state_root"));
         }
+        let base = s.ledger.outcome();
+        drop(s);
+        self.executed.insert(h.hash(), Executed { height: height.0, base, ledger: executed });
         Ok(())
     }
 
-    fn build_block(&self, height: Height) -> Block {
+    fn build_block(&mut self, height: Height) -> Block {
         let mut s = self.node.lock();
         let candidates = {
             let Shared { ledger, mempool, .. } = &mut *s;
@@ -553,8 +568,13 @@ impl AppLoop {
         // Entries are checked one by one against the state; two of them can still conflict
         // with each other. Then keep a greedy prefix-compatible subset (bounded work) and drop
         // the entries that cannot follow it.
-        let (entries, out) = match s.ledger.dry_run(height.0, time, &candidates) {
-            Ok(out) => (candidates, out),
+        let base = s.ledger.outcome();
+        let mut executed = None;
+        let (entries, out) = match s.ledger.execute(height.0, time, &candidates) {
+            Ok((out, ledger)) => {
+                executed = Some(ledger);
+                (candidates, out)
+            }
             Err(_) => {
                 let mut kept: Vec<Vec<u8>> = Vec::new();
                 let mut dropped = Vec::new();
@@ -573,8 +593,9 @@ impl AppLoop {
                 }
             }
         };
+        drop(s);
         let vh = self.node.validators.hash();
-        Block {
+        let block = Block {
             header: BlockHeader {
                 chain_id: self.node.chain_id.clone(),
                 height: height.0,
@@ -589,7 +610,11 @@ impl AppLoop {
                 next_validators_hash: vh,
             },
             entries,
+        };
+        if let Some(ledger) = executed {
+            self.executed.insert(block.header.hash(), Executed { height: height.0, base, ledger });
         }
+        block
     }
 
     fn stream(&self, part: ProposalPart) -> [StreamMessage<ProposalPart>; 2] {
@@ -668,13 +693,26 @@ impl AppLoop {
         let mut s = self.node.lock();
         // Execution is deterministic and a quorum accepted this block after the same checks, so
         // a failure here means this node's state diverged: stop rather than continue.
-        let out = match s.ledger.apply_block(h, block.header.time, &block.entries) {
-            Ok(out) => out,
-            Err(e) => {
-                error!(height = h, error = %e, "decided block does not apply locally; stopping");
-                std::process::exit(70);
+        // The block was executed when it was checked; reuse that result if it was computed on
+        // exactly the current state (same height, log and state roots), else execute it now.
+        let reuse = self
+            .executed
+            .remove(&cert.value_id)
+            .filter(|e| e.height == h && e.base == s.ledger.outcome());
+        let out = match reuse {
+            Some(e) => {
+                s.ledger = e.ledger;
+                s.ledger.outcome()
             }
+            None => match s.ledger.apply_block(h, block.header.time, &block.entries) {
+                Ok(out) => out,
+                Err(e) => {
+                    error!(height = h, error = %e, "decided block does not apply locally; stopping");
+                    std::process::exit(70);
+                }
+            },
         };
+        self.executed.retain(|_, e| e.height > h);
         if out.log_root != block.header.log_root
             || out.state_root != block.header.state_root
             || out.log_size != block.header.log_size

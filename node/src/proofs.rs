@@ -167,3 +167,227 @@ fn anchor_leaf(node: &NodeHandle, record: &CredentialRecord) -> Result<Vec<u8>, 
         .map_err(|_| ProofError::Unavailable("stored anchor entry is malformed"))?;
     Ok(LogLeaf { height: block.header.height, time: block.header.time, entry }.to_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use certledger_core::ledger::{ChangeStatus, CredentialStatus, EntryBody, RegisterIssuer};
+    use certledger_core::note::{Note, NoteSigner};
+    use certledger_core::sig::SecretKey;
+    use certledger_core::verify::{self, Invalid, TrustRoot, Verdict};
+    use certledger_core::{issuance, profiles, testkit};
+
+    use super::*;
+    use crate::codec::StoredCertificate;
+    use crate::config::{Genesis, GenesisDepartment, KeyFile, NodeToml};
+    use crate::context::{Block, BlockHeader};
+    use crate::node::{checkpoint_of, open_node};
+
+    const CHAIN: &str = "proofs-test";
+
+    struct World {
+        _dir: tempfile::TempDir,
+        node: Arc<NodeHandle>,
+        node_keys: Vec<SecretKey>,
+        admin: SecretKey,
+        genesis: Genesis,
+    }
+
+    fn world() -> World {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let node_keys: Vec<SecretKey> =
+            (0..4u8).map(|i| SecretKey::from_seed(&[i + 1; 32])).collect();
+        let admin = SecretKey::from_seed(&[9; 32]);
+        let genesis = Genesis {
+            version: 1,
+            chain_id: CHAIN.into(),
+            genesis_time: 0,
+            departments: node_keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| GenesisDepartment {
+                    id: format!("dept-{i}"),
+                    name_zh: format!("部门{i}"),
+                    name_en: format!("Department {i}"),
+                    node_key: k.public_key(),
+                    admin_keys: vec![if i == 0 {
+                        admin.public_key()
+                    } else {
+                        SecretKey::from_seed(&[20 + i as u8; 32]).public_key()
+                    }],
+                })
+                .collect(),
+        };
+        let gpath = dir.path().join("genesis.json");
+        std::fs::write(&gpath, serde_json::to_string(&genesis).expect("json")).expect("write");
+        let kpath = dir.path().join("key.json");
+        KeyFile::new(&node_keys[0]).write(&kpath).expect("key");
+        let cfg = NodeToml {
+            moniker: "t".into(),
+            data_dir: dir.path().join("data"),
+            key_file: kpath,
+            genesis_file: gpath,
+            validator: true,
+            p2p_listen: "/ip4/127.0.0.1/tcp/0".into(),
+            persistent_peers: vec![],
+            http_listen: "127.0.0.1:0".into(),
+            peer_http: vec![],
+            block_time_ms: 500,
+            timeout_propose_ms: 2000,
+            timeout_vote_ms: 1000,
+            danger_propose_bad_state_root: false,
+        };
+        let node = open_node(&cfg).expect("open");
+        World { _dir: dir, node, node_keys, admin, genesis }
+    }
+
+    impl World {
+        /// Applies and stores a block as the consensus loop would (certificate not checked here).
+        fn commit(&self, height: u64, time: u64, entries: &[SignedEntry]) -> BlockHeader {
+            let bytes: Vec<Vec<u8>> = entries.iter().map(|e| e.to_bytes()).collect();
+            let mut s = self.node.lock();
+            let out = s.ledger.apply_block(height, time, &bytes).expect("block applies");
+            let header = BlockHeader {
+                chain_id: CHAIN.into(),
+                height,
+                prev_block_hash: [0; 32],
+                time,
+                proposer: [1; 32],
+                entries_root: crate::node::entries_root(&bytes),
+                log_size: out.log_size,
+                log_root: out.log_root,
+                state_root: out.state_root,
+                validators_hash: [5; 32],
+                next_validators_hash: [5; 32],
+            };
+            let block = Block { header: header.clone(), entries: bytes };
+            let cert = StoredCertificate {
+                height,
+                round: 0,
+                value_id: header.hash().0,
+                signatures: vec![([1; 32], vec![2; 64])],
+            };
+            self.node.store.put_decided(&block, &cert).expect("store");
+            s.last_header = Some(header.clone());
+            header
+        }
+
+        /// Stores a note of `header` cosigned by three of the four departments.
+        fn cosign(&self, header: &BlockHeader) {
+            let mut note = Note::new(&checkpoint_of(header).to_body()).expect("note");
+            for (i, k) in self.node_keys.iter().enumerate().take(3) {
+                note.sign(&NoteSigner::new(&format!("dept-{i}"), k.clone()).expect("signer"))
+                    .expect("sign");
+            }
+            self.node.store.put_checkpoint(header.height, &note.to_text()).expect("put");
+        }
+
+        fn sign(&self, key: &SecretKey, body: EntryBody) -> SignedEntry {
+            SignedEntry::sign(key, CHAIN, body)
+        }
+    }
+
+    #[test]
+    fn proofs_follow_the_newest_cosigned_checkpoint_not_the_current_state() {
+        let w = world();
+        let trust_root = TrustRoot::from_genesis(&w.genesis.to_core());
+        let bl = &profiles::BUSINESS_LICENCE;
+        let issuer = SecretKey::from_seed(&[30; 32]);
+        let holder = SecretKey::from_seed(&[31; 32]);
+        assert!(matches!(credential_proofs(&w.node, &[0; 32]), Err(ProofError::NoCheckpoint)));
+        w.commit(
+            1,
+            1000,
+            &[
+                w.sign(&w.admin, EntryBody::RegisterType(testkit::register_type(bl))),
+                w.sign(
+                    &w.admin,
+                    EntryBody::RegisterIssuer(RegisterIssuer {
+                        department: "dept-0".into(),
+                        issuer_key: issuer.public_key(),
+                        types: vec![bl.id.into()],
+                        valid_from: 0,
+                        valid_until: 1_000_000_000,
+                        name_zh: "签发".into(),
+                        name_en: "Issuer".into(),
+                    }),
+                ),
+            ],
+        );
+        let mut rng = testkit::SeededRng::from_label("proofs");
+        let issued = issuance::issue(
+            &issuer,
+            bl,
+            &testkit::example_claims(bl),
+            &holder.public_key(),
+            CHAIN,
+            1000,
+            &mut rng,
+        )
+        .expect("issue");
+        let h2 =
+            w.commit(2, 1001, &[w.sign(&issuer, EntryBody::AnchorIssuance(issued.anchor.clone()))]);
+        w.cosign(&h2);
+        // Revoked at height 3, which has no cosigned checkpoint yet.
+        let revoke = ChangeStatus {
+            credential_id: issued.credential_id,
+            status: CredentialStatus::Revoked,
+            reason: 4,
+            nonce: [1; 16],
+        };
+        let h3 = w.commit(3, 1002, &[w.sign(&issuer, EntryBody::ChangeStatus(revoke))]);
+        assert_ne!(h2.state_root, h3.state_root);
+
+        // Served against height 2: active, and it all verifies.
+        let (height, proofs) = credential_proofs(&w.node, &issued.credential_id).expect("proofs");
+        assert_eq!(height, 2);
+        assert_eq!(proofs.credential_record.status, CredentialStatus::Active);
+        let v = verify::verify_credential(&issued.sd_jwt, &proofs, &trust_root, 3600, 1010)
+            .expect("decidable");
+        assert!(matches!(v, Verdict::Valid(_)), "{v:?}");
+        let key = ledger::credential_state_key(&issued.credential_id);
+        let at = state_at_checkpoint(&w.node, &key).expect("state");
+        assert_eq!(at.height, 2);
+        at.proof.verify(&h2.state_root, &key, at.value.as_deref()).expect("state proof at 2");
+        assert!(at.proof.verify(&h3.state_root, &key, at.value.as_deref()).is_err());
+        let absent = state_at_checkpoint(&w.node, &[7; 32]).expect("absent");
+        assert!(absent.value.is_none());
+        absent.proof.verify(&h2.state_root, &[7; 32], None).expect("absence proof");
+
+        // A credential anchored after the newest checkpoint, and an unknown one.
+        let later = issuance::issue(
+            &issuer,
+            bl,
+            &testkit::example_claims(bl),
+            &holder.public_key(),
+            CHAIN,
+            1003,
+            &mut rng,
+        )
+        .expect("issue");
+        let h4 =
+            w.commit(4, 1003, &[w.sign(&issuer, EntryBody::AnchorIssuance(later.anchor.clone()))]);
+        assert!(matches!(
+            credential_proofs(&w.node, &later.credential_id),
+            Err(ProofError::NotCheckpointed(2))
+        ));
+        assert!(matches!(credential_proofs(&w.node, &[3; 32]), Err(ProofError::NotFound)));
+
+        // Pruning keeps what is asked for (here: the checkpointed root).
+        w.node.lock().ledger.prune_history(&[h2.state_root]);
+        assert!(credential_proofs(&w.node, &issued.credential_id).is_ok());
+
+        // Once height 4 is cosigned, the revocation is what verifies.
+        w.cosign(&h4);
+        let (height, proofs) = credential_proofs(&w.node, &issued.credential_id).expect("proofs");
+        assert_eq!(height, 4);
+        let v = verify::verify_credential(&issued.sd_jwt, &proofs, &trust_root, 3600, 1010)
+            .expect("decidable");
+        assert_eq!(v, Verdict::Invalid(Invalid::Revoked { reason: 4 }));
+        let (_, p) = credential_proofs(&w.node, &later.credential_id).expect("later");
+        let v = verify::verify_credential(&later.sd_jwt, &p, &trust_root, 3600, 1010)
+            .expect("decidable");
+        assert!(matches!(v, Verdict::Valid(_)), "{v:?}");
+    }
+}

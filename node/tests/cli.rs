@@ -42,7 +42,7 @@ fn genesis_keygen_and_peer_id() {
 
 #[test]
 fn help_has_examples_and_bad_config_is_a_clear_error() {
-    for sub in ["devnet", "run", "genesis", "status", "bench"] {
+    for sub in ["devnet", "run", "genesis", "status", "bench", "demo"] {
         let out = bin().args([sub, "--help"]).output().unwrap();
         let text = String::from_utf8(out.stdout).unwrap();
         assert!(text.contains("Example"), "{sub}: {text}");
