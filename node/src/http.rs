@@ -39,6 +39,7 @@ pub fn router(node: Arc<NodeHandle>) -> Router {
         .route("/v1/proofs/state/{key}", get(state_proof))
         .route("/v1/proofs/credential/{id}", get(credential_proofs))
         .route("/v1/blocks/{height}", get(block))
+        .route("/v1/trust-root", get(trust_root))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(4 * MAX_ENTRY_BYTES))
@@ -324,6 +325,14 @@ async fn block(State(node): St, Path(height): Path<u64>) -> Response {
         },
     }))
     .into_response()
+}
+
+/// The genesis trust root (department node keys and the more-than-2/3 threshold) in the JSON form
+/// verifiers load (`specs/bundle.md`). A verifier should compare it with a copy obtained out of
+/// band: trusting whatever a node says would let that node pick the keys.
+async fn trust_root(State(node): St) -> Response {
+    let root = certledger_core::verify::TrustRoot::from_genesis(&node.genesis.to_core());
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], root.to_json()).into_response()
 }
 
 async fn health(State(node): St) -> Response {

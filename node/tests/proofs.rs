@@ -53,6 +53,10 @@ async fn proofs_from_another_node_verify() {
     let genesis =
         certledger_node::config::Genesis::load(&net.dir.path().join("genesis.json")).unwrap();
     let trust_root = TrustRoot::from_genesis(&genesis.to_core());
+    // The page and wallets can load the same trust root from any node.
+    let (s, v) = net.get(1, "/v1/trust-root").await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(TrustRoot::from_json(&v.to_string()).unwrap(), trust_root);
     let quorum = note::Quorum {
         origin: trust_root.chain_id.clone(),
         keys: trust_root.keys.clone(),
