@@ -20,7 +20,7 @@ use certledger_core::credential_file::CredentialFile;
 use certledger_core::ledger::{EntryBody, RegisterIssuer, SignedEntry};
 use certledger_core::note::Note;
 use certledger_core::sdjwt::SdJwt;
-use certledger_core::sig::SecretKey;
+use certledger_core::sig::{PublicKey, SecretKey};
 use certledger_core::verify::{self, Accepted, Invalid, Policy, TrustRoot, Verdict};
 use certledger_core::{issuance, profiles, testkit};
 use serde_json::{json, Value};
@@ -152,7 +152,22 @@ pub async fn wait_ready(urls: &[String]) -> anyhow::Result<()> {
 }
 
 /// Runs the demo against the devnet in `dir` (nodes at `urls`, in node order).
-pub async fn run(dir: &Path, urls: &[String]) -> anyhow::Result<DemoOutcome> {
+/// Parses a holder public key given as 64 hex digits.
+pub fn parse_holder_key(text: &str) -> anyhow::Result<PublicKey> {
+    let bytes =
+        hex::decode(text.trim()).map_err(|_| anyhow!("--holder-key must be 64 hex digits"))?;
+    let key: [u8; 32] =
+        bytes.try_into().map_err(|_| anyhow!("--holder-key must be 32 bytes (64 hex digits)"))?;
+    Ok(PublicKey(key))
+}
+
+/// Runs the demo; with `extra_holder`, also issues a licence to that key and writes it as
+/// `demo/credential-for-holder.json` (a wallet can import it and refresh it from any node).
+pub async fn run(
+    dir: &Path,
+    urls: &[String],
+    extra_holder: Option<PublicKey>,
+) -> anyhow::Result<DemoOutcome> {
     let (Some(node_a), Some(node_b)) = (urls.first(), urls.get(2).or(urls.get(1))) else {
         bail!("the demo needs at least two nodes");
     };
@@ -350,6 +365,37 @@ pub async fn run(dir: &Path, urls: &[String]) -> anyhow::Result<DemoOutcome> {
     std::fs::write(out_dir.join("trust-root.json"), trust_root.to_json())?;
     std::fs::write(out_dir.join("policy.json"), serde_json::to_string_pretty(&policy)?)?;
     KeyFile::new(&holder).write(&out_dir.join("holder.key.json"))?;
+    if let Some(holder_key) = extra_holder {
+        let issued = issuance::issue(
+            &market,
+            bl,
+            &testkit::example_claims(bl),
+            &holder_key,
+            &chain_id,
+            now_s(),
+            &mut rand::rngs::OsRng,
+        )
+        .map_err(|e| anyhow!("issuing to the given holder: {e}"))?;
+        let anchor =
+            SignedEntry::sign(&market, &chain_id, EntryBody::AnchorIssuance(issued.anchor.clone()));
+        let Submitted::Pending(anchor_id) = c.submit(node_a, &anchor).await? else {
+            bail!("a fresh anchor conflicted with the ledger");
+        };
+        c.wait_committed(node_a, &anchor_id).await?;
+        let proofs =
+            fetch_proofs(&c, node_b, &URL_SAFE_NO_PAD.encode(issued.credential_id)).await?;
+        let file = CredentialFile {
+            chain_id: chain_id.clone(),
+            credential_id: issued.credential_id,
+            sd_jwt: issued.sd_jwt,
+            proofs,
+        };
+        std::fs::write(out_dir.join("credential-for-holder.json"), file.to_json())?;
+        println!(
+            "== issued a second licence to holder {} and wrote credential-for-holder.json",
+            hex::encode(holder_key.0)
+        );
+    }
     println!("== wrote credential.json, bundle.clb, tampered.clb, trust-root.json, policy.json, holder.key.json to {}", out_dir.display());
     println!(
         "   check again (presentations are fresh for 5 minutes): certledger-wallet verify {} --trust-root {} --nonce {nonce} --audience {audience}",

@@ -92,11 +92,16 @@ enum Cmd {
         keep_running: bool,
     },
     /// Run the end-to-end demo against a devnet started separately in DIR.
-    #[command(after_help = "Example:\n  certledger-node demo --dir ./devnet")]
+    #[command(after_help = "Examples:\n  certledger-node demo --dir ./devnet\n  \
+        certledger-node demo --dir ./devnet --holder-key <hex from `certledger-wallet init --json`>")]
     Demo {
         /// The devnet directory (genesis.json, keys/, node-<i>/node.toml).
         #[arg(long)]
         dir: PathBuf,
+        /// Also issue a business licence to this holder key (64 hex digits, e.g. a wallet's
+        /// `holder_key`) and write it as demo/credential-for-holder.json for `certledger-wallet import`.
+        #[arg(long)]
+        holder_key: Option<String>,
     },
     /// Print the libp2p peer id of a department key (for `/p2p/` in persistent_peers).
     #[command(after_help = "Example:\n  certledger-node peer-id --key dept.key.json")]
@@ -186,9 +191,10 @@ async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
         Cmd::Devnet { validators, observers, dir, block_time_ms, demo, keep_running } => {
             devnet(validators, observers, &dir, block_time_ms, demo, keep_running).await
         }
-        Cmd::Demo { dir } => {
+        Cmd::Demo { dir, holder_key } => {
             let urls = demo::devnet_urls(&dir)?;
-            demo::run(&dir, &urls).await.map(|_| ())
+            let holder = holder_key.as_deref().map(demo::parse_holder_key).transpose()?;
+            demo::run(&dir, &urls, holder).await.map(|_| ())
         }
         Cmd::PeerId { key } => {
             println!("{}", node::peer_id_of(&KeyFile::load(&key)?.public_key())?);
@@ -441,7 +447,7 @@ async fn devnet(
         let started = std::time::Instant::now();
         let urls = demo::devnet_urls(&dir)?;
         let outcome = tokio::select! {
-            r = demo::run(&dir, &urls) => r,
+            r = demo::run(&dir, &urls, None) => r,
             _ = shutdown_signal() => Err(anyhow::anyhow!("interrupted")),
         };
         match outcome {
