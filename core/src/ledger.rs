@@ -186,7 +186,8 @@ impl Decode for Genesis {
     }
 }
 
-fn check_department_set(depts: &[Department]) -> Result<(), &'static str> {
+/// The rules every department set (genesis, after a change, a light client's trust) obeys.
+pub(crate) fn check_department_set(depts: &[Department]) -> Result<(), &'static str> {
     if depts.is_empty() {
         return Err("the validator set would be empty");
     }
@@ -1388,34 +1389,8 @@ impl<'a, S: SmtStore> Overlay<'a, S> {
                 "effective height must be above the current height",
             ));
         }
-        if b.add.is_empty() && b.remove.is_empty() {
-            return Err(EntryError::BadGovernance("the change changes nothing"));
-        }
-        let n = set.departments.len();
-        if b.remove.len() > max_removals(n) {
-            return Err(EntryError::BadGovernance("removes more than floor((n-1)/3) departments"));
-        }
-        let new = resulting_set(&set.departments, b)?;
-        check_department_set(&new).map_err(EntryError::BadGovernance)?;
-        // Approvals: admin keys of distinct current departments, more than two thirds.
-        let msg = b.approval_message(&self.ledger.chain_id);
-        let mut approving = BTreeSet::new();
-        for a in &b.approvals {
-            let dept = self.admin_department(&a.admin_key)?.ok_or(EntryError::BadGovernance(
-                "approval by a key that is not a current admin key",
-            ))?;
-            if !approving.insert(dept) {
-                return Err(EntryError::BadGovernance("two approvals from one department"));
-            }
-            a.admin_key
-                .verify(ns::GOVERNANCE_APPROVAL, &msg, &a.signature)
-                .map_err(|_| EntryError::BadGovernance("an approval signature is invalid"))?;
-        }
-        if approving.len() < quorum_threshold(n) {
-            return Err(EntryError::BadGovernance(
-                "approvals from no more than two thirds of the departments",
-            ));
-        }
+        next_department_set(&self.ledger.chain_id, &set.departments, b)
+            .map_err(|e| EntryError::BadGovernance(e.message()))?;
         Ok(())
     }
 
@@ -1482,7 +1457,7 @@ impl<'a, S: SmtStore> Overlay<'a, S> {
             }
             EntryBody::ChangeValidators(b) => {
                 let mut set = self.validators()?;
-                let new = resulting_set(&set.departments, b)?;
+                let new = resulting_set(&set.departments, b).map_err(EntryError::BadGovernance)?;
                 self.history.push((b.effective_height, new.clone()));
                 set.pending = Some((b.effective_height, new));
                 self.write(validators_state_key(), &set);
@@ -1505,20 +1480,81 @@ fn check_names(zh: &str, en: &str) -> Result<(), EntryError> {
 fn resulting_set(
     current: &[Department],
     b: &ChangeValidators,
-) -> Result<Vec<Department>, EntryError> {
+) -> Result<Vec<Department>, &'static str> {
     let mut map: BTreeMap<String, Department> =
         current.iter().map(|d| (d.id.clone(), d.clone())).collect();
     for id in &b.remove {
         if map.remove(id).is_none() {
-            return Err(EntryError::BadGovernance("removes a department that is not in the set"));
+            return Err("removes a department that is not in the set");
         }
     }
     for d in &b.add {
         if map.insert(d.id.clone(), d.clone()).is_some() {
-            return Err(EntryError::BadGovernance("adds a department that is already in the set"));
+            return Err("adds a department that is already in the set");
         }
     }
     Ok(map.into_values().collect())
+}
+
+/// Why a validator change breaks the governance rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChangeRuleError {
+    /// The resulting set would be unsafe or invalid.
+    Unsafe(&'static str),
+    /// The approvals do not meet the rule.
+    BadApproval(&'static str),
+}
+
+impl ChangeRuleError {
+    /// The reason.
+    pub fn message(&self) -> &'static str {
+        match self {
+            Self::Unsafe(m) | Self::BadApproval(m) => m,
+        }
+    }
+}
+
+/// The governance rule for a validator change, shared by the ledger and the light client: the
+/// department set after `change` is applied to `current`, provided the change changes something,
+/// removes at most [`max_removals`] members, removes only members and adds only non-members,
+/// leaves a valid set, and is approved by admin keys of more than two thirds of the current
+/// departments (one approval each, every signature valid under `GOVERNANCE_APPROVAL`).
+/// Who signed the entry and when it takes effect are the caller's checks.
+pub fn next_department_set(
+    chain_id: &str,
+    current: &[Department],
+    change: &ChangeValidators,
+) -> Result<Vec<Department>, ChangeRuleError> {
+    use ChangeRuleError::{BadApproval, Unsafe};
+    if change.add.is_empty() && change.remove.is_empty() {
+        return Err(Unsafe("the change changes nothing"));
+    }
+    let n = current.len();
+    if change.remove.len() > max_removals(n) {
+        return Err(Unsafe("removes more than floor((n-1)/3) departments"));
+    }
+    let next = resulting_set(current, change).map_err(Unsafe)?;
+    check_department_set(&next).map_err(Unsafe)?;
+    let msg = change.approval_message(chain_id);
+    let mut approving = BTreeSet::new();
+    for a in &change.approvals {
+        let dept = current
+            .iter()
+            .find(|d| d.admin_keys.binary_search(&a.admin_key).is_ok())
+            .map(|d| d.id.as_str())
+            .ok_or(BadApproval("approval by a key that is not a current admin key"))?;
+        if !approving.insert(dept) {
+            return Err(BadApproval("two approvals from one department"));
+        }
+        a.admin_key
+            .verify(ns::GOVERNANCE_APPROVAL, &msg, &a.signature)
+            .map_err(|_| BadApproval("an approval signature is invalid"))?;
+    }
+    if approving.len() < quorum_threshold(n) {
+        return Err(BadApproval("approvals from no more than two thirds of the departments"));
+    }
+    Ok(next)
 }
 
 impl Ledger<MemStore> {

@@ -33,17 +33,15 @@
 //! [`build_chain`] is how a node assembles a chain (sans-io: the leaves and checkpoint notes are
 //! arguments).
 
-use std::collections::BTreeSet;
-
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::ledger::{
-    encode_record, max_removals, quorum_threshold, validators_state_key, ChangeValidators,
-    Department, EntryBody, Genesis, Ledger, LogLeaf, ValidatorSetRecord, MAX_DEPARTMENTS, MAX_ID,
-    MAX_LEAF_BYTES,
+    check_department_set, encode_record, next_department_set, quorum_threshold,
+    validators_state_key, ChangeRuleError, ChangeValidators, Department, EntryBody, Genesis,
+    Ledger, LogLeaf, ValidatorSetRecord, MAX_DEPARTMENTS, MAX_ID, MAX_LEAF_BYTES,
 };
 use crate::merkle::{self, InclusionProof};
 use crate::note::{self, CheckpointError, LedgerCheckpoint, Note, NoteKey, Quorum};
-use crate::sig::{ns, PublicKey};
+use crate::sig::PublicKey;
 use crate::smt::{SmtProof, SmtStore};
 use crate::verify::TrustRoot;
 
@@ -175,7 +173,7 @@ impl GovernanceTrust {
         if self.chain_id.is_empty() || self.chain_id.len() > MAX_ID as usize {
             return Err(ChainError::InvalidTrust("chain id must be 1..=64 bytes"));
         }
-        check_set(&self.departments).map_err(ChainError::InvalidTrust)
+        check_department_set(&self.departments).map_err(ChainError::InvalidTrust)
     }
 
     /// The id of the current department whose admin key `key` is.
@@ -215,30 +213,6 @@ impl Decode for GovernanceTrust {
             departments: r.seq(MAX_DEPARTMENTS, "trusted departments")?,
         })
     }
-}
-
-/// The genesis rules for a department set. Each department must also be in canonical form
-/// (slug id, bounded names, 1..=16 ascending admin keys): checked by a decode round trip.
-fn check_set(depts: &[Department]) -> Result<(), &'static str> {
-    if depts.is_empty() {
-        return Err("the validator set would be empty");
-    }
-    if depts.len() > MAX_DEPARTMENTS as usize {
-        return Err("too many departments");
-    }
-    if !depts.windows(2).all(|w| matches!(w, [a, b] if a.id < b.id)) {
-        return Err("department ids must be distinct and ascending");
-    }
-    let mut keys = BTreeSet::new();
-    for d in depts {
-        if !keys.insert(d.node_key) {
-            return Err("two departments share a node key");
-        }
-        if Department::from_bytes(&d.to_bytes()).as_ref() != Ok(d) {
-            return Err("a department breaks an encoding rule");
-        }
-    }
-    Ok(())
 }
 
 /// One validator change: its log leaf, proven under a checkpoint of the set before it.
@@ -432,49 +406,10 @@ fn check_change(
     if change.effective_height <= leaf.height {
         return Err(ChainError::Unsafe("effective height must be above the change's block"));
     }
-    if change.add.is_empty() && change.remove.is_empty() {
-        return Err(ChainError::Unsafe("the change changes nothing"));
-    }
-    let n = trust.departments.len();
-    if change.remove.len() > max_removals(n) {
-        return Err(ChainError::Unsafe("removes more than floor((n-1)/3) departments"));
-    }
-    let mut next: Vec<Department> = trust
-        .departments
-        .iter()
-        .filter(|d| change.remove.binary_search(&d.id).is_err())
-        .cloned()
-        .collect();
-    if next.len() + change.remove.len() != n {
-        return Err(ChainError::Unsafe("removes a department that is not in the set"));
-    }
-    for d in &change.add {
-        if next.iter().any(|x| x.id == d.id) {
-            return Err(ChainError::Unsafe("adds a department that is already in the set"));
-        }
-        next.push(d.clone());
-    }
-    next.sort_by(|a, b| a.id.cmp(&b.id));
-    check_set(&next).map_err(ChainError::Unsafe)?;
-    let msg = change.approval_message(&trust.chain_id);
-    let mut approving = BTreeSet::new();
-    for a in &change.approvals {
-        let dept = trust
-            .admin_department(&a.admin_key)
-            .ok_or(ChainError::BadApproval("approval by a key that is not a current admin key"))?;
-        if !approving.insert(dept) {
-            return Err(ChainError::BadApproval("two approvals from one department"));
-        }
-        a.admin_key
-            .verify(ns::GOVERNANCE_APPROVAL, &msg, &a.signature)
-            .map_err(|_| ChainError::BadApproval("an approval signature is invalid"))?;
-    }
-    if approving.len() < quorum_threshold(n) {
-        return Err(ChainError::BadApproval(
-            "approvals from no more than two thirds of the departments",
-        ));
-    }
-    Ok(next)
+    next_department_set(&trust.chain_id, &trust.departments, change).map_err(|e| match e {
+        ChangeRuleError::Unsafe(m) => ChainError::Unsafe(m),
+        ChangeRuleError::BadApproval(m) => ChainError::BadApproval(m),
+    })
 }
 
 /// A checkpoint note a node holds, parsed and checked against its own ledger.
