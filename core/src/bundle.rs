@@ -18,12 +18,29 @@
 //!
 //! The text form, for pasting and for QR codes, is `CLB1.` followed by the unpadded base64url of
 //! the bytes.
+//!
+//! A [`LinkedBundle`] is a bundle optionally followed by the **identity extension**
+//! (`specs/bundle.md`, `specs/identity.md`): a per-verifier pseudonym proof bound to the main
+//! credential's holder key, and further credentials presented in the same exchange, each with a
+//! link proof tying its holder key to the main credential's:
+//!
+//! ```text
+//! bundle           as above (magic .. checkpoint)
+//! extension_tag    u8 = 0x01                         (absent: a plain bundle)
+//! pseudonym        option<pseudonym::PseudonymProof>
+//! linked           u32 count (<= 4), each: presentation (u8 tag + string), Proofs,
+//!                  option<pseudonym::LinkProof>
+//! ```
+//!
+//! A plain bundle's bytes are unchanged; an extension holding neither a pseudonym nor a linked
+//! credential is refused (it has a shorter encoding: none).
 
 use base64::Engine as _;
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::ledger::{CredentialRecord, IssuerRecord};
 use crate::merkle::InclusionProof;
+use crate::pseudonym::{LinkProof, PseudonymProof};
 use crate::smt::SmtProof;
 
 /// The bundle's magic bytes (format version 1).
@@ -38,6 +55,10 @@ pub const MAX_PRESENTATION_BYTES: u32 = 16 * 1024;
 pub const MAX_LEAF_BYTES: u32 = 4 * 1024;
 /// Longest checkpoint note.
 pub const MAX_CHECKPOINT_BYTES: u32 = 8 * 1024;
+/// First byte of the identity extension after a bundle's proofs.
+pub const EXTENSION_TAG: u8 = 0x01;
+/// Most credentials presented together with the main one in a [`LinkedBundle`].
+pub const MAX_LINKED: u32 = 4;
 
 /// The credential as presented.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -143,10 +164,9 @@ impl Proofs {
     }
 }
 
-impl Encode for Bundle {
+impl Encode for Presentation {
     fn encode(&self, w: &mut Writer) {
-        w.fixed(&MAGIC);
-        match &self.presentation {
+        match self {
             Presentation::SdJwt(text) => {
                 w.u8(0).str(text);
             }
@@ -154,7 +174,22 @@ impl Encode for Bundle {
                 w.u8(1).str(text);
             }
         }
-        w.put(&self.proofs);
+    }
+}
+
+impl Decode for Presentation {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(match r.u8("presentation kind")? {
+            0 => Presentation::SdJwt(r.string(MAX_PRESENTATION_BYTES, "SD-JWT presentation")?),
+            1 => Presentation::W3cVp(r.string(MAX_PRESENTATION_BYTES, "W3C presentation")?),
+            tag => return Err(DecodeError::UnknownTag { what: "presentation kind", tag }),
+        })
+    }
+}
+
+impl Encode for Bundle {
+    fn encode(&self, w: &mut Writer) {
+        w.fixed(&MAGIC).put(&self.presentation).put(&self.proofs);
     }
 }
 
@@ -163,11 +198,7 @@ impl Decode for Bundle {
         if r.array::<4>("bundle magic")? != MAGIC {
             return Err(DecodeError::UnsupportedVersion("bundle magic"));
         }
-        let presentation = match r.u8("presentation kind")? {
-            0 => Presentation::SdJwt(r.string(MAX_PRESENTATION_BYTES, "SD-JWT presentation")?),
-            1 => Presentation::W3cVp(r.string(MAX_PRESENTATION_BYTES, "W3C presentation")?),
-            tag => return Err(DecodeError::UnknownTag { what: "presentation kind", tag }),
-        };
+        let presentation = Presentation::decode(r)?;
         Ok(Self { presentation, proofs: Proofs::decode(r)? })
     }
 }
@@ -193,15 +224,126 @@ impl Bundle {
 
     /// Parses the text form (surrounding whitespace is ignored).
     pub fn from_text(text: &str) -> Result<Self, BundleError> {
-        let text = text.trim();
-        // base64 expands by 4/3: bound the text before decoding.
-        if text.len() > MAX_BUNDLE_BYTES / 3 * 4 + 8 {
+        Self::decode_bytes(&text_bytes(text)?)
+    }
+}
+
+/// The bytes of a bundle's text form, bounded before decoding.
+fn text_bytes(text: &str) -> Result<Vec<u8>, BundleError> {
+    let text = text.trim();
+    // base64 expands by 4/3: bound the text before decoding.
+    if text.len() > MAX_BUNDLE_BYTES / 3 * 4 + 8 {
+        return Err(BundleError::TooLarge);
+    }
+    let body = text.strip_prefix(TEXT_PREFIX).ok_or(BundleError::BadText)?;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(body).map_err(|_| BundleError::BadText)
+}
+
+/// A credential presented together with a [`LinkedBundle`]'s main one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkedCredential {
+    /// The credential as presented (bound to the same nonce and audience as the main one).
+    pub presentation: Presentation,
+    /// Its proofs.
+    pub proofs: Proofs,
+    /// `LinkProof` with `first_key` = the main credential's holder key and `second_key` = this
+    /// credential's; absent exactly when both credentials are bound to the same holder key
+    /// (their key-binding JWTs then already show one holder).
+    pub link: Option<LinkProof>,
+}
+
+impl Encode for LinkedCredential {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.presentation).put(&self.proofs).option(&self.link);
+    }
+}
+
+impl Decode for LinkedCredential {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            presentation: Presentation::decode(r)?,
+            proofs: Proofs::decode(r)?,
+            link: r.option("link proof")?,
+        })
+    }
+}
+
+/// A bundle with the optional identity extension: a per-verifier pseudonym proof and further
+/// credentials linked to the main credential's holder (see the module documentation). Every
+/// plain [`Bundle`] decodes as a `LinkedBundle` without extension, to the same bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkedBundle {
+    /// The main credential and its proofs (for an identity exchange, this verifier's identity
+    /// attestation copy).
+    pub main: Bundle,
+    /// The wallet's pseudonym for the request's audience, bound to the main credential's holder
+    /// key.
+    pub pseudonym: Option<PseudonymProof>,
+    /// Credentials presented together with the main one (at most [`MAX_LINKED`]).
+    pub linked: Vec<LinkedCredential>,
+}
+
+impl From<Bundle> for LinkedBundle {
+    fn from(main: Bundle) -> Self {
+        Self { main, pseudonym: None, linked: Vec::new() }
+    }
+}
+
+impl LinkedBundle {
+    /// Whether the identity extension is present (a pseudonym or a linked credential).
+    pub fn has_extension(&self) -> bool {
+        self.pseudonym.is_some() || !self.linked.is_empty()
+    }
+
+    /// Decodes the binary form (a plain bundle, or one with the extension), refusing oversized
+    /// input before parsing.
+    pub fn decode_bytes(bytes: &[u8]) -> Result<Self, BundleError> {
+        if bytes.len() > MAX_BUNDLE_BYTES {
             return Err(BundleError::TooLarge);
         }
-        let body = text.strip_prefix(TEXT_PREFIX).ok_or(BundleError::BadText)?;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(body)
-            .map_err(|_| BundleError::BadText)?;
-        Self::decode_bytes(&bytes)
+        if bytes.get(..4) != Some(&MAGIC[..]) {
+            return Err(BundleError::BadMagic);
+        }
+        Ok(Self::from_bytes(bytes)?)
+    }
+
+    /// The text form: `CLB1.` + base64url.
+    pub fn to_text(&self) -> String {
+        let mut out = String::from(TEXT_PREFIX);
+        out.push_str(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.to_bytes()));
+        out
+    }
+
+    /// Parses the text form (surrounding whitespace is ignored).
+    pub fn from_text(text: &str) -> Result<Self, BundleError> {
+        Self::decode_bytes(&text_bytes(text)?)
+    }
+}
+
+impl Encode for LinkedBundle {
+    fn encode(&self, w: &mut Writer) {
+        w.put(&self.main);
+        if self.has_extension() {
+            w.u8(EXTENSION_TAG).option(&self.pseudonym).seq(&self.linked);
+        }
+    }
+}
+
+impl Decode for LinkedBundle {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let main = Bundle::decode(r)?;
+        if r.remaining() == 0 {
+            return Ok(Self::from(main));
+        }
+        if r.u8("bundle extension tag")? != EXTENSION_TAG {
+            return Err(DecodeError::UnsupportedVersion("bundle extension"));
+        }
+        let pseudonym = r.option("pseudonym proof")?;
+        let linked = r.seq(MAX_LINKED, "linked credentials")?;
+        let out = Self { main, pseudonym, linked };
+        if !out.has_extension() {
+            return Err(DecodeError::NonCanonical("empty bundle extension"));
+        }
+        Ok(out)
     }
 }

@@ -43,7 +43,7 @@ use crate::merkle::{self, InclusionProof};
 use crate::note::{self, CheckpointError, LedgerCheckpoint, Note, NoteKey, Quorum};
 use crate::sig::PublicKey;
 use crate::smt::{SmtProof, SmtStore};
-use crate::verify::TrustRoot;
+use crate::verify::{TrustRoot, VerifyError};
 
 /// Most steps (validator changes) in one chain.
 pub const MAX_CHAIN_STEPS: u32 = 64;
@@ -182,6 +182,34 @@ impl GovernanceTrust {
             .iter()
             .find(|d| d.admin_keys.binary_search(key).is_ok())
             .map(|d| d.id.as_str())
+    }
+
+    /// Parses a trust root JSON that lists its `departments` (with admin keys; see
+    /// `specs/verifier.md`) and checks it. The trust root's threshold must be the ledger's quorum
+    /// of those departments.
+    pub fn from_trust_root_json(text: &str) -> Result<Self, ChainError> {
+        let (root, departments) = TrustRoot::from_json_with_departments(text).map_err(|e| {
+            ChainError::InvalidTrust(match e {
+                VerifyError::TrustRoot(m) => m,
+                _ => "the trust root is unusable",
+            })
+        })?;
+        let departments = departments.ok_or(ChainError::InvalidTrust(
+            "the trust root does not list its departments' admin keys",
+        ))?;
+        let trust = Self { chain_id: root.chain_id, departments };
+        trust.check()?;
+        if root.threshold != quorum_threshold(trust.departments.len()) {
+            return Err(ChainError::InvalidTrust(
+                "a followable trust root's threshold must be the ledger's quorum",
+            ));
+        }
+        Ok(trust)
+    }
+
+    /// The trust root JSON of this set, with its departments (so it can be followed again).
+    pub fn to_trust_root_json(&self) -> String {
+        self.to_trust_root().to_json_with_departments(&self.departments)
     }
 
     /// Decodes a top-level trust of at most [`MAX_TRUST_BYTES`] and checks it.
@@ -325,6 +353,43 @@ pub struct Followed {
     pub trust: GovernanceTrust,
     /// The head checkpoint (its height and time say how recent the answer is).
     pub head: LedgerCheckpoint,
+}
+
+/// For a verifier that holds only a checkpoint [`TrustRoot`] (node keys, no admin keys): checks
+/// that `chain` records no validator change and that its head proves the trusted set unchanged,
+/// and returns that set with its departments as the ledger's state records them (so it can be
+/// followed later). Checks: no steps; the head checkpoint has the trust root's quorum; the
+/// validator record is in its state; the record's departments are exactly the trust root's keys
+/// (same ids and node keys, in order). A chain with steps needs a trust root with departments
+/// ([`GovernanceTrust::from_trust_root_json`], then [`follow`]).
+pub fn confirm_unchanged(root: &TrustRoot, chain: &ValidatorChain) -> Result<Followed, ChainError> {
+    if !chain.steps.is_empty() {
+        return Err(ChainError::InvalidTrust(
+            "validator changes can only be followed from a trust root that lists its departments",
+        ));
+    }
+    let quorum = Quorum {
+        origin: root.chain_id.clone(),
+        keys: root.keys.clone(),
+        threshold: root.threshold,
+    };
+    let head = note::verify_checkpoint(&chain.head.checkpoint, &quorum)
+        .map_err(ChainError::HeadCheckpoint)?;
+    chain
+        .head
+        .proof
+        .verify(&head.state_root, &validators_state_key(), Some(&encode_record(&chain.head.record)))
+        .map_err(|_| ChainError::Head("validator record is not in the head's state"))?;
+    let departments = &chain.head.record.departments;
+    let same = departments.len() == root.keys.len()
+        && departments.iter().zip(&root.keys).all(|(d, k)| d.id == k.name && d.node_key == k.key);
+    if !same {
+        return Err(ChainError::Head("the ledger's current set differs from the trusted keys"));
+    }
+    let trust =
+        GovernanceTrust { chain_id: root.chain_id.clone(), departments: departments.clone() };
+    trust.check()?;
+    Ok(Followed { trust, head })
 }
 
 /// Follows `chain` from `trust` to today's set. See the module documentation for every check.

@@ -60,6 +60,9 @@ pub enum PseudonymError {
     /// A link between a key and itself.
     #[error("a link needs two distinct keys")]
     SameKey,
+    /// A holder-key index at or above [`MAX_HOLDER_KEY_INDEX`].
+    #[error("holder key index out of range")]
+    InvalidIndex,
 }
 
 fn check_audience(audience: &str) -> Result<(), PseudonymError> {
@@ -94,6 +97,35 @@ pub fn derive_key(
     // 32 bytes is far below HKDF-SHA256's limit of 255 * 32, so expand cannot fail; the error
     // arm keeps the function total anyway.
     hk.expand(&info.into_bytes(), &mut seed).map_err(|_| PseudonymError::InvalidAudience)?;
+    let key = SecretKey::from_seed(&seed);
+    seed.iter_mut().for_each(|b| *b = 0);
+    Ok(key)
+}
+
+/// The label that starts the HKDF info string of batch holder keys.
+pub const HOLDER_KEY_INFO_LABEL: &str = "certledger/v1/holder-key";
+
+/// Most holder keys a wallet derives (indices `0..MAX_HOLDER_KEY_INDEX`).
+pub const MAX_HOLDER_KEY_INDEX: u32 = 1 << 20;
+
+/// The wallet's holder key number `index` for a batch of identity attestations:
+/// `HKDF-SHA256(salt = HKDF_SALT, ikm = wallet secret, info = str("certledger/v1/holder-key")
+/// || u32(index), L = 32)` as an Ed25519 seed. The info label differs from the pseudonym
+/// label, so no holder key equals a pseudonym key; indices at or above
+/// [`MAX_HOLDER_KEY_INDEX`] are refused.
+pub fn derive_holder_key(
+    wallet_secret: &[u8; 32],
+    index: u32,
+) -> Result<SecretKey, PseudonymError> {
+    if index >= MAX_HOLDER_KEY_INDEX {
+        return Err(PseudonymError::InvalidIndex);
+    }
+    let mut info = Writer::new();
+    info.str(HOLDER_KEY_INFO_LABEL).u32(index);
+    let hk = Hkdf::<Sha256>::new(Some(HKDF_SALT), wallet_secret);
+    let mut seed = [0u8; 32];
+    // As in `derive_key`: 32 bytes cannot exceed HKDF's output limit.
+    hk.expand(&info.into_bytes(), &mut seed).map_err(|_| PseudonymError::InvalidIndex)?;
     let key = SecretKey::from_seed(&seed);
     seed.iter_mut().for_each(|b| *b = 0);
     Ok(key)

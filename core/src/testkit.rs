@@ -928,6 +928,289 @@ fn forge_issuer_types(
     Ok(out)
 }
 
+/// The label the identity-extension vectors (`specs/vectors/identity-bundles.json`) are
+/// generated from.
+pub const IDENTITY_VECTORS_LABEL: &str = "certledger/specs/vectors/identity-bundles/v1";
+
+/// The verifier audience (and pseudonym verifier id) of the identity-extension cases.
+pub const IDENTITY_CASES_AUDIENCE: &str = "verifier:pudong-hotel-registration";
+
+/// Builds the identity-extension cases (`specs/identity.md`): a wallet secret, an identity
+/// attestation batch bound to holder keys derived from it, a business licence bound to the
+/// wallet's main key and a driving licence bound to the first batch key; valid bundles with a
+/// pseudonym and linked credentials, and one invalid variant per way a pseudonym or link can
+/// fail (plus the per-credential reasons a linked credential still gets).
+pub fn identity_cases(label: &str) -> Result<CaseSet, ScenarioError> {
+    use crate::bundle::{LinkedBundle, LinkedCredential};
+    use crate::pseudonym::{derive_holder_key, LinkProof, PseudonymProof};
+    let step = |what| move |_| ScenarioError::Step(what);
+    let mut s = Scenario::new(label, CASES_CHAIN_ID, CASES_GENESIS_TIME)?;
+    let year = 365 * 86_400;
+    let (bl, dl, ia) =
+        (&profiles::BUSINESS_LICENCE, &profiles::DRIVING_LICENCE, &profiles::IDENTITY_ATTESTATION);
+    let market = s.register_issuer("market-regulation", &[bl.id], 5 * year)?;
+    let traffic = s.register_issuer("transport", &[dl.id], 5 * year)?;
+    let police = s.register_issuer("public-security", &[ia.id], 5 * year)?;
+    let mut wallet_secret = [0u8; 32];
+    s.rng.fill_bytes(&mut wallet_secret);
+    let main_key = SecretKey::generate(&mut s.rng);
+    let copy0 = derive_holder_key(&wallet_secret, 0).map_err(step("holder key"))?;
+    let copy1 = derive_holder_key(&wallet_secret, 1).map_err(step("holder key"))?;
+    let att0 = s.issue(&police, ia, &example_claims(ia), &copy0.public_key())?;
+    // A second copy of the batch, anchored like the first; no case presents it.
+    s.issue(&police, ia, &example_claims(ia), &copy1.public_key())?;
+    let licence = s.issue(&market, bl, &example_claims(bl), &main_key.public_key())?;
+    let driving = s.issue(&traffic, dl, &example_claims(dl), &copy0.public_key())?;
+    let revoked = s.issue(&market, bl, &example_claims(bl), &main_key.public_key())?;
+    s.change_status(&market, revoked.credential_id, CredentialStatus::Revoked, 3)?;
+
+    let checkpoint = s.checkpoint(s.departments.len())?;
+    let now = s.ledger.time() + 30;
+    let iat = now - 5;
+    let mut nonce_bytes = [0u8; 16];
+    s.rng.fill_bytes(&mut nonce_bytes);
+    let nonce = base64url(&nonce_bytes);
+    let other_nonce = base64url(&[5u8; 16]);
+    let aud = IDENTITY_CASES_AUDIENCE;
+    let mut policy = Policy::new(&nonce, aud);
+    policy.min_assurance_level = Some(3);
+    policy.required_claims = vec!["age_over_18".into()];
+    let mut with_licence = policy.clone();
+    with_licence.required_claims = vec!["age_over_18".into(), "entity_name".into()];
+    let id_shown = ["age_over_18"];
+    let bl_shown = ["credit_code", "entity_name"];
+
+    let main = s.bundle(&att0, &copy0, &id_shown, &nonce, aud, iat, &checkpoint)?;
+    let pseudonym = PseudonymProof::create(&wallet_secret, aud, &nonce, &copy0.public_key())
+        .map_err(step("pseudonym proof"))?;
+    let linked_item = |b: Bundle, link: Option<LinkProof>| LinkedCredential {
+        presentation: b.presentation,
+        proofs: b.proofs,
+        link,
+    };
+    let link = |second: &SecretKey, nonce: &str| {
+        LinkProof::create(&copy0, second, aud, nonce).map_err(step("link proof"))
+    };
+    let licence_bundle = s.bundle(&licence, &main_key, &bl_shown, &nonce, aud, iat, &checkpoint)?;
+    let good_link = link(&main_key, &nonce)?;
+    let with = |items: Vec<LinkedCredential>| LinkedBundle {
+        main: main.clone(),
+        pseudonym: Some(pseudonym),
+        linked: items,
+    };
+
+    let mut cases = Vec::new();
+    let mut case = |name, description, bundle: &LinkedBundle, policy: &Policy, expect| {
+        cases.push(Case {
+            name,
+            description,
+            bundle_text: bundle.to_text(),
+            policy: policy.clone(),
+            now,
+            expect,
+        });
+    };
+    case(
+        "identity_plain",
+        "an attestation copy without the extension (a plain bundle)",
+        &LinkedBundle::from(main.clone()),
+        &policy,
+        "valid",
+    );
+    case(
+        "identity_pseudonym",
+        "an attestation copy with the wallet's pseudonym for this verifier",
+        &with(Vec::new()),
+        &policy,
+        "valid",
+    );
+    let linked_licence = with(vec![linked_item(licence_bundle.clone(), Some(good_link))]);
+    case(
+        "identity_linked_licence",
+        "an attestation copy, a pseudonym and a business licence under another key, linked",
+        &linked_licence,
+        &with_licence,
+        "valid",
+    );
+    let driving_bundle =
+        s.bundle(&driving, &copy0, &["vehicle_classes"], &nonce, aud, iat, &checkpoint)?;
+    case(
+        "identity_linked_same_key",
+        "a driving licence bound to the attestation copy's own key: no link proof needed",
+        &with(vec![linked_item(driving_bundle.clone(), None)]),
+        &policy,
+        "valid",
+    );
+
+    let wrong = PseudonymProof::create(&wallet_secret, aud, &other_nonce, &copy0.public_key())
+        .map_err(step("pseudonym proof"))?;
+    let mut b = with(Vec::new());
+    b.pseudonym = Some(wrong);
+    case(
+        "pseudonym_other_request",
+        "a pseudonym proof made for another nonce",
+        &b,
+        &policy,
+        "bad_pseudonym_proof",
+    );
+    let wrong = PseudonymProof::create(&wallet_secret, aud, &nonce, &copy1.public_key())
+        .map_err(step("pseudonym proof"))?;
+    let mut b = with(Vec::new());
+    b.pseudonym = Some(wrong);
+    case(
+        "pseudonym_other_holder_key",
+        "a pseudonym proof bound to another batch copy's holder key",
+        &b,
+        &policy,
+        "bad_pseudonym_proof",
+    );
+    let wrong = PseudonymProof::create(
+        &wallet_secret,
+        "verifier:another-hotel",
+        &nonce,
+        &copy0.public_key(),
+    )
+    .map_err(step("pseudonym proof"))?;
+    let mut b = with(Vec::new());
+    b.pseudonym = Some(wrong);
+    case(
+        "pseudonym_other_verifier",
+        "the pseudonym (and proof) of another verifier",
+        &b,
+        &policy,
+        "bad_pseudonym_proof",
+    );
+    let mut forged = pseudonym;
+    forged.pseudonym = crate::pseudonym::pseudonym(&[7u8; 32], aud).map_err(step("pseudonym"))?;
+    let mut b = with(Vec::new());
+    b.pseudonym = Some(forged);
+    case(
+        "pseudonym_substituted",
+        "another wallet's pseudonym with this wallet's signature",
+        &b,
+        &policy,
+        "bad_pseudonym_proof",
+    );
+
+    case(
+        "link_missing",
+        "a licence under another holder key without a link proof",
+        &with(vec![linked_item(licence_bundle.clone(), None)]),
+        &with_licence,
+        "bad_link_proof",
+    );
+    let other_link = LinkProof::create(&copy1, &main_key, aud, &nonce).map_err(step("link"))?;
+    case(
+        "link_other_copy",
+        "a link from another batch copy's key, not the presented one",
+        &with(vec![linked_item(licence_bundle.clone(), Some(other_link))]),
+        &with_licence,
+        "bad_link_proof",
+    );
+    let reversed = LinkProof::create(&main_key, &copy0, aud, &nonce).map_err(step("link"))?;
+    case(
+        "link_reversed",
+        "a link naming the two keys in the wrong order",
+        &with(vec![linked_item(licence_bundle.clone(), Some(reversed))]),
+        &with_licence,
+        "bad_link_proof",
+    );
+    case(
+        "link_other_request",
+        "a link made for another nonce",
+        &with(vec![linked_item(licence_bundle.clone(), Some(link(&main_key, &other_nonce)?))]),
+        &with_licence,
+        "bad_link_proof",
+    );
+    let stranger = SecretKey::generate(&mut s.rng);
+    let mut half = good_link;
+    half.second_signature =
+        LinkProof::create(&copy0, &stranger, aud, &nonce).map_err(step("link"))?.second_signature;
+    case(
+        "link_forged_signature",
+        "a link whose licence-key signature is not the licence key's",
+        &with(vec![linked_item(licence_bundle.clone(), Some(half))]),
+        &with_licence,
+        "bad_link_proof",
+    );
+    let self_link = LinkProof {
+        first_key: copy0.public_key(),
+        first_signature: good_link.first_signature,
+        second_key: copy0.public_key(),
+        second_signature: good_link.first_signature,
+    };
+    case(
+        "link_to_itself",
+        "a same-key credential carrying a link of the key with itself",
+        &with(vec![linked_item(driving_bundle, Some(self_link))]),
+        &policy,
+        "bad_link_proof",
+    );
+    let revoked_bundle = s.bundle(&revoked, &main_key, &bl_shown, &nonce, aud, iat, &checkpoint)?;
+    case(
+        "linked_revoked",
+        "a linked licence revoked by its issuer",
+        &with(vec![linked_item(revoked_bundle, Some(good_link))]),
+        &with_licence,
+        "revoked",
+    );
+    let stale = s.bundle(&licence, &main_key, &bl_shown, &other_nonce, aud, iat, &checkpoint)?;
+    case(
+        "linked_other_request",
+        "a linked licence presented for another nonce",
+        &with(vec![linked_item(stale, Some(good_link))]),
+        &with_licence,
+        "nonce_mismatch",
+    );
+    let mut needs = with_licence.clone();
+    needs.required_claims.push("address".into());
+    case(
+        "linked_claim_not_disclosed",
+        "a required claim neither credential discloses",
+        &linked_licence,
+        &needs,
+        "claim_not_disclosed",
+    );
+    let mut high = with_licence.clone();
+    high.min_assurance_level = Some(4);
+    case(
+        "linked_assurance_too_low",
+        "level 3 where level 4 is required, with a linked licence",
+        &linked_licence,
+        &high,
+        "assurance_too_low",
+    );
+    Ok(CaseSet { trust_root: s.trust_root(), cases })
+}
+
+/// The JSON document of the identity-extension cases (`specs/vectors/identity-bundles.json`).
+pub fn identity_cases_json(set: &CaseSet) -> String {
+    let cases: Vec<Value> = set
+        .cases
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "name": c.name,
+                "description": c.description,
+                "now": c.now,
+                "policy": c.policy,
+                "expect": c.expect,
+                "bundle": c.bundle_text,
+            })
+        })
+        .collect();
+    let trust_root: Value = serde_json::from_str(&set.trust_root.to_json()).unwrap_or(Value::Null);
+    let doc = serde_json::json!({
+        "about": "certledger bundles with the identity extension (per-verifier pseudonym, linked credentials) and their expected verdicts under verify::verify_linked (specs/bundle.md, specs/identity.md). Generated by `cargo run -p certledger-core --example gen-identity-vectors` from a fixed seed; keys are public test keys.",
+        "format_version": 1,
+        "trust_root": trust_root,
+        "cases": cases,
+    });
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
 /// The label the published vectors in `specs/vectors/bundles.json` are generated from.
 pub const VECTORS_LABEL: &str = "certledger/specs/vectors/bundles/v1";
 
@@ -957,6 +1240,120 @@ pub fn cases_json(set: &CaseSet) -> String {
     let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
     out.push('\n');
     out
+}
+
+/// A bundle checkpointed after a validator-set change, with the chain that follows the change
+/// from the genesis set ([`validator_change_case`]).
+#[derive(Clone, Debug)]
+pub struct ChainCase {
+    /// The genesis (its departments are the starting trust).
+    pub genesis: Genesis,
+    /// The validator chain from the genesis set to today's.
+    pub chain: crate::lightclient::ValidatorChain,
+    /// A valid licence bundle whose checkpoint is cosigned by today's set only.
+    pub bundle_text: String,
+    /// The verifier's policy.
+    pub policy: Policy,
+    /// Verification time (Unix seconds).
+    pub now: u64,
+}
+
+/// The chain id of [`validator_change_case`].
+pub const CHAIN_CASE_CHAIN_ID: &str = "cn.gov.certledger.vectors.governance";
+
+/// A ledger whose four founding departments add `health` and remove `transport` (approved by
+/// three of four, effective at height 6), then issue a licence whose bundle is proven against a
+/// height-6 checkpoint cosigned by three of the new set, only two of them founders (below the
+/// genesis quorum); with the chain a node would serve.
+pub fn validator_change_case(label: &str) -> Result<ChainCase, ScenarioError> {
+    let mut s = Scenario::new(label, CHAIN_CASE_CHAIN_ID, CASES_GENESIS_TIME)?;
+    let founders = ["education", "market-regulation", "public-security", "transport"];
+    let mut checkpoints = vec![s.checkpoint_by(&founders)?]; // height 1
+    let bl = &profiles::BUSINESS_LICENCE;
+    let market = s.register_issuer("market-regulation", &[bl.id], 365 * 86_400)?;
+    checkpoints.push(s.checkpoint_by(&founders)?); // height 2
+    let holder = SecretKey::generate(&mut s.rng);
+    let licence = s.issue(&market, bl, &example_claims(bl), &holder.public_key())?;
+    checkpoints.push(s.checkpoint_by(&founders)?); // height 3
+    let keys = DepartmentKeys {
+        id: "health".to_owned(),
+        node: SecretKey::generate(&mut s.rng),
+        admin: SecretKey::generate(&mut s.rng),
+    };
+    let health = Department {
+        id: keys.id.clone(),
+        name_zh: "卫生健康部门".to_owned(),
+        name_en: "Health Commission".to_owned(),
+        node_key: keys.node.public_key(),
+        admin_keys: vec![keys.admin.public_key()],
+    };
+    s.departments.push(keys);
+    let mut change = ledger::ChangeValidators {
+        add: vec![health],
+        remove: vec!["transport".to_owned()],
+        effective_height: 6,
+        approvals: Vec::new(),
+    };
+    let chain_id = s.chain_id().to_owned();
+    for id in ["education", "market-regulation", "public-security"] {
+        let approval = change.approve(&s.department(id)?.admin, &chain_id);
+        change.approvals.push(approval);
+    }
+    let admin = s.department("education")?.admin.clone();
+    s.submit(&admin, EntryBody::ChangeValidators(change));
+    s.commit(10)?; // height 4
+    checkpoints.push(s.checkpoint_by(&founders)?);
+    s.commit(10)?; // height 5: the founders' last height
+    checkpoints.push(s.checkpoint_by(&founders)?);
+    s.commit(10)?; // height 6: the new set decides
+    let today = ["education", "health", "market-regulation", "public-security"];
+    checkpoints.push(s.checkpoint_by(&today)?);
+    // A quorum of today's set (3 of 4) with only two founders: the genesis set's 3-of-4 rule
+    // refuses it, so only a verifier that followed the change accepts the bundle.
+    let checkpoint = s.checkpoint_by(&["education", "health", "market-regulation"])?;
+    let change_leaves: Vec<(u64, Vec<u8>)> = (0u64..)
+        .zip(&s.leaves)
+        .filter(|(_, bytes)| {
+            LogLeaf::from_bytes(bytes)
+                .is_ok_and(|l| matches!(l.entry.body, EntryBody::ChangeValidators(_)))
+        })
+        .map(|(i, bytes)| (i, bytes.clone()))
+        .collect();
+    let chain =
+        crate::lightclient::build_chain(&s.genesis, &s.ledger, &change_leaves, &checkpoints)
+            .map_err(|_| ScenarioError::Step("build the validator chain"))?;
+    let now = s.ledger.time() + 30;
+    let mut nonce_bytes = [0u8; 16];
+    s.rng.fill_bytes(&mut nonce_bytes);
+    let nonce = base64url(&nonce_bytes);
+    let policy = Policy::new(&nonce, CASES_AUDIENCE);
+    let shown = ["credit_code", "entity_name"];
+    let bundle =
+        s.bundle(&licence, &holder, &shown, &nonce, CASES_AUDIENCE, now - 5, &checkpoint)?;
+    Ok(ChainCase { genesis: s.genesis.clone(), chain, bundle_text: bundle.to_text(), policy, now })
+}
+
+impl Scenario {
+    /// The current checkpoint, signed by the node keys of the departments `ids`.
+    pub fn checkpoint_by(&self, ids: &[&str]) -> Result<String, ScenarioError> {
+        let cp = LedgerCheckpoint {
+            origin: self.genesis.chain_id.clone(),
+            size: self.ledger.log_size(),
+            root: self.ledger.log_root(),
+            height: self.ledger.height(),
+            time: self.ledger.time(),
+            state_root: self.ledger.state_root(),
+        };
+        let mut note =
+            Note::new(&cp.to_body()).map_err(|_| ScenarioError::Step("checkpoint body"))?;
+        for id in ids {
+            let d = self.department(id)?;
+            let signer = NoteSigner::new(&d.id, d.node.clone())
+                .map_err(|_| ScenarioError::Step("note signer"))?;
+            note.sign(&signer).map_err(|_| ScenarioError::Step("sign checkpoint"))?;
+        }
+        Ok(note.to_text())
+    }
 }
 
 #[cfg(test)]

@@ -22,15 +22,21 @@
 //! 9. holder binding: the key-binding JWT verifies under the credential's `cnf` key and matches
 //!    the verifier's nonce and audience, fresh at `now` (fail closed);
 //! 10. the policy: accepted type, required level of assurance, required claims disclosed.
+//!
+//! A verifier that decides many bundles under one trust root uses a [`Verifier`]: the same
+//! verdicts, with each checkpoint's quorum signatures checked once (`specs/verifier.md`).
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::bundle::{Bundle, BundleError, Presentation, Proofs};
+use crate::bundle::{Bundle, BundleError, LinkedBundle, Presentation, Proofs};
 use crate::ledger::{self, CredentialStatus, EntryBody};
 use crate::merkle;
-use crate::note::{self, NoteKey, Quorum};
+use crate::note::{self, CheckpointError, LedgerCheckpoint, NoteKey, Quorum};
 use crate::profiles;
+use crate::pseudonym::PseudonymProof;
 use crate::sdjwt;
 use crate::sig::PublicKey;
 use crate::w3c;
@@ -58,6 +64,27 @@ pub struct TrustRootJson {
     pub keys: Vec<String>,
     /// Distinct signatures needed.
     pub threshold: usize,
+    /// Optional: the departments behind `keys`, with their admin keys, so that a light client can
+    /// follow validator changes from this set (`lightclient::GovernanceTrust`). When present it
+    /// lists exactly the departments of `keys`, in the same order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub departments: Option<Vec<DepartmentJson>>,
+}
+
+/// A department in a trust root's JSON form (the genesis file's department form).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentJson {
+    /// The department id (also its checkpoint key name).
+    pub id: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Node (checkpoint) key, base64url (32 bytes).
+    pub node_key: String,
+    /// Admin keys (approve validator changes), base64url (32 bytes each), strictly ascending.
+    pub admin_keys: Vec<String>,
 }
 
 /// Longest trust-root JSON accepted, in bytes.
@@ -80,6 +107,14 @@ impl TrustRoot {
 
     /// Parses the JSON form, strictly and with bounds.
     pub fn from_json(text: &str) -> Result<Self, VerifyError> {
+        Self::from_json_with_departments(text).map(|(root, _)| root)
+    }
+
+    /// Parses the JSON form like [`TrustRoot::from_json`] and also returns its optional
+    /// `departments` (checked to list exactly the departments of `keys`, in order).
+    pub fn from_json_with_departments(
+        text: &str,
+    ) -> Result<(Self, Option<Vec<ledger::Department>>), VerifyError> {
         let json: TrustRootJson =
             from_strict_json(text, MAX_TRUST_ROOT_BYTES).map_err(VerifyError::TrustRoot)?;
         if json.version != 1 {
@@ -96,16 +131,67 @@ impl TrustRoot {
             .map_err(|_| VerifyError::TrustRoot("a trust root key is malformed"))?;
         let root = Self { chain_id: json.chain_id, keys, threshold: json.threshold };
         root.check()?;
-        Ok(root)
+        let departments = match json.departments {
+            None => None,
+            Some(list) => {
+                let mut departments = Vec::with_capacity(list.len());
+                for d in list {
+                    departments.push(ledger::Department {
+                        node_key: key_from_base64url(&d.node_key)?,
+                        admin_keys: d
+                            .admin_keys
+                            .iter()
+                            .map(|k| key_from_base64url(k))
+                            .collect::<Result<_, _>>()?,
+                        id: d.id,
+                        name_zh: d.name_zh,
+                        name_en: d.name_en,
+                    });
+                }
+                let same = departments.len() == root.keys.len()
+                    && departments
+                        .iter()
+                        .zip(&root.keys)
+                        .all(|(d, k)| d.id == k.name && d.node_key == k.key);
+                if !same {
+                    return Err(VerifyError::TrustRoot(
+                        "departments must list exactly the departments of the keys, in order",
+                    ));
+                }
+                Some(departments)
+            }
+        };
+        Ok((root, departments))
     }
 
     /// The JSON form.
     pub fn to_json(&self) -> String {
+        self.to_json_inner(None)
+    }
+
+    /// The JSON form with the `departments` behind the keys (for a verifier that will follow
+    /// validator changes). `departments` should be the departments of `keys`, in order.
+    pub fn to_json_with_departments(&self, departments: &[ledger::Department]) -> String {
+        self.to_json_inner(Some(departments))
+    }
+
+    fn to_json_inner(&self, departments: Option<&[ledger::Department]>) -> String {
         let json = TrustRootJson {
             version: 1,
             chain_id: self.chain_id.clone(),
             keys: self.keys.iter().map(NoteKey::verifier_key).collect(),
             threshold: self.threshold,
+            departments: departments.map(|list| {
+                list.iter()
+                    .map(|d| DepartmentJson {
+                        id: d.id.clone(),
+                        name_zh: d.name_zh.clone(),
+                        name_en: d.name_en.clone(),
+                        node_key: key_to_base64url(&d.node_key),
+                        admin_keys: d.admin_keys.iter().map(key_to_base64url).collect(),
+                    })
+                    .collect()
+            }),
         };
         serde_json::to_string_pretty(&json).unwrap_or_default()
     }
@@ -124,6 +210,19 @@ impl TrustRoot {
     fn quorum(&self) -> Quorum {
         Quorum { origin: self.chain_id.clone(), keys: self.keys.clone(), threshold: self.threshold }
     }
+}
+
+fn key_from_base64url(text: &str) -> Result<PublicKey, VerifyError> {
+    use base64::Engine as _;
+    let bad = VerifyError::TrustRoot("a department key is not 32 bytes of base64url");
+    let bytes =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).map_err(|_| bad.clone())?;
+    Ok(PublicKey(bytes.try_into().map_err(|_| bad)?))
+}
+
+fn key_to_base64url(key: &PublicKey) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.0)
 }
 
 /// Parses bounded, strict JSON (duplicate keys refused) into `T`.
@@ -253,6 +352,21 @@ pub struct Accepted {
     pub checkpoint_time: u64,
     /// Credential expiry, if any.
     pub expires_at: Option<u64>,
+    /// The holder key (`cnf`) the presentation was verified under; not shown in the JSON form
+    /// (a verifier has no use for it beyond this exchange, and it is a linkable identifier).
+    #[serde(skip)]
+    pub holder_key: Option<PublicKey>,
+    /// The wallet's per-verifier pseudonym (unpadded base64url of the Ed25519 public key), when
+    /// a [`crate::bundle::LinkedBundle`] carried a valid pseudonym proof for this credential.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pseudonym: Option<String>,
+    /// True for a credential presented together with the main one and proven to have the same
+    /// holder (`specs/identity.md`); false for the main credential.
+    #[serde(skip_serializing_if = "core::ops::Not::not")]
+    pub linked: bool,
+    /// The credentials presented together with this (main) one, each with `linked` true.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub linked_credentials: Vec<Accepted>,
 }
 
 /// Why a well-formed bundle was refused.
@@ -344,6 +458,16 @@ pub enum Invalid {
     /// A claim the verifier requires was not disclosed.
     #[error("required claim `{0}` was not disclosed")]
     ClaimNotDisclosed(String),
+    /// The pseudonym proof is not the wallet's for this request and the main credential's
+    /// holder key.
+    #[error("the pseudonym proof does not verify for this request and credential")]
+    BadPseudonymProof,
+    /// A credential presented together with the main one is not proven to have its holder.
+    #[error("credential {credential} is not proven to belong to the same holder")]
+    BadLinkProof {
+        /// Its position in the bundle (2 = the first linked credential).
+        credential: u32,
+    },
 }
 
 impl Invalid {
@@ -373,6 +497,8 @@ impl Invalid {
             Invalid::TypeNotAccepted => "type_not_accepted",
             Invalid::AssuranceTooLow { .. } => "assurance_too_low",
             Invalid::ClaimNotDisclosed(_) => "claim_not_disclosed",
+            Invalid::BadPseudonymProof => "bad_pseudonym_proof",
+            Invalid::BadLinkProof { .. } => "bad_link_proof",
         }
     }
 
@@ -404,6 +530,12 @@ impl Invalid {
                 format!("身份认证等级 {have} 低于要求的 {need}")
             }
             Invalid::ClaimNotDisclosed(name) => format!("未出示所需信息：{name}"),
+            Invalid::BadPseudonymProof => {
+                "化名证明无效（与本次请求或所出示证照的持有人不符）".into()
+            }
+            Invalid::BadLinkProof { credential } => {
+                format!("无法证明第 {credential} 份证照与主证照属于同一持有人")
+            }
         }
     }
 }
@@ -454,13 +586,153 @@ pub fn verify(
     now: u64,
 ) -> Result<Verdict, VerifyError> {
     trust_root.check()?;
+    let checkpoint = note::verify_checkpoint(&bundle.proofs.checkpoint, &trust_root.quorum());
     to_verdict(decide(
         &bundle.presentation,
         &bundle.proofs,
+        checkpoint,
         trust_root,
         Mode::Presentation(policy),
         now,
     )?)
+}
+
+/// How many checkpoint notes a [`Verifier`] remembers unless told otherwise.
+pub const DEFAULT_CHECKPOINT_CACHE: usize = 64;
+
+/// Counters of a [`Verifier`]'s checkpoint cache.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CacheStats {
+    /// Checkpoint notes held.
+    pub entries: usize,
+    /// Bundles whose checkpoint was found in the cache.
+    pub hits: u64,
+    /// Bundles whose checkpoint was verified in full.
+    pub misses: u64,
+}
+
+/// A reusable verifier: one trust root and policy, and a bounded cache of the checkpoint notes it
+/// has already verified under the trust root's quorum (`specs/verifier.md`).
+///
+/// Its verdicts are exactly those of [`verify`] for every input: step 1 ([`note::verify_checkpoint`])
+/// is a pure function of the whole note text and the quorum, the quorum is fixed for the life of a
+/// `Verifier`, and only accepted notes are remembered, keyed by SHA-256 of the whole note (text
+/// and signature lines). A note with the same body but any other signature line is another key,
+/// so it is verified in full. Steps 2 to 10 (freshness, proofs, presentation, policy) run for
+/// every bundle. When the cache is full the oldest entry is evicted.
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    trust_root: TrustRoot,
+    quorum: Quorum,
+    policy: Policy,
+    capacity: usize,
+    /// SHA-256 of an accepted note -> (insertion number, its body).
+    cache: BTreeMap<[u8; 32], (u64, LedgerCheckpoint)>,
+    /// Insertion number -> key, oldest first.
+    order: BTreeMap<u64, [u8; 32]>,
+    inserted: u64,
+    stats: CacheStats,
+}
+
+impl Verifier {
+    /// A verifier for `trust_root` (refused if unusable, as [`verify`] refuses it) and `policy`,
+    /// remembering up to [`DEFAULT_CHECKPOINT_CACHE`] checkpoints.
+    pub fn new(trust_root: TrustRoot, policy: Policy) -> Result<Self, VerifyError> {
+        trust_root.check()?;
+        let quorum = trust_root.quorum();
+        Ok(Self {
+            trust_root,
+            quorum,
+            policy,
+            capacity: DEFAULT_CHECKPOINT_CACHE,
+            cache: BTreeMap::new(),
+            order: BTreeMap::new(),
+            inserted: 0,
+            stats: CacheStats::default(),
+        })
+    }
+
+    /// The same verifier remembering at most `capacity` checkpoints (0 disables the cache).
+    pub fn with_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self.evict_to(capacity);
+        self
+    }
+
+    /// The trust root.
+    pub fn trust_root(&self) -> &TrustRoot {
+        &self.trust_root
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Replaces the policy (for example the next request's challenge). The cache is kept: it
+    /// depends on the trust root only.
+    pub fn set_policy(&mut self, policy: Policy) {
+        self.policy = policy;
+    }
+
+    /// The cache's counters.
+    pub fn cache_stats(&self) -> CacheStats {
+        CacheStats { entries: self.cache.len(), ..self.stats }
+    }
+
+    /// Forgets every remembered checkpoint.
+    pub fn clear_cache(&mut self) {
+        self.cache.clear();
+        self.order.clear();
+    }
+
+    /// [`verify_bytes`] under this verifier's trust root and policy.
+    pub fn verify_bytes(&mut self, bytes: &[u8], now: u64) -> Result<Verdict, VerifyError> {
+        let bundle = Bundle::decode_bytes(bytes)?;
+        self.verify(&bundle, now)
+    }
+
+    /// [`verify`] under this verifier's trust root and policy, with the checkpoint taken from the
+    /// cache when this exact note was accepted before.
+    pub fn verify(&mut self, bundle: &Bundle, now: u64) -> Result<Verdict, VerifyError> {
+        let checkpoint = self.checkpoint(&bundle.proofs.checkpoint);
+        let mode = Mode::Presentation(&self.policy);
+        to_verdict(decide(
+            &bundle.presentation,
+            &bundle.proofs,
+            checkpoint,
+            &self.trust_root,
+            mode,
+            now,
+        )?)
+    }
+
+    /// Step 1 through the cache.
+    fn checkpoint(&mut self, note_text: &str) -> Result<LedgerCheckpoint, CheckpointError> {
+        use sha2::Digest as _;
+        let key: [u8; 32] = sha2::Sha256::digest(note_text.as_bytes()).into();
+        if let Some((_, cp)) = self.cache.get(&key) {
+            self.stats.hits += 1;
+            return Ok(cp.clone());
+        }
+        self.stats.misses += 1;
+        let cp = note::verify_checkpoint(note_text, &self.quorum)?;
+        if self.capacity > 0 {
+            self.evict_to(self.capacity - 1);
+            self.inserted += 1;
+            self.cache.insert(key, (self.inserted, cp.clone()));
+            self.order.insert(self.inserted, key);
+        }
+        Ok(cp)
+    }
+
+    /// Evicts the oldest entries until at most `len` remain.
+    fn evict_to(&mut self, len: usize) {
+        while self.cache.len() > len {
+            let Some((_, key)) = self.order.pop_first() else { break };
+            self.cache.remove(&key);
+        }
+    }
 }
 
 /// The holder's check of a credential as issued (at import, or after a refresh): everything
@@ -476,7 +748,9 @@ pub fn verify_credential(
 ) -> Result<Verdict, VerifyError> {
     trust_root.check()?;
     let credential = Presentation::SdJwt(sd_jwt.to_owned());
-    to_verdict(decide(&credential, proofs, trust_root, Mode::Issued { max_checkpoint_age_s }, now)?)
+    let checkpoint = note::verify_checkpoint(&proofs.checkpoint, &trust_root.quorum());
+    let mode = Mode::Issued { max_checkpoint_age_s };
+    to_verdict(decide(&credential, proofs, checkpoint, trust_root, mode, now)?)
 }
 
 /// [`verify_credential`] for a full-disclosure W3C VC (`vc_json`, as issued).
@@ -489,7 +763,9 @@ pub fn verify_w3c_credential(
 ) -> Result<Verdict, VerifyError> {
     trust_root.check()?;
     let credential = Presentation::W3cVp(vc_json.to_owned());
-    to_verdict(decide(&credential, proofs, trust_root, Mode::Issued { max_checkpoint_age_s }, now)?)
+    let checkpoint = note::verify_checkpoint(&proofs.checkpoint, &trust_root.quorum());
+    let mode = Mode::Issued { max_checkpoint_age_s };
+    to_verdict(decide(&credential, proofs, checkpoint, trust_root, mode, now)?)
 }
 
 /// What the pipeline needs from a checked credential, whatever its format.
@@ -521,10 +797,13 @@ enum Mode<'a> {
 /// Clock skew tolerated when checking a credential as issued.
 const HOLDER_SKEW_S: u64 = 300;
 
-/// `Ok(Ok(_))` valid, `Ok(Err(_))` invalid, `Err(_)` undecidable.
+/// `Ok(Ok(_))` valid, `Ok(Err(_))` invalid, `Err(_)` undecidable. `checkpoint` is step 1's
+/// outcome: [`note::verify_checkpoint`] of `proofs.checkpoint` under the trust root's quorum
+/// (computed by the caller, so that a [`Verifier`] can reuse it for a note it has seen).
 fn decide(
     credential: &Presentation,
     proofs: &Proofs,
+    checkpoint: Result<LedgerCheckpoint, CheckpointError>,
     trust_root: &TrustRoot,
     mode: Mode<'_>,
     now: u64,
@@ -540,7 +819,7 @@ fn decide(
     }
 
     // 1. Quorum checkpoint.
-    let checkpoint = match note::verify_checkpoint(&proofs.checkpoint, &trust_root.quorum()) {
+    let checkpoint = match checkpoint {
         Ok(cp) => cp,
         Err(e) => match classify_checkpoint_error(&e) {
             Some(invalid) => refuse!(invalid),
@@ -699,6 +978,10 @@ fn decide(
         checkpoint_height: checkpoint.height,
         checkpoint_time: checkpoint.time,
         expires_at: exp,
+        holder_key: verified.holder_key,
+        pseudonym: None,
+        linked: false,
+        linked_credentials: Vec::new(),
     }))
 }
 
@@ -820,4 +1103,129 @@ fn classify_sdjwt_error(e: &sdjwt::SdJwtError) -> Option<Invalid> {
         E::KeyBindingStale | E::KeyBindingInFuture => Some(Invalid::PresentationNotFresh),
         _ => None,
     }
+}
+
+/// Verifies a [`LinkedBundle`] (a plain bundle, or one with the identity extension) against a
+/// trust root and policy at `now`. Without the extension the verdict is exactly [`verify`]'s.
+pub fn verify_linked(
+    linked: &LinkedBundle,
+    trust_root: &TrustRoot,
+    policy: &Policy,
+    now: u64,
+) -> Result<Verdict, VerifyError> {
+    verify_linked_with(linked, policy, |bundle, policy| verify(bundle, trust_root, policy, now))
+}
+
+/// [`verify_linked`] with the per-credential decision supplied by the caller (for example a
+/// [`Verifier`] with its checkpoint cache): `decide_one(bundle, policy)` must be [`verify`]
+/// under the caller's trust root and time. The steps (`specs/bundle.md`, "Bundles with the
+/// identity extension"), in order:
+///
+/// - 1-10: the main credential, then each linked one in order, pass steps 1-10 (with linked
+///   credentials, the policy's level of assurance and required claims are left to step 13);
+/// - 11: the pseudonym proof verifies for the challenge and the main credential's holder key
+///   (`bad_pseudonym_proof`);
+/// - 12: each linked credential's holder key is the main one's (and it has no link proof), or
+///   its link proof names the main and its holder key, in that order, and verifies for the
+///   challenge (`bad_link_proof`);
+/// - 13: with linked credentials, the highest `assurance_level` among them meets the policy,
+///   and each required claim is disclosed by at least one of them.
+pub fn verify_linked_with(
+    linked: &LinkedBundle,
+    policy: &Policy,
+    mut decide_one: impl FnMut(&Bundle, &Policy) -> Result<Verdict, VerifyError>,
+) -> Result<Verdict, VerifyError> {
+    macro_rules! accepted {
+        ($verdict:expr) => {
+            match $verdict? {
+                Verdict::Valid(accepted) => accepted,
+                invalid @ Verdict::Invalid(_) => return Ok(invalid),
+            }
+        };
+    }
+    if linked.linked.is_empty() {
+        let mut main = accepted!(decide_one(&linked.main, policy));
+        if let Some(proof) = &linked.pseudonym {
+            if let Err(invalid) = check_pseudonym(proof, policy, main.holder_key.as_ref()) {
+                return Ok(Verdict::Invalid(invalid));
+            }
+            main.pseudonym = Some(pseudonym_text(proof));
+        }
+        return Ok(Verdict::Valid(main));
+    }
+    // Level of assurance and required claims are judged over all credentials (step 4).
+    let mut each = policy.clone();
+    each.min_assurance_level = None;
+    each.required_claims = Vec::new();
+    let mut main = accepted!(decide_one(&linked.main, &each));
+    let mut others = Vec::with_capacity(linked.linked.len());
+    for item in &linked.linked {
+        let bundle =
+            Bundle { presentation: item.presentation.clone(), proofs: item.proofs.clone() };
+        others.push(accepted!(decide_one(&bundle, &each)));
+    }
+    if let Some(proof) = &linked.pseudonym {
+        if let Err(invalid) = check_pseudonym(proof, policy, main.holder_key.as_ref()) {
+            return Ok(Verdict::Invalid(invalid));
+        }
+        main.pseudonym = Some(pseudonym_text(proof));
+    }
+    for (position, (item, other)) in (2u32..).zip(linked.linked.iter().zip(&others)) {
+        let refuse = Verdict::Invalid(Invalid::BadLinkProof { credential: position });
+        let (Some(main_key), Some(other_key)) = (main.holder_key, other.holder_key) else {
+            return Ok(refuse);
+        };
+        let challenge = &policy.challenge;
+        let ok = match &item.link {
+            None => main_key == other_key,
+            Some(link) => {
+                link.verify(&challenge.audience, &challenge.nonce, &main_key, &other_key).is_ok()
+            }
+        };
+        if !ok {
+            return Ok(refuse);
+        }
+    }
+    let all: Vec<&Accepted> = core::iter::once(&*main).chain(others.iter().map(|a| &**a)).collect();
+    if let Some(need) = policy.min_assurance_level {
+        let have = all
+            .iter()
+            .flat_map(|a| a.claims.iter())
+            .filter(|c| c.name == "assurance_level")
+            .filter_map(|c| c.value.as_u64())
+            .max()
+            .unwrap_or(0);
+        if have < need {
+            return Ok(Verdict::Invalid(Invalid::AssuranceTooLow { have, need }));
+        }
+    }
+    for name in &policy.required_claims {
+        if !all.iter().any(|a| a.claims.iter().any(|c| &c.name == name)) {
+            return Ok(Verdict::Invalid(Invalid::ClaimNotDisclosed(name.clone())));
+        }
+    }
+    main.linked_credentials = others
+        .into_iter()
+        .map(|mut a| {
+            a.linked = true;
+            *a
+        })
+        .collect();
+    Ok(Verdict::Valid(main))
+}
+
+fn check_pseudonym(
+    proof: &PseudonymProof,
+    policy: &Policy,
+    holder_key: Option<&PublicKey>,
+) -> Result<(), Invalid> {
+    let key = holder_key.ok_or(Invalid::BadPseudonymProof)?;
+    proof
+        .verify(&policy.challenge.audience, &policy.challenge.nonce, key)
+        .map_err(|_| Invalid::BadPseudonymProof)
+}
+
+fn pseudonym_text(proof: &PseudonymProof) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(proof.pseudonym.0)
 }

@@ -470,10 +470,20 @@ fn unsafe_removal_and_empty_set_refused() {
         fx.one(approved(change(vec![], &["no-such"], h + 2), &[0, 1, 2])),
         Err(EntryError::BadGovernance(_))
     ));
+    // Removing one of four would leave a set that cannot tolerate a faulty member.
     let h = fx.ledger.height();
-    fx.one(approved(change(vec![], &["market-regulation"], h + 2), &[0, 1, 2])).unwrap();
+    assert_eq!(
+        fx.one(approved(change(vec![], &["market-regulation"], h + 2), &[0, 1, 2])),
+        Err(EntryError::BadGovernance(
+            "a removal must leave at least 4 departments (a set that tolerates one faulty member)"
+        ))
+    );
+    // Replacing one of four keeps four: allowed.
+    let newdept = department("taxation", 7);
+    let h = fx.ledger.height();
+    fx.one(approved(change(vec![newdept], &["market-regulation"], h + 2), &[0, 1, 2])).unwrap();
     fx.block(1, &[]).unwrap();
-    assert_eq!(fx.ledger.validators().len(), 3);
+    assert_eq!(fx.ledger.validators().len(), 4);
     assert_eq!(fx.ledger.department("market-regulation"), None);
     // A removed department's admin can no longer register anything.
     assert_eq!(fx.one(sign(&admin(2), register_type("urn:y"))), Err(EntryError::UnknownSigner));
@@ -660,4 +670,35 @@ fn every_type_round_trips() {
     let mut unsorted = register_issuer(0, 0, &[OTHER, DIPLOMA], 1, 2).body.to_bytes();
     assert!(EntryBody::from_bytes(&unsorted).is_err());
     unsorted.clear();
+}
+
+#[test]
+fn caller_verified_signatures_skip_only_the_signature_check() {
+    let mut fx = setup();
+    let good = anchor(0, 1, DIPLOMA);
+    let mut forged = anchor(0, 2, DIPLOMA);
+    forged.signature.0[0] ^= 1;
+    let t = fx.ledger.time() + 1;
+    let h = fx.ledger.height() + 1;
+    // Not reported as verified: the forged signature is refused, as by apply_block.
+    let mut a = fx.ledger.clone();
+    assert_eq!(
+        a.apply_block_with(h, t, &[forged.clone()], &|_| false),
+        Err(EntryError::BadSignature)
+    );
+    // Reported as verified, the signature is not checked again (so only verified bytes may be
+    // reported): the same forged entry applies.
+    let mut a2 = fx.ledger.clone();
+    assert!(a2.apply_block_with(h, t, &[forged], &|_| true).is_ok());
+    // Reported as verified, the good entry gives exactly the roots apply_block gives.
+    let good_bytes = good.to_bytes();
+    let mut b = fx.ledger.clone();
+    let with = b
+        .apply_block_with(h, t, std::slice::from_ref(&good), &|bytes| bytes == good_bytes)
+        .unwrap();
+    let plain = fx.ledger.apply_block(h, t, &[good]).unwrap();
+    assert_eq!(with, plain);
+    // Every other check still runs when the signature is skipped: a replay is refused.
+    let again = anchor(0, 1, DIPLOMA);
+    assert_eq!(fx.ledger.apply_block_with(h + 1, t, &[again], &|_| true), Err(EntryError::Replay));
 }

@@ -182,3 +182,34 @@ fn hkdf_crate_passes_rfc5869_test_case_1() {
         "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
     );
 }
+
+#[test]
+fn batch_holder_keys_are_hkdf_with_their_own_label_and_index() {
+    use certledger_core::pseudonym::{
+        derive_holder_key, HOLDER_KEY_INFO_LABEL, MAX_HOLDER_KEY_INDEX,
+    };
+    // Recomputed from the spec's inputs: info = str(label) || u32(index), big-endian.
+    for index in [0u32, 1, 77, MAX_HOLDER_KEY_INDEX - 1] {
+        let mut info = Vec::new();
+        info.extend_from_slice(&u32::try_from(HOLDER_KEY_INFO_LABEL.len()).unwrap().to_be_bytes());
+        info.extend_from_slice(HOLDER_KEY_INFO_LABEL.as_bytes());
+        info.extend_from_slice(&index.to_be_bytes());
+        let hk = hkdf::Hkdf::<sha2::Sha256>::new(Some(HKDF_SALT), &WALLET);
+        let mut seed = [0u8; 32];
+        hk.expand(&info, &mut seed).unwrap();
+        assert_eq!(derive_holder_key(&WALLET, index).unwrap().seed(), seed);
+    }
+    // Distinct per index and per wallet, deterministic, and never a pseudonym key.
+    let keys: Vec<_> =
+        (0..50).map(|i| derive_holder_key(&WALLET, i).unwrap().public_key()).collect();
+    for (i, a) in keys.iter().enumerate() {
+        assert!(keys[i + 1..].iter().all(|b| b != a));
+    }
+    assert_eq!(derive_holder_key(&WALLET, 3).unwrap().public_key(), keys[3]);
+    assert_ne!(derive_holder_key(&[0x43; 32], 3).unwrap().public_key(), keys[3]);
+    assert!(!keys.contains(&pseudonym(&WALLET, "bank-of-example").unwrap()));
+    assert_eq!(
+        derive_holder_key(&WALLET, MAX_HOLDER_KEY_INDEX).map(|_| ()),
+        Err(PseudonymError::InvalidIndex)
+    );
+}

@@ -180,6 +180,11 @@ pub struct NodeToml {
     /// validators refuse them. Never set this on a real node.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub danger_propose_bad_state_root: bool,
+    /// TESTS ONLY: a signed entry (base64url of its canonical bytes) this node adds to every
+    /// block it proposes although the ledger refuses it, to check that honest validators refuse
+    /// such blocks. Never set this on a real node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub danger_propose_invalid_entry: Option<String>,
 }
 
 fn default_block_time_ms() -> u64 {
@@ -205,6 +210,19 @@ impl NodeToml {
             }
         }
         Ok(c)
+    }
+
+    /// The decoded [`NodeToml::danger_propose_invalid_entry`].
+    pub fn danger_invalid_entry(&self) -> anyhow::Result<Option<Vec<u8>>> {
+        use base64::Engine as _;
+        self.danger_propose_invalid_entry
+            .as_deref()
+            .map(|t| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(t)
+                    .context("danger_propose_invalid_entry is not base64url")
+            })
+            .transpose()
     }
 
     /// The consensus timeouts.

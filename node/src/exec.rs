@@ -6,8 +6,10 @@
 //! `SignedEntry` bytes; the log is core's RFC 9162 `MerkleLog`; the state is core's sparse
 //! Merkle tree).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use sha2::{Digest as _, Sha256};
 
 use certledger_core::codec::Encode as _;
 use certledger_core::ledger::{self, Ledger, SignedEntry};
@@ -33,15 +35,6 @@ pub enum EntryError {
     /// The entry kind is valid but this node version cannot commit it yet.
     #[error("unsupported: {0}")]
     Unsupported(&'static str),
-}
-
-fn supported(e: &SignedEntry) -> Result<(), EntryError> {
-    if matches!(e.body, ledger::EntryBody::ChangeValidators(_)) {
-        return Err(EntryError::Unsupported(
-            "validator-set changes need per-height validator sets in consensus",
-        ));
-    }
-    Ok(())
 }
 
 /// The roots after a block.
@@ -109,6 +102,11 @@ pub trait Executor: Send + Sync {
     fn leaf_hash(&self, index: u64) -> Option<[u8; 32]>;
     /// Forgets every earlier state root except `keep` (the current root is always kept).
     fn prune_history(&mut self, keep: &[[u8; 32]]);
+    /// The departments that decide `height` (core's `Ledger::validator_set_at`): correct for
+    /// every height up to the next one after the last applied block.
+    fn validators_at(&self, height: u64) -> Vec<ledger::Department>;
+    /// The core ledger, for proofs that need its types.
+    fn core(&self) -> &Ledger<HistoryStore>;
 }
 
 /// Content-addressed state-tree nodes and value blobs, shared by a ledger and its clones and
@@ -248,11 +246,68 @@ impl SmtStore for View<'_> {
     }
 }
 
+/// SHA-256 digests of canonical signed-entry bytes whose signature this node has verified
+/// (`verify_strict`, this chain id), so that an entry is verified once per node: on arrival,
+/// not again in every proposal that carries it and at commit. Sound because equal bytes give
+/// the same answer; bounded (oldest forgotten first), and a miss only costs a verification.
+#[derive(Debug, Default)]
+pub struct SigCache {
+    inner: Mutex<Digests>,
+}
+
+/// The cached digests and their insertion order.
+type Digests = (BTreeSet<[u8; 32]>, VecDeque<[u8; 32]>);
+
+impl SigCache {
+    /// Digests kept.
+    pub const CAPACITY: usize = 200_000;
+
+    fn digest(bytes: &[u8]) -> [u8; 32] {
+        Sha256::digest(bytes).into()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Digests> {
+        match self.inner.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Records that the signature of these signed-entry bytes verified.
+    pub fn insert(&self, bytes: &[u8]) {
+        let d = Self::digest(bytes);
+        let mut g = self.lock();
+        if g.0.insert(d) {
+            g.1.push_back(d);
+            while g.1.len() > Self::CAPACITY {
+                if let Some(old) = g.1.pop_front() {
+                    g.0.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// Whether these exact bytes were verified.
+    pub fn contains(&self, bytes: &[u8]) -> bool {
+        let d = Self::digest(bytes);
+        self.lock().0.contains(&d)
+    }
+
+    /// Number of digests kept.
+    pub fn len(&self) -> usize {
+        self.lock().1.len()
+    }
+
+    /// Whether no digest is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Decodes canonical entry bytes and checks the signature (no state needed, so it runs outside
 /// the node lock); returns the entry and its id.
 pub fn precheck(bytes: &[u8], chain_id: &str) -> Result<(SignedEntry, EntryId), EntryError> {
     let e = decode_entry(bytes)?;
-    supported(&e)?;
     e.verify_signature(chain_id)
         .map_err(|_| EntryError::Ledger(ledger::EntryError::BadSignature))?;
     let id = e.id();
@@ -275,13 +330,36 @@ pub fn entry_id(bytes: &[u8]) -> Option<EntryId> {
 pub struct CoreLedger {
     ledger: Ledger<HistoryStore>,
     store: HistoryStore,
+    sigs: Arc<SigCache>,
 }
 
 impl CoreLedger {
     /// The ledger at genesis.
     pub fn new(genesis: &ledger::Genesis) -> Result<Self, EntryError> {
+        Self::with_cache(genesis, Arc::default())
+    }
+
+    /// The ledger at genesis, skipping signatures recorded in `sigs` (shared with the node's
+    /// submission path, which records what it verified).
+    pub fn with_cache(genesis: &ledger::Genesis, sigs: Arc<SigCache>) -> Result<Self, EntryError> {
         let store = HistoryStore::default();
-        Ok(Self { ledger: Ledger::from_genesis_in(genesis, store.clone())?, store })
+        Ok(Self { ledger: Ledger::from_genesis_in(genesis, store.clone())?, store, sigs })
+    }
+
+    /// Applies `entries` to `ledger` with the signature cache; records them on success.
+    fn apply_cached(
+        sigs: &SigCache,
+        ledger: &mut Ledger<HistoryStore>,
+        height: u64,
+        time: u64,
+        entries: &[Vec<u8>],
+    ) -> Result<ledger::BlockOutcome, EntryError> {
+        let decoded = Self::decode_all(entries)?;
+        let out = ledger.apply_block_with(height, time, &decoded, &|b| sigs.contains(b))?;
+        for e in entries {
+            sigs.insert(e);
+        }
+        Ok(out)
     }
 
     /// Number of retained state-tree nodes (current and earlier roots).
@@ -311,8 +389,9 @@ fn outcome_of(o: ledger::BlockOutcome) -> BlockOutcome {
 impl Executor for CoreLedger {
     fn validate_entry(&self, bytes: &[u8], now: u64) -> Result<EntryId, EntryError> {
         let e = decode_entry(bytes)?;
-        supported(&e)?;
-        self.ledger.validate(&e, now.max(self.ledger.time()))?;
+        let sigs = &self.sigs;
+        self.ledger.validate_with(&e, now.max(self.ledger.time()), &|b| sigs.contains(b))?;
+        sigs.insert(bytes);
         Ok(e.id())
     }
 
@@ -322,8 +401,7 @@ impl Executor for CoreLedger {
         time: u64,
         entries: &[Vec<u8>],
     ) -> Result<BlockOutcome, EntryError> {
-        let decoded = Self::decode_all(entries)?;
-        Ok(outcome_of(self.ledger.apply_block(height, time, &decoded)?))
+        Ok(outcome_of(Self::apply_cached(&self.sigs, &mut self.ledger, height, time, entries)?))
     }
 
     fn dry_run(
@@ -332,8 +410,8 @@ impl Executor for CoreLedger {
         time: u64,
         entries: &[Vec<u8>],
     ) -> Result<BlockOutcome, EntryError> {
-        let decoded = Self::decode_all(entries)?;
-        Ok(outcome_of(self.ledger.clone().apply_block(height, time, &decoded)?))
+        let mut copy = self.ledger.clone();
+        Ok(outcome_of(Self::apply_cached(&self.sigs, &mut copy, height, time, entries)?))
     }
 
     fn execute(
@@ -342,9 +420,9 @@ impl Executor for CoreLedger {
         time: u64,
         entries: &[Vec<u8>],
     ) -> Result<(BlockOutcome, Box<dyn Executor>), EntryError> {
-        let decoded = Self::decode_all(entries)?;
         let mut copy = self.clone();
-        let out = outcome_of(copy.ledger.apply_block(height, time, &decoded)?);
+        let out =
+            outcome_of(Self::apply_cached(&self.sigs, &mut copy.ledger, height, time, entries)?);
         Ok((out, Box::new(copy)))
     }
 
@@ -399,6 +477,14 @@ impl Executor for CoreLedger {
         let mut roots = keep.to_vec();
         roots.push(self.ledger.state_root());
         self.store.prune(&roots);
+    }
+
+    fn validators_at(&self, height: u64) -> Vec<ledger::Department> {
+        self.ledger.validator_set_at(height)
+    }
+
+    fn core(&self) -> &Ledger<HistoryStore> {
+        &self.ledger
     }
 }
 

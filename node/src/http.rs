@@ -40,6 +40,9 @@ pub fn router(node: Arc<NodeHandle>) -> Router {
         .route("/v1/proofs/credential/{id}", get(credential_proofs))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/trust-root", get(trust_root))
+        .route("/v1/audit/department/{id}", get(crate::audit::department_handler))
+        .route("/v1/audit/credential/{id}", get(crate::audit::credential_handler))
+        .route("/v1/validator-chain", get(crate::governance::validator_chain_handler))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(4 * MAX_ENTRY_BYTES))
@@ -201,8 +204,7 @@ async fn checkpoint(State(node): St, Path(height): Path<u64>) -> Response {
 }
 
 async fn cosignature(State(node): St, Path(height): Path<u64>) -> Response {
-    let s = node.lock();
-    match s.own_checkpoints.get(&height) {
+    match node.own_cosignature(height) {
         Some(note) => Json(json!({ "height": height, "note": note })).into_response(),
         None => {
             err(StatusCode::NOT_FOUND, "not_found", "no own checkpoint signature at this height")

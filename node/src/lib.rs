@@ -5,13 +5,19 @@
 //! decides what is valid.
 #![forbid(unsafe_code)]
 
+pub mod audit;
+pub mod batch;
 pub mod bench;
 pub mod codec;
 pub mod config;
 pub mod context;
 pub mod demo;
 pub mod exec;
+pub mod governance;
 pub mod http;
+pub mod issuer;
+pub mod issuer_cli;
 pub mod node;
 pub mod proofs;
 pub mod store;
+pub mod web;

@@ -63,6 +63,10 @@ enum Cmd {
         /// Path to node.toml.
         #[arg(long)]
         config: PathBuf,
+        /// Serve the verification page from DIR at /verify/ (default: verifier-wasm/web near
+        /// the current directory or the executable, when built, i.e. containing pkg/).
+        #[arg(long, value_name = "DIR")]
+        web_dir: Option<PathBuf>,
     },
     /// Start a local network of separate node processes on 127.0.0.1 (Ctrl-C stops them).
     #[command(
@@ -143,6 +147,25 @@ enum Cmd {
         #[arg(long, alias = "concurrency", default_value_t = 256)]
         max_in_flight: usize,
     },
+    /// Governance: add or remove departments (validator-set changes) and follow the changes.
+    #[command(subcommand)]
+    Gov(GovCmd),
+    /// Issuer key registry: register, rotate, retire, compromise (see specs/node.md).
+    #[command(subcommand)]
+    Issuer(certledger_node::issuer_cli::IssuerCmd),
+    /// Issue one credential: sign an SD-JWT VC, anchor its commitment, write the credential file.
+    Issue(certledger_node::issuer_cli::IssueCmd),
+    /// Issue one credential per CSV / JSON Lines row, concurrently and resumably.
+    IssueBatch(certledger_node::issuer_cli::BatchCmd),
+    /// Revoke a credential (final).
+    Revoke(certledger_node::issuer_cli::StatusCmd),
+    /// Suspend a credential (reinstate lifts it).
+    Suspend(certledger_node::issuer_cli::StatusCmd),
+    /// Reinstate a suspended credential.
+    Reinstate(certledger_node::issuer_cli::StatusCmd),
+    /// Fetch and verify a department's or a credential's audit trail.
+    #[command(subcommand)]
+    Audit(certledger_node::issuer_cli::AuditCmd),
     /// Print a node's /health.
     #[command(after_help = "Example:\n  certledger-node status --url http://127.0.0.1:8080")]
     Status {
@@ -152,11 +175,84 @@ enum Cmd {
     },
 }
 
+/// `certledger-node gov ...`: a change is drafted, approved by the admins of more than two
+/// thirds of the current departments, then submitted by any of them.
+#[derive(Subcommand)]
+enum GovCmd {
+    /// Draft a change file, effective DELAY heights after the node's current height.
+    #[command(after_help = "Example (add a fifth department):\n  \
+        certledger-node gov propose --node http://127.0.0.1:8080 --genesis devnet/genesis.json \\\n    \
+        --add health.department.json --out change.json\n\
+        The department file is one genesis department: {\"id\", \"name_zh\", \"name_en\", \"node_key\", \"admin_keys\"}.")]
+    Propose {
+        /// A node's base URL (for the current height).
+        #[arg(long)]
+        node: String,
+        /// The genesis file (for the chain id).
+        #[arg(long)]
+        genesis: PathBuf,
+        /// A department JSON file to add (repeatable).
+        #[arg(long)]
+        add: Vec<PathBuf>,
+        /// A department id to remove (repeatable).
+        #[arg(long)]
+        remove: Vec<String>,
+        /// Heights between now and the change taking effect (at least 2).
+        #[arg(long, default_value_t = 10)]
+        delay: u64,
+        /// Where to write the change file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Add one department admin's approval to a change file.
+    #[command(
+        after_help = "Example:\n  certledger-node gov approve change.json --admin-key keys/dept-1.admin.key.json"
+    )]
+    Approve {
+        /// The change file (updated in place).
+        change: PathBuf,
+        /// The approving admin key file.
+        #[arg(long)]
+        admin_key: PathBuf,
+    },
+    /// Submit an approved change, signed by an admin key, and wait until it is committed.
+    #[command(
+        after_help = "Example:\n  certledger-node gov submit change.json --admin-key keys/dept-0.admin.key.json --node http://127.0.0.1:8080"
+    )]
+    Submit {
+        /// The change file.
+        change: PathBuf,
+        /// An admin key of a current department.
+        #[arg(long)]
+        admin_key: PathBuf,
+        /// A node's base URL.
+        #[arg(long)]
+        node: String,
+    },
+    /// Fetch the validator chain from a node, follow it from genesis, print today's set.
+    #[command(
+        after_help = "Example:\n  certledger-node gov chain --node http://127.0.0.1:8080 --genesis devnet/genesis.json"
+    )]
+    Chain {
+        /// A node's base URL.
+        #[arg(long)]
+        node: String,
+        /// The genesis file the chain is followed from.
+        #[arg(long)]
+        genesis: PathBuf,
+    },
+}
+
 fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,arc_malachitebft=warn,libp2p=warn,ractor=warn")
     });
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .init();
     let cli = Cli::parse();
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -169,7 +265,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(1)
+            ExitCode::from(certledger_node::issuer::exit_code(&e))
         }
     }
 }
@@ -187,7 +283,22 @@ async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
             println!("wrote {}", out.join("genesis.json").display());
             Ok(())
         }
-        Cmd::Run { config } => run(&config).await,
+        Cmd::Run { config, web_dir } => run(&config, web_dir.as_deref()).await,
+        Cmd::Gov(g) => {
+            use certledger_node::governance as gov;
+            let out = match g {
+                GovCmd::Propose { node, genesis, add, remove, delay, out } => {
+                    gov::propose(&node, &genesis, &add, &remove, delay, &out).await?
+                }
+                GovCmd::Approve { change, admin_key } => gov::approve(&change, &admin_key)?,
+                GovCmd::Submit { change, admin_key, node } => {
+                    gov::submit(&change, &admin_key, &node).await?
+                }
+                GovCmd::Chain { node, genesis } => gov::fetch_and_follow(&node, &genesis).await?,
+            };
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(())
+        }
         Cmd::Devnet { validators, observers, dir, block_time_ms, demo, keep_running } => {
             devnet(validators, observers, &dir, block_time_ms, demo, keep_running).await
         }
@@ -238,6 +349,31 @@ async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Cmd::Issuer(c) => certledger_node::issuer_cli::run_issuer(c).await,
+        Cmd::Issue(c) => certledger_node::issuer_cli::run_issue(c).await,
+        Cmd::IssueBatch(c) => certledger_node::issuer_cli::run_batch(c).await,
+        Cmd::Revoke(c) => {
+            certledger_node::issuer_cli::run_status(
+                c,
+                certledger_core::ledger::CredentialStatus::Revoked,
+            )
+            .await
+        }
+        Cmd::Suspend(c) => {
+            certledger_node::issuer_cli::run_status(
+                c,
+                certledger_core::ledger::CredentialStatus::Suspended,
+            )
+            .await
+        }
+        Cmd::Reinstate(c) => {
+            certledger_node::issuer_cli::run_status(
+                c,
+                certledger_core::ledger::CredentialStatus::Active,
+            )
+            .await
+        }
+        Cmd::Audit(c) => certledger_node::issuer_cli::run_audit(c).await,
         Cmd::Status { url } => {
             let v: serde_json::Value =
                 reqwest::get(format!("{}/health", url.trim_end_matches('/')))
@@ -291,7 +427,7 @@ fn make_genesis(n: usize, chain_id: &str, out: &Path) -> anyhow::Result<Vec<Secr
     Ok(keys)
 }
 
-async fn run(config: &Path) -> anyhow::Result<()> {
+async fn run(config: &Path, web_dir: Option<&Path>) -> anyhow::Result<()> {
     let cfg = NodeToml::load(config)?;
     let _lock = node::lock_data_dir(&cfg.data_dir, &cfg.key_file)?;
     let handle = node::open_node(&cfg)?;
@@ -299,7 +435,11 @@ async fn run(config: &Path) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding HTTP on {}", cfg.http_listen))?;
     info!(http = %cfg.http_listen, p2p = %cfg.p2p_listen, "node starting");
-    let app = http::router(handle.clone());
+    let mut app = http::router(handle.clone());
+    if let Some(dir) = certledger_node::web::find_web_dir(web_dir)? {
+        info!(dir = %dir.display(), "serving the verification page at /verify/");
+        app = app.merge(certledger_node::web::router(&dir));
+    }
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             error!(error = %e, "HTTP server stopped");
@@ -414,6 +554,7 @@ async fn devnet(
                 timeout_propose_ms: 2000,
                 timeout_vote_ms: 1000,
                 danger_propose_bad_state_root: false,
+                danger_propose_invalid_entry: None,
             };
             std::fs::write(node_dir.join("node.toml"), toml::to_string(&cfg)?)?;
         }

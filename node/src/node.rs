@@ -39,13 +39,17 @@ use crate::context::{
 };
 use crate::exec::{self, CoreLedger, EntryError, EntryId, Executor};
 use crate::store::{SledStore, Store};
-use certledger_core::ledger::quorum_threshold;
+use certledger_core::codec::Encode as _;
+use certledger_core::ledger::{quorum_threshold, Department, EntryBody, LogLeaf};
 use certledger_core::note::{self, LedgerCheckpoint, Note, NoteKey, NoteSigner, Quorum};
 
 /// Most entries in one block.
-pub const MAX_BLOCK_ENTRIES: usize = 500;
-/// Most entry bytes in one block.
-pub const MAX_BLOCK_BYTES: usize = 2 * 1024 * 1024;
+pub const MAX_BLOCK_ENTRIES: usize = 4_000;
+/// Most entry bytes in one block (a proposal travels as one gossip message, at most 4 MiB in
+/// Malachite's default configuration).
+pub const MAX_BLOCK_BYTES: usize = 3 * 1024 * 1024;
+/// Most block bytes in one sync response (Malachite's request/response limit is 10 MiB).
+pub const MAX_SYNC_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 /// Most entries waiting in the mempool.
 pub const MEMPOOL_MAX_ENTRIES: usize = 20_000;
 /// State roots of this many recent heights stay provable (besides the newest cosigned one).
@@ -177,8 +181,6 @@ pub struct NodeHandle {
     pub chain_id: String,
     /// Genesis.
     pub genesis: Genesis,
-    /// The validator set (fixed from genesis in this version).
-    pub validators: ValidatorSet,
     /// The department key.
     pub key: SecretKey,
     /// Whether this node votes.
@@ -191,8 +193,11 @@ pub struct NodeHandle {
     pub peer_http: Vec<String>,
     /// HTTP client for peers.
     pub http: reqwest::Client,
-    /// This node's department id (its checkpoint key name), if it is a department node.
-    pub department_id: Option<String>,
+    /// Governance changes committed so far: `(log index, canonical log leaf)`, in log order
+    /// (rebuilt on replay), for the validator chain a light client follows.
+    pub changes: Mutex<Vec<(u64, Vec<u8>)>>,
+    /// Signatures this node verified (shared with its ledger).
+    pub sigs: Arc<exec::SigCache>,
 }
 
 impl NodeHandle {
@@ -210,6 +215,7 @@ impl NodeHandle {
             self.lock().metrics.entries_rejected += 1;
             return Err(e.into());
         }
+        self.sigs.insert(&bytes);
         let mut s = self.lock();
         let id = match s.ledger.validate_entry(&bytes, now_s()) {
             Ok(id) => id,
@@ -231,6 +237,76 @@ impl NodeHandle {
     pub fn key_name(&self, key: &PublicKey) -> String {
         format!("{}/{}", self.chain_id, key.short_id())
     }
+
+    /// The departments that decide `height` (known up to the height after the last commit).
+    pub fn departments_at(&self, height: u64) -> Vec<Department> {
+        self.lock().ledger.validators_at(height)
+    }
+
+    /// The consensus validator set of `height`.
+    pub fn validator_set_at(&self, height: u64) -> ValidatorSet {
+        ValidatorSet::new(self.departments_at(height).iter().map(|d| d.node_key))
+    }
+
+    /// The checkpoint quorum of `height`: the deciding departments' node keys, named by
+    /// department id, more than two thirds of them.
+    pub fn quorum_at(&self, height: u64) -> Quorum {
+        quorum_of(&self.chain_id, &self.departments_at(height))
+    }
+
+    /// This node's own signed checkpoint note for committed height `h`, if its department
+    /// decided `h`: kept for recent heights, re-signed from the stored header for older ones
+    /// (a statement about a final block, so signing it again is always safe).
+    pub fn own_cosignature(&self, h: u64) -> Option<String> {
+        if let Some(n) = self.lock().own_checkpoints.get(&h) {
+            return Some(n.clone());
+        }
+        let dept = self.department_id_at(h)?;
+        let block = self.store.block(h).ok()??;
+        let signer = NoteSigner::new(&dept, self.key.clone()).ok()?;
+        let mut n = Note::new(&checkpoint_of(&block.header).to_body()).ok()?;
+        n.sign(&signer).ok()?;
+        Some(n.to_text())
+    }
+
+    /// This node's department id at `height`, if its key belongs to a deciding department.
+    pub fn department_id_at(&self, height: u64) -> Option<String> {
+        let me = self.key.public_key();
+        self.departments_at(height).into_iter().find(|d| d.node_key == me).map(|d| d.id)
+    }
+}
+
+/// The checkpoint quorum of a department set under `chain_id`.
+pub fn quorum_of(chain_id: &str, departments: &[Department]) -> Quorum {
+    let keys: Vec<NoteKey> =
+        departments.iter().map(|d| NoteKey { name: d.id.clone(), key: d.node_key }).collect();
+    Quorum { origin: chain_id.to_owned(), threshold: quorum_threshold(keys.len()), keys }
+}
+
+/// Whether a governance change leaf adds the department with node key `key`.
+fn leaf_adds(leaf: &[u8], key: &PublicKey) -> bool {
+    LogLeaf::from_bytes_checked(leaf).is_ok_and(|l| match &l.entry.body {
+        EntryBody::ChangeValidators(c) => c.add.iter().any(|d| d.node_key == *key),
+        _ => false,
+    })
+}
+
+/// The governance changes in a committed block: `(log index, canonical log leaf)`.
+pub fn changes_in(block: &Block) -> Vec<(u64, Vec<u8>)> {
+    let first = block.header.log_size.saturating_sub(block.entries.len() as u64);
+    block
+        .entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, bytes)| {
+            let entry = exec::decode_entry(bytes).ok()?;
+            if !matches!(entry.body, EntryBody::ChangeValidators(_)) {
+                return None;
+            }
+            let leaf = LogLeaf { height: block.header.height, time: block.header.time, entry };
+            Some((first + i as u64, leaf.to_bytes()))
+        })
+        .collect()
 }
 
 fn now_s() -> u64 {
@@ -249,14 +325,10 @@ pub fn checkpoint_of(h: &BlockHeader) -> LedgerCheckpoint {
     }
 }
 
-/// The checkpoint quorum: every department node key named by its department id, more than 2/3.
+/// The genesis checkpoint quorum: every genesis department's node key named by its
+/// department id, more than 2/3 (later heights: [`NodeHandle::quorum_at`]).
 pub fn checkpoint_quorum(genesis: &Genesis) -> Quorum {
-    let keys: Vec<NoteKey> = genesis
-        .departments
-        .iter()
-        .map(|d| NoteKey { name: d.id.clone(), key: d.node_key })
-        .collect();
-    Quorum { origin: genesis.chain_id.clone(), threshold: quorum_threshold(keys.len()), keys }
+    quorum_of(&genesis.chain_id, &genesis.to_core().departments)
 }
 
 /// RFC 9162 root over a block's entries (leaf data = entry bytes).
@@ -310,15 +382,12 @@ fn lock_file(path: &Path, what: &str) -> anyhow::Result<File> {
 pub fn open_node(cfg: &NodeToml) -> anyhow::Result<Arc<NodeHandle>> {
     let genesis = Genesis::load(&cfg.genesis_file)?;
     let key = KeyFile::load(&cfg.key_file)?;
-    let validators = ValidatorSet::new(genesis.validator_keys());
-    if cfg.validator && !validators.contains(&Address(key.public_key().0)) {
-        bail!("this key is not a validator in genesis; set validator = false to run an observer");
-    }
     let store = SledStore::open(&cfg.data_dir.join("sled")).context("opening sled")?;
-    let mut ledger = CoreLedger::new(&genesis.to_core())
+    let sigs = Arc::new(exec::SigCache::default());
+    let mut ledger = CoreLedger::with_cache(&genesis.to_core(), sigs.clone())
         .map_err(|e| anyhow!("genesis refused by the ledger: {e}"))?;
-    let department_id = genesis.department_of(&key.public_key()).map(|d| d.id.clone());
     let mut last_header = None;
+    let mut changes = Vec::new();
     let top = store.max_height()?.unwrap_or(0);
     for h in 1..=top {
         let block = store.block(h)?.ok_or_else(|| anyhow!("block {h} missing from the store"))?;
@@ -328,13 +397,24 @@ pub fn open_node(cfg: &NodeToml) -> anyhow::Result<Arc<NodeHandle>> {
         if out.log_root != block.header.log_root || out.state_root != block.header.state_root {
             bail!("replaying block {h} gave different roots than its header");
         }
+        changes.extend(changes_in(&block));
         last_header = Some(block.header);
     }
     info!(height = top, "replayed stored blocks");
+    let me = key.public_key();
+    let member_now = ledger.validators_at(top + 1).iter().any(|d| d.node_key == me);
+    let ever = genesis.department_of(&me).is_some()
+        || changes.iter().any(|(_, leaf)| leaf_adds(leaf, &me));
+    if cfg.validator && !member_now {
+        if ever {
+            warn!("this department is not in the current validator set (removed by governance); it follows the ledger without voting");
+        } else {
+            warn!("this key is not in the validator set yet; the node follows the ledger and votes from the height a governance change adds it");
+        }
+    }
     Ok(Arc::new(NodeHandle {
         chain_id: genesis.chain_id.clone(),
         genesis,
-        validators,
         key,
         is_validator: cfg.validator,
         store: Arc::new(store),
@@ -347,7 +427,8 @@ pub fn open_node(cfg: &NodeToml) -> anyhow::Result<Arc<NodeHandle>> {
         }),
         peer_http: cfg.peer_http.clone(),
         http: reqwest::Client::builder().timeout(Duration::from_secs(3)).build()?,
-        department_id,
+        changes: Mutex::new(changes),
+        sigs,
     }))
 }
 
@@ -419,6 +500,7 @@ pub async fn run_consensus(node: Arc<NodeHandle>, cfg: &NodeToml) -> anyhow::Res
         future_parts: BTreeMap::new(),
         commit_failed: false,
         danger_bad_root: cfg.danger_propose_bad_state_root,
+        danger_invalid_entry: cfg.danger_invalid_entry()?,
         recent_roots: VecDeque::new(),
         executed: BTreeMap::new(),
     };
@@ -440,6 +522,8 @@ struct AppLoop {
     future_parts: BTreeMap<u64, Vec<ProposalPart>>,
     commit_failed: bool,
     danger_bad_root: bool,
+    /// Test-only: an entry this proposer adds to every block although it is invalid.
+    danger_invalid_entry: Option<Vec<u8>>,
     /// State roots of the last [`KEEP_RECENT_ROOTS`] committed heights.
     recent_roots: VecDeque<[u8; 32]>,
     /// Blocks that passed `check_block`, executed on a copy of the state they were checked
@@ -464,13 +548,20 @@ enum BlockError {
     Entry(#[from] EntryError),
     #[error("block too large")]
     TooLarge,
-    #[error("validator-set changes are not supported by this node version")]
-    ValidatorChange,
+}
+
+/// The consensus validator set of a department set.
+fn set_of(departments: &[Department]) -> ValidatorSet {
+    ValidatorSet::new(departments.iter().map(|d| d.node_key))
 }
 
 impl AppLoop {
-    fn params(&self) -> HeightParams<LedgerContext> {
-        HeightParams::new(self.node.validators.clone(), self.timeouts, Some(self.target_time))
+    fn params(&self, height: Height) -> HeightParams<LedgerContext> {
+        HeightParams::new(
+            self.node.validator_set_at(height.0),
+            self.timeouts,
+            Some(self.target_time),
+        )
     }
 
     async fn run(&mut self, channels: &mut Channels<LedgerContext>) -> anyhow::Result<()> {
@@ -481,7 +572,7 @@ impl AppLoop {
     }
 
     fn expected_proposer(&self, height: Height, round: Round) -> Address {
-        self.ctx.select_proposer(&self.node.validators, height, round).address
+        self.ctx.select_proposer(&self.node.validator_set_at(height.0), height, round).address
     }
 
     /// Checks a block against the state after `height - 1`. `proposer` is the expected header
@@ -513,19 +604,16 @@ impl AppLoop {
         if h.time < prev_time || (live && h.time > now_s() + MAX_CLOCK_DRIFT_S) {
             return Err(BlockError::Header("time"));
         }
+        let validators = set_of(&s.ledger.validators_at(height.0));
         let proposer_ok = match proposer {
             Some(p) => h.proposer == p.0,
-            None => self.node.validators.contains(&Address(h.proposer)),
+            None => validators.contains(&Address(h.proposer)),
         };
         if !proposer_ok {
             return Err(BlockError::Header("proposer"));
         }
-        let vh = self.node.validators.hash();
-        if h.validators_hash != vh {
+        if h.validators_hash != validators.hash() {
             return Err(BlockError::Header("validators_hash"));
-        }
-        if h.next_validators_hash != vh {
-            return Err(BlockError::Header("next_validators_hash"));
         }
         if block.entries.len() > MAX_BLOCK_ENTRIES
             || block.entries.iter().map(Vec::len).sum::<usize>() > MAX_BLOCK_BYTES
@@ -536,8 +624,8 @@ impl AppLoop {
             return Err(BlockError::Header("entries_root"));
         }
         let (out, executed) = s.ledger.execute(height.0, h.time, &block.entries)?;
-        if out.validators_changed {
-            return Err(BlockError::ValidatorChange);
+        if h.next_validators_hash != set_of(&executed.validators_at(height.0 + 1)).hash() {
+            return Err(BlockError::Header("next_validators_hash"));
         }
         if out.log_size != h.log_size {
             return Err(BlockError::Header("log_size"));
@@ -569,12 +657,8 @@ impl AppLoop {
         // with each other. Then keep a greedy prefix-compatible subset (bounded work) and drop
         // the entries that cannot follow it.
         let base = s.ledger.outcome();
-        let mut executed = None;
-        let (entries, out) = match s.ledger.execute(height.0, time, &candidates) {
-            Ok((out, ledger)) => {
-                executed = Some(ledger);
-                (candidates, out)
-            }
+        let (entries, executed) = match s.ledger.execute(height.0, time, &candidates) {
+            Ok((out, ledger)) => (candidates, Some((out, ledger))),
             Err(_) => {
                 let mut kept: Vec<Vec<u8>> = Vec::new();
                 let mut dropped = Vec::new();
@@ -587,14 +671,26 @@ impl AppLoop {
                     }
                 }
                 s.mempool.remove_committed(&dropped);
-                match s.ledger.dry_run(height.0, time, &kept) {
-                    Ok(out) => (kept, out),
-                    Err(_) => (Vec::new(), s.ledger.outcome()),
+                match s.ledger.execute(height.0, time, &kept) {
+                    Ok(done) => (kept, Some(done)),
+                    Err(_) => (Vec::new(), None),
                 }
             }
         };
+        let (out, next_set) = match &executed {
+            Some((out, ledger)) => (*out, ledger.validators_at(height.0 + 1)),
+            None => (s.ledger.outcome(), s.ledger.validators_at(height.0 + 1)),
+        };
+        let this_set = s.ledger.validators_at(height.0);
         drop(s);
-        let vh = self.node.validators.hash();
+        let mut entries = entries;
+        let mut out = out;
+        if let Some(bad) = self.danger_invalid_entry.as_ref() {
+            // Test-only misbehaviour: propose an entry honest nodes must refuse, with a header
+            // that claims it applies (so only the entry check can catch it).
+            entries.push(bad.clone());
+            out.log_size += 1;
+        }
         let block = Block {
             header: BlockHeader {
                 chain_id: self.node.chain_id.clone(),
@@ -606,13 +702,16 @@ impl AppLoop {
                 log_size: out.log_size,
                 log_root: out.log_root,
                 state_root: if self.danger_bad_root { [0xee; 32] } else { out.state_root },
-                validators_hash: vh,
-                next_validators_hash: vh,
+                validators_hash: set_of(&this_set).hash(),
+                next_validators_hash: set_of(&next_set).hash(),
             },
             entries,
         };
-        if let Some(ledger) = executed {
-            self.executed.insert(block.header.hash(), Executed { height: height.0, base, ledger });
+        if let Some((_, ledger)) = executed {
+            if self.danger_invalid_entry.is_none() {
+                self.executed
+                    .insert(block.header.hash(), Executed { height: height.0, base, ledger });
+            }
         }
         block
     }
@@ -729,7 +828,11 @@ impl AppLoop {
         s.mempool.remove_committed(&ids);
         s.metrics.blocks_committed += 1;
         s.metrics.entries_committed += ids.len() as u64;
-        if let Some(dept) = &self.node.department_id {
+        // The checkpoint of height h is cosigned by the departments that decided h.
+        let me = self.node.key.public_key();
+        let dept = s.ledger.validators_at(h).into_iter().find(|d| d.node_key == me).map(|d| d.id);
+        let new_changes = changes_in(&block);
+        if let Some(dept) = &dept {
             match NoteSigner::new(dept, self.node.key.clone()).and_then(|signer| {
                 let mut n = Note::new(&checkpoint_of(&block.header).to_body())?;
                 n.sign(&signer)?;
@@ -761,6 +864,13 @@ impl AppLoop {
         }
         s.last_header = Some(block.header);
         drop(s);
+        if !new_changes.is_empty() {
+            info!(height = h, "validator change committed");
+            match self.node.changes.lock() {
+                Ok(mut c) => c.extend(new_changes),
+                Err(p) => p.into_inner().extend(new_changes),
+            }
+        }
         self.undecided.retain(|(hh, _, _), _| *hh > h);
         self.future_parts.retain(|hh, _| *hh > h);
         info!(height = h, entries = ids.len(), log_size = out.log_size, "committed block");
@@ -777,7 +887,7 @@ impl AppLoop {
                 let next = self.node.store.max_height()?.unwrap_or(0) + 1;
                 self.current = Height(next);
                 info!(height = next, "consensus ready");
-                let _ = reply.send((Height(next), self.params()));
+                let _ = reply.send((Height(next), self.params(Height(next))));
             }
             AppMsg::StartedRound { height, round, reply_value, .. } => {
                 self.current = height;
@@ -889,7 +999,7 @@ impl AppLoop {
             AppMsg::Finalized { certificate, reply, .. } => {
                 let h = certificate.height;
                 if self.commit_failed {
-                    let _ = reply.send(Next::Restart(h, self.params()));
+                    let _ = reply.send(Next::Restart(h, self.params(h)));
                 } else {
                     if let Err(e) = self
                         .node
@@ -900,19 +1010,25 @@ impl AppLoop {
                         std::process::exit(74);
                     }
                     self.current = Height(h.0 + 1);
-                    let _ = reply.send(Next::Start(Height(h.0 + 1), self.params()));
+                    let next = Height(h.0 + 1);
+                    let _ = reply.send(Next::Start(next, self.params(next)));
                 }
             }
             AppMsg::GetDecidedValues { range, reply } => {
                 let mut values = Vec::new();
                 let (start, end) =
                     (range.start().0, range.end().0.min(range.start().0.saturating_add(100)));
+                let mut total = 0usize;
                 for h in start..=end {
                     let (Some(bytes), Some(cert)) =
                         (self.node.store.block_bytes(h)?, self.node.store.certificate(h)?)
                     else {
                         break;
                     };
+                    total += bytes.len();
+                    if !values.is_empty() && total > MAX_SYNC_RESPONSE_BYTES {
+                        break;
+                    }
                     values.push(codec::raw_decided(bytes, &cert)?);
                 }
                 let _ = reply.send(values);
@@ -951,47 +1067,83 @@ impl AppLoop {
 
 /// Every 300 ms: for the newest heights without a stored quorum note, pull the peers' own
 /// signed notes, merge the signatures into ours, and store the note once it verifies under the
-/// checkpoint quorum (`note::verify_checkpoint`, more than 2/3 of the departments).
+/// quorum of the departments that decided that height (`note::verify_checkpoint`, more than 2/3).
+/// Heights holding a governance change are always completed (a light client needs a checkpoint
+/// of the old set covering the change), whatever their age.
 pub async fn cosign_loop(node: Arc<NodeHandle>) {
-    let quorum = checkpoint_quorum(&node.genesis);
     let mut done_up_to = node.store.latest_checkpoint().ok().flatten().map(|(h, _)| h).unwrap_or(0);
     loop {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let top = node.lock().last_header.as_ref().map(|h| h.height).unwrap_or(0);
-        // Newest first: a fresh quorum checkpoint matters more than old ones.
+        // Governance heights first (oldest first), then the newest heights: a fresh quorum
+        // checkpoint matters more than old ones.
+        let mut wanted: Vec<u64> = governance_heights(&node)
+            .into_iter()
+            .filter(|h| *h <= top && matches!(node.store.checkpoint(*h), Ok(None)))
+            .collect();
         let first = done_up_to.max(top.saturating_sub(4)) + 1;
-        for h in (first..=top).rev() {
-            let Ok(Some(block)) = node.store.block(h) else { continue };
-            let body = checkpoint_of(&block.header).to_body();
-            let Ok(mut merged) = Note::new(&body) else { continue };
-            if let Some(own) = node.lock().own_checkpoints.get(&h).cloned() {
-                if let Ok(n) = Note::parse(&own) {
-                    let _ = merged.add_signatures(&n);
-                }
+        wanted.extend((first..=top).rev());
+        let mut stored_newest = false;
+        for h in wanted {
+            let newest = h >= first;
+            if newest && stored_newest {
+                continue;
             }
-            for base in &node.peer_http {
-                let url = format!("{base}/v1/checkpoints/{h}/cosignature");
-                let Ok(resp) = node.http.get(&url).send().await else { continue };
-                let Ok(v) = resp.json::<serde_json::Value>().await else { continue };
-                let Some(text) = v["note"].as_str() else { continue };
-                let Ok(n) = Note::parse(text) else { continue };
-                // Only signatures over exactly our body, by listed keys, that verify.
-                if n.text() != body || n.verify(&quorum.keys).is_err() {
-                    continue;
-                }
-                let _ = merged.add_signatures(&n);
-            }
-            let text = merged.to_text();
-            if note::verify_checkpoint(&text, &quorum).is_ok() {
-                if let Err(e) = node.store.put_checkpoint(h, &text) {
-                    error!(error = %e, "storage write failed; stopping");
-                    std::process::exit(74);
-                }
+            if cosign_height(&node, h).await && newest {
                 done_up_to = done_up_to.max(h);
-                break;
+                stored_newest = true;
             }
         }
     }
+}
+
+/// Heights of the blocks that hold a governance change.
+fn governance_heights(node: &NodeHandle) -> Vec<u64> {
+    let changes = match node.changes.lock() {
+        Ok(c) => c.clone(),
+        Err(p) => p.into_inner().clone(),
+    };
+    let mut heights: Vec<u64> = changes
+        .iter()
+        .filter_map(|(_, leaf)| LogLeaf::from_bytes_checked(leaf).ok().map(|l| l.height))
+        .collect();
+    heights.dedup();
+    heights
+}
+
+/// Collects cosignatures for height `h` and stores the note if it reaches the quorum of the
+/// set that decided `h`. Returns whether it did.
+async fn cosign_height(node: &NodeHandle, h: u64) -> bool {
+    let quorum = node.quorum_at(h);
+    let Ok(Some(block)) = node.store.block(h) else { return false };
+    let body = checkpoint_of(&block.header).to_body();
+    let Ok(mut merged) = Note::new(&body) else { return false };
+    if let Some(own) = node.lock().own_checkpoints.get(&h).cloned() {
+        if let Ok(n) = Note::parse(&own) {
+            let _ = merged.add_signatures(&n);
+        }
+    }
+    for base in &node.peer_http {
+        let url = format!("{base}/v1/checkpoints/{h}/cosignature");
+        let Ok(resp) = node.http.get(&url).send().await else { continue };
+        let Ok(v) = resp.json::<serde_json::Value>().await else { continue };
+        let Some(text) = v["note"].as_str() else { continue };
+        let Ok(n) = Note::parse(text) else { continue };
+        // Only signatures over exactly our body, by listed keys, that verify.
+        if n.text() != body || n.verify(&quorum.keys).is_err() {
+            continue;
+        }
+        let _ = merged.add_signatures(&n);
+    }
+    let text = merged.to_text();
+    if note::verify_checkpoint(&text, &quorum).is_ok() {
+        if let Err(e) = node.store.put_checkpoint(h, &text) {
+            error!(error = %e, "storage write failed; stopping");
+            std::process::exit(74);
+        }
+        return true;
+    }
+    false
 }
 
 #[cfg(test)]

@@ -237,6 +237,7 @@ mod tests {
             timeout_propose_ms: 2000,
             timeout_vote_ms: 1000,
             danger_propose_bad_state_root: false,
+            danger_propose_invalid_entry: None,
         };
         let node = open_node(&cfg).expect("open");
         World { _dir: dir, node, node_keys, admin, genesis }

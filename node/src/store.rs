@@ -2,6 +2,12 @@
 //! index, and cosigned checkpoints. [`SledStore`] is the sled 0.34 implementation; a block, its
 //! certificate and its entry-index rows are written in one sled transaction and flushed before
 //! the decision is acknowledged to consensus.
+//!
+//! The same transaction writes the audit index (`specs/node.md`, Audit): which entries touch a
+//! department (issuer registrations, retirements, compromises, issuance anchors, status changes,
+//! keyed by department, block time and log index) and which touch a credential (its anchor and
+//! status changes, keyed by credential id and log index), plus each issuer key's department and
+//! registration. Blocks stored before the index existed are indexed when the store is opened.
 
 use std::path::Path;
 
@@ -9,9 +15,11 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
+use certledger_core::ledger::EntryBody;
+
 use crate::codec::{self, StoredCertificate};
 use crate::context::Block;
-use crate::exec::entry_id;
+use crate::exec::{decode_entry, entry_id};
 
 /// Where a committed entry is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +31,63 @@ pub struct EntryLocation {
     /// Leaf index in the log.
     pub log_index: u64,
 }
+
+/// What an indexed entry does (the audit index).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum AuditKind {
+    /// `RegisterIssuer`.
+    RegisterIssuer,
+    /// `RetireIssuer`.
+    RetireIssuer,
+    /// `CompromiseIssuer`.
+    CompromiseIssuer,
+    /// `AnchorIssuance`.
+    AnchorIssuance,
+    /// `ChangeStatus`.
+    ChangeStatus,
+}
+
+impl AuditKind {
+    /// The name used in the audit API.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::RegisterIssuer => "register_issuer",
+            Self::RetireIssuer => "retire_issuer",
+            Self::CompromiseIssuer => "compromise_issuer",
+            Self::AnchorIssuance => "anchor_issuance",
+            Self::ChangeStatus => "change_status",
+        }
+    }
+}
+
+/// One audit index row: where an entry is and what it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    /// Where the entry is.
+    pub location: EntryLocation,
+    /// The block time.
+    pub time: u64,
+    /// What it does.
+    pub kind: AuditKind,
+    /// The credential it concerns (anchors and status changes).
+    pub credential_id: Option<[u8; 32]>,
+    /// The issuer key it concerns (the signer of anchors and status changes, the subject of
+    /// registry entries).
+    pub issuer_key: [u8; 32],
+}
+
+/// An issuer key's department and where it was registered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuerIndex {
+    /// The department id.
+    pub department: String,
+    /// Where the `RegisterIssuer` entry is.
+    pub location: EntryLocation,
+}
+
+/// Most rows one audit query returns.
+pub const MAX_AUDIT_ROWS: usize = 1000;
 
 /// A storage failure. Any failed write is fatal to the node.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +128,27 @@ pub trait Store: Send + Sync {
     fn checkpoint(&self, height: u64) -> Result<Option<String>, StoreError>;
     /// The highest height with a stored cosigned checkpoint.
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError>;
+    /// Audit rows of department `department` with block time in `from..to`, in (time, log
+    /// index) order, strictly after `after` when given; at most `limit` (capped at
+    /// [`MAX_AUDIT_ROWS`]).
+    fn audit_department(
+        &self,
+        department: &str,
+        from: u64,
+        to: u64,
+        after: Option<(u64, u64)>,
+        limit: usize,
+    ) -> Result<Vec<AuditRow>, StoreError>;
+    /// Audit rows of a credential in log order, strictly after log index `after` when given;
+    /// at most `limit` (capped at [`MAX_AUDIT_ROWS`]).
+    fn audit_credential(
+        &self,
+        credential_id: &[u8; 32],
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditRow>, StoreError>;
+    /// An issuer key's department and registration entry.
+    fn issuer_index(&self, issuer_key: &[u8; 32]) -> Result<Option<IssuerIndex>, StoreError>;
 }
 
 /// The sled store.
@@ -73,19 +159,180 @@ pub struct SledStore {
     certs: sled::Tree,
     entries: sled::Tree,
     checkpoints: sled::Tree,
+    issuers: sled::Tree,
+    audit_dept: sled::Tree,
+    audit_cred: sled::Tree,
+    meta: sled::Tree,
 }
+
+/// `meta` key: the highest height whose entries are in the audit index.
+const AUDIT_HEIGHT: &[u8] = b"audit_height";
 
 impl SledStore {
     /// Opens (or creates) the store under `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let db = sled::Config::new().path(dir).open()?;
-        Ok(Self {
+        let store = Self {
             blocks: db.open_tree("blocks")?,
             certs: db.open_tree("certs")?,
             entries: db.open_tree("entries")?,
             checkpoints: db.open_tree("checkpoints")?,
+            issuers: db.open_tree("issuers")?,
+            audit_dept: db.open_tree("audit_dept")?,
+            audit_cred: db.open_tree("audit_cred")?,
+            meta: db.open_tree("meta")?,
             db,
-        })
+        };
+        store.backfill_audit_index()?;
+        Ok(store)
+    }
+
+    /// Indexes blocks stored before the audit index existed (or by an older version).
+    fn backfill_audit_index(&self) -> Result<(), StoreError> {
+        let Some(max) = self.max_height()? else { return Ok(()) };
+        let done = match self.meta.get(AUDIT_HEIGHT)? {
+            Some(v) => height_of(&v)?,
+            None => 0,
+        };
+        if done >= max {
+            return Ok(());
+        }
+        let first = self.min_height()?.unwrap_or(1).max(done + 1);
+        for h in first..=max {
+            let Some(block) = self.block(h)? else { continue };
+            let index = self.audit_rows(&block)?;
+            let res: Result<(), TransactionError<()>> =
+                (&self.issuers, &self.audit_dept, &self.audit_cred, &self.meta).transaction(
+                    |(i, d, c, m)| {
+                        index.write(i, d, c, m, h)?;
+                        Ok::<(), ConflictableTransactionError<()>>(())
+                    },
+                );
+            tx_result(res)?;
+        }
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The audit index rows of a block (issuer departments come from the index or from
+    /// registrations earlier in the same block).
+    fn audit_rows(&self, block: &Block) -> Result<AuditIndexRows, StoreError> {
+        let h = block.header.height;
+        let time = block.header.time;
+        let first_log_index = block
+            .header
+            .log_size
+            .checked_sub(block.entries.len() as u64)
+            .ok_or(StoreError::Invariant("log size below entry count"))?;
+        let mut out = AuditIndexRows::default();
+        let mut new_issuers: Vec<([u8; 32], IssuerIndex)> = Vec::new();
+        for (i, bytes) in block.entries.iter().enumerate() {
+            let location = EntryLocation {
+                height: h,
+                index_in_block: u32::try_from(i).map_err(|_| StoreError::Invariant("index"))?,
+                log_index: first_log_index + i as u64,
+            };
+            let entry = decode_entry(bytes)
+                .map_err(|_| StoreError::Invariant("undecodable entry in a decided block"))?;
+            let (kind, issuer_key, credential_id) = match &entry.body {
+                EntryBody::RegisterIssuer(b) => {
+                    let idx = IssuerIndex { department: b.department.clone(), location };
+                    new_issuers.push((b.issuer_key.0, idx));
+                    (AuditKind::RegisterIssuer, b.issuer_key.0, None)
+                }
+                EntryBody::RetireIssuer(b) => (AuditKind::RetireIssuer, b.issuer_key.0, None),
+                EntryBody::CompromiseIssuer(b) => {
+                    (AuditKind::CompromiseIssuer, b.issuer_key.0, None)
+                }
+                EntryBody::AnchorIssuance(b) => {
+                    (AuditKind::AnchorIssuance, entry.signer.0, Some(b.credential_id))
+                }
+                EntryBody::ChangeStatus(b) => {
+                    (AuditKind::ChangeStatus, entry.signer.0, Some(b.credential_id))
+                }
+                _ => continue,
+            };
+            let department = match new_issuers.iter().rev().find(|(k, _)| *k == issuer_key) {
+                Some((_, idx)) => Some(idx.department.clone()),
+                None => self.issuer_index(&issuer_key)?.map(|idx| idx.department),
+            };
+            let row = AuditRow { location, time, kind, credential_id, issuer_key };
+            let row_bytes = codec::encode(&row)?;
+            if let Some(dept) = department {
+                out.dept.push((dept_key(&dept, time, location.log_index), row_bytes.clone()));
+            }
+            if let Some(id) = credential_id {
+                out.cred.push((cred_key(&id, location.log_index), row_bytes));
+            }
+        }
+        for (key, idx) in new_issuers {
+            out.issuers.push((key, codec::encode(&idx)?));
+        }
+        Ok(out)
+    }
+}
+
+/// The audit index writes of one block.
+#[derive(Default)]
+struct AuditIndexRows {
+    issuers: Vec<([u8; 32], Vec<u8>)>,
+    dept: Vec<(Vec<u8>, Vec<u8>)>,
+    cred: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl AuditIndexRows {
+    fn write(
+        &self,
+        issuers: &sled::transaction::TransactionalTree,
+        dept: &sled::transaction::TransactionalTree,
+        cred: &sled::transaction::TransactionalTree,
+        meta: &sled::transaction::TransactionalTree,
+        height: u64,
+    ) -> Result<(), ConflictableTransactionError<()>> {
+        for (k, v) in &self.issuers {
+            issuers.insert(k.as_slice(), v.as_slice())?;
+        }
+        for (k, v) in &self.dept {
+            dept.insert(k.as_slice(), v.as_slice())?;
+        }
+        for (k, v) in &self.cred {
+            cred.insert(k.as_slice(), v.as_slice())?;
+        }
+        let done = match meta.get(AUDIT_HEIGHT)? {
+            Some(v) => <[u8; 8]>::try_from(v.as_ref()).map(u64::from_be_bytes).unwrap_or(0),
+            None => 0,
+        };
+        if height > done {
+            meta.insert(AUDIT_HEIGHT, &key(height))?;
+        }
+        Ok(())
+    }
+}
+
+/// `department || 0x00 || time (BE) || log index (BE)`; department ids are slugs, so the zero
+/// byte ends the prefix unambiguously.
+fn dept_key(department: &str, time: u64, log_index: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(department.len() + 17);
+    k.extend_from_slice(department.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&time.to_be_bytes());
+    k.extend_from_slice(&log_index.to_be_bytes());
+    k
+}
+
+/// `credential id || log index (BE)`.
+fn cred_key(id: &[u8; 32], log_index: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(40);
+    k.extend_from_slice(id);
+    k.extend_from_slice(&log_index.to_be_bytes());
+    k
+}
+
+fn tx_result(res: Result<(), TransactionError<()>>) -> Result<(), StoreError> {
+    match res {
+        Ok(()) => Ok(()),
+        Err(TransactionError::Storage(e)) => Err(e.into()),
+        Err(TransactionError::Abort(())) => Err(StoreError::Invariant("aborted")),
     }
 }
 
@@ -122,20 +369,26 @@ impl Store for SledStore {
                 entry_id(e).ok_or(StoreError::Invariant("undecodable entry in a decided block"))?;
             rows.push((id, codec::encode(&loc)?));
         }
-        let res: Result<(), TransactionError<()>> = (&self.blocks, &self.certs, &self.entries)
-            .transaction(|(b, c, e)| {
+        let index = self.audit_rows(block)?;
+        let res: Result<(), TransactionError<()>> = (
+            &self.blocks,
+            &self.certs,
+            &self.entries,
+            &self.issuers,
+            &self.audit_dept,
+            &self.audit_cred,
+            &self.meta,
+        )
+            .transaction(|(b, c, e, i, d, cr, m)| {
                 b.insert(&key(h), block_bytes.as_slice())?;
                 c.insert(&key(h), cert_bytes.as_slice())?;
                 for (id, loc) in &rows {
                     e.insert(id.as_slice(), loc.as_slice())?;
                 }
+                index.write(i, d, cr, m, h)?;
                 Ok::<(), ConflictableTransactionError<()>>(())
             });
-        match res {
-            Ok(()) => {}
-            Err(TransactionError::Storage(e)) => return Err(e.into()),
-            Err(TransactionError::Abort(())) => return Err(StoreError::Invariant("aborted")),
-        }
+        tx_result(res)?;
         self.db.flush()?;
         Ok(())
     }
@@ -198,6 +451,72 @@ impl Store for SledStore {
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {
         match self.checkpoints.last()? {
             Some((k, v)) => Ok(Some((height_of(&k)?, String::from_utf8_lossy(&v).into_owned()))),
+            None => Ok(None),
+        }
+    }
+
+    fn audit_department(
+        &self,
+        department: &str,
+        from: u64,
+        to: u64,
+        after: Option<(u64, u64)>,
+        limit: usize,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        let limit = limit.min(MAX_AUDIT_ROWS);
+        if from >= to || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let start = match after {
+            Some((t, i)) if (t, i) >= (from, 0) => match i.checked_add(1) {
+                Some(next) => dept_key(department, t, next),
+                None => match t.checked_add(1) {
+                    Some(t) => dept_key(department, t, 0),
+                    None => return Ok(Vec::new()),
+                },
+            },
+            _ => dept_key(department, from, 0),
+        };
+        let end = dept_key(department, to, 0);
+        let mut out = Vec::new();
+        for kv in self.audit_dept.range(start..end) {
+            let (_, v) = kv?;
+            out.push(codec::decode(&v)?);
+            if out.len() >= limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn audit_credential(
+        &self,
+        credential_id: &[u8; 32],
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        let limit = limit.min(MAX_AUDIT_ROWS);
+        let start = match after {
+            Some(i) => match i.checked_add(1) {
+                Some(next) => cred_key(credential_id, next),
+                None => return Ok(Vec::new()),
+            },
+            None => cred_key(credential_id, 0),
+        };
+        let mut out = Vec::new();
+        for kv in self.audit_cred.range(start..) {
+            let (k, v) = kv?;
+            if !k.starts_with(credential_id) || out.len() >= limit {
+                break;
+            }
+            out.push(codec::decode(&v)?);
+        }
+        Ok(out)
+    }
+
+    fn issuer_index(&self, issuer_key: &[u8; 32]) -> Result<Option<IssuerIndex>, StoreError> {
+        match self.issuers.get(issuer_key)? {
+            Some(v) => Ok(Some(codec::decode(&v)?)),
             None => Ok(None),
         }
     }
@@ -281,5 +600,111 @@ mod tests {
         assert_eq!(s.entry_location(&id).expect("loc").map(|l| l.log_index), Some(1));
         assert_eq!(s.latest_checkpoint().expect("cp"), Some((2, "note".into())));
         assert_eq!(s.block(3).expect("get"), None);
+    }
+
+    #[test]
+    fn the_audit_index_follows_departments_and_credentials_and_is_backfilled() {
+        use certledger_core::ledger::{
+            AnchorIssuance, ChangeStatus, CredentialStatus, RegisterIssuer, RetireIssuer,
+        };
+        let admin = SecretKey::from_seed(&[1; 32]);
+        let issuer = SecretKey::from_seed(&[2; 32]);
+        let stranger = SecretKey::from_seed(&[3; 32]);
+        let sign = |k: &SecretKey, b: EntryBody| SignedEntry::sign(k, "c", b).to_bytes();
+        let register = sign(
+            &admin,
+            EntryBody::RegisterIssuer(RegisterIssuer {
+                department: "edu".into(),
+                issuer_key: issuer.public_key(),
+                types: vec!["t".into()],
+                valid_from: 0,
+                valid_until: 100,
+                name_zh: "z".into(),
+                name_en: "e".into(),
+            }),
+        );
+        let anchor = |id: u8, k: &SecretKey| {
+            sign(
+                k,
+                EntryBody::AnchorIssuance(AnchorIssuance {
+                    credential_id: [id; 32],
+                    type_id: "t".into(),
+                    commitment: [0; 32],
+                    nonce: [id; 16],
+                }),
+            )
+        };
+        let revoke = sign(
+            &issuer,
+            EntryBody::ChangeStatus(ChangeStatus {
+                credential_id: [7; 32],
+                status: CredentialStatus::Revoked,
+                reason: 4,
+                nonce: [0; 16],
+            }),
+        );
+        let retire = sign(
+            &admin,
+            EntryBody::RetireIssuer(RetireIssuer { issuer_key: issuer.public_key(), at: 50 }),
+        );
+        // Height 1 (time 1): registration and an anchor in the same block; an anchor by an
+        // unregistered key is indexed by credential only. Height 2 (time 1): another anchor.
+        // Height 3 (time 2): revocation and retirement.
+        let mut b1 = block(1, vec![register, anchor(7, &issuer), anchor(9, &stranger)], 3);
+        b1.header.time = 1;
+        let mut b2 = block(2, vec![anchor(8, &issuer)], 4);
+        b2.header.time = 1;
+        let mut b3 = block(3, vec![revoke, retire, entry(5)], 7);
+        b3.header.time = 2;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let check = |s: &SledStore| {
+            let all = s.audit_department("edu", 0, u64::MAX, None, 100).expect("dept");
+            let kinds: Vec<(AuditKind, u64)> =
+                all.iter().map(|r| (r.kind, r.location.log_index)).collect();
+            assert_eq!(
+                kinds,
+                vec![
+                    (AuditKind::RegisterIssuer, 0),
+                    (AuditKind::AnchorIssuance, 1),
+                    (AuditKind::AnchorIssuance, 3),
+                    (AuditKind::ChangeStatus, 4),
+                    (AuditKind::RetireIssuer, 5),
+                ]
+            );
+            // Time range, limit and cursor.
+            let t2 = s.audit_department("edu", 2, 3, None, 100).expect("range");
+            assert_eq!(t2.len(), 2);
+            let page = s.audit_department("edu", 0, u64::MAX, None, 2).expect("page");
+            assert_eq!(page.len(), 2);
+            let after = page.last().map(|r| (r.time, r.location.log_index));
+            let rest = s.audit_department("edu", 0, u64::MAX, after, 100).expect("rest");
+            assert_eq!(rest.first().map(|r| r.location.log_index), Some(3));
+            assert_eq!(rest.len(), 3);
+            assert!(s.audit_department("ed", 0, u64::MAX, None, 100).expect("prefix").is_empty());
+            let c7 = s.audit_credential(&[7; 32], None, 100).expect("cred");
+            assert_eq!(
+                c7.iter().map(|r| r.kind).collect::<Vec<_>>(),
+                vec![AuditKind::AnchorIssuance, AuditKind::ChangeStatus]
+            );
+            assert_eq!(s.audit_credential(&[7; 32], Some(1), 100).expect("after").len(), 1);
+            assert_eq!(s.audit_credential(&[9; 32], None, 100).expect("stranger").len(), 1);
+            let idx = s.issuer_index(&issuer.public_key().0).expect("issuer").expect("known");
+            assert_eq!((idx.department.as_str(), idx.location.log_index), ("edu", 0));
+        };
+        {
+            let s = SledStore::open(dir.path()).expect("open");
+            for b in [&b1, &b2, &b3] {
+                s.put_decided(b, &cert(b)).expect("put");
+            }
+            check(&s);
+            // A store written before the index existed: forget the index, reopen, rebuilt.
+            for t in [&s.issuers, &s.audit_dept, &s.audit_cred, &s.meta] {
+                t.clear().expect("clear");
+            }
+            assert!(s.audit_credential(&[7; 32], None, 100).expect("cleared").is_empty());
+            s.db.flush().expect("flush");
+        }
+        let s = SledStore::open(dir.path()).expect("reopen");
+        check(&s);
     }
 }

@@ -16,11 +16,25 @@ const TYPES = {
   ".ts": "text/plain; charset=utf-8",
 };
 
-/** Serves `root`; resolves to { url, close() }. */
+/**
+ * Serves `root`; resolves to { url, routes, close() }. `routes` maps a path (e.g.
+ * "/node/v1/trust-root") to { status, body, type } answered instead of a file, so tests can stand
+ * in for a node's API on the same loopback server.
+ */
 export async function serve(root) {
   const base = normalize(root + sep);
+  const routes = new Map();
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    const route = routes.get(path);
+    if (route && req.method === "GET") {
+      res.writeHead(route.status ?? 200, {
+        "content-type": route.type ?? "application/json",
+        "cache-control": "no-store",
+      });
+      res.end(route.body ?? "");
+      return;
+    }
     const file = normalize(join(base, path.endsWith("/") ? path + "index.html" : path));
     if (!file.startsWith(base) || req.method !== "GET") {
       res.writeHead(404).end();
@@ -41,6 +55,7 @@ export async function serve(root) {
   const { port } = server.address();
   return {
     url: `http://127.0.0.1:${port}/`,
+    routes,
     close: () => new Promise((resolve) => server.close(resolve)),
   };
 }

@@ -14,12 +14,17 @@
 //!   [`decode_qr_codes`] all of them;
 //! - [`collect_bundle_parts`]: joins a bundle split over several QR codes (`CLBQ1` parts);
 //! - [`profiles`]: the shipped credential types and their bilingual claim labels;
-//! - [`verify_bundle`]: the verdict on a presentation bundle as a structured value.
+//! - [`verify_bundle`]: the verdict on a presentation bundle as a structured value;
+//! - [`Verifier`] (class): the same verdicts for a stream of bundles under one trust root, each
+//!   checkpoint's quorum signatures checked once (`specs/verifier.md`);
+//! - [`follow_validator_chain`]: today's trust root from a followable trust root and a node's
+//!   validator chain.
 //!
 //! The Rust functions behind the exports (`*_json`, [`qr`]) are plain Rust and tested natively.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod chain;
 pub mod parts;
 pub mod profiles;
 pub mod qr;
@@ -90,9 +95,59 @@ pub fn verify_bundle(
     policy_json: &str,
     now_s: f64,
 ) -> JsValue {
-    let json = verdict::verify_bundle_json(bundle_text, trust_root_json, policy_json, now_s);
+    json_value(&verdict::verify_bundle_json(bundle_text, trust_root_json, policy_json, now_s))
+}
+
+/// A verifier for one trust root that remembers the checkpoints it has accepted (at most 64),
+/// so the department quorum's signatures are checked once per checkpoint rather than per bundle.
+/// Its answers are exactly those of [`verify_bundle`] with the same trust root.
+#[wasm_bindgen]
+pub struct Verifier {
+    inner: verdict::CachedVerifier,
+}
+
+#[wasm_bindgen]
+impl Verifier {
+    /// A verifier for `trust_root_json`; throws an `Error` saying why the trust root is unusable.
+    #[wasm_bindgen(constructor)]
+    pub fn new(trust_root_json: &str) -> Result<Verifier, JsError> {
+        verdict::CachedVerifier::new(trust_root_json)
+            .map(|inner| Verifier { inner })
+            .map_err(js_error)
+    }
+
+    /// Verifies a bundle (`CLB1.` text) under `policy_json` at `now_s` (Unix seconds) and returns
+    /// a `VerifyResult`. Never throws.
+    #[wasm_bindgen(unchecked_return_type = "VerifyResult")]
+    pub fn verify(&mut self, bundle_text: &str, policy_json: &str, now_s: f64) -> JsValue {
+        json_value(&self.inner.verify_json(bundle_text, policy_json, now_s))
+    }
+
+    /// The checkpoint cache's counters (`CacheStats`).
+    #[wasm_bindgen(unchecked_return_type = "CacheStats")]
+    pub fn cache_stats(&self) -> JsValue {
+        json_value(&self.inner.cache_stats_json())
+    }
+
+    /// The trust root, as JSON.
+    #[wasm_bindgen(getter)]
+    pub fn trust_root(&self) -> String {
+        self.inner.trust_root_json()
+    }
+}
+
+/// Follows validator-set changes: from `trust_root_json`, a trust root that lists its
+/// `departments` (with admin keys), through `chain` (unpadded base64url of the validator chain, the
+/// `chain` field of a node's `GET /v1/validator-chain`) to today's set. Returns a `FollowResult`;
+/// never throws (problems are `status: "error"` with an `error_code`).
+#[wasm_bindgen(unchecked_return_type = "FollowResult")]
+pub fn follow_validator_chain(trust_root_json: &str, chain: &str) -> JsValue {
+    json_value(&chain::follow_json(trust_root_json, chain))
+}
+
+fn json_value(json: &str) -> JsValue {
     // The JSON comes from serde_json, so JSON.parse accepts it; fall back to the string.
-    js_sys::JSON::parse(&json).unwrap_or_else(|_| JsValue::from_str(&json))
+    js_sys::JSON::parse(json).unwrap_or_else(|_| JsValue::from_str(json))
 }
 
 fn js_error(e: impl std::fmt::Display) -> JsError {

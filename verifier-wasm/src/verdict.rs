@@ -109,11 +109,72 @@ fn verify_inputs(
         Ok(policy) => policy,
         Err(e) => return error_result("malformed_policy", e.to_string()),
     };
-    // NaN and infinities fall outside the range too; in range, the cast is exact after floor.
-    if !(0.0..=1.0e12).contains(&now_s) {
+    let Some(now) = unix_seconds(now_s) else {
         return error_result("bad_time", "the device clock gives an invalid time".to_owned());
+    };
+    to_result(verify::verify(&bundle, &trust_root, &policy, now))
+}
+
+/// `now_s` as whole Unix seconds, if it is a plausible time.
+fn unix_seconds(now_s: f64) -> Option<u64> {
+    // NaN and infinities fall outside the range too; in range, the cast is exact after floor.
+    (0.0..=1.0e12).contains(&now_s).then(|| now_s.floor() as u64)
+}
+
+/// A [`verify::Verifier`] behind the page's `Verifier` class: one trust root, a cache of the
+/// checkpoints it has accepted, and answers identical to [`verify_bundle_json`]'s for the same
+/// inputs (the policy is given per call, as each request has its own challenge).
+#[derive(Debug)]
+pub struct CachedVerifier {
+    inner: verify::Verifier,
+}
+
+impl CachedVerifier {
+    /// A verifier for the trust root JSON; the error is the reason it is unusable.
+    pub fn new(trust_root_json: &str) -> Result<Self, VerifyError> {
+        let root = TrustRoot::from_json(trust_root_json)?;
+        // A placeholder until the first call sets the request's policy.
+        let inner = verify::Verifier::new(root, Policy::new("", ""))?;
+        Ok(Self { inner })
     }
-    match verify::verify(&bundle, &trust_root, &policy, now_s.floor() as u64) {
+
+    /// [`verify_bundle_json`] with this verifier's trust root, through its checkpoint cache.
+    pub fn verify_json(&mut self, bundle_text: &str, policy_json: &str, now_s: f64) -> String {
+        serde_json::to_string(&self.verify_inputs(bundle_text, policy_json, now_s))
+            .unwrap_or_default()
+    }
+
+    /// The cache's counters as JSON (`CacheStats` in `types.d.ts`).
+    pub fn cache_stats_json(&self) -> String {
+        serde_json::to_string(&self.inner.cache_stats()).unwrap_or_default()
+    }
+
+    /// The trust root JSON (without departments).
+    pub fn trust_root_json(&self) -> String {
+        self.inner.trust_root().to_json()
+    }
+
+    fn verify_inputs(&mut self, bundle_text: &str, policy_json: &str, now_s: f64) -> VerifyResult {
+        // The same checks in the same order as `verify_inputs` (the trust root was checked when
+        // this verifier was made).
+        let bundle = match Bundle::from_text(bundle_text.trim_ascii()) {
+            Ok(bundle) => bundle,
+            Err(e) => return error_result("malformed_bundle", e.to_string()),
+        };
+        let policy = match Policy::from_json(policy_json) {
+            Ok(policy) => policy,
+            Err(e) => return error_result("malformed_policy", e.to_string()),
+        };
+        let Some(now) = unix_seconds(now_s) else {
+            return error_result("bad_time", "the device clock gives an invalid time".to_owned());
+        };
+        self.inner.set_policy(policy);
+        to_result(self.inner.verify(&bundle, now))
+    }
+}
+
+fn to_result(decided: Result<Verdict, VerifyError>) -> VerifyResult {
+    match decided {
         Ok(Verdict::Valid(accepted)) => valid_result(*accepted),
         Ok(Verdict::Invalid(invalid)) => VerifyResult {
             status: "invalid",
@@ -208,6 +269,48 @@ mod tests {
             }
         }
         assert!(valid >= 1);
+    }
+
+    /// The cached verifier answers exactly what `verify_bundle_json` answers, for every vector,
+    /// the malformed inputs, and again once its cache is warm.
+    #[test]
+    fn cached_verifier_answers_like_verify_bundle() {
+        let vectors: Value =
+            serde_json::from_str(include_str!("../../specs/vectors/bundles.json")).unwrap();
+        let root = vectors["trust_root"].to_string();
+        let mut verifier = CachedVerifier::new(&root).unwrap();
+        let cases = vectors["cases"].as_array().unwrap();
+        assert_eq!(cases.len(), 26);
+        let good = &cases[0];
+        let mut inputs: Vec<(String, String, f64)> = cases
+            .iter()
+            .map(|c| {
+                let bundle = c["bundle"].as_str().unwrap().to_owned();
+                (bundle, c["policy"].to_string(), c["now"].as_u64().unwrap() as f64)
+            })
+            .collect();
+        let (bundle, policy) = (good["bundle"].as_str().unwrap(), good["policy"].to_string());
+        let now = good["now"].as_u64().unwrap() as f64;
+        inputs.push(("hello".into(), policy.clone(), now));
+        inputs.push((bundle[..bundle.len() - 8].into(), policy.clone(), now));
+        inputs.push((bundle.into(), "[".into(), now));
+        inputs.push((bundle.into(), policy.clone(), f64::NAN));
+        for round in 0..2 {
+            for (b, p, now) in &inputs {
+                let cold = verify_bundle_json(b, &root, p, *now);
+                assert_eq!(verifier.verify_json(b, p, *now), cold, "round {round}");
+            }
+        }
+        let stats: Value = serde_json::from_str(&verifier.cache_stats_json()).unwrap();
+        assert!(stats["hits"].as_u64().unwrap() > 0, "{stats}");
+        assert_eq!(
+            TrustRoot::from_json(&verifier.trust_root_json()).unwrap(),
+            TrustRoot::from_json(&root).unwrap()
+        );
+        let mut weak: Value = vectors["trust_root"].clone();
+        weak["threshold"] = 1.into();
+        assert!(CachedVerifier::new(&weak.to_string()).is_err());
+        assert!(CachedVerifier::new("{").is_err());
     }
 
     #[test]

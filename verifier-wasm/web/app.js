@@ -1,8 +1,10 @@
 // The counter clerk's page: create a presentation request, read a bundle (paste, file, QR image
 // or camera) and show the verdict. Everything runs in this page with the WebAssembly module; the
-// only network use after loading is an explicit "load trust root from a node" click.
+// only network use after loading is an explicit "load trust root from a node" click, which fetches
+// the node's trust root and validator chain and follows the chain here (specs/verifier.md).
 import init, {
-  collect_bundle_parts, create_request, decode_qr_codes, profiles, request_qr_svg, verify_bundle,
+  collect_bundle_parts, create_request, decode_qr_codes, follow_validator_chain, profiles,
+  request_qr_svg, verify_bundle, Verifier,
 } from "./pkg/certledger_verifier.js";
 
 const STRINGS = {
@@ -12,6 +14,10 @@ const STRINGS = {
     trustUrl: "或从节点地址加载", trustFetch: "加载",
     trustLoaded: (c, n, t) => `已加载信任根：账本 ${c}，${n} 个部门密钥，至少 ${t} 个签名。`,
     trustBad: "信任根无法读取：", trustFetchFailed: "无法从节点获取信任根：",
+    trustFollowed: (k, h, from) => `已核验并跟随账本记录的 ${k} 次部门变更（截至区块 ${h}，起点：${from}）。`,
+    trustNoChange: "节点报告自创世以来部门未变更。",
+    trustUnchanged: (h) => `已核验：自创世以来部门未变更（截至区块 ${h}）。`, trustFromPinned: "本机固定的信任根",
+    trustFromNode: "节点提供的信任根", trustFollowFailed: "无法跟随部门变更，信任根未改变：",
     step1: "第一步：生成核验请求", credType: "凭证类型", claimsLegend: "需要出示的信息",
     purpose: "核验用途", verifierId: "核验点编号", createRequest: "生成请求二维码",
     defaultPurpose: "窗口业务办理", qrLabel: "核验请求二维码", requestText: "请求文本",
@@ -34,6 +40,10 @@ const STRINGS = {
     trustUrl: "or load from a node address", trustFetch: "Load",
     trustLoaded: (c, n, t) => `Trust root loaded: ledger ${c}, ${n} department keys, at least ${t} signatures.`,
     trustBad: "The trust root cannot be read: ", trustFetchFailed: "Could not fetch the trust root: ",
+    trustFollowed: (k, h, from) => `Checked and followed ${k} department change(s) recorded on the ledger (as of block ${h}, starting from ${from}).`,
+    trustNoChange: "The node reports no department change since genesis.",
+    trustUnchanged: (h) => `Checked: no department change since genesis (as of block ${h}).`, trustFromPinned: "the trust root pinned on this device",
+    trustFromNode: "the node's trust root", trustFollowFailed: "Could not follow the department changes; the trust root is unchanged: ",
     step1: "Step 1: create a request", credType: "Credential type", claimsLegend: "Information to show",
     purpose: "Purpose", verifierId: "Counter id", createRequest: "Create request QR code",
     defaultPurpose: "Counter service", qrLabel: "Presentation request QR code", requestText: "Request text",
@@ -57,7 +67,9 @@ const $ = (id) => document.getElementById(id);
 const state = {
   lang: localStorage.getItem("certledger.lang") === "en" ? "en" : "zh",
   types: [],
-  trustRoot: null,
+  trustRoot: null, // { text, parsed, note } of the trust root in use
+  pinned: null, // { text, parsed }: a followable trust root loaded from a file (start of following)
+  verifier: null, // the wasm Verifier for trustRoot (checkpoint cache), null if it is unusable
   request: null,
   policyOverride: null,
   result: null,
@@ -141,36 +153,112 @@ function renderRequest() {
 }
 
 // ---- trust root ----
-function setTrustRoot(text) {
+function parseTrustRoot(text) {
   const parsed = JSON.parse(text); // throws on malformed JSON; the verifier checks the rest
   if (typeof parsed !== "object" || parsed === null || !Array.isArray(parsed.keys)) {
     throw new Error("expected {version, chain_id, keys, threshold}");
   }
-  state.trustRoot = { text, parsed };
+  return parsed;
+}
+
+// Uses `text` as the trust root. `note` says how it was obtained (shown under the status). An
+// unusable root (e.g. a threshold below two thirds) is kept so that checking reports why.
+function setTrustRoot(text, note = null) {
+  const parsed = parseTrustRoot(text);
+  state.verifier?.free();
+  state.verifier = null;
+  try { state.verifier = new Verifier(text); } catch { /* verify_bundle will report it */ }
+  state.trustRoot = { text, parsed, note };
   localStorage.setItem("certledger.trustRoot", text);
   renderTrust();
 }
 
-function renderTrust(errorKey, detail) {
-  const el = $("trust-status");
-  el.classList.toggle("bad", Boolean(errorKey));
-  if (errorKey) { el.textContent = t(errorKey) + detail; return; }
-  if (!state.trustRoot) { el.textContent = t("trustNone"); return; }
-  const p = state.trustRoot.parsed;
-  el.textContent = t("trustLoaded")(p.chain_id, p.keys.length, p.threshold);
+// A trust root loaded from a file: in use at once, and the start of following when it lists its
+// departments (with their admin keys).
+function loadTrustFile(text) {
+  const parsed = parseTrustRoot(text);
+  state.pinned = Array.isArray(parsed.departments) ? { text, parsed } : null;
+  if (state.pinned) localStorage.setItem("certledger.pinnedTrustRoot", text);
+  else localStorage.removeItem("certledger.pinnedTrustRoot");
+  setTrustRoot(text);
 }
 
+function renderTrust(errorKey, detail) {
+  const el = $("trust-status");
+  const list = $("trust-departments");
+  el.classList.toggle("bad", Boolean(errorKey));
+  if (errorKey) { el.textContent = t(errorKey) + detail; return; }
+  if (!state.trustRoot) { el.textContent = t("trustNone"); list.hidden = true; return; }
+  const p = state.trustRoot.parsed;
+  const note = state.trustRoot.note;
+  let text = t("trustLoaded")(p.chain_id, p.keys.length, p.threshold);
+  if (note?.followed?.changes === 0) {
+    text += " " + t("trustUnchanged")(note.followed.head_height);
+  } else if (note?.followed) {
+    const from = t(note.followed.from === "pinned" ? "trustFromPinned" : "trustFromNode");
+    text += " " + t("trustFollowed")(note.followed.changes, note.followed.head_height, from);
+  } else if (note?.noChange) {
+    text += " " + t("trustNoChange");
+  }
+  el.textContent = text;
+  // The department set: names when the root lists its departments, else the key names.
+  const departments = Array.isArray(p.departments)
+    ? p.departments.map((d) => ({ id: d.id, name: state.lang === "zh" ? d.name_zh : d.name_en }))
+    : p.keys.map((k) => ({ id: String(k).split("+")[0], name: null }));
+  list.replaceChildren(...departments.map((d) => {
+    const li = document.createElement("li");
+    li.dataset.id = d.id;
+    li.textContent = d.name ? `${d.name} (${d.id})` : d.id;
+    return li;
+  }));
+  list.hidden = departments.length === 0;
+}
+
+// Loads the trust root from a node: `<url>/v1/trust-root`, then `<url>/v1/validator-chain`. A
+// 404 for the chain means no change since genesis (an older node). Otherwise the chain is checked
+// here, from the trust root pinned on this device when there is one for that ledger (the node
+// cannot then pick the keys), else from the node's own trust root: followed when that root lists
+// its departments, or confirmed unchanged with node keys alone when the chain has no step.
 async function fetchTrustRoot() {
-  let url = $("trust-url").value.trim();
-  if (!url) return;
-  if (!/\.json$|\/trust-root$/.test(url)) url = url.replace(/\/+$/, "") + "/v1/trust-root";
+  const input = $("trust-url").value.trim();
+  if (!input) return;
+  let rootUrl = input;
+  let base = null;
+  if (/\/v1\/trust-root$/.test(input)) base = input.replace(/\/v1\/trust-root$/, "");
+  else if (!/\.json$/.test(input)) { base = input.replace(/\/+$/, ""); rootUrl = base + "/v1/trust-root"; }
+  let nodeText;
   try {
-    const response = await fetch(url, { cache: "no-store" });
+    const response = await fetch(rootUrl, { cache: "no-store" });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    setTrustRoot(await response.text());
+    nodeText = await response.text();
+    parseTrustRoot(nodeText);
   } catch (e) {
     renderTrust("trustFetchFailed", messageOf(e));
+    return;
   }
+  const nodeRoot = JSON.parse(nodeText);
+  const pinned = state.pinned?.parsed.chain_id === nodeRoot.chain_id ? state.pinned : null;
+  const start = pinned ? { text: pinned.text, from: "pinned" } : { text: nodeText, from: "node" };
+  if (base === null) { setTrustRoot(start.text); return; }
+  let chain;
+  try {
+    const response = await fetch(base + "/v1/validator-chain", { cache: "no-store" });
+    if (response.status === 404) { setTrustRoot(start.text, { noChange: true }); return; }
+    if (!response.ok) throw new Error(`validator chain: HTTP ${response.status}`);
+    chain = (await response.json()).chain;
+    if (typeof chain !== "string") throw new Error("validator chain: expected {\"chain\": \"<base64url>\"}");
+  } catch (e) {
+    renderTrust("trustFetchFailed", messageOf(e));
+    return;
+  }
+  const followed = follow_validator_chain(start.text, chain);
+  if (followed.status !== "ok") {
+    renderTrust("trustFollowFailed", `${state.lang === "zh" ? followed.message_zh : ""} ${followed.message_en} [${followed.error_code}]`.trim());
+    return;
+  }
+  setTrustRoot(JSON.stringify(followed.trust_root, null, 2), {
+    followed: { changes: followed.changes, head_height: followed.head_height, from: start.from },
+  });
 }
 
 // ---- step 2: reading a bundle ----
@@ -285,7 +373,13 @@ function verify() {
   if (!state.trustRoot) { showLocalError("needTrust"); return; }
   const policy = currentPolicy();
   if (!policy) { showLocalError("needRequest"); return; }
-  state.result = { kind: "verdict", value: verify_bundle(text, state.trustRoot.text, JSON.stringify(policy), Date.now() / 1000) };
+  const policyJson = JSON.stringify(policy);
+  const now = Date.now() / 1000;
+  // The cached Verifier answers exactly as verify_bundle; the latter reports an unusable root.
+  const value = state.verifier
+    ? state.verifier.verify(text, policyJson, now)
+    : verify_bundle(text, state.trustRoot.text, policyJson, now);
+  state.result = { kind: "verdict", value };
   renderResult();
 }
 
@@ -362,7 +456,7 @@ function wire() {
   $("trust-file").addEventListener("change", async (ev) => {
     const file = ev.target.files[0];
     if (!file) return;
-    try { setTrustRoot(await file.text()); } catch (e) { renderTrust("trustBad", messageOf(e)); }
+    try { loadTrustFile(await file.text()); } catch (e) { renderTrust("trustBad", messageOf(e)); }
   });
   $("trust-fetch").addEventListener("click", fetchTrustRoot);
   $("bundle-file").addEventListener("change", (ev) => readFile(ev.target.files[0]));
@@ -388,6 +482,10 @@ async function main() {
     return;
   }
   state.types = JSON.parse(profiles());
+  const pinned = localStorage.getItem("certledger.pinnedTrustRoot");
+  if (pinned) {
+    try { state.pinned = { text: pinned, parsed: parseTrustRoot(pinned) }; } catch { localStorage.removeItem("certledger.pinnedTrustRoot"); }
+  }
   const saved = localStorage.getItem("certledger.trustRoot");
   if (saved) { try { setTrustRoot(saved); } catch { localStorage.removeItem("certledger.trustRoot"); } }
   wire();
@@ -400,6 +498,7 @@ async function main() {
 // an explicit policy instead of the current request's.
 window.certledgerPage = {
   usePolicy(policy) { state.policyOverride = policy; },
+  cacheStats() { return state.verifier?.cache_stats() ?? null; },
   decodeDrawable,
 };
 

@@ -103,3 +103,53 @@ export interface PartsProgress {
   /** Pass back as parts_json with the next scan. */
   parts: string[];
 }
+
+/** A trust root in JSON form (specs/bundle.md, specs/verifier.md). */
+export interface TrustRootJson {
+  version: 1;
+  chain_id: string;
+  /** C2SP note verifier keys "name+keyid+base64", one per department. */
+  keys: string[];
+  threshold: number;
+  /**
+   * Optional: the departments behind `keys` (same order) with their admin keys, which makes the
+   * root followable: follow_validator_chain can start from it.
+   */
+  departments?: {
+    id: string;
+    name_zh: string;
+    name_en: string;
+    /** base64url, 32 bytes. */
+    node_key: string;
+    /** base64url, 32 bytes each, strictly ascending. */
+    admin_keys: string[];
+  }[];
+}
+
+/** What Verifier.cache_stats returns. */
+export interface CacheStats {
+  /** Checkpoint notes held (at most 64). */
+  entries: number;
+  /** Bundles whose checkpoint was found in the cache. */
+  hits: number;
+  /** Bundles whose checkpoint was verified in full. */
+  misses: number;
+}
+
+/** What follow_validator_chain returns. */
+export interface FollowResult {
+  status: "ok" | "error";
+  /** On error: malformed_trust_root, not_followable, malformed_chain or chain_refused. */
+  error_code: string | null;
+  message_en: string | null;
+  message_zh: string | null;
+  /** On success: today's trust root (with departments); load it as the trust root. */
+  trust_root: TrustRootJson | null;
+  /** On success: today's departments. */
+  departments: { id: string; name_zh: string; name_en: string }[];
+  /** On success: how many validator changes were followed. */
+  changes: number | null;
+  /** On success: height and time (Unix seconds) of the checkpoint that proves today's set. */
+  head_height: number | null;
+  head_time: number | null;
+}

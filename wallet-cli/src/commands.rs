@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use certledger_core::bundle::{Bundle, Presentation, Proofs};
+use certledger_core::bundle::{Bundle, LinkedBundle, LinkedCredential, Presentation, Proofs};
+use certledger_core::codec::Encode as _;
 use certledger_core::credential_file::CredentialFile;
 use certledger_core::ledger::{self, VerifierRecord};
 use certledger_core::profiles;
+use certledger_core::pseudonym::{LinkProof, PseudonymProof};
 use certledger_core::request::PresentationRequest;
 use certledger_core::sdjwt::{self, SdJwt};
 use certledger_core::verify::{self, Invalid, Policy, TrustRoot, Verdict};
@@ -45,7 +47,7 @@ pub struct Output {
 }
 
 impl Output {
-    fn new(text: String, json: Value) -> Self {
+    pub(crate) fn new(text: String, json: Value) -> Self {
         Self { text, json, notices: Vec::new() }
     }
 }
@@ -161,7 +163,7 @@ fn status_of(invalid: &Invalid) -> Option<&'static str> {
 }
 
 /// The effective status now: the stored status, or `expired` once past expiry.
-fn effective_status(c: &StoredCredential, now: u64) -> String {
+pub(crate) fn effective_status(c: &StoredCredential, now: u64) -> String {
     if c.status == "active" && c.expires_at.is_some_and(|exp| now >= exp) {
         return "expired".to_owned();
     }
@@ -192,6 +194,8 @@ pub fn init(ctx: &Ctx) -> CmdResult<Output> {
         created_at: now(),
         trust_root: None,
         credentials: Vec::new(),
+        next_key_index: 0,
+        attestation_for_verifier: std::collections::BTreeMap::new(),
     };
     ensure_dir(&ctx.wallet_path)?;
     let wallet = Wallet::create(ctx.wallet_path.clone(), &pass, data)?;
@@ -274,6 +278,12 @@ pub fn trust_show(ctx: &Ctx) -> CmdResult<Output> {
     Ok(Output::new(format!("{}\n", root.to_json()), json!({ "trust_root": json })))
 }
 
+/// `identity keys --count N --out FILE`.
+pub fn identity_keys(ctx: &Ctx, count: u32, out: &Path) -> CmdResult<Output> {
+    let mut wallet = open_wallet(ctx)?;
+    crate::identity::keys(&mut wallet, count, out)
+}
+
 // ---------------------------------------------------------------------------------------------
 // import, list, show
 
@@ -316,14 +326,17 @@ pub fn import(ctx: &Ctx, file: &Path, max_checkpoint_age_s: u64) -> CmdResult<Ou
         .map_err(|_| {
             refused("malformed_credential", "the credential could not be read", "证照无法读取")
         })?;
-    let holder = wallet.holder_key()?;
-    if issued.holder_key != Some(holder.public_key()) {
-        return Err(refused(
-            "holder_key_mismatch",
-            "this credential is bound to another holder key, not this wallet's",
-            "此证照绑定的是其他持有人密钥，不属于本钱包",
-        ));
-    }
+    // The wallet's main holder key, or one of its batch keys (`identity keys`).
+    let key_index = match issued.holder_key.map(|k| wallet.whose_key(&k)).transpose()?.flatten() {
+        Some(index) => index,
+        None => {
+            return Err(refused(
+                "holder_key_mismatch",
+                "this credential is bound to another holder key, not this wallet's",
+                "此证照绑定的是其他持有人密钥，不属于本钱包",
+            ))
+        }
+    };
     let id = URL_SAFE_NO_PAD.encode(cred.credential_id);
     if wallet.data.credentials.iter().any(|c| c.id == id) {
         return Err(refused(
@@ -346,6 +359,7 @@ pub fn import(ctx: &Ctx, file: &Path, max_checkpoint_age_s: u64) -> CmdResult<Ou
         checked_at: now,
         imported_at: now,
         expires_at: accepted.expires_at,
+        key_index,
     };
     stored.set_proofs(&cred.proofs);
     let short = stored.short_id().to_owned();
@@ -363,6 +377,7 @@ pub fn import(ctx: &Ctx, file: &Path, max_checkpoint_age_s: u64) -> CmdResult<Ou
             "issuer_department": accepted.issuer_department,
             "checkpoint_height": accepted.checkpoint_height,
             "expires_at": accepted.expires_at,
+            "holder_key_index": key_index,
         }),
     ))
 }
@@ -660,7 +675,7 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
     let source = args.node.as_deref().map(HttpNode::new).transpose()?;
     let mut notices = Vec::new();
 
-    // Which credential.
+    // Which credential: for an identity request, this verifier's copy of the attestation batch.
     let candidates: Vec<usize> = wallet
         .data
         .credentials
@@ -669,6 +684,8 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
         .filter(|(_, c)| request.credential_types().iter().any(|t| t == &c.type_id))
         .map(|(i, _)| i)
         .collect();
+    let identity_type = crate::identity::attestation_type();
+    let mut newly_assigned = false;
     let index = match &args.credential {
         Some(id) => {
             let i = wallet.find(id)?;
@@ -679,20 +696,65 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
                     "核验方未请求此类证照",
                 ));
             }
+            let c = wallet.data.credentials.get(i).ok_or_else(|| usage("no such credential"))?;
+            let others = crate::identity::other_verifiers(&wallet, &c.id, request.verifier_id());
+            if c.type_id == identity_type && !others.is_empty() {
+                notices.push(format!(
+                    "warning: this attestation copy is also shown to {}; those verifiers can                      link this presentation to theirs
+注意：此身份认证凭证副本也曾出示给其他核验方",
+                    others.join(", ")
+                ));
+            }
             i
         }
-        None => match candidates.as_slice() {
-            [one] => *one,
-            [] => {
-                return Err(refused(
-                    "no_matching_credential",
-                    "no credential in this wallet is of a requested type",
-                    "钱包中没有所请求类型的证照",
-                ))
+        None => {
+            let identity_requested = request.credential_types().iter().any(|t| t == identity_type);
+            let has_copy = candidates.iter().any(|i| {
+                wallet.data.credentials.get(*i).is_some_and(|c| c.type_id == identity_type)
+            });
+            if identity_requested && has_copy {
+                let (i, assigned) =
+                    crate::identity::copy_for_verifier(&mut wallet, request.verifier_id(), now)?;
+                newly_assigned = assigned;
+                i
+            } else {
+                match candidates.as_slice() {
+                    [one] => *one,
+                    [] => {
+                        return Err(refused(
+                            "no_matching_credential",
+                            "no credential in this wallet is of a requested type",
+                            "钱包中没有所请求类型的证照",
+                        ))
+                    }
+                    _ => {
+                        return Err(usage(
+                            "several credentials match: choose one with --credential ID",
+                        ))
+                    }
+                }
             }
-            _ => return Err(usage("several credentials match: choose one with --credential ID")),
-        },
+        }
     };
+    // Credentials presented together with it (`--with`), each of a requested type.
+    let mut with = Vec::new();
+    for id in args.with.iter().flatten() {
+        let i = wallet.find(id)?;
+        if i == index || with.contains(&i) {
+            return Err(usage(format!("--with {id}: that credential is already presented")));
+        }
+        if !candidates.contains(&i) {
+            return Err(refused(
+                "type_not_requested",
+                format!("--with {id}: the verifier does not ask for this credential type"),
+                "核验方未请求此类证照",
+            ));
+        }
+        with.push(i);
+    }
+    if with.len() > certledger_core::bundle::MAX_LINKED as usize {
+        return Err(usage("at most 4 credentials can be presented together with the main one"));
+    }
 
     // The verifier registry.
     let proven = match (&args.verifier_record, &source) {
@@ -760,34 +822,37 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
     }
 
     // Fresh proofs, or the stored ones.
-    let cred = wallet.data.credentials.get_mut(index).ok_or_else(|| usage("no such credential"))?;
-    if let Some(src) = &source {
-        let outcome = fetch_fresh(src, cred, &trust_root, now)?;
-        wallet.save()?;
-        if let Err(invalid) = outcome {
-            return Err(Failure::refused(Reason::from_invalid(&invalid)));
+    let mut chosen_creds = Vec::new();
+    for i in core::iter::once(index).chain(with.iter().copied()) {
+        let cred = wallet.data.credentials.get_mut(i).ok_or_else(|| usage("no such credential"))?;
+        if let Some(src) = &source {
+            let outcome = fetch_fresh(src, cred, &trust_root, now)?;
+            wallet.save()?;
+            if let Err(invalid) = outcome {
+                return Err(Failure::refused(Reason::from_invalid(&invalid)));
+            }
         }
-    }
-    let cred =
-        wallet.data.credentials.get(index).ok_or_else(|| usage("no such credential"))?.clone();
-    let status = effective_status(&cred, now);
-    if status != "active" {
-        return Err(refused(
-            &status,
-            format!("this credential is {status} as of its latest proofs"),
-            format!("此证照状态为：{}", status_text(&status, Lang::Zh)),
-        ));
-    }
-    if now.saturating_sub(cred.checkpoint_time) > FRESH_CHECKPOINT_AGE_S {
-        notices.push(format!(
-            "warning: the stored proofs are from {}; verifiers accept checkpoints up to 24 hours \
-             old by default: run `refresh --node URL` or pass --node\n注意：状态证明已超过 24 小时，请刷新",
-            date(cred.checkpoint_time)
-        ));
+        let cred = wallet.data.credentials.get(i).ok_or_else(|| usage("no such credential"))?;
+        let status = effective_status(cred, now);
+        if status != "active" {
+            return Err(refused(
+                &status,
+                format!("credential {} is {status} as of its latest proofs", cred.short_id()),
+                format!("此证照状态为：{}", status_text(&status, Lang::Zh)),
+            ));
+        }
+        if now.saturating_sub(cred.checkpoint_time) > FRESH_CHECKPOINT_AGE_S {
+            notices.push(format!(
+                "warning: the stored proofs are from {}; verifiers accept checkpoints up to 24 hours \
+                 old by default: run `refresh --node URL` or pass --node\n注意：状态证明已超过 24 小时，请刷新",
+                date(cred.checkpoint_time)
+            ));
+        }
+        chosen_creds.push(cred.clone());
     }
 
-    // What to disclose.
-    let claims = claims_of(&cred)?;
+    // What to disclose: each requested claim from the first credential (main, then `--with`
+    // in order) that has it.
     let chosen: Vec<String> = match &args.disclose {
         None => request.claims().to_vec(),
         Some(list) => {
@@ -802,11 +867,28 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
             l
         }
     };
-    let mut to_disclose: Vec<&str> = Vec::new();
+    let mut views = Vec::new();
+    for cred in &chosen_creds {
+        views.push(claims_of(cred)?);
+    }
+    let mut to_disclose: Vec<Vec<&str>> = vec![Vec::new(); chosen_creds.len()];
+    let mut shown: Vec<Vec<(&str, String)>> = vec![Vec::new(); chosen_creds.len()];
     for name in &chosen {
-        match claims.iter().find(|c| &c.name == name) {
-            Some(c) if c.disclosable => to_disclose.push(&c.name),
-            Some(_) => {}
+        let found = views
+            .iter()
+            .enumerate()
+            .find_map(|(k, claims)| claims.iter().find(|c| &c.name == name).map(|c| (k, c)));
+        match found {
+            Some((k, c)) => {
+                if c.disclosable {
+                    if let Some(list) = to_disclose.get_mut(k) {
+                        list.push(&c.name);
+                    }
+                }
+                if let Some(list) = shown.get_mut(k) {
+                    list.push((&c.name, value_text(&c.value)));
+                }
+            }
             None => {
                 return Err(refused(
                     "claim_unavailable",
@@ -817,6 +899,35 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
         }
     }
 
+    // The pseudonym: for an identity attestation, when the audience is the verifier id (the
+    // pseudonym is derived from the audience, which a verifier could otherwise set to another
+    // verifier's id to learn the citizen's pseudonym there).
+    let cred = chosen_creds.first().ok_or_else(|| usage("no credential"))?.clone();
+    let main_key = wallet.key_for(&cred)?;
+    let nonce = request.nonce_b64();
+    let audience = request.audience();
+    let mut pseudonym = None;
+    if cred.type_id == identity_type && !args.no_pseudonym {
+        if audience != request.verifier_id() {
+            notices.push(
+                "notice: no pseudonym: the request's audience differs from its verifier id\n\
+                 注意：请求的受众与核验方标识不同，未附专用化名"
+                    .to_owned(),
+            );
+        } else {
+            match PseudonymProof::create(
+                &*wallet.wallet_secret()?,
+                audience,
+                &nonce,
+                &main_key.public_key(),
+            ) {
+                Ok(proof) => pseudonym = Some(proof),
+                Err(e) => notices.push(format!("notice: no pseudonym for this audience: {e}")),
+            }
+        }
+    }
+    let pseudonym_text = pseudonym.map(|p| URL_SAFE_NO_PAD.encode(p.pseudonym.0));
+
     // Show the citizen what is asked.
     let mut summary = String::new();
     let _ = writeln!(summary, "Verifier 核验方: {}", request.verifier_id());
@@ -825,55 +936,90 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
     }
     let _ = writeln!(summary, "Purpose 用途: {}", request.purpose());
     let _ = writeln!(summary, "Audience 受众: {}", request.audience());
-    let _ = writeln!(
-        summary,
-        "Credential 证照: {} / {}",
-        type_name(&cred.type_id, Lang::Zh),
-        type_name(&cred.type_id, Lang::En)
-    );
-    let _ = writeln!(summary, "Claims disclosed 出示的信息:");
-    for name in &chosen {
-        let value = claims
-            .iter()
-            .find(|c| &c.name == name)
-            .map(|c| value_text(&c.value))
-            .unwrap_or_default();
+    for (k, (c, claims)) in chosen_creds.iter().zip(&shown).enumerate() {
         let _ = writeln!(
             summary,
-            "  {} / {}: {value}",
-            claim_label(&cred.type_id, name, Lang::Zh),
-            claim_label(&cred.type_id, name, Lang::En)
+            "{} 证照: {} / {}",
+            if k == 0 { "Credential" } else { "Together with" },
+            type_name(&c.type_id, Lang::Zh),
+            type_name(&c.type_id, Lang::En)
         );
+        if k == 0 && c.type_id == identity_type {
+            let copy = c.key_index.map_or_else(|| "main key".to_owned(), |i| format!("key #{i}"));
+            let _ = writeln!(summary, "  attestation copy 凭证副本: {} ({copy})", c.short_id());
+        }
+        let _ = writeln!(summary, "  Claims disclosed 出示的信息:");
+        for (name, value) in claims {
+            let _ = writeln!(
+                summary,
+                "    {} / {}: {value}",
+                claim_label(&c.type_id, name, Lang::Zh),
+                claim_label(&c.type_id, name, Lang::En)
+            );
+        }
+    }
+    if let Some(p) = &pseudonym_text {
+        let _ = writeln!(summary, "Pseudonym for this verifier 专用化名: {p}");
     }
     if !args.yes {
         confirm(&summary)?;
     }
 
-    // Build the bundle.
-    let holder = wallet.holder_key()?;
-    let sd =
-        SdJwt::parse(&cred.sd_jwt).map_err(|_| keystore("a stored credential cannot be parsed"))?;
-    let nonce = request.nonce_b64();
-    let presentation =
-        sd.present(&to_disclose, &holder, &nonce, request.audience(), now).map_err(|e| {
+    // Build the bundle: every presentation bound to the same nonce and audience.
+    let mut presentations = Vec::new();
+    for (c, disclose) in chosen_creds.iter().zip(&to_disclose) {
+        let key = wallet.key_for(c)?;
+        let sd = SdJwt::parse(&c.sd_jwt)
+            .map_err(|_| keystore("a stored credential cannot be parsed"))?;
+        let text = sd.present(disclose, &key, &nonce, audience, now).map_err(|e| {
             refused(
                 "cannot_present",
                 format!("cannot build the presentation: {e}"),
                 "无法生成出示内容",
             )
         })?;
-    let bundle = Bundle { presentation: Presentation::SdJwt(presentation), proofs: cred.proofs()? };
+        presentations.push((key, text, c.proofs()?));
+    }
+    let mut items = presentations.into_iter();
+    let (_, main_text, main_proofs) = items.next().ok_or_else(|| usage("no credential"))?;
+    let mut linked = Vec::new();
+    for (key, text, proofs) in items {
+        let link = if key.public_key() == main_key.public_key() {
+            None
+        } else {
+            Some(LinkProof::create(&main_key, &key, audience, &nonce).map_err(|e| {
+                refused(
+                    "cannot_present",
+                    format!("cannot link the credentials: {e}"),
+                    "无法关联证照",
+                )
+            })?)
+        };
+        linked.push(LinkedCredential { presentation: Presentation::SdJwt(text), proofs, link });
+    }
+    let bundle = LinkedBundle {
+        main: Bundle { presentation: Presentation::SdJwt(main_text), proofs: main_proofs },
+        pseudonym,
+        linked,
+    };
+    if bundle.to_bytes().len() > certledger_core::bundle::MAX_BUNDLE_BYTES {
+        return Err(usage("the bundle would be larger than 64 KiB: present fewer credentials"));
+    }
     let text = bundle.to_text();
     // Self-check with the browser's pipeline and a default policy for this request.
     let mut policy = Policy::new(&nonce, request.audience());
     policy.required_claims = chosen.clone();
-    match verify::verify(&bundle, &trust_root, &policy, now) {
+    match verify::verify_linked(&bundle, &trust_root, &policy, now) {
         Ok(Verdict::Valid(_)) => {}
         Ok(Verdict::Invalid(invalid)) => notices.push(format!(
             "warning: a verifier with the default policy would refuse this bundle: {invalid} / {}",
             invalid.message_zh()
         )),
         Err(e) => notices.push(format!("warning: the bundle could not be self-checked: {e}")),
+    }
+    if newly_assigned {
+        // This verifier keeps this attestation copy from now on.
+        wallet.save()?;
     }
 
     // Write it out: text file, PNG(s), terminal.
@@ -907,6 +1053,9 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
         "png": paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "qr_parts": parts.len(),
         "credential": cred.id,
+        "holder_key_index": cred.key_index,
+        "linked": chosen_creds.iter().skip(1).map(|c| c.id.clone()).collect::<Vec<_>>(),
+        "pseudonym": pseudonym_text,
         "verifier_id": request.verifier_id(),
         "verifier_registry_checked": proven.is_some(),
         "verifier_record_as_of": proven.as_ref().map(|p| p.checkpoint_time),
@@ -1004,14 +1153,14 @@ pub fn verify(_ctx: &Ctx, args: &VerifyArgs) -> CmdResult<Output> {
     let trust_root = TrustRoot::from_json(&read_text(&args.trust_root)?)
         .kind(Kind::Usage, "the trust root is unusable")?;
     let text = bundle_text_from_inputs(&args.bundle)?;
-    let bundle = Bundle::from_text(&text).map_err(|e| {
+    let bundle = LinkedBundle::from_text(&text).map_err(|e| {
         refused("malformed_bundle", format!("the bundle is malformed: {e}"), "出示内容格式错误")
     })?;
     let mut policy = Policy::new(&args.nonce, &args.audience);
     policy.required_claims = args.require_claim.clone();
     policy.max_presentation_age_s = args.max_presentation_age;
     let at = args.at.unwrap_or_else(now);
-    match verify::verify(&bundle, &trust_root, &policy, at) {
+    match verify::verify_linked(&bundle, &trust_root, &policy, at) {
         Ok(Verdict::Valid(accepted)) => {
             let mut text = format!(
                 "VALID 有效: {} / {}\nissuer 签发部门: {}\ncheckpoint 检查点: height {} ({})\n",
@@ -1024,6 +1173,28 @@ pub fn verify(_ctx: &Ctx, args: &VerifyArgs) -> CmdResult<Output> {
             for c in &accepted.claims {
                 let _ =
                     writeln!(text, "  {} / {}: {}", c.label_zh, c.label_en, value_text(&c.value));
+            }
+            if let Some(p) = &accepted.pseudonym {
+                let _ = writeln!(text, "pseudonym 专用化名: {p}");
+            }
+            for linked in &accepted.linked_credentials {
+                let _ = writeln!(
+                    text,
+                    "+ {} / {} (issuer 签发部门: {})\n  linked 同一持有人: {}",
+                    linked.type_name_zh,
+                    linked.type_name_en,
+                    linked.issuer_department,
+                    if linked.linked { "yes 是" } else { "no 否" }
+                );
+                for c in &linked.claims {
+                    let _ = writeln!(
+                        text,
+                        "  {} / {}: {}",
+                        c.label_zh,
+                        c.label_en,
+                        value_text(&c.value)
+                    );
+                }
             }
             let json = json!({ "verdict": "valid", "accepted": *accepted });
             Ok(Output::new(text, json))
@@ -1074,7 +1245,7 @@ pub fn print(ctx: &Ctx, args: &PrintArgs) -> CmdResult<Output> {
     let names: Vec<&str> =
         chosen.iter().filter(|c| c.disclosable).map(|c| c.name.as_str()).collect();
     let nonce = args.nonce.clone().unwrap_or_else(|| format!("print-{now}"));
-    let holder = wallet.holder_key()?;
+    let holder = wallet.key_for(cred)?;
     let sd =
         SdJwt::parse(&cred.sd_jwt).map_err(|_| keystore("a stored credential cannot be parsed"))?;
     let presentation = sd.present(&names, &holder, &nonce, &args.audience, now).map_err(|e| {

@@ -11,6 +11,7 @@
 mod card;
 mod commands;
 mod error;
+mod identity;
 mod keystore;
 mod node;
 mod qr;
@@ -40,7 +41,9 @@ Examples:
   certledger-wallet present --request request.json --out answer.clb --png answer.png
   certledger-wallet refresh --node http://127.0.0.1:8080
   certledger-wallet verify answer.clb --trust-root trust-root.json --nonce N --audience A
-  certledger-wallet print 3q2-7w --out card.png";
+  certledger-wallet print 3q2-7w --out card.png
+  certledger-wallet identity keys --count 10 --out keys.json
+  certledger-wallet present --request request.json --with 3q2-7w";
 
 /// The citizen wallet for certledger credentials.
 #[derive(Parser)]
@@ -139,6 +142,25 @@ enum Command {
     ///
     /// Example: certledger-wallet print 3q2-7w --out card.png
     Print(PrintArgs),
+    /// Identity attestation batches (one copy per verifier).
+    #[command(subcommand)]
+    Identity(IdentityCommand),
+}
+
+#[derive(Subcommand)]
+enum IdentityCommand {
+    /// Derive the next N batch holder keys from the wallet secret and write their public keys,
+    /// for the issuer to bind one identity attestation copy to each.
+    ///
+    /// Example: certledger-wallet identity keys --count 10 --out keys.json
+    Keys {
+        /// How many keys (1 to 100).
+        #[arg(long, default_value_t = 10)]
+        count: u32,
+        /// Where to write the public keys (JSON).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -184,6 +206,13 @@ pub struct PresentArgs {
     /// Do not draw the QR code(s) in the terminal.
     #[arg(long)]
     pub no_terminal_qr: bool,
+    /// Present this credential too (id prefix; repeatable, at most 4), linked to the main one
+    /// as the same holder's.
+    #[arg(long, value_name = "ID")]
+    pub with: Option<Vec<String>>,
+    /// Do not add the per-verifier pseudonym to an identity attestation.
+    #[arg(long)]
+    pub no_pseudonym: bool,
 }
 
 /// Arguments of `verify`.
@@ -271,6 +300,9 @@ fn main() -> ExitCode {
         Command::Refresh { node } => commands::refresh(&ctx, &node),
         Command::Verify(args) => commands::verify(&ctx, &args),
         Command::Print(args) => commands::print(&ctx, &args),
+        Command::Identity(IdentityCommand::Keys { count, out }) => {
+            commands::identity_keys(&ctx, count, &out)
+        }
     };
     report(&ctx, result)
 }

@@ -4,6 +4,7 @@
 //! secret (for per-verifier pseudonyms), the trust root and the credentials with their latest
 //! proofs. So `list` needs the passphrase too: credentials are personal data.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -39,6 +40,13 @@ pub struct WalletData {
     pub trust_root: Option<String>,
     /// The credentials.
     pub credentials: Vec<StoredCredential>,
+    /// How many batch holder keys `identity keys` has derived (indices `0..next_key_index`).
+    #[serde(default)]
+    pub next_key_index: u32,
+    /// Which identity attestation copy (credential id) each verifier id is shown, so that the
+    /// same verifier always sees the same copy and no two verifiers share one.
+    #[serde(default)]
+    pub attestation_for_verifier: BTreeMap<String, String>,
 }
 
 impl Drop for WalletData {
@@ -78,6 +86,10 @@ pub struct StoredCredential {
     pub imported_at: u64,
     /// Expiry (`exp`), if any.
     pub expires_at: Option<u64>,
+    /// The batch holder-key index the credential is bound to; none for the wallet's main holder
+    /// key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_index: Option<u32>,
 }
 
 impl StoredCredential {
@@ -222,6 +234,55 @@ impl Wallet {
         let seed: &[u8; 32] =
             seed.as_slice().try_into().kind(Kind::Keystore, "holder key has the wrong length")?;
         Ok(SecretKey::from_seed(seed))
+    }
+
+    /// The 32-byte wallet secret (pseudonyms and batch holder keys).
+    pub fn wallet_secret(&self) -> CmdResult<Zeroizing<[u8; 32]>> {
+        let bytes = Zeroizing::new(
+            URL_SAFE_NO_PAD
+                .decode(&self.data.wallet_secret)
+                .kind(Kind::Keystore, "wallet secret is malformed")?,
+        );
+        let mut out = Zeroizing::new([0u8; 32]);
+        if bytes.len() != 32 {
+            return Err(keystore("wallet secret has the wrong length"));
+        }
+        out.copy_from_slice(&bytes);
+        Ok(out)
+    }
+
+    /// Batch holder key number `index`.
+    pub fn batch_key(&self, index: u32) -> CmdResult<SecretKey> {
+        certledger_core::pseudonym::derive_holder_key(&*self.wallet_secret()?, index)
+            .kind(Kind::Keystore, "cannot derive the batch holder key")
+    }
+
+    /// The key a stored credential is bound to: its batch key, or the main holder key.
+    pub fn key_for(&self, credential: &StoredCredential) -> CmdResult<SecretKey> {
+        match credential.key_index {
+            Some(index) => self.batch_key(index),
+            None => self.holder_key(),
+        }
+    }
+
+    /// Which of this wallet's keys `key` is: `Some(None)` for the main holder key,
+    /// `Some(Some(i))` for batch key `i` (of those derived so far), `None` if neither.
+    pub fn whose_key(
+        &self,
+        key: &certledger_core::sig::PublicKey,
+    ) -> CmdResult<Option<Option<u32>>> {
+        if self.holder_key()?.public_key() == *key {
+            return Ok(Some(None));
+        }
+        let secret = self.wallet_secret()?;
+        for index in 0..self.data.next_key_index {
+            let derived = certledger_core::pseudonym::derive_holder_key(&secret, index)
+                .kind(Kind::Keystore, "cannot derive a batch holder key")?;
+            if derived.public_key() == *key {
+                return Ok(Some(Some(index)));
+            }
+        }
+        Ok(None)
     }
 
     /// The stored trust root.

@@ -83,6 +83,7 @@ impl TestNet {
                 timeout_propose_ms: 1500,
                 timeout_vote_ms: 750,
                 danger_propose_bad_state_root: false,
+                danger_propose_invalid_entry: None,
             };
             let path = nd.join("node.toml");
             std::fs::write(&path, toml::to_string(&cfg).unwrap()).unwrap();
@@ -122,6 +123,26 @@ impl TestNet {
             .stderr(log)
             .spawn()
             .unwrap()
+    }
+
+    /// Starts node `i` with extra `run` arguments.
+    pub fn start_with(&mut self, i: usize, extra: &[&str]) {
+        assert!(self.children[i].is_none(), "node {i} already running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join(format!("node-{i}.log")))
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_certledger-node"))
+            .arg("run")
+            .arg("--config")
+            .arg(&self.configs[i])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.children[i] = Some(child);
     }
 
     pub fn start(&mut self, i: usize) {

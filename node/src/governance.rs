@@ -1,0 +1,371 @@
+//! Governance on the node: adding and removing departments, and the validator chain a light
+//! client follows from the genesis set to today's.
+//!
+//! A change is a JSON file that travels between departments: one drafts it (`gov propose`),
+//! each department's admin approves it (`gov approve`, a signature over core's
+//! `ChangeValidators::approval_message`), and any admin submits it (`gov submit`). The ledger
+//! commits it only under core's rule (`ledger::next_department_set`: approvals from more than
+//! two thirds of the current departments, at most `floor((n-1)/3)` removals, a set that still
+//! tolerates one faulty member after a removal); the new set decides from `effective_height`
+//! on. `GET /v1/validator-chain` serves the chain of changes with their proofs
+//! (`lightclient::ValidatorChain`), checked with `lightclient::follow` before it is served.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context as _};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine as _;
+use certledger_core::codec::{Decode as _, Encode as _};
+use certledger_core::ledger::{
+    validators_state_key, Approval, ChangeValidators, Department, EntryBody, LogLeaf, SignedEntry,
+    ValidatorSetRecord,
+};
+use certledger_core::lightclient::{
+    follow, ChainHead, ChainStep, Followed, GovernanceTrust, ValidatorChain,
+};
+use certledger_core::note::{LedgerCheckpoint, Note};
+use certledger_core::sig::{PublicKey, SecretKey, Signature};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::config::{Genesis, GenesisDepartment, KeyFile};
+use crate::node::NodeHandle;
+
+/// Largest change file read, in bytes.
+pub const MAX_CHANGE_FILE_BYTES: u64 = 256 * 1024;
+
+/// One approval in a change file.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalJson {
+    /// The approving admin key (base64url).
+    pub admin_key: PublicKey,
+    /// Its signature (base64url).
+    pub signature: String,
+}
+
+/// A validator change as it travels between departments (JSON).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeFile {
+    /// The ledger the change is for.
+    pub chain_id: String,
+    /// Departments to add.
+    #[serde(default)]
+    pub add: Vec<GenesisDepartment>,
+    /// Ids of departments to remove.
+    #[serde(default)]
+    pub remove: Vec<String>,
+    /// The first height the new set decides.
+    pub effective_height: u64,
+    /// Approvals collected so far.
+    #[serde(default)]
+    pub approvals: Vec<ApprovalJson>,
+}
+
+impl ChangeFile {
+    /// Core's change (sorted as the canonical form requires).
+    pub fn to_core(&self) -> anyhow::Result<ChangeValidators> {
+        let mut add: Vec<Department> = self.add.iter().map(department_of).collect();
+        add.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut remove = self.remove.clone();
+        remove.sort();
+        let mut approvals = Vec::with_capacity(self.approvals.len());
+        for a in &self.approvals {
+            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(&a.signature)
+                .context("an approval signature is not base64url")?;
+            let sig: [u8; 64] =
+                bytes.try_into().map_err(|_| anyhow!("an approval signature is not 64 bytes"))?;
+            approvals.push(Approval { admin_key: a.admin_key, signature: Signature(sig) });
+        }
+        Ok(ChangeValidators { add, remove, effective_height: self.effective_height, approvals })
+    }
+
+    /// Reads a change file (bounded).
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+        if meta.len() > MAX_CHANGE_FILE_BYTES {
+            bail!("{} is larger than {MAX_CHANGE_FILE_BYTES} bytes", path.display());
+        }
+        let text = std::fs::read_to_string(path)?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a change file", path.display()))
+    }
+
+    /// Writes it atomically.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_string_pretty(self)?)?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    }
+
+    /// Adds `admin`'s approval; an approval by the same key is replaced (idempotent).
+    pub fn approve(&mut self, admin: &SecretKey) -> anyhow::Result<()> {
+        let core = self.to_core()?;
+        let a = core.approve(admin, &self.chain_id);
+        self.approvals.retain(|x| x.admin_key != a.admin_key);
+        self.approvals.push(ApprovalJson {
+            admin_key: a.admin_key,
+            signature: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(a.signature.0),
+        });
+        Ok(())
+    }
+
+    /// The signed ledger entry, signed by `admin` (an admin key of a current department).
+    pub fn entry(&self, admin: &SecretKey) -> anyhow::Result<Vec<u8>> {
+        let body = EntryBody::ChangeValidators(self.to_core()?);
+        Ok(SignedEntry::sign(admin, &self.chain_id, body).to_bytes())
+    }
+}
+
+fn department_of(d: &GenesisDepartment) -> Department {
+    let mut admin_keys = d.admin_keys.clone();
+    admin_keys.sort();
+    Department {
+        id: d.id.clone(),
+        name_zh: d.name_zh.clone(),
+        name_en: d.name_en.clone(),
+        node_key: d.node_key,
+        admin_keys,
+    }
+}
+
+/// Why the node cannot serve a validator chain now.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChainUnavailable {
+    /// No quorum checkpoint is stored yet.
+    #[error("no quorum-cosigned checkpoint yet")]
+    NoCheckpoint,
+    /// A change has no stored checkpoint of the set before it yet.
+    #[error("the checkpoint covering the change at log index {0} is not cosigned yet")]
+    NoStepCheckpoint(u64),
+    /// Storage or state error.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// The validator chain from genesis to the newest quorum checkpoint this node stores: every
+/// change effective at that checkpoint's height, each under a stored checkpoint of the set
+/// before it, and the head's validator record proven under the head's state root. The chain is
+/// checked with [`follow`] before it is returned.
+pub fn validator_chain(node: &NodeHandle) -> Result<(ValidatorChain, Followed), ChainUnavailable> {
+    let internal = |e: &dyn std::fmt::Display| ChainUnavailable::Internal(e.to_string());
+    let (head_height, head_text) = node
+        .store
+        .latest_checkpoint()
+        .map_err(|e| internal(&e))?
+        .ok_or(ChainUnavailable::NoCheckpoint)?;
+    let head_body = checkpoint_body(&head_text).map_err(|e| internal(&e))?;
+    let changes = match node.changes.lock() {
+        Ok(c) => c.clone(),
+        Err(p) => p.into_inner().clone(),
+    };
+    let mut steps = Vec::new();
+    for (index, leaf_bytes) in &changes {
+        let leaf = LogLeaf::from_bytes_checked(leaf_bytes).map_err(|e| internal(&e))?;
+        let EntryBody::ChangeValidators(c) = &leaf.entry.body else { continue };
+        if c.effective_height > head_height {
+            continue; // still pending at the head: the old set decides the head
+        }
+        let mut found = None;
+        for h in leaf.height..c.effective_height {
+            if let Some(text) = node.store.checkpoint(h).map_err(|e| internal(&e))? {
+                found = Some(text);
+                break;
+            }
+        }
+        let text = found.ok_or(ChainUnavailable::NoStepCheckpoint(*index))?;
+        let body = checkpoint_body(&text).map_err(|e| internal(&e))?;
+        let proof = node
+            .lock()
+            .ledger
+            .inclusion(*index, body.size)
+            .ok_or_else(|| ChainUnavailable::Internal("inclusion proof".into()))?;
+        steps.push(ChainStep { leaf: leaf_bytes.clone(), proof, checkpoint: text });
+    }
+    let (value, proof) = node
+        .lock()
+        .ledger
+        .state_proof_at(&head_body.state_root, &validators_state_key())
+        .ok_or_else(|| ChainUnavailable::Internal("head state root no longer retained".into()))?;
+    let value = value.ok_or_else(|| ChainUnavailable::Internal("no validator record".into()))?;
+    let record = ValidatorSetRecord::from_bytes(&value).map_err(|e| internal(&e))?;
+    let chain = ValidatorChain { steps, head: ChainHead { checkpoint: head_text, record, proof } };
+    let followed = follow(&GovernanceTrust::from_genesis(&node.genesis.to_core()), &chain)
+        .map_err(|e| internal(&format!("the built chain does not follow: {e}")))?;
+    Ok((chain, followed))
+}
+
+/// `GET /v1/validator-chain`.
+pub async fn validator_chain_handler(State(node): State<Arc<NodeHandle>>) -> Response {
+    let built = tokio::task::spawn_blocking(move || validator_chain(&node)).await;
+    match built {
+        Ok(Ok((chain, followed))) => Json(json!({
+            "chain": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(chain.to_bytes()),
+            "steps": chain.steps.len(),
+            "height": followed.head.height,
+            "departments": departments_json(&followed.trust.departments),
+        }))
+        .into_response(),
+        Ok(Err(e @ (ChainUnavailable::NoCheckpoint | ChainUnavailable::NoStepCheckpoint(_)))) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "error": "not_ready", "message": e.to_string() })),
+        )
+            .into_response(),
+        Ok(Err(e)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "error": "internal", "message": e.to_string() })),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "error": "internal", "message": e.to_string() })),
+        )
+            .into_response(),
+    }
+}
+
+fn departments_json(ds: &[Department]) -> Vec<Value> {
+    ds.iter()
+        .map(|d| {
+            json!({
+                "id": d.id, "name_zh": d.name_zh, "name_en": d.name_en,
+                "node_key": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d.node_key.0),
+            })
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// CLI.
+
+/// `gov propose`: drafts a change effective `delay` heights after the node's current height.
+pub async fn propose(
+    node_url: &str,
+    genesis: &Path,
+    add: &[std::path::PathBuf],
+    remove: &[String],
+    delay: u64,
+    out: &Path,
+) -> anyhow::Result<Value> {
+    let g = Genesis::load(genesis)?;
+    let client = client()?;
+    let height = health(&client, node_url).await?["height"]
+        .as_u64()
+        .ok_or_else(|| anyhow!("{node_url}/health has no height"))?;
+    let mut departments = Vec::new();
+    for p in add {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        let d: GenesisDepartment = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a department JSON file", p.display()))?;
+        departments.push(d);
+    }
+    if departments.is_empty() && remove.is_empty() {
+        bail!("a change must add (--add FILE) or remove (--remove ID) at least one department");
+    }
+    let file = ChangeFile {
+        chain_id: g.chain_id,
+        add: departments,
+        remove: remove.to_vec(),
+        effective_height: height + delay.max(2),
+        approvals: Vec::new(),
+    };
+    file.to_core()?;
+    file.save(out)?;
+    Ok(json!({ "change": out.display().to_string(), "effective_height": file.effective_height }))
+}
+
+/// `gov approve`: adds one admin's approval to a change file.
+pub fn approve(change: &Path, admin_key: &Path) -> anyhow::Result<Value> {
+    let mut file = ChangeFile::load(change)?;
+    let admin = KeyFile::load(admin_key)?;
+    file.approve(&admin)?;
+    file.save(change)?;
+    Ok(json!({ "change": change.display().to_string(), "approvals": file.approvals.len() }))
+}
+
+/// `gov submit`: signs the change as an entry with `admin_key`, submits it, waits for commit.
+pub async fn submit(change: &Path, admin_key: &Path, node_url: &str) -> anyhow::Result<Value> {
+    let file = ChangeFile::load(change)?;
+    let admin = KeyFile::load(admin_key)?;
+    let entry = file.entry(&admin)?;
+    let client = client()?;
+    let body = json!({ "entry": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&entry) });
+    let resp = client.post(format!("{node_url}/v1/entries")).json(&body).send().await?;
+    let status = resp.status();
+    let v: Value = resp.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        bail!(
+            "the node refused the change ({status}): {}",
+            v["message"].as_str().unwrap_or("no reason given")
+        );
+    }
+    let id = v["id"].as_str().ok_or_else(|| anyhow!("the node's reply has no entry id"))?;
+    let start = Instant::now();
+    loop {
+        let r: Value =
+            client.get(format!("{node_url}/v1/entries/{id}")).send().await?.json().await?;
+        if r["status"] == "committed" {
+            return Ok(json!({
+                "id": id, "height": r["height"], "effective_height": file.effective_height,
+            }));
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            bail!("the change was accepted but not committed within 60 s (entry {id})");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// `gov chain`: fetches the validator chain and follows it from the genesis file.
+pub async fn fetch_and_follow(node_url: &str, genesis: &Path) -> anyhow::Result<Value> {
+    let g = Genesis::load(genesis)?;
+    let client = client()?;
+    let v: Value =
+        client.get(format!("{node_url}/v1/validator-chain")).send().await?.json().await?;
+    let text = v["chain"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no chain served: {}", v["message"].as_str().unwrap_or("?")))?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .context("the chain is not base64url")?;
+    let chain = ValidatorChain::from_bytes_checked(&bytes).context("the chain does not decode")?;
+    let followed = follow(&GovernanceTrust::from_genesis(&g.to_core()), &chain)
+        .map_err(|e| anyhow!("the chain does not follow from genesis: {e}"))?;
+    Ok(json!({
+        "height": followed.head.height,
+        "changes": chain.steps.len(),
+        "departments": departments_json(&followed.trust.departments),
+        "trust_root": serde_json::from_str::<Value>(&followed.trust.to_trust_root().to_json())?,
+    }))
+}
+
+/// The checkpoint body of a stored note (the node stored it after verifying its quorum).
+fn checkpoint_body(text: &str) -> anyhow::Result<LedgerCheckpoint> {
+    let note = Note::parse(text).map_err(|e| anyhow!("stored checkpoint: {e}"))?;
+    LedgerCheckpoint::parse_body(note.text()).map_err(|e| anyhow!("stored checkpoint: {e}"))
+}
+
+fn client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?)
+}
+
+async fn health(client: &reqwest::Client, url: &str) -> anyhow::Result<Value> {
+    Ok(client
+        .get(format!("{url}/health"))
+        .send()
+        .await
+        .with_context(|| format!("{url} is not reachable"))?
+        .json()
+        .await?)
+}

@@ -1,0 +1,868 @@
+//! The issuer commands against a real 4-validator network on loopback: issuer registry
+//! (register, rotate, retire, compromise), issuance of every shipped type, status changes,
+//! batch issuance interrupted and resumed, audit with proofs, refused inputs, and the
+//! verification page served at /verify/.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use certledger_core::bundle::Proofs;
+use certledger_core::codec::Encode as _;
+use certledger_core::credential_file::CredentialFile;
+use certledger_core::ledger::{CredentialStatus, EntryBody, SignedEntry};
+use certledger_core::profiles::{self, CredentialType};
+use certledger_core::sig::SecretKey;
+use certledger_core::verify::{self, Invalid, TrustRoot, Verdict};
+use certledger_core::{didkey, testkit};
+use certledger_node::audit::{self, Target};
+use certledger_node::config::{Genesis, KeyFile};
+use certledger_node::issuer::{self, NodeClient};
+use common::{TestNet, CHAIN_ID};
+use serde_json::Value;
+
+const T: Duration = Duration::from_secs(60);
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn json(&self) -> Value {
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.stdout, self.stderr))
+    }
+    fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "command failed:\n{}\n{}", self.stdout, self.stderr);
+        self
+    }
+}
+
+async fn cli(args: &[&str]) -> Out {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_certledger-node"))
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+struct World {
+    net: TestNet,
+    url: String,
+    dir: PathBuf,
+    trust_root: TrustRoot,
+    trust_root_file: PathBuf,
+    admin_files: Vec<PathBuf>,
+}
+
+impl World {
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// `issuer register` with a new key file; returns the key.
+    async fn register(&self, dept: usize, name: &str, types: &str) -> SecretKey {
+        let key_file = self.path(&format!("{name}.key.json"));
+        let out = cli(&[
+            "issuer",
+            "register",
+            "--node",
+            &self.url,
+            "--json",
+            "--admin-key",
+            p(&self.admin_files[dept]),
+            "--department",
+            &format!("dept-{dept}"),
+            "--new-key-out",
+            p(&key_file),
+            "--types",
+            types,
+            "--valid-from",
+            "-1h",
+            "--valid-until",
+            "+30d",
+            "--name-zh",
+            "签发系统",
+            "--name-en",
+            name,
+        ])
+        .await
+        .ok();
+        assert!(out.json()["committed"]["height"].as_u64().unwrap() >= 1);
+        KeyFile::load(&key_file).unwrap()
+    }
+
+    /// `issue`; returns the credential file.
+    async fn issue(
+        &self,
+        key: &str,
+        ty: &CredentialType,
+        holder: &str,
+        out: &str,
+    ) -> CredentialFile {
+        let claims = self.path(&format!("{out}.claims.json"));
+        std::fs::write(&claims, testkit::example_claims(ty).to_string()).unwrap();
+        let out_file = self.path(out);
+        let o = cli(&[
+            "issue",
+            "--node",
+            &self.url,
+            "--json",
+            "--issuer-key",
+            p(&self.path(key)),
+            "--type",
+            issuer::type_alias(ty),
+            "--claims",
+            p(&claims),
+            "--holder-key",
+            holder,
+            "--out",
+            p(&out_file),
+            "--trust-root",
+            p(&self.trust_root_file),
+        ])
+        .await
+        .ok();
+        let v = o.json();
+        let file = CredentialFile::from_json(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+        assert_eq!(v["credential_id"], URL_SAFE_NO_PAD.encode(file.credential_id));
+        assert!(!issuer::pending_path(&out_file).exists(), "pending file left behind");
+        file
+    }
+
+    /// Proofs from node 1 once the served record satisfies `want`.
+    async fn proofs_where(&self, id: &[u8; 32], want: impl Fn(&Proofs) -> bool) -> Proofs {
+        let client = NodeClient::new(&self.net.urls[1], T).unwrap();
+        let start = Instant::now();
+        loop {
+            let proofs = client.proofs(id).await.unwrap();
+            if want(&proofs) {
+                return proofs;
+            }
+            assert!(start.elapsed() < T, "proofs never reached the wanted state: {proofs:?}");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    fn verdict(&self, file: &CredentialFile, proofs: &Proofs) -> Verdict {
+        verify::verify_credential(&file.sd_jwt, proofs, &self.trust_root, 3600, issuer::now_s())
+            .unwrap()
+    }
+}
+
+fn assert_valid(v: &Verdict, what: &str) {
+    assert!(matches!(v, Verdict::Valid(_)), "{what}: {v:?}");
+}
+
+async fn world() -> World {
+    let mut net = TestNet::new(4, 0);
+    let dir = net.dir.path().join("work");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Node 0 serves a fixture verification page.
+    let web = dir.join("web");
+    std::fs::create_dir_all(web.join("pkg")).unwrap();
+    std::fs::write(web.join("index.html"), "<!doctype html><title>核验</title>").unwrap();
+    std::fs::write(web.join("app.js"), "export const x = 1;").unwrap();
+    std::fs::write(web.join("pkg").join("verifier_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(dir.join("secret.txt"), "outside the web dir").unwrap();
+    net.start_with(0, &["--web-dir", p(&web)]);
+    for i in 1..4 {
+        net.start(i);
+    }
+    net.wait_height(&[0, 1, 2, 3], 1, T).await;
+    let genesis = Genesis::load(&net.dir.path().join("genesis.json")).unwrap();
+    let trust_root = TrustRoot::from_genesis(&genesis.to_core());
+    let trust_root_file = dir.join("trust-root.json");
+    std::fs::write(&trust_root_file, trust_root.to_json()).unwrap();
+    let mut admin_files = Vec::new();
+    for (i, a) in net.admins.iter().enumerate() {
+        let f = dir.join(format!("admin-{i}.key.json"));
+        KeyFile::new(a).write(&f).unwrap();
+        admin_files.push(f);
+    }
+    // The shipped types (no CLI registers types; any department admin may).
+    let mut ids = Vec::new();
+    for ty in profiles::ALL {
+        let e = SignedEntry::sign(
+            &net.admins[0],
+            CHAIN_ID,
+            EntryBody::RegisterType(testkit::register_type(ty)),
+        )
+        .to_bytes();
+        let (s, v) = net.submit(0, &e).await;
+        assert_eq!(s, 202, "{v}");
+        ids.push(common::id_hex(&e));
+    }
+    for id in ids {
+        net.wait_committed(0, &id, T).await;
+    }
+    let url = net.urls[0].clone();
+    World { net, url, dir, trust_root, trust_root_file, admin_files }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issuer_commands_end_to_end() {
+    let w = world().await;
+    let url = w.url.clone();
+
+    // Two departments register issuers (dept-0: licences; dept-1: diplomas and identity).
+    let a = w.register(0, "issuer-a", "business-licence,driving-licence").await;
+    let b = w.register(1, "issuer-b", "diploma,identity-attestation").await;
+    assert_ne!(a.public_key(), b.public_key());
+
+    // Refused: an admin key of another department; a key that is not an admin at all.
+    let o = cli(&[
+        "issuer",
+        "register",
+        "--node",
+        &url,
+        "--admin-key",
+        p(&w.admin_files[1]),
+        "--department",
+        "dept-0",
+        "--issuer",
+        &didkey::did_key(&SecretKey::from_seed(&[5; 32]).public_key()),
+        "--types",
+        "diploma",
+        "--name-zh",
+        "x",
+        "--name-en",
+        "x",
+    ])
+    .await;
+    assert_eq!(o.code, i32::from(issuer::EXIT_REFUSED), "{}", o.stderr);
+    assert!(o.stderr.contains("unauthorised_signer"), "{}", o.stderr);
+
+    // Every shipped type, verified with core's verify_credential.
+    let holder = SecretKey::from_seed(&[42; 32]).public_key();
+    let did = didkey::did_key(&holder);
+    let hex_holder = hex::encode(holder.0);
+    let bl = w.issue("issuer-a.key.json", &profiles::BUSINESS_LICENCE, &did, "bl.json").await;
+    let dl = w.issue("issuer-a.key.json", &profiles::DRIVING_LICENCE, &hex_holder, "dl.json").await;
+    let dip = w.issue("issuer-b.key.json", &profiles::DIPLOMA, &did, "dip.json").await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let ia = w.issue("issuer-b.key.json", &profiles::IDENTITY_ATTESTATION, &did, "ia.json").await;
+    for (f, name) in
+        [(&bl, "business licence"), (&dl, "driving licence"), (&dip, "diploma"), (&ia, "identity")]
+    {
+        assert_valid(&w.verdict(f, &f.proofs), name);
+        // The ledger holds no claim value: the anchor leaf carries only ids and a commitment.
+        let leaf = String::from_utf8_lossy(&f.proofs.anchor_leaf).into_owned();
+        for value in ["上海示例科技有限公司", "李四", "王五", "赵六"] {
+            assert!(!leaf.contains(value), "claim value on the ledger");
+        }
+    }
+
+    // Refused issuance: unauthorised type, unregistered key, bad claims, bad holder key.
+    let claims = w.path("dip-claims.json");
+    std::fs::write(&claims, testkit::example_claims(&profiles::DIPLOMA).to_string()).unwrap();
+    let out = w.path("refused.json");
+    let o = cli(&[
+        "issue",
+        "--node",
+        &url,
+        "--issuer-key",
+        p(&w.path("issuer-a.key.json")),
+        "--type",
+        "diploma",
+        "--claims",
+        p(&claims),
+        "--holder-key",
+        &did,
+        "--out",
+        p(&out),
+    ])
+    .await;
+    assert_eq!(o.code, i32::from(issuer::EXIT_REFUSED), "{}", o.stderr);
+    assert!(o.stderr.contains("type not allowed"), "{}", o.stderr);
+    assert!(!out.exists() && !issuer::pending_path(&out).exists());
+    let stranger = w.path("stranger.key.json");
+    KeyFile::new(&SecretKey::from_seed(&[6; 32])).write(&stranger).unwrap();
+    let o = cli(&[
+        "issue",
+        "--node",
+        &url,
+        "--issuer-key",
+        p(&stranger),
+        "--type",
+        "diploma",
+        "--claims",
+        p(&claims),
+        "--holder-key",
+        &did,
+        "--out",
+        p(&out),
+    ])
+    .await;
+    assert_eq!(o.code, i32::from(issuer::EXIT_REFUSED), "{}", o.stderr);
+    let o = cli(&[
+        "issue",
+        "--node",
+        &url,
+        "--issuer-key",
+        p(&w.path("issuer-b.key.json")),
+        "--type",
+        "diploma",
+        "--claims",
+        p(&w.path("bl.json.claims.json")),
+        "--holder-key",
+        &did,
+        "--out",
+        p(&out),
+    ])
+    .await;
+    assert_eq!(o.code, i32::from(issuer::EXIT_INPUT), "{}", o.stderr);
+    let o = cli(&[
+        "issue",
+        "--node",
+        &url,
+        "--issuer-key",
+        p(&w.path("issuer-b.key.json")),
+        "--type",
+        "diploma",
+        "--claims",
+        p(&claims),
+        "--holder-key",
+        "not-a-key",
+        "--out",
+        p(&out),
+    ])
+    .await;
+    assert_eq!(o.code, i32::from(issuer::EXIT_INPUT), "{}", o.stderr);
+
+    // Revoke the driving licence: only its department may, and the proofs then say revoked.
+    let dl_id = hex::encode(dl.credential_id);
+    let o = cli(&[
+        "revoke",
+        "--node",
+        &url,
+        "--issuer-key",
+        p(&w.path("issuer-b.key.json")),
+        "--credential-id",
+        &dl_id,
+        "--reason",
+        "superseded",
+    ])
+    .await;
+    assert_eq!(o.code, i32::from(issuer::EXIT_REFUSED), "{}", o.stderr);
+    let o = cli(&[
+        "revoke",
+        "--node",
+        &url,
+        "--issuer-key",
+        p(&w.path("issuer-a.key.json")),
+        "--credential-id",
+        &dl_id,
+    ])
+    .await;
+    assert_eq!(o.code, i32::from(issuer::EXIT_INPUT), "revoke without a reason: {}", o.stderr);
+    cli(&[
+        "revoke",
+        "--node",
+        &url,
+        "--json",
+        "--issuer-key",
+        p(&w.path("issuer-a.key.json")),
+        "--credential-id",
+        &dl_id,
+        "--reason",
+        "superseded",
+    ])
+    .await
+    .ok();
+    let proofs = w
+        .proofs_where(&dl.credential_id, |p| {
+            p.credential_record.status == CredentialStatus::Revoked
+        })
+        .await;
+    assert_eq!(w.verdict(&dl, &proofs), Verdict::Invalid(Invalid::Revoked { reason: 4 }));
+
+    // Suspend and reinstate the business licence.
+    let bl_id = URL_SAFE_NO_PAD.encode(bl.credential_id);
+    let key_a = w.path("issuer-a.key.json");
+    cli(&["suspend", "--node", &url, "--issuer-key", p(&key_a), "--credential-id", &bl_id])
+        .await
+        .ok();
+    let proofs = w
+        .proofs_where(&bl.credential_id, |p| {
+            p.credential_record.status == CredentialStatus::Suspended
+        })
+        .await;
+    assert_eq!(w.verdict(&bl, &proofs), Verdict::Invalid(Invalid::Suspended { reason: 6 }));
+    cli(&["reinstate", "--node", &url, "--issuer-key", p(&key_a), "--credential-id", &bl_id])
+        .await
+        .ok();
+    let proofs = w
+        .proofs_where(&bl.credential_id, |p| p.credential_record.status == CredentialStatus::Active)
+        .await;
+    assert_valid(&w.verdict(&bl, &proofs), "reinstated licence");
+    assert_eq!(proofs.credential_record.status_reason, 8);
+
+    // Rotate issuer A: the old key retires in 3 s; its earlier licence still verifies with the
+    // historical authorisation (issuer record with retired_at after the anchor time).
+    let o = cli(&[
+        "issuer",
+        "rotate",
+        "--node",
+        &url,
+        "--json",
+        "--admin-key",
+        p(&w.admin_files[0]),
+        "--old-key",
+        p(&key_a),
+        "--new-key-out",
+        p(&w.path("issuer-a2.key.json")),
+        "--retire-old-at",
+        "+3s",
+    ])
+    .await
+    .ok();
+    let retired_at = o.json()["old_retired_at"].as_u64().unwrap();
+    while issuer::now_s() <= retired_at + 1 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let proofs = w.proofs_where(&bl.credential_id, |p| p.issuer_record.retired_at.is_some()).await;
+    assert_eq!(proofs.issuer_record.retired_at, Some(retired_at));
+    assert!(proofs.credential_record.anchored_time < retired_at);
+    assert_valid(&w.verdict(&bl, &proofs), "licence anchored before the rotation");
+    let o = cli(&[
+        "issue",
+        "--node",
+        &url,
+        "--issuer-key",
+        p(&key_a),
+        "--type",
+        "business-licence",
+        "--claims",
+        p(&w.path("bl.json.claims.json")),
+        "--holder-key",
+        &did,
+        "--out",
+        p(&w.path("late.json")),
+    ])
+    .await;
+    assert_eq!(o.code, i32::from(issuer::EXIT_REFUSED), "retired key: {}", o.stderr);
+    assert!(o.stderr.contains("retired"), "{}", o.stderr);
+    let bl2 = w.issue("issuer-a2.key.json", &profiles::BUSINESS_LICENCE, &did, "bl2.json").await;
+    assert_valid(&w.verdict(&bl2, &bl2.proofs), "licence by the new key");
+
+    // Compromise issuer B since the identity attestation's anchor time (signed by B itself):
+    // the attestation is refused, the diploma anchored 2 s earlier still verifies.
+    let since = ia.proofs.credential_record.anchored_time;
+    assert!(dip.proofs.credential_record.anchored_time < since);
+    cli(&[
+        "issuer",
+        "compromise",
+        "--node",
+        &url,
+        "--key",
+        p(&w.path("issuer-b.key.json")),
+        "--since",
+        &since.to_string(),
+    ])
+    .await
+    .ok();
+    let proofs =
+        w.proofs_where(&ia.credential_id, |p| p.issuer_record.compromised_since.is_some()).await;
+    assert_eq!(w.verdict(&ia, &proofs), Verdict::Invalid(Invalid::IssuerKeyCompromised));
+    let proofs =
+        w.proofs_where(&dip.credential_id, |p| p.issuer_record.compromised_since.is_some()).await;
+    assert_valid(&w.verdict(&dip, &proofs), "diploma anchored before the compromise");
+
+    // Audit: a credential's history and a department's issuers, each proof verified (CLI), and
+    // a tampered proof refused (library).
+    let o = cli(&[
+        "audit",
+        "credential",
+        "--node",
+        &w.net.urls[2],
+        "--json",
+        "--trust-root",
+        p(&w.trust_root_file),
+        "--credential-id",
+        &dl_id,
+    ])
+    .await
+    .ok();
+    let kinds: Vec<String> = o.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["anchor_issuance", "change_status"]);
+    let o = cli(&[
+        "audit",
+        "department",
+        "--node",
+        &url,
+        "--json",
+        "--trust-root",
+        p(&w.trust_root_file),
+        "--department",
+        "dept-0",
+        "--from",
+        "0",
+        "--to",
+        "+1h",
+        "--all",
+        "--limit",
+        "3",
+    ])
+    .await
+    .ok();
+    let v = o.json();
+    assert_eq!(v["verified"], true);
+    let count =
+        |kind: &str| v["items"].as_array().unwrap().iter().filter(|i| i["kind"] == kind).count();
+    // bl, dl, bl2 anchored; revoke + suspend + reinstate; a and a2 registered; a retired.
+    assert_eq!(count("anchor_issuance"), 3, "{v}");
+    assert_eq!(count("change_status"), 3, "{v}");
+    assert_eq!(count("register_issuer"), 2, "{v}");
+    assert_eq!(count("retire_issuer"), 1, "{v}");
+    assert!(v["checkpoint_heights"].as_array().unwrap().len() >= 3, "paged by 3");
+    let o = cli(&[
+        "audit",
+        "department",
+        "--node",
+        &url,
+        "--json",
+        "--trust-root",
+        p(&w.trust_root_file),
+        "--department",
+        "dept-1",
+        "--all",
+    ])
+    .await
+    .ok();
+    let v = o.json();
+    assert_eq!(
+        v["items"].as_array().unwrap().iter().filter(|i| i["kind"] == "compromise_issuer").count(),
+        1
+    );
+    // Tampering with a served proof or summary is caught.
+    let (s, page) = w.net.get(0, "/v1/audit/department/dept-0?limit=50").await;
+    assert_eq!(s, 200, "{page}");
+    let target = Target::Department { id: "dept-0".into(), from: 0, to: u64::MAX };
+    assert!(audit::verify_page(&page, &target, &w.trust_root).is_ok());
+    let mut bad = page.clone();
+    let first = bad["items"][1]["proof"][0].as_str().unwrap().to_owned();
+    bad["items"][1]["proof"][0] = Value::String(first.chars().rev().collect());
+    assert!(audit::verify_page(&bad, &target, &w.trust_root).is_err());
+    let mut bad = page.clone();
+    bad["items"][1]["kind"] = Value::String("retire_issuer".into());
+    assert!(audit::verify_page(&bad, &target, &w.trust_root).is_err());
+    let other = Target::Department { id: "dept-1".into(), from: 0, to: u64::MAX };
+    assert!(audit::verify_page(&page, &other, &w.trust_root).is_err());
+    let (s, _) = w.net.get(0, "/v1/audit/department/..%2Fx").await;
+    assert_eq!(s, 400);
+
+    // The verification page: files, content types, no traversal.
+    let get = |path: &str| {
+        let client = w.net.client.clone();
+        let url = format!("{url}{path}");
+        async move {
+            let r = client.get(url).send().await.unwrap();
+            let ct = r.headers().get("content-type").map(|h| h.to_str().unwrap().to_owned());
+            (r.status().as_u16(), ct, r.bytes().await.unwrap())
+        }
+    };
+    let (s, ct, body) = get("/verify/").await;
+    assert_eq!((s, ct.as_deref()), (200, Some("text/html")));
+    assert!(String::from_utf8_lossy(&body).contains("核验"));
+    let (s, ct, body) = get("/verify/pkg/verifier_bg.wasm").await;
+    assert_eq!((s, ct.as_deref()), (200, Some("application/wasm")));
+    assert_eq!(&body[..4], b"\0asm");
+    let (s, ct, _) = get("/verify/app.js").await;
+    assert_eq!(s, 200);
+    assert!(ct.unwrap().contains("javascript"));
+    let (s, _, _) = get("/verify").await;
+    assert_eq!(s, 200, "/verify redirects to /verify/");
+    for path in [
+        "/verify/%2e%2e/secret.txt",
+        "/verify/..%2fsecret.txt",
+        "/verify/pkg/%2e%2e/%2e%2e/secret.txt",
+    ] {
+        let (s, _, body) = get(path).await;
+        assert!(s == 404 || s == 400, "{path}: {s}");
+        assert!(!String::from_utf8_lossy(&body).contains("outside"), "{path} escaped");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_issuance_resumes_without_issuing_twice() {
+    let w = world().await;
+    let url = w.url.clone();
+    w.register(2, "issuer-c", "identity-attestation").await;
+    let key_c = w.path("issuer-c.key.json");
+
+    // A bad row is named and nothing is issued.
+    let bad = w.path("bad.csv");
+    std::fs::write(
+        &bad,
+        "real_name_verified,assurance_level,age_over_16,age_over_18,age_over_60,region\n\
+         true,3,true,true,false,310115\ntrue,3,true,true,false,310115\ntrue,x,true,true,false,310115\n",
+    )
+    .unwrap();
+    let bad_out = w.path("bad-out");
+    let holder = didkey::did_key(&SecretKey::from_seed(&[1; 32]).public_key());
+    let o = cli(&[
+        "issue-batch",
+        "--node",
+        &url,
+        "--issuer-key",
+        p(&key_c),
+        "--type",
+        "identity-attestation",
+        "--input",
+        p(&bad),
+        "--out-dir",
+        p(&bad_out),
+        "--holder-key",
+        &holder,
+    ])
+    .await;
+    assert_eq!(o.code, i32::from(issuer::EXIT_INPUT), "{}", o.stderr);
+    assert!(o.stderr.contains("row 3"), "{}", o.stderr);
+    assert!(!bad_out.join("journal.jsonl").exists());
+
+    // 200 identity attestations, each bound to its own holder key (unlinkable presentations).
+    let n = 200;
+    let mut csv = String::from("holder_key,real_name_verified,assurance_level,age_over_16,age_over_18,age_over_60,region\n");
+    for i in 0..n {
+        let k = SecretKey::from_seed(&[
+            (i % 250) as u8 + 1,
+            (i / 250) as u8,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+            7,
+        ]);
+        csv.push_str(&format!(
+            "{},true,{},true,true,false,3101{:02}\n",
+            hex::encode(k.public_key().0),
+            1 + i % 4,
+            i % 100
+        ));
+    }
+    let input = w.path("rows.csv");
+    std::fs::write(&input, csv).unwrap();
+    let out_dir = w.path("batch");
+    let journal = out_dir.join("journal.jsonl");
+    let args = [
+        "issue-batch",
+        "--node",
+        &url,
+        "--issuer-key",
+        p(&key_c),
+        "--type",
+        "identity-attestation",
+        "--input",
+        p(&input),
+        "--out-dir",
+        p(&out_dir),
+        "--concurrency",
+        "16",
+        "--trust-root",
+        p(&w.trust_root_file),
+    ];
+
+    // First run: killed (SIGKILL) once some rows are done and before all are.
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_certledger-node"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let count = |state: &str| -> usize {
+        std::fs::read_to_string(&journal)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(&format!("\"state\":\"{state}\"")))
+            .count()
+    };
+    let start = Instant::now();
+    while count("done") < 10 {
+        assert!(start.elapsed() < T, "the batch made no progress");
+        assert!(child.try_wait().unwrap().is_none(), "the batch ended before it was interrupted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().await.unwrap();
+    let done_before = count("done");
+    let signed_before = count("signed");
+    assert!(done_before < n, "interrupted too late to test resumption");
+    assert!(signed_before > done_before, "some rows were pending at the interruption");
+
+    // Rerun to completion.
+    let o = cli(&[&args[..], &["--json"]].concat()).await.ok();
+    let r = o.json();
+    assert_eq!(r["rows"], n);
+    assert_eq!(
+        r["skipped"].as_u64().unwrap()
+            + r["resumed"].as_u64().unwrap()
+            + r["issued"].as_u64().unwrap(),
+        n as u64
+    );
+    assert!(r["resumed"].as_u64().unwrap() >= 1, "{r}");
+
+    // Every row once: one signed record per row, one file per row, distinct credentials, all
+    // verifying, each bound to its row's holder key.
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let mut signed_rows = Vec::new();
+    for line in text.lines().skip(1) {
+        let v: Value = serde_json::from_str(line).unwrap();
+        if v["state"] == "signed" {
+            signed_rows.push(v["row"].as_u64().unwrap());
+        }
+    }
+    let distinct: BTreeSet<u64> = signed_rows.iter().copied().collect();
+    assert_eq!(signed_rows.len(), n, "a row was signed twice");
+    assert_eq!(distinct.len(), n);
+    let mut ids = BTreeSet::new();
+    for i in 1..=n {
+        let f = out_dir.join(format!("row-{i:06}.json"));
+        let file = CredentialFile::from_json(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        assert!(ids.insert(file.credential_id));
+        assert_valid(&w.verdict(&file, &file.proofs), &format!("row {i}"));
+    }
+
+    // The ledger holds exactly n anchors by this department (audit, proofs verified).
+    let o = cli(&[
+        "audit",
+        "department",
+        "--node",
+        &w.net.urls[3],
+        "--json",
+        "--trust-root",
+        p(&w.trust_root_file),
+        "--department",
+        "dept-2",
+        "--all",
+        "--limit",
+        "500",
+    ])
+    .await
+    .ok();
+    let v = o.json();
+    let anchored: Vec<String> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "anchor_issuance")
+        .map(|i| i["credential_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(anchored.len(), n, "anchors on the ledger");
+    let anchored: BTreeSet<[u8; 32]> = anchored
+        .iter()
+        .map(|s| <[u8; 32]>::try_from(URL_SAFE_NO_PAD.decode(s).unwrap()).unwrap())
+        .collect();
+    assert_eq!(anchored, ids);
+
+    // A third run has nothing to do.
+    let o = cli(&[&args[..], &["--json"]].concat()).await.ok();
+    assert_eq!(o.json()["skipped"], n);
+    assert_eq!(o.json()["issued"], 0);
+    // The journal binds the input: another input in the same out dir is refused.
+    let text = std::fs::read_to_string(&input).unwrap();
+    let fewer: Vec<&str> = text.lines().take(3).collect();
+    std::fs::write(&input, fewer.join("\n")).unwrap();
+    let o = cli(&args).await;
+    assert_eq!(o.code, i32::from(issuer::EXIT_INPUT), "{}", o.stderr);
+    assert!(o.stderr.contains("another input"), "{}", o.stderr);
+}
+
+#[tokio::test]
+async fn issuer_help_has_examples_and_usage_errors_exit_2() {
+    for sub in [
+        &["issue"][..],
+        &["issue-batch"],
+        &["revoke"],
+        &["suspend"],
+        &["reinstate"],
+        &["issuer", "register"],
+        &["issuer", "rotate"],
+        &["issuer", "retire"],
+        &["issuer", "compromise"],
+        &["audit", "department"],
+        &["audit", "credential"],
+    ] {
+        let o = cli(&[sub, &["--help"]].concat()).await.ok();
+        assert!(o.stdout.contains("Example"), "{sub:?}: {}", o.stdout);
+    }
+    let o = cli(&["revoke", "--node", "http://127.0.0.1:1"]).await;
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    // Nothing listens on port 1: unavailable, exit 5, after the bounded wait.
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("k.json");
+    KeyFile::new(&SecretKey::from_seed(&[1; 32])).write(&key).unwrap();
+    let o = cli(&[
+        "revoke",
+        "--node",
+        "http://127.0.0.1:1",
+        "--wait-secs",
+        "1",
+        "--issuer-key",
+        p(&key),
+        "--credential-id",
+        &hex::encode([1u8; 32]),
+        "--reason",
+        "0",
+    ])
+    .await;
+    assert_eq!(o.code, i32::from(issuer::EXIT_UNAVAILABLE), "{}", o.stderr);
+    let o = cli(&[
+        "revoke",
+        "--node",
+        "http://127.0.0.1:1",
+        "--issuer-key",
+        p(&key),
+        "--credential-id",
+        "zz",
+        "--reason",
+        "0",
+    ])
+    .await;
+    assert_eq!(o.code, i32::from(issuer::EXIT_INPUT), "{}", o.stderr);
+}
