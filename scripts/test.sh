@@ -38,8 +38,8 @@ step setup bash scripts/setup.sh
 step fmt cargo fmt --all --check
 step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
 step cargo-test cargo test --workspace --locked --no-fail-fast
-step e2e bash scripts/e2e.sh
 step wasm-build bash scripts/build-wasm.sh
+step e2e bash scripts/e2e.sh
 if [[ " ${PASSED[*]} " == *" wasm-build "* && " ${PASSED[*]} " == *" setup "* ]]; then
   step browser-tests browser_tests
 else

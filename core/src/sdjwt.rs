@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::jcs::{self, JsonError};
-use crate::sig::{PublicKey, SecretKey, Signature, SIGNATURE_LEN};
+use crate::sig::{PreparedKey, PublicKey, SecretKey, Signature, SIGNATURE_LEN};
 
 /// `typ` of the issuer-signed JWT of an SD-JWT VC.
 pub const TYP_SD_JWT: &str = "dc+sd-jwt";
@@ -408,6 +408,16 @@ pub fn verify(
     issuer_key: &PublicKey,
     kb: KeyBindingCheck<'_>,
 ) -> Result<VerifiedSdJwt, SdJwtError> {
+    verify_inner(presentation, &issuer_key.prepare(), Some(kb))
+}
+
+/// [`verify`] with the issuer key already decoded (a verifier that sees the same issuer key many
+/// times decodes it once); the same answer as [`verify`] under `issuer_key.public_key()`.
+pub fn verify_prepared(
+    presentation: &str,
+    issuer_key: &PreparedKey,
+    kb: KeyBindingCheck<'_>,
+) -> Result<VerifiedSdJwt, SdJwtError> {
     verify_inner(presentation, issuer_key, Some(kb))
 }
 
@@ -416,12 +426,12 @@ pub fn verify(
 /// must be absent (an issued credential has none) and is not required. Never use this to accept
 /// a presentation from someone else: that is [`verify`], which fails closed on holder binding.
 pub fn verify_issued(sd_jwt: &str, issuer_key: &PublicKey) -> Result<VerifiedSdJwt, SdJwtError> {
-    verify_inner(sd_jwt, issuer_key, None)
+    verify_inner(sd_jwt, &issuer_key.prepare(), None)
 }
 
 fn verify_inner(
     presentation: &str,
-    issuer_key: &PublicKey,
+    issuer_key: &PreparedKey,
     kb: Option<KeyBindingCheck<'_>>,
 ) -> Result<VerifiedSdJwt, SdJwtError> {
     let sd = SdJwt::parse(presentation)?;
@@ -497,7 +507,7 @@ fn check_key_binding(
     key: &PublicKey,
     kb: &KeyBindingCheck<'_>,
 ) -> Result<(), SdJwtError> {
-    let (_, claims) = verify_jwt(kb_jwt, key, TYP_KB_JWT)?;
+    let (_, claims) = verify_jwt(kb_jwt, &key.prepare(), TYP_KB_JWT)?;
     let sd_hash = claims.get("sd_hash").and_then(Value::as_str);
     if sd_hash != Some(digest_of(&sd.without_key_binding()).as_str()) {
         return Err(SdJwtError::SdHashMismatch);
@@ -706,7 +716,7 @@ fn split_jwt(jwt: &str) -> Result<JwtParts, SdJwtError> {
 
 /// Checks `alg`, `typ` and no `crit`, then the signature over the JWS signing input. A bad
 /// signature is reported as `BadKeyBindingSignature`; the issuer path maps it.
-fn verify_jwt(jwt: &str, key: &PublicKey, typ: &str) -> Result<HeaderAndPayload, SdJwtError> {
+fn verify_jwt(jwt: &str, key: &PreparedKey, typ: &str) -> Result<HeaderAndPayload, SdJwtError> {
     let (header, payload, sig) = split_jwt(jwt)?;
     if header.get("alg").and_then(Value::as_str) != Some(ALG) {
         return Err(SdJwtError::UnsupportedAlg);

@@ -174,10 +174,12 @@ impl PublicKey {
     /// Verifies a signature over `msg` exactly as given, with the one acceptance rule
     /// (`verify_strict`).
     pub fn verify_raw(&self, msg: &[u8], sig: &Signature) -> Result<(), SignatureError> {
-        let key = ed25519_dalek::VerifyingKey::from_bytes(&self.0)
-            .map_err(|_| SignatureError::BadPublicKey)?;
-        let sig = ed25519_dalek::Signature::from_bytes(&sig.0);
-        key.verify_strict(msg, &sig).map_err(|_| SignatureError::Invalid)
+        PreparedKey::new(self).verify_raw(msg, sig)
+    }
+
+    /// This key decoded once, for verifying several signatures under it ([`PreparedKey`]).
+    pub fn prepare(&self) -> PreparedKey {
+        PreparedKey::new(self)
     }
 
     /// A short, stable identifier: the first 8 bytes of SHA-256 over the key, as hex.
@@ -185,6 +187,51 @@ impl PublicKey {
         use sha2::Digest;
         let digest = sha2::Sha256::digest(self.0);
         hex_short(&digest[..8])
+    }
+}
+
+/// A public key with its point decoded once, for verifying many signatures under the same key
+/// (an issuer key repeats across bundles and within one).
+///
+/// Decoding (point decompression) is a pure function of the 32 bytes, so a `PreparedKey` accepts
+/// and refuses exactly what [`PublicKey::verify`] / [`PublicKey::verify_raw`] accept and refuse,
+/// in the same order: those functions are this one with a fresh `PreparedKey`. The rest of
+/// `verify_strict` (small-order checks of `A` and `R`, canonical `S`, the equation) runs for every
+/// signature. Bytes that are not a point give a `PreparedKey` that refuses every signature with
+/// [`SignatureError::BadPublicKey`], as `PublicKey` does when verifying.
+#[derive(Clone, Copy)]
+pub struct PreparedKey {
+    public: PublicKey,
+    decoded: Option<ed25519_dalek::VerifyingKey>,
+}
+
+impl fmt::Debug for PreparedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PreparedKey({})", hex_short(&self.public.0))
+    }
+}
+
+impl PreparedKey {
+    /// Decodes `public` (never fails: a bad encoding is reported when verifying).
+    pub fn new(public: &PublicKey) -> Self {
+        Self { public: *public, decoded: ed25519_dalek::VerifyingKey::from_bytes(&public.0).ok() }
+    }
+
+    /// The key as on the wire.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// [`PublicKey::verify`] under this key.
+    pub fn verify(&self, ns: Namespace, msg: &[u8], sig: &Signature) -> Result<(), SignatureError> {
+        self.verify_raw(&namespaced_message(ns, msg), sig)
+    }
+
+    /// [`PublicKey::verify_raw`] under this key: `verify_strict`.
+    pub fn verify_raw(&self, msg: &[u8], sig: &Signature) -> Result<(), SignatureError> {
+        let key = self.decoded.as_ref().ok_or(SignatureError::BadPublicKey)?;
+        let sig = ed25519_dalek::Signature::from_bytes(&sig.0);
+        key.verify_strict(msg, &sig).map_err(|_| SignatureError::Invalid)
     }
 }
 

@@ -10,7 +10,8 @@
 //!    department keys, for the trust root's origin;
 //! 2. the checkpoint is not older than the policy allows (nor from the future);
 //! 3. the anchor entry is in the log under that checkpoint (RFC 9162 inclusion proof) and is an
-//!    issuance anchor signed by its issuer key;
+//!    issuance anchor (its signature was verified by the validators that committed it; the
+//!    quorum-cosigned checkpoint attests that);
 //! 4. the credential record and the issuer record are in the state committed by the checkpoint
 //!    (sparse Merkle proofs) and agree with the anchor;
 //! 5. the presentation's issuer signature verifies under the anchored issuer key, and its
@@ -38,7 +39,7 @@ use crate::note::{self, CheckpointError, LedgerCheckpoint, NoteKey, Quorum};
 use crate::profiles;
 use crate::pseudonym::PseudonymProof;
 use crate::sdjwt;
-use crate::sig::PublicKey;
+use crate::sig::{PreparedKey, PublicKey};
 use crate::w3c;
 
 /// Whom the verifier trusts: the department keys that must cosign checkpoints.
@@ -591,14 +592,54 @@ pub fn verify(
         &bundle.presentation,
         &bundle.proofs,
         checkpoint,
-        trust_root,
         Mode::Presentation(policy),
         now,
+        &mut KeyCache::new(0),
     )?)
 }
 
 /// How many checkpoint notes a [`Verifier`] remembers unless told otherwise.
 pub const DEFAULT_CHECKPOINT_CACHE: usize = 64;
+
+/// How many decoded issuer keys a [`Verifier`] remembers (`specs/verifier.md` §1).
+pub const DEFAULT_KEY_CACHE: usize = 64;
+
+/// Issuer keys decoded once ([`PreparedKey`]), bounded, oldest inserted evicted first. Decoding
+/// is a pure function of the 32 key bytes, so a remembered key verifies exactly as a fresh one.
+/// Capacity 0 decodes every time and remembers nothing.
+#[derive(Clone, Debug)]
+struct KeyCache {
+    capacity: usize,
+    /// Key -> (insertion number, decoded key).
+    keys: BTreeMap<PublicKey, (u64, PreparedKey)>,
+    /// Insertion number -> key, oldest first.
+    order: BTreeMap<u64, PublicKey>,
+    inserted: u64,
+}
+
+impl KeyCache {
+    fn new(capacity: usize) -> Self {
+        Self { capacity, keys: BTreeMap::new(), order: BTreeMap::new(), inserted: 0 }
+    }
+
+    /// `key` decoded: from the cache, or decoded now (and remembered).
+    fn prepare(&mut self, key: &PublicKey) -> PreparedKey {
+        if let Some((_, prepared)) = self.keys.get(key) {
+            return *prepared;
+        }
+        let prepared = key.prepare();
+        if self.capacity > 0 {
+            while self.keys.len() >= self.capacity {
+                let Some((_, old)) = self.order.pop_first() else { break };
+                self.keys.remove(&old);
+            }
+            self.inserted += 1;
+            self.keys.insert(*key, (self.inserted, prepared));
+            self.order.insert(self.inserted, *key);
+        }
+        prepared
+    }
+}
 
 /// Counters of a [`Verifier`]'s checkpoint cache.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -619,7 +660,9 @@ pub struct CacheStats {
 /// `Verifier`, and only accepted notes are remembered, keyed by SHA-256 of the whole note (text
 /// and signature lines). A note with the same body but any other signature line is another key,
 /// so it is verified in full. Steps 2 to 10 (freshness, proofs, presentation, policy) run for
-/// every bundle. When the cache is full the oldest entry is evicted.
+/// every bundle. When the cache is full the oldest entry is evicted. It also keeps up to
+/// [`DEFAULT_KEY_CACHE`] issuer keys decoded ([`crate::sig::PreparedKey`]); every signature is
+/// still verified.
 #[derive(Clone, Debug)]
 pub struct Verifier {
     trust_root: TrustRoot,
@@ -632,6 +675,8 @@ pub struct Verifier {
     order: BTreeMap<u64, [u8; 32]>,
     inserted: u64,
     stats: CacheStats,
+    /// Decoded issuer keys (not counted in `stats`).
+    keys: KeyCache,
 }
 
 impl Verifier {
@@ -649,6 +694,7 @@ impl Verifier {
             order: BTreeMap::new(),
             inserted: 0,
             stats: CacheStats::default(),
+            keys: KeyCache::new(DEFAULT_KEY_CACHE),
         })
     }
 
@@ -701,9 +747,49 @@ impl Verifier {
             &bundle.presentation,
             &bundle.proofs,
             checkpoint,
-            &self.trust_root,
             mode,
             now,
+            &mut self.keys,
+        )?)
+    }
+
+    /// [`verify_linked`](fn@verify_linked) under this verifier's trust root and policy: every
+    /// credential of the bundle (the main one and each linked one) takes its checkpoint from the
+    /// cache, so credentials proven against one checkpoint cost its quorum signatures once. The
+    /// verdict is exactly that of the free function (it runs [`verify_linked_with`]).
+    pub fn verify_linked(
+        &mut self,
+        linked: &LinkedBundle,
+        now: u64,
+    ) -> Result<Verdict, VerifyError> {
+        // The closure borrows `self` mutably (the cache); the policy it is handed may differ from
+        // `self.policy` (with linked credentials, assurance and claims are judged over all).
+        let policy = self.policy.clone();
+        verify_linked_with(linked, &policy, |bundle, policy| self.decide_under(bundle, policy, now))
+    }
+
+    /// [`Verifier::verify_linked`] of encoded bytes: a plain bundle or one with the identity
+    /// extension (`specs/bundle.md`).
+    pub fn verify_linked_bytes(&mut self, bytes: &[u8], now: u64) -> Result<Verdict, VerifyError> {
+        let linked = LinkedBundle::decode_bytes(bytes)?;
+        self.verify_linked(&linked, now)
+    }
+
+    /// [`Verifier::verify`] with the policy given (step 1 through the cache).
+    fn decide_under(
+        &mut self,
+        bundle: &Bundle,
+        policy: &Policy,
+        now: u64,
+    ) -> Result<Verdict, VerifyError> {
+        let checkpoint = self.checkpoint(&bundle.proofs.checkpoint);
+        to_verdict(decide(
+            &bundle.presentation,
+            &bundle.proofs,
+            checkpoint,
+            Mode::Presentation(policy),
+            now,
+            &mut self.keys,
         )?)
     }
 
@@ -750,7 +836,8 @@ pub fn verify_credential(
     let credential = Presentation::SdJwt(sd_jwt.to_owned());
     let checkpoint = note::verify_checkpoint(&proofs.checkpoint, &trust_root.quorum());
     let mode = Mode::Issued { max_checkpoint_age_s };
-    to_verdict(decide(&credential, proofs, checkpoint, trust_root, mode, now)?)
+    let keys = &mut KeyCache::new(0);
+    to_verdict(decide(&credential, proofs, checkpoint, mode, now, keys)?)
 }
 
 /// [`verify_credential`] for a full-disclosure W3C VC (`vc_json`, as issued).
@@ -765,7 +852,8 @@ pub fn verify_w3c_credential(
     let credential = Presentation::W3cVp(vc_json.to_owned());
     let checkpoint = note::verify_checkpoint(&proofs.checkpoint, &trust_root.quorum());
     let mode = Mode::Issued { max_checkpoint_age_s };
-    to_verdict(decide(&credential, proofs, checkpoint, trust_root, mode, now)?)
+    let keys = &mut KeyCache::new(0);
+    to_verdict(decide(&credential, proofs, checkpoint, mode, now, keys)?)
 }
 
 /// What the pipeline needs from a checked credential, whatever its format.
@@ -804,9 +892,9 @@ fn decide(
     credential: &Presentation,
     proofs: &Proofs,
     checkpoint: Result<LedgerCheckpoint, CheckpointError>,
-    trust_root: &TrustRoot,
     mode: Mode<'_>,
     now: u64,
+    keys: &mut KeyCache,
 ) -> Result<Result<Accepted, Invalid>, VerifyError> {
     let (max_checkpoint_age_s, skew_s) = match mode {
         Mode::Presentation(p) => (p.max_checkpoint_age_s, p.max_clock_skew_s),
@@ -857,10 +945,13 @@ fn decide(
     let EntryBody::AnchorIssuance(anchor) = &leaf.entry.body else {
         refuse!(Invalid::NotAnchored("the proven entry is not an issuance anchor"));
     };
-    if leaf.entry.verify_signature(&trust_root.chain_id).is_err() {
-        refuse!(Invalid::NotAnchored("the anchor entry's signature is invalid"));
-    }
+    // The anchor entry's own signature is not checked again here: every honest validator
+    // verified it (`verify_strict`) before voting for its block, and the checkpoint's quorum
+    // attests the log and the state this function already trusts for the issuer's registry
+    // record and the credential record, which binds the same issuer key and commitment (step 4).
+    // See specs/verifier.md §2 ("what the quorum attests").
     let issuer_key = leaf.entry.signer;
+    let signer = keys.prepare(&issuer_key);
 
     // 4. State proofs: credential record and issuer record under the checkpoint's state root.
     let cred = &proofs.credential_record;
@@ -893,7 +984,7 @@ fn decide(
     }
 
     // 5.-9. The presentation itself.
-    let verified = match check_credential(credential, &issuer_key, mode, now) {
+    let verified = match check_credential(credential, &signer, mode, now) {
         Ok(Ok(checked)) => checked,
         Ok(Err(invalid)) => refuse!(invalid),
         Err(e) => return Err(e),
@@ -989,7 +1080,7 @@ fn decide(
 /// presentation) holder binding to the verifier's challenge.
 fn check_credential(
     credential: &Presentation,
-    issuer_key: &PublicKey,
+    issuer: &PreparedKey,
     mode: Mode<'_>,
     now: u64,
 ) -> Result<Result<Checked, Invalid>, VerifyError> {
@@ -1006,8 +1097,8 @@ fn check_credential(
     match credential {
         Presentation::SdJwt(text) => {
             let checked = match check {
-                Some(check) => sdjwt::verify(text, issuer_key, check),
-                None => sdjwt::verify_issued(text, issuer_key),
+                Some(check) => sdjwt::verify_prepared(text, issuer, check),
+                None => sdjwt::verify_issued(text, issuer.public_key()),
             };
             match checked {
                 Ok(v) => Ok(Ok(Checked {
@@ -1025,8 +1116,8 @@ fn check_credential(
         }
         Presentation::W3cVp(text) => {
             let checked = match check {
-                Some(check) => w3c::verify_presentation(text, issuer_key, check),
-                None => w3c::verify_credential(text, issuer_key),
+                Some(check) => w3c::verify_presentation(text, issuer.public_key(), check),
+                None => w3c::verify_credential(text, issuer.public_key()),
             };
             let invalid = match checked {
                 Ok(v) => {
@@ -1228,4 +1319,35 @@ fn check_pseudonym(
 fn pseudonym_text(proof: &PseudonymProof) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(proof.pseudonym.0)
+}
+
+#[cfg(test)]
+mod key_cache_tests {
+    use super::KeyCache;
+    use crate::sig::{SecretKey, SignatureError};
+
+    #[test]
+    fn key_cache_is_bounded_and_answers_like_a_fresh_key() {
+        let secrets: Vec<SecretKey> = (0..5u8).map(|i| SecretKey::from_seed(&[i; 32])).collect();
+        let mut cache = KeyCache::new(3);
+        for round in 0..2 {
+            for (i, sk) in secrets.iter().enumerate() {
+                let pk = sk.public_key();
+                let sig = sk.sign_raw(b"msg");
+                let prepared = cache.prepare(&pk);
+                assert_eq!(prepared.public_key(), &pk);
+                assert_eq!(prepared.verify_raw(b"msg", &sig), Ok(()), "round {round} key {i}");
+                assert_eq!(prepared.verify_raw(b"other", &sig), Err(SignatureError::Invalid));
+                assert!(cache.keys.len() <= 3);
+            }
+        }
+        // Oldest inserted evicted first: the last three keys remain.
+        let kept: Vec<_> = cache.order.values().copied().collect();
+        let want: Vec<_> = secrets[2..].iter().map(SecretKey::public_key).collect();
+        assert_eq!(kept, want);
+        // Capacity 0 remembers nothing.
+        let mut none = KeyCache::new(0);
+        let _ = none.prepare(&secrets[0].public_key());
+        assert!(none.keys.is_empty() && none.order.is_empty());
+    }
 }

@@ -185,6 +185,10 @@ pub struct NodeToml {
     /// such blocks. Never set this on a real node.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub danger_propose_invalid_entry: Option<String>,
+    /// The verification page's directory, served at `/verify/` (`run --web-dir` overrides it);
+    /// a relative path resolves against this file's directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_dir: Option<PathBuf>,
 }
 
 fn default_block_time_ms() -> u64 {
@@ -204,7 +208,10 @@ impl NodeToml {
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let mut c: NodeToml = toml::from_str(&text).context("parsing node.toml")?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for p in [&mut c.data_dir, &mut c.key_file, &mut c.genesis_file] {
+        for p in [&mut c.data_dir, &mut c.key_file, &mut c.genesis_file]
+            .into_iter()
+            .chain(c.web_dir.as_mut())
+        {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -287,5 +294,27 @@ impl NodeConfig for EngineConfig {
     }
     fn value_sync_mut(&mut self) -> &mut ValueSyncConfig {
         &mut self.value_sync
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn web_dir_is_optional_and_resolves_against_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = "moniker = \"n\"\ndata_dir = \"data\"\nkey_file = \"k.json\"\n\
+            genesis_file = \"g.json\"\nvalidator = true\np2p_listen = \"/ip4/127.0.0.1/tcp/1\"\n\
+            persistent_peers = []\nhttp_listen = \"127.0.0.1:1\"\n";
+        let path = dir.path().join("node.toml");
+        std::fs::write(&path, base).unwrap();
+        let c = NodeToml::load(&path).unwrap();
+        assert_eq!(c.web_dir, None);
+        assert!(!toml::to_string(&c).unwrap().contains("web_dir"));
+        std::fs::write(&path, format!("{base}web_dir = \"web\"\n")).unwrap();
+        assert_eq!(NodeToml::load(&path).unwrap().web_dir, Some(dir.path().join("web")));
+        std::fs::write(&path, format!("{base}web_dir = \"/srv/verify\"\n")).unwrap();
+        assert_eq!(NodeToml::load(&path).unwrap().web_dir, Some(PathBuf::from("/srv/verify")));
     }
 }

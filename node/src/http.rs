@@ -30,6 +30,11 @@ type St = State<Arc<NodeHandle>>;
 pub fn router(node: Arc<NodeHandle>) -> Router {
     Router::new()
         .route("/v1/entries", post(post_entry))
+        .route(
+            "/v1/entries/forwarded",
+            post(crate::forward::post_forwarded)
+                .layer(DefaultBodyLimit::max(crate::forward::MAX_FORWARD_BODY)),
+        )
         .route("/v1/entries/{id}", get(get_entry))
         .route("/v1/checkpoints/latest", get(latest_checkpoint))
         .route("/v1/checkpoints/{height}", get(checkpoint))
@@ -146,19 +151,7 @@ async fn post_entry(State(node): St, headers: HeaderMap, body: axum::body::Bytes
         }
     }
     if !headers.contains_key(FORWARDED_HEADER) {
-        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes);
-        for base in node.peer_http.clone() {
-            let client = node.http.clone();
-            let body = json!({ "entry": b64 });
-            tokio::spawn(async move {
-                let _ = client
-                    .post(format!("{base}/v1/entries"))
-                    .header(FORWARDED_HEADER, "1")
-                    .json(&body)
-                    .send()
-                    .await;
-            });
-        }
+        node.outbox.push(bytes);
     }
     (StatusCode::ACCEPTED, Json(json!({ "id": id_hex, "status": "pending" }))).into_response()
 }
@@ -333,8 +326,12 @@ async fn block(State(node): St, Path(height): Path<u64>) -> Response {
 /// verifiers load (`specs/bundle.md`). A verifier should compare it with a copy obtained out of
 /// band: trusting whatever a node says would let that node pick the keys.
 async fn trust_root(State(node): St) -> Response {
-    let root = certledger_core::verify::TrustRoot::from_genesis(&node.genesis.to_core());
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], root.to_json()).into_response()
+    // The genesis trust root with the genesis departments (names, node and admin keys), so a
+    // verifier can follow later validator changes from it (`/v1/validator-chain`).
+    let trust =
+        certledger_core::lightclient::GovernanceTrust::from_genesis(&node.genesis.to_core());
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], trust.to_trust_root_json())
+        .into_response()
 }
 
 async fn health(State(node): St) -> Response {

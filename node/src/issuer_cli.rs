@@ -188,7 +188,7 @@ pub struct IssueCmd {
     #[arg(long, value_name = "FILE")]
     claims: PathBuf,
     /// The holder's key: did:key, 64 hex digits or 43 base64url characters.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     holder_key: String,
     /// Where to write the credential file for the wallet (mode 0600); must not exist.
     #[arg(long, value_name = "FILE")]
@@ -256,7 +256,7 @@ pub struct StatusCmd {
     #[arg(long, value_name = "FILE")]
     issuer_key: PathBuf,
     /// The credential id (64 hex digits or 43 base64url characters).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     credential_id: String,
     /// Reason code or name (required for revoke).
     #[arg(long)]
@@ -318,7 +318,7 @@ pub struct AuditCredentialCmd {
     #[command(flatten)]
     opts: AuditOpts,
     /// The credential id.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     credential_id: String,
 }
 

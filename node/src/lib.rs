@@ -13,6 +13,7 @@ pub mod config;
 pub mod context;
 pub mod demo;
 pub mod exec;
+pub mod forward;
 pub mod governance;
 pub mod http;
 pub mod issuer;

@@ -12,6 +12,8 @@ use certledger_node::{bench, demo, http, node};
 use clap::{Parser, Subcommand};
 use tracing::{error, info};
 
+mod types_cli;
+
 /// Department names (zh, en) used by `genesis` and `devnet`.
 /// The first four are the issuing departments of the shipped credential types, so a 4-validator
 /// devnet can register issuers for every type.
@@ -71,7 +73,8 @@ enum Cmd {
     /// Start a local network of separate node processes on 127.0.0.1 (Ctrl-C stops them).
     #[command(
         after_help = "Examples:\n  certledger-node devnet --validators 4 --observers 1 --dir ./devnet\n  \
-        certledger-node devnet --validators 4 --dir ./demo-net --demo\n\
+        certledger-node devnet --validators 4 --dir ./demo-net --demo\n  \
+        certledger-node devnet --validators 4 --spares 1 --dir ./gov-net\n\
         Re-running with the same --dir restarts the same network with its data."
     )]
     Devnet {
@@ -81,6 +84,11 @@ enum Cmd {
         /// Number of observers (non-voting nodes that follow by sync).
         #[arg(long, default_value_t = 0)]
         observers: usize,
+        /// Number of spare department nodes: validators whose keys are not in genesis (they
+        /// follow the ledger and vote once a `gov` change adds them). Their node key, admin key
+        /// and department file are keys/dept-<i>.{key,admin.key,department}.json.
+        #[arg(long, default_value_t = 0)]
+        spares: usize,
         /// Directory for keys, configs, data and logs.
         #[arg(long)]
         dir: PathBuf,
@@ -150,6 +158,9 @@ enum Cmd {
     /// Governance: add or remove departments (validator-set changes) and follow the changes.
     #[command(subcommand)]
     Gov(GovCmd),
+    /// Credential types on the ledger: register a shipped profile, list (proven).
+    #[command(subcommand)]
+    Type(types_cli::TypeCmd),
     /// Issuer key registry: register, rotate, retire, compromise (see specs/node.md).
     #[command(subcommand)]
     Issuer(certledger_node::issuer_cli::IssuerCmd),
@@ -299,8 +310,9 @@ async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())
         }
-        Cmd::Devnet { validators, observers, dir, block_time_ms, demo, keep_running } => {
-            devnet(validators, observers, &dir, block_time_ms, demo, keep_running).await
+        Cmd::Devnet { validators, observers, spares, dir, block_time_ms, demo, keep_running } => {
+            let nodes = DevnetNodes { validators, observers, spares };
+            devnet(nodes, &dir, block_time_ms, demo, keep_running).await
         }
         Cmd::Demo { dir, holder_key } => {
             let urls = demo::devnet_urls(&dir)?;
@@ -349,6 +361,7 @@ async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Cmd::Type(c) => types_cli::run(c).await,
         Cmd::Issuer(c) => certledger_node::issuer_cli::run_issuer(c).await,
         Cmd::Issue(c) => certledger_node::issuer_cli::run_issue(c).await,
         Cmd::IssueBatch(c) => certledger_node::issuer_cli::run_batch(c).await,
@@ -387,6 +400,28 @@ async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
     }
 }
 
+/// The `i`-th department of [`DEPARTMENTS`] (numbered past the end of the list) with its keys.
+fn department(i: usize, node_key: &SecretKey, admin: &SecretKey) -> GenesisDepartment {
+    let (id, zh, en) = DEPARTMENTS.get(i % DEPARTMENTS.len()).copied().unwrap_or((
+        "department",
+        "部门",
+        "Department",
+    ));
+    let round = i / DEPARTMENTS.len();
+    let (id, suffix) = if round > 0 {
+        (format!("{id}-{}", round + 1), format!(" {}", round + 1))
+    } else {
+        (id.to_owned(), String::new())
+    };
+    GenesisDepartment {
+        id,
+        name_zh: format!("{zh}{suffix}"),
+        name_en: format!("{en}{suffix}"),
+        node_key: node_key.public_key(),
+        admin_keys: vec![admin.public_key()],
+    }
+}
+
 /// Writes `genesis.json`, `keys/dept-<i>.key.json` (node key) and `keys/dept-<i>.admin.key.json`
 /// (registry admin key) for `n` departments; returns the node keys.
 fn make_genesis(n: usize, chain_id: &str, out: &Path) -> anyhow::Result<Vec<SecretKey>> {
@@ -401,24 +436,7 @@ fn make_genesis(n: usize, chain_id: &str, out: &Path) -> anyhow::Result<Vec<Secr
         let admin = SecretKey::generate(&mut rand::rngs::OsRng);
         KeyFile::new(&key).write(&out.join("keys").join(format!("dept-{i}.key.json")))?;
         KeyFile::new(&admin).write(&out.join("keys").join(format!("dept-{i}.admin.key.json")))?;
-        let (id, zh, en) = DEPARTMENTS.get(i % DEPARTMENTS.len()).copied().unwrap_or((
-            "department",
-            "部门",
-            "Department",
-        ));
-        let round = i / DEPARTMENTS.len();
-        let (id, suffix) = if round > 0 {
-            (format!("{id}-{}", round + 1), format!(" {}", round + 1))
-        } else {
-            (id.to_owned(), String::new())
-        };
-        departments.push(GenesisDepartment {
-            id,
-            name_zh: format!("{zh}{suffix}"),
-            name_en: format!("{en}{suffix}"),
-            node_key: key.public_key(),
-            admin_keys: vec![admin.public_key()],
-        });
+        departments.push(department(i, &key, &admin));
         keys.push(key);
     }
     let g = Genesis { version: 1, chain_id: chain_id.to_owned(), genesis_time: 0, departments };
@@ -436,7 +454,7 @@ async fn run(config: &Path, web_dir: Option<&Path>) -> anyhow::Result<()> {
         .with_context(|| format!("binding HTTP on {}", cfg.http_listen))?;
     info!(http = %cfg.http_listen, p2p = %cfg.p2p_listen, "node starting");
     let mut app = http::router(handle.clone());
-    if let Some(dir) = certledger_node::web::find_web_dir(web_dir)? {
+    if let Some(dir) = certledger_node::web::find_web_dir(web_dir.or(cfg.web_dir.as_deref()))? {
         info!(dir = %dir.display(), "serving the verification page at /verify/");
         app = app.merge(certledger_node::web::router(&dir));
     }
@@ -446,6 +464,7 @@ async fn run(config: &Path, web_dir: Option<&Path>) -> anyhow::Result<()> {
         }
     });
     tokio::spawn(node::cosign_loop(handle.clone()));
+    tokio::spawn(certledger_node::forward::forward_loop(handle.clone()));
     tokio::select! {
         r = node::run_consensus(handle, &cfg) => r,
         _ = shutdown_signal() => {
@@ -497,9 +516,15 @@ impl Drop for Children {
     }
 }
 
-async fn devnet(
+/// How many nodes of each kind a devnet runs (node directories in this order).
+struct DevnetNodes {
     validators: usize,
     observers: usize,
+    spares: usize,
+}
+
+async fn devnet(
+    nodes: DevnetNodes,
     dir: &Path,
     block_time_ms: u64,
     run_demo: bool,
@@ -507,7 +532,8 @@ async fn devnet(
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let dir = dir.canonicalize()?;
-    let total = validators + observers;
+    let DevnetNodes { validators, observers, spares } = nodes;
+    let total = validators + observers + spares;
     let genesis_path = dir.join("genesis.json");
     if !genesis_path.exists() {
         let mut keys = make_genesis(validators, "certledger-devnet", &dir)?;
@@ -518,6 +544,24 @@ async fn devnet(
                 .write(&dir.join("keys").join(format!("dept-{}.key.json", validators + j)))?;
             keys.push(key);
         }
+        // Spares: departments that are not in genesis (the next names of DEPARTMENTS), each
+        // with a node key, an admin key and the department file `gov propose --add` takes.
+        for j in 0..spares {
+            let i = validators + observers + j;
+            let key = SecretKey::generate(&mut rand::rngs::OsRng);
+            let admin = SecretKey::generate(&mut rand::rngs::OsRng);
+            let keys_dir = dir.join("keys");
+            KeyFile::new(&key).write(&keys_dir.join(format!("dept-{i}.key.json")))?;
+            KeyFile::new(&admin).write(&keys_dir.join(format!("dept-{i}.admin.key.json")))?;
+            let dept = department(validators + j, &key, &admin);
+            std::fs::write(
+                keys_dir.join(format!("dept-{i}.department.json")),
+                serde_json::to_string_pretty(&dept)?,
+            )?;
+            keys.push(key);
+        }
+        // The verification page, when built (`scripts/build-wasm.sh`), served at /verify/.
+        let web_dir = certledger_node::web::find_web_dir(None)?;
         let free = free_ports(2 * total)?;
         let ports: Vec<(u16, u16)> =
             free.chunks_exact(2).filter_map(|c| Some((*c.first()?, *c.get(1)?))).collect();
@@ -540,7 +584,7 @@ async fn devnet(
                 data_dir: node_dir.join("data"),
                 key_file: dir.join("keys").join(format!("dept-{i}.key.json")),
                 genesis_file: genesis_path.clone(),
-                validator: i < validators,
+                validator: i < validators || i >= validators + observers,
                 p2p_listen: format!("/ip4/127.0.0.1/tcp/{p2p}"),
                 persistent_peers: peers,
                 http_listen: format!("127.0.0.1:{web}"),
@@ -555,11 +599,13 @@ async fn devnet(
                 timeout_vote_ms: 1000,
                 danger_propose_bad_state_root: false,
                 danger_propose_invalid_entry: None,
+                web_dir: web_dir.clone(),
             };
             std::fs::write(node_dir.join("node.toml"), toml::to_string(&cfg)?)?;
         }
     }
     let exe = std::env::current_exe()?;
+    let genesis = Genesis::load(&genesis_path)?;
     let mut children = Children(Vec::new());
     for i in 0..total {
         let node_dir = dir.join(format!("node-{i}"));
@@ -574,13 +620,27 @@ async fn devnet(
             .stderr(log)
             .spawn()
             .context("spawning a node")?;
-        let role = if cfg.validator { "validator" } else { "observer" };
+        let in_genesis = genesis.department_of(&KeyFile::load(&cfg.key_file)?.public_key());
+        let role = match (cfg.validator, in_genesis) {
+            (true, Some(_)) => "validator",
+            (true, None) => "spare",
+            (false, _) => "observer",
+        };
         println!(
             "node-{i} ({role}): http://{}  p2p {}  pid {}",
             cfg.http_listen,
             cfg.p2p_listen,
             child.id()
         );
+        if in_genesis.is_none() && cfg.validator {
+            let keys = dir.join("keys");
+            println!(
+                "  spare department (not in genesis; add it with `gov propose --add`): node key {}, admin key {}, department file {}",
+                cfg.key_file.display(),
+                keys.join(format!("dept-{i}.admin.key.json")).display(),
+                keys.join(format!("dept-{i}.department.json")).display()
+            );
+        }
         children.0.push(child);
     }
     println!("data and logs under {}; Ctrl-C stops all nodes", dir.display());

@@ -44,7 +44,7 @@ use certledger_core::ledger::{quorum_threshold, Department, EntryBody, LogLeaf};
 use certledger_core::note::{self, LedgerCheckpoint, Note, NoteKey, NoteSigner, Quorum};
 
 /// Most entries in one block.
-pub const MAX_BLOCK_ENTRIES: usize = 4_000;
+pub const MAX_BLOCK_ENTRIES: usize = 2_000;
 /// Most entry bytes in one block (a proposal travels as one gossip message, at most 4 MiB in
 /// Malachite's default configuration).
 pub const MAX_BLOCK_BYTES: usize = 3 * 1024 * 1024;
@@ -198,6 +198,8 @@ pub struct NodeHandle {
     pub changes: Mutex<Vec<(u64, Vec<u8>)>>,
     /// Signatures this node verified (shared with its ledger).
     pub sigs: Arc<exec::SigCache>,
+    /// Client submissions not yet forwarded to the peers.
+    pub outbox: crate::forward::Outbox,
 }
 
 impl NodeHandle {
@@ -429,6 +431,7 @@ pub fn open_node(cfg: &NodeToml) -> anyhow::Result<Arc<NodeHandle>> {
         http: reqwest::Client::builder().timeout(Duration::from_secs(3)).build()?,
         changes: Mutex::new(changes),
         sigs,
+        outbox: Default::default(),
     }))
 }
 

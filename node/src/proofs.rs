@@ -238,6 +238,7 @@ mod tests {
             timeout_vote_ms: 1000,
             danger_propose_bad_state_root: false,
             danger_propose_invalid_entry: None,
+            web_dir: None,
         };
         let node = open_node(&cfg).expect("open");
         World { _dir: dir, node, node_keys, admin, genesis }

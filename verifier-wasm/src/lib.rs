@@ -14,7 +14,8 @@
 //!   [`decode_qr_codes`] all of them;
 //! - [`collect_bundle_parts`]: joins a bundle split over several QR codes (`CLBQ1` parts);
 //! - [`profiles`]: the shipped credential types and their bilingual claim labels;
-//! - [`verify_bundle`]: the verdict on a presentation bundle as a structured value;
+//! - [`verify_bundle`]: the verdict on a presentation bundle (plain, or with the identity
+//!   extension: pseudonym and linked credentials, `specs/identity.md`) as a structured value;
 //! - [`Verifier`] (class): the same verdicts for a stream of bundles under one trust root, each
 //!   checkpoint's quorum signatures checked once (`specs/verifier.md`);
 //! - [`follow_validator_chain`]: today's trust root from a followable trust root and a node's
@@ -86,8 +87,10 @@ pub fn profiles() -> String {
     profiles::profiles_json()
 }
 
-/// Verifies a bundle (`CLB1.` text) against a trust root and a policy (JSON) at `now_s` (Unix
-/// seconds) and returns a `VerifyResult`. Never throws: malformed input is `status: "error"`.
+/// Verifies a bundle (`CLB1.` text, plain or with the identity extension) against a trust root
+/// and a policy (JSON) at `now_s` (Unix seconds) and returns a `VerifyResult`, with the wallet's
+/// pseudonym for this verifier and the linked credentials when the bundle carries them. Never
+/// throws: malformed input is `status: "error"`.
 #[wasm_bindgen(unchecked_return_type = "VerifyResult")]
 pub fn verify_bundle(
     bundle_text: &str,
@@ -99,7 +102,8 @@ pub fn verify_bundle(
 }
 
 /// A verifier for one trust root that remembers the checkpoints it has accepted (at most 64),
-/// so the department quorum's signatures are checked once per checkpoint rather than per bundle.
+/// so the department quorum's signatures are checked once per checkpoint rather than per bundle
+/// (or per credential of a bundle with linked credentials).
 /// Its answers are exactly those of [`verify_bundle`] with the same trust root.
 #[wasm_bindgen]
 pub struct Verifier {
@@ -116,8 +120,8 @@ impl Verifier {
             .map_err(js_error)
     }
 
-    /// Verifies a bundle (`CLB1.` text) under `policy_json` at `now_s` (Unix seconds) and returns
-    /// a `VerifyResult`. Never throws.
+    /// Verifies a bundle (`CLB1.` text, plain or with the identity extension) under `policy_json`
+    /// at `now_s` (Unix seconds) and returns a `VerifyResult`. Never throws.
     #[wasm_bindgen(unchecked_return_type = "VerifyResult")]
     pub fn verify(&mut self, bundle_text: &str, policy_json: &str, now_s: f64) -> JsValue {
         json_value(&self.inner.verify_json(bundle_text, policy_json, now_s))

@@ -1,7 +1,12 @@
 //! The structured result the page shows (`VerifyResult` in `web/types.d.ts`): core's verdict,
 //! converted by hand, with reasons in English and Chinese.
+//!
+//! Bundles are read as `certledger_core::bundle::LinkedBundle` and decided with
+//! `verify::verify_linked` (or `Verifier::verify_linked`): a plain bundle gives exactly the plain
+//! verdict, and one with the identity extension (`specs/identity.md`) adds the wallet's
+//! per-verifier pseudonym and the credentials presented together with the main one.
 
-use certledger_core::bundle::Bundle;
+use certledger_core::bundle::LinkedBundle;
 use certledger_core::verify::{self, Accepted, Policy, TrustRoot, Verdict, VerifyError};
 use serde::Serialize;
 
@@ -30,6 +35,37 @@ pub struct VerifyResult {
     /// Time of that checkpoint, Unix seconds, when valid.
     pub checkpoint_time: Option<u64>,
     /// Credential expiry, Unix seconds, when valid and the credential has one.
+    pub expires_at: Option<u64>,
+    /// The wallet's pseudonym for this verifier (unpadded base64url of an Ed25519 public key),
+    /// when valid and the bundle carried a pseudonym proof: the verifier's account key for the
+    /// citizen, the same on every visit and unlinkable to other verifiers' (`specs/identity.md`).
+    pub pseudonym: Option<String>,
+    /// Whether this credential was proven to have the main credential's holder: always `false`
+    /// here (this is the main credential), `true` in each of `linked_credentials`.
+    pub linked: bool,
+    /// The credentials presented together with the main one, each proven to have the same
+    /// holder, in bundle order (position 2 onwards), when valid.
+    pub linked_credentials: Vec<LinkedOut>,
+}
+
+/// A credential presented together with the main one (`LinkedCredential` in `types.d.ts`).
+#[derive(Serialize, Debug, PartialEq)]
+pub struct LinkedOut {
+    /// Always `true`: the link (or the shared holder key) was verified ("same holder: yes").
+    pub linked: bool,
+    /// The credential type.
+    pub credential_type: TypeOut,
+    /// The issuing department id.
+    pub issuer_department: String,
+    /// The disclosed claims.
+    pub claims: Vec<ClaimOut>,
+    /// Unix seconds the issuance was anchored at.
+    pub anchored_at: u64,
+    /// Height of the checkpoint its status is proven as of.
+    pub checkpoint_height: u64,
+    /// Time of that checkpoint, Unix seconds.
+    pub checkpoint_time: u64,
+    /// Credential expiry, Unix seconds, when it has one.
     pub expires_at: Option<u64>,
 }
 
@@ -78,9 +114,9 @@ fn error_result(code: &'static str, reason_en: String) -> VerifyResult {
     }
 }
 
-/// Verifies a bundle (`CLB1.` text) against a trust root and a policy (JSON forms of
-/// `certledger_core::verify::{TrustRoot, Policy}`) at `now_s` with
-/// `certledger_core::verify::verify`, and answers a `VerifyResult` as JSON.
+/// Verifies a bundle (`CLB1.` text, plain or with the identity extension) against a trust root
+/// and a policy (JSON forms of `certledger_core::verify::{TrustRoot, Policy}`) at `now_s` with
+/// `certledger_core::verify::verify_linked`, and answers a `VerifyResult` as JSON.
 pub fn verify_bundle_json(
     bundle_text: &str,
     trust_root_json: &str,
@@ -97,7 +133,7 @@ fn verify_inputs(
     policy_json: &str,
     now_s: f64,
 ) -> VerifyResult {
-    let bundle = match Bundle::from_text(bundle_text.trim_ascii()) {
+    let bundle = match LinkedBundle::from_text(bundle_text.trim_ascii()) {
         Ok(bundle) => bundle,
         Err(e) => return error_result("malformed_bundle", e.to_string()),
     };
@@ -112,7 +148,7 @@ fn verify_inputs(
     let Some(now) = unix_seconds(now_s) else {
         return error_result("bad_time", "the device clock gives an invalid time".to_owned());
     };
-    to_result(verify::verify(&bundle, &trust_root, &policy, now))
+    to_result(verify::verify_linked(&bundle, &trust_root, &policy, now))
 }
 
 /// `now_s` as whole Unix seconds, if it is a plausible time.
@@ -157,7 +193,7 @@ impl CachedVerifier {
     fn verify_inputs(&mut self, bundle_text: &str, policy_json: &str, now_s: f64) -> VerifyResult {
         // The same checks in the same order as `verify_inputs` (the trust root was checked when
         // this verifier was made).
-        let bundle = match Bundle::from_text(bundle_text.trim_ascii()) {
+        let bundle = match LinkedBundle::from_text(bundle_text.trim_ascii()) {
             Ok(bundle) => bundle,
             Err(e) => return error_result("malformed_bundle", e.to_string()),
         };
@@ -169,7 +205,7 @@ impl CachedVerifier {
             return error_result("bad_time", "the device clock gives an invalid time".to_owned());
         };
         self.inner.set_policy(policy);
-        to_result(self.inner.verify(&bundle, now))
+        to_result(self.inner.verify_linked(&bundle, now))
     }
 }
 
@@ -197,28 +233,51 @@ fn to_result(decided: Result<Verdict, VerifyError>) -> VerifyResult {
 fn valid_result(a: Accepted) -> VerifyResult {
     VerifyResult {
         status: "valid",
-        credential_type: Some(TypeOut {
-            id: a.credential_type,
-            name_en: a.type_name_en,
-            name_zh: a.type_name_zh,
-        }),
+        credential_type: Some(type_out(&a)),
         issuer_department: Some(a.issuer_department),
-        claims: a
-            .claims
-            .into_iter()
-            .map(|c| ClaimOut {
-                name: c.name,
-                value: c.value,
-                label_en: c.label_en,
-                label_zh: c.label_zh,
-            })
-            .collect(),
+        claims: claims_out(a.claims),
         anchored_at: Some(a.anchored_time),
         checkpoint_height: Some(a.checkpoint_height),
         checkpoint_time: Some(a.checkpoint_time),
         expires_at: a.expires_at,
+        pseudonym: a.pseudonym,
+        linked: a.linked,
+        linked_credentials: a.linked_credentials.into_iter().map(linked_out).collect(),
         ..VerifyResult::default()
     }
+}
+
+fn linked_out(a: Accepted) -> LinkedOut {
+    LinkedOut {
+        linked: a.linked,
+        credential_type: type_out(&a),
+        issuer_department: a.issuer_department,
+        claims: claims_out(a.claims),
+        anchored_at: a.anchored_time,
+        checkpoint_height: a.checkpoint_height,
+        checkpoint_time: a.checkpoint_time,
+        expires_at: a.expires_at,
+    }
+}
+
+fn type_out(a: &Accepted) -> TypeOut {
+    TypeOut {
+        id: a.credential_type.clone(),
+        name_en: a.type_name_en.clone(),
+        name_zh: a.type_name_zh.clone(),
+    }
+}
+
+fn claims_out(claims: Vec<verify::DisclosedClaim>) -> Vec<ClaimOut> {
+    claims
+        .into_iter()
+        .map(|c| ClaimOut {
+            name: c.name,
+            value: c.value,
+            label_en: c.label_en,
+            label_zh: c.label_zh,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -311,6 +370,68 @@ mod tests {
         weak["threshold"] = 1.into();
         assert!(CachedVerifier::new(&weak.to_string()).is_err());
         assert!(CachedVerifier::new("{").is_err());
+    }
+
+    /// Every identity-extension vector (`specs/vectors/identity-bundles.json`) gives its expected
+    /// outcome through the JS-facing function and the cached verifier (identical answers, cold
+    /// and warm); valid ones carry the bundle's pseudonym and each linked credential, named.
+    #[test]
+    fn identity_vectors_give_their_expected_outcomes() {
+        use base64::Engine as _;
+        let vectors: Value =
+            serde_json::from_str(include_str!("../../specs/vectors/identity-bundles.json"))
+                .unwrap();
+        let root = vectors["trust_root"].to_string();
+        let cases = vectors["cases"].as_array().unwrap();
+        assert_eq!(cases.len(), 18);
+        let mut verifier = CachedVerifier::new(&root).unwrap();
+        let (mut valid, mut with_pseudonym, mut with_linked) = (0, 0, 0);
+        for round in 0..2 {
+            for case in cases {
+                let name = case["name"].as_str().unwrap();
+                let expect = case["expect"].as_str().unwrap();
+                let text = case["bundle"].as_str().unwrap();
+                let policy = case["policy"].to_string();
+                let now = case["now"].as_u64().unwrap() as f64;
+                let cold = verify_bundle_json(text, &root, &policy, now);
+                assert_eq!(verifier.verify_json(text, &policy, now), cold, "{name}, round {round}");
+                let out: Value = serde_json::from_str(&cold).unwrap();
+                assert!(!cold.contains("holder_key"), "{name}: {cold}");
+                if expect != "valid" {
+                    assert_eq!(out["status"], "invalid", "{name}: {out}");
+                    assert_eq!(out["reason_code"], expect, "{name}");
+                    assert!(!out["reason_zh"].as_str().unwrap().is_empty(), "{name}");
+                    assert!(!out["reason_en"].as_str().unwrap().is_empty(), "{name}");
+                    assert_eq!(out["pseudonym"], Value::Null, "{name}");
+                    assert_eq!(out["linked_credentials"], serde_json::json!([]), "{name}");
+                    continue;
+                }
+                assert_eq!(out["status"], "valid", "{name}: {out}");
+                assert_eq!(out["linked"], false, "{name}");
+                let bundle = LinkedBundle::from_text(text).unwrap();
+                let expect_pseudonym = bundle.pseudonym.as_ref().map(|p| {
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(p.pseudonym.0)
+                });
+                assert_eq!(out["pseudonym"].as_str(), expect_pseudonym.as_deref(), "{name}");
+                let linked = out["linked_credentials"].as_array().unwrap();
+                assert_eq!(linked.len(), bundle.linked.len(), "{name}");
+                for l in linked {
+                    assert_eq!(l["linked"], true, "{name}");
+                    assert!(!l["credential_type"]["name_zh"].as_str().unwrap().is_empty());
+                    assert!(!l["credential_type"]["name_en"].as_str().unwrap().is_empty());
+                    assert!(!l["claims"].as_array().unwrap().is_empty(), "{name}");
+                    assert!(l["issuer_department"].is_string(), "{name}");
+                }
+                if round == 0 {
+                    valid += 1;
+                    with_pseudonym += usize::from(expect_pseudonym.is_some());
+                    with_linked += usize::from(!linked.is_empty());
+                }
+            }
+        }
+        assert_eq!((valid, with_pseudonym, with_linked), (4, 3, 2));
+        let stats: Value = serde_json::from_str(&verifier.cache_stats_json()).unwrap();
+        assert!(stats["hits"].as_u64().unwrap() > 0, "{stats}");
     }
 
     #[test]

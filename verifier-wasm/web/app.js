@@ -32,6 +32,9 @@ const STRINGS = {
     valid: "✓ 有效", invalid: "✗ 无效", error: "！无法核验",
     needTrust: "请先加载信任根。", needRequest: "请先生成核验请求。",
     anchored: "登记时间", expires: "有效期至", checkpoint: "状态截至检查点", issuer: "签发部门",
+    yes: "是", no: "否", pseudonym: "本机构看到的化名",
+    pseudonymHint: "同一市民每次在本机构出示时化名相同；其他机构看到的化名不同。",
+    linkedHeading: "一同出示的证照", sameHolder: "同一持有人：是",
     footer: "所有核验都在本机完成，不会上传任何数据。", otherLang: "English",
   },
   en: {
@@ -59,6 +62,9 @@ const STRINGS = {
     valid: "✓ Valid", invalid: "✗ Not valid", error: "! Could not check",
     needTrust: "Load a trust root first.", needRequest: "Create a request first.",
     anchored: "Recorded", expires: "Valid until", checkpoint: "Status as of checkpoint", issuer: "Issuing department",
+    yes: "yes", no: "no", pseudonym: "Pseudonym for this agency",
+    pseudonymHint: "The same citizen shows this agency the same pseudonym every time; other agencies see a different one.",
+    linkedHeading: "Presented together", sameHolder: "Same holder: yes",
     footer: "Everything is checked on this device; nothing is uploaded.", otherLang: "中文",
   },
 };
@@ -416,28 +422,71 @@ function renderResult() {
   if (wasHidden) panel.scrollIntoView({ block: "nearest" });
 }
 
+// The main credential's type, claims and dates; the wallet's pseudonym for this agency; and each
+// credential presented with it (identity extension, specs/identity.md) as its own card.
 function renderVerdictDetails(v) {
-  const table = $("result-claims");
-  $("result-type").textContent = v?.credential_type
-    ? (state.lang === "zh" ? v.credential_type.name_zh : v.credential_type.name_en) : "";
-  table.tBodies[0].replaceChildren(...(v?.claims ?? []).map((c) => {
+  $("result-type").textContent = v?.credential_type ? typeName(v.credential_type) : "";
+  fillClaims($("result-claims"), v?.claims ?? []);
+  $("result-claims").hidden = !v || v.claims.length === 0;
+  $("result-meta").textContent = v ? metaText(v) : "";
+  const pseudonym = $("result-pseudonym");
+  pseudonym.hidden = !v?.pseudonym;
+  $("result-pseudonym-label").textContent = t("pseudonym") + (state.lang === "zh" ? "：" : ": ");
+  $("result-pseudonym-value").textContent = v?.pseudonym ?? "";
+  $("result-pseudonym-hint").textContent = t("pseudonymHint");
+  const linked = v?.linked_credentials ?? [];
+  $("result-linked-h").textContent = t("linkedHeading");
+  $("result-linked-list").replaceChildren(...linked.map(linkedCard));
+  $("result-linked").hidden = linked.length === 0;
+}
+
+function linkedCard(l, i) {
+  const card = document.createElement("article");
+  card.className = "linked-card";
+  card.dataset.position = String(i + 2); // the main credential is 1 (reason bad_link_proof)
+  card.dataset.type = l.credential_type.id;
+  const title = document.createElement("h3");
+  title.textContent = typeName(l.credential_type);
+  const same = document.createElement("p");
+  same.className = "same-holder";
+  same.textContent = l.linked === true ? t("sameHolder") : "";
+  const table = document.createElement("table");
+  table.className = "claims";
+  table.createTBody();
+  fillClaims(table, l.claims);
+  const meta = document.createElement("p");
+  meta.className = "result-meta";
+  meta.textContent = metaText(l);
+  card.append(title, same, table, meta);
+  return card;
+}
+
+function typeName(type) {
+  return state.lang === "zh" ? type.name_zh : type.name_en;
+}
+
+function fillClaims(table, claims) {
+  table.tBodies[0].replaceChildren(...claims.map((c) => {
     const row = document.createElement("tr");
     const th = document.createElement("th");
     const td = document.createElement("td");
     th.scope = "row";
     th.textContent = state.lang === "zh" ? c.label_zh : c.label_en;
-    td.textContent = typeof c.value === "string" ? c.value : JSON.stringify(c.value);
+    td.textContent = typeof c.value === "string" ? c.value
+      : typeof c.value === "boolean" ? t(c.value ? "yes" : "no") : JSON.stringify(c.value);
     row.append(th, td);
     return row;
   }));
-  table.hidden = !v || v.claims.length === 0;
+}
+
+function metaText(v) {
   const when = (s) => new Date(s * 1000).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB");
   const meta = [];
-  if (v?.issuer_department) meta.push(`${t("issuer")}: ${v.issuer_department}`);
-  if (v?.anchored_at != null) meta.push(`${t("anchored")}: ${when(v.anchored_at)}`);
-  if (v?.checkpoint_height != null) meta.push(`${t("checkpoint")} #${v.checkpoint_height} (${when(v.checkpoint_time)})`);
-  if (v?.expires_at != null) meta.push(`${t("expires")}: ${when(v.expires_at)}`);
-  $("result-meta").textContent = meta.join(" · ");
+  if (v.issuer_department) meta.push(`${t("issuer")}: ${v.issuer_department}`);
+  if (v.anchored_at != null) meta.push(`${t("anchored")}: ${when(v.anchored_at)}`);
+  if (v.checkpoint_height != null) meta.push(`${t("checkpoint")} #${v.checkpoint_height} (${when(v.checkpoint_time)})`);
+  if (v.expires_at != null) meta.push(`${t("expires")}: ${when(v.expires_at)}`);
+  return meta.join(" · ");
 }
 
 function messageOf(e) {

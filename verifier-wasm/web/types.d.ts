@@ -62,11 +62,31 @@ export interface VerifiedClaim {
   label_zh: string;
 }
 
-/** What verify_bundle returns. "invalid" is a decision; "error" means it could not decide. */
+/**
+ * A credential presented together with the main one (bundles with the identity extension,
+ * specs/identity.md), proven to belong to the same holder.
+ */
+export interface LinkedCredential {
+  /** Always true: same holder as the main credential ("同一持有人：是 / same holder: yes"). */
+  linked: true;
+  credential_type: { id: string; name_en: string; name_zh: string };
+  issuer_department: string;
+  claims: VerifiedClaim[];
+  anchored_at: number;
+  checkpoint_height: number;
+  checkpoint_time: number;
+  expires_at: number | null;
+}
+
+/**
+ * What verify_bundle and Verifier.verify return. "invalid" is a decision; "error" means it could
+ * not decide. The top-level credential fields describe the main credential.
+ */
 export interface VerifyResult {
   status: "valid" | "invalid" | "error";
   /**
-   * null when valid; for "invalid" a reason code of specs/bundle.md; for "error" one of
+   * null when valid; for "invalid" a reason code of specs/bundle.md (including
+   * bad_pseudonym_proof and bad_link_proof for the identity extension); for "error" one of
    * malformed_bundle, malformed_trust_root, malformed_policy, bad_time.
    */
   reason_code: string | null;
@@ -80,6 +100,16 @@ export interface VerifyResult {
   checkpoint_time: number | null;
   /** Credential expiry (Unix seconds), when valid and the credential has one. */
   expires_at: number | null;
+  /**
+   * When valid and the bundle carried a pseudonym proof: the wallet's pseudonym for this verifier
+   * (unpadded base64url of an Ed25519 public key, 43 characters), the verifier's stable account
+   * key for the citizen; unlinkable to the pseudonyms other verifiers see. Otherwise null.
+   */
+  pseudonym: string | null;
+  /** Always false: these fields describe the main credential (see linked_credentials). */
+  linked: false;
+  /** When valid: the credentials presented with the main one, in bundle order; else []. */
+  linked_credentials: LinkedCredential[];
 }
 
 /** The policy JSON verify_bundle takes (certledger_core::verify::Policy); limits are optional. */

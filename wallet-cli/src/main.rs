@@ -183,7 +183,7 @@ pub struct PresentArgs {
     #[arg(long, value_name = "FILE|STRING")]
     pub request: String,
     /// Which credential to present (id prefix); needed when several match.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, allow_hyphen_values = true, value_name = "ID")]
     pub credential: Option<String>,
     /// Claims to disclose (comma-separated; default: exactly those requested).
     #[arg(long, value_delimiter = ',', value_name = "CLAIMS")]
@@ -208,7 +208,7 @@ pub struct PresentArgs {
     pub no_terminal_qr: bool,
     /// Present this credential too (id prefix; repeatable, at most 4), linked to the main one
     /// as the same holder's.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, allow_hyphen_values = true, value_name = "ID")]
     pub with: Option<Vec<String>>,
     /// Do not add the per-verifier pseudonym to an identity attestation.
     #[arg(long)]
@@ -225,7 +225,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     pub trust_root: PathBuf,
     /// The nonce of the request (base64url text as in the request).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub nonce: String,
     /// The audience of the request.
     #[arg(long)]
@@ -253,7 +253,7 @@ pub struct PrintArgs {
     #[arg(long, default_value = "certledger:print")]
     pub audience: String,
     /// Nonce the printed presentation is bound to (default: `print-<unix time>`).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub nonce: Option<String>,
     /// Claims to disclose (default: all).
     #[arg(long, value_delimiter = ',', value_name = "CLAIMS")]

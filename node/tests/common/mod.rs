@@ -84,6 +84,7 @@ impl TestNet {
                 timeout_vote_ms: 750,
                 danger_propose_bad_state_root: false,
                 danger_propose_invalid_entry: None,
+                web_dir: None,
             };
             let path = nd.join("node.toml");
             std::fs::write(&path, toml::to_string(&cfg).unwrap()).unwrap();

@@ -1,0 +1,142 @@
+//! Entry dissemination between nodes, batched.
+//!
+//! A node queues every entry it accepts from a client in its outbox; a task sends the outbox to
+//! every peer every [`FORWARD_EVERY`] as one `POST /v1/entries/forwarded` per peer (at most
+//! [`MAX_FORWARD_BATCH`] entries each), so that whoever proposes next already holds the entry.
+//! Peers check every forwarded entry exactly as a client submission (decoding, signature,
+//! ledger validity, de-duplication) and do not forward it again. One request per batch instead
+//! of one per entry and peer keeps HTTP and scheduling overhead off the consensus cores.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::exec::MAX_ENTRY_BYTES;
+use crate::node::NodeHandle;
+
+/// How often the outbox is sent.
+pub const FORWARD_EVERY: Duration = Duration::from_millis(25);
+/// Most entries in one forwarded batch (also the most a peer accepts in one request).
+pub const MAX_FORWARD_BATCH: usize = 1024;
+/// Most entries waiting in the outbox; beyond it new entries are not forwarded (they still
+/// commit when this node proposes).
+pub const MAX_OUTBOX: usize = 50_000;
+/// Body limit of the forwarded-batch endpoint.
+pub const MAX_FORWARD_BODY: usize = MAX_FORWARD_BATCH * (MAX_ENTRY_BYTES * 4 / 3 + 8) + 64;
+
+/// Entries accepted from clients and not yet sent to peers.
+#[derive(Debug, Default)]
+pub struct Outbox(Mutex<Vec<Vec<u8>>>);
+
+impl Outbox {
+    /// Queues an entry for the peers.
+    pub fn push(&self, bytes: Vec<u8>) {
+        let mut q = match self.0.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if q.len() < MAX_OUTBOX {
+            q.push(bytes);
+        }
+    }
+
+    fn take(&self) -> Vec<Vec<u8>> {
+        match self.0.lock() {
+            Ok(mut g) => std::mem::take(&mut *g),
+            Err(p) => std::mem::take(&mut *p.into_inner()),
+        }
+    }
+}
+
+/// Sends the outbox to every peer, forever.
+pub async fn forward_loop(node: Arc<NodeHandle>) {
+    loop {
+        tokio::time::sleep(FORWARD_EVERY).await;
+        let entries = node.outbox.take();
+        if entries.is_empty() || node.peer_http.is_empty() {
+            continue;
+        }
+        let mut sends = tokio::task::JoinSet::new();
+        for chunk in entries.chunks(MAX_FORWARD_BATCH) {
+            let b64: Vec<String> = chunk
+                .iter()
+                .map(|e| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(e))
+                .collect();
+            let body = Arc::new(json!({ "entries": b64 }));
+            for base in &node.peer_http {
+                let client = node.http.clone();
+                let url = format!("{base}/v1/entries/forwarded");
+                let body = body.clone();
+                sends.spawn(async move {
+                    let _ = client.post(url).json(&*body).send().await;
+                });
+            }
+        }
+        // Bounded by the client timeout; a peer that is down only loses this copy (it gets
+        // the entries with the block that commits them).
+        while sends.join_next().await.is_some() {}
+    }
+}
+
+#[derive(Deserialize)]
+struct Batch {
+    entries: Vec<String>,
+}
+
+/// `POST /v1/entries/forwarded`: a batch of entries from a peer (or any client); each is
+/// checked like a single submission and queued; none is forwarded again.
+pub async fn post_forwarded(
+    State(node): State<Arc<NodeHandle>>,
+    body: axum::body::Bytes,
+) -> Response {
+    let Ok(batch) = serde_json::from_slice::<Batch>(&body) else {
+        return bad("body must be JSON {\"entries\": [\"<base64url>\", ...]}");
+    };
+    if batch.entries.len() > MAX_FORWARD_BATCH {
+        return bad("more than 1024 entries in one batch");
+    }
+    let mut decoded = Vec::with_capacity(batch.entries.len());
+    for e in &batch.entries {
+        match base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(e.trim_end_matches('=')) {
+            Ok(b) if b.len() <= MAX_ENTRY_BYTES => decoded.push(b),
+            _ => return bad("an entry is not base64url or is over 32 KiB"),
+        }
+    }
+    let done = tokio::task::spawn_blocking(move || {
+        let (mut accepted, mut refused) = (0u64, 0u64);
+        for bytes in decoded {
+            let committed = crate::exec::entry_id(&bytes)
+                .map(|id| matches!(node.store.entry_location(&id), Ok(Some(_))))
+                .unwrap_or(false);
+            if !committed && node.submit(bytes).is_ok() {
+                accepted += 1;
+            } else {
+                refused += 1;
+            }
+        }
+        (accepted, refused)
+    })
+    .await;
+    match done {
+        Ok((accepted, refused)) => {
+            Json(json!({ "accepted": accepted, "refused": refused })).into_response()
+        }
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "error": "internal", "message": e.to_string() })),
+        )
+            .into_response(),
+    }
+}
+
+fn bad(message: &str) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({ "error": "malformed", "message": message })))
+        .into_response()
+}
