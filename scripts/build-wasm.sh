@@ -40,7 +40,9 @@ elif [ "$(wasm_opt_version)" -lt "$WASM_OPT_MIN" ] 2>/dev/null || [ -z "$(wasm_o
   # that browsers reject at instantiation; an unoptimised module is better than a broken one.
   echo "note: wasm-opt $(wasm_opt_version) is older than $WASM_OPT_MIN; skipped" >&2
   WASM_OPT="skipped-old-$(wasm_opt_version)"
-elif quietly wasm-opt wasm-opt -Oz --enable-bulk-memory --enable-sign-ext \
+# --zero-filled-memory: the module defines its own memory (wasm-bindgen), which the engine
+# zero-fills, so zero bytes in data segments need not be stored.
+elif quietly wasm-opt wasm-opt -Oz --converge --zero-filled-memory --enable-bulk-memory --enable-sign-ext \
   --enable-mutable-globals --enable-nontrapping-float-to-int --enable-reference-types \
   --enable-multivalue -o "$WASM_OUT.opt" "$WASM_OUT"; then
   mv "$WASM_OUT.opt" "$WASM_OUT"

@@ -116,7 +116,7 @@ fn error_result(code: &'static str, reason_en: String) -> VerifyResult {
 
 /// Verifies a bundle (`CLB1.` text, plain or with the identity extension) against a trust root
 /// and a policy (JSON forms of `certledger_core::verify::{TrustRoot, Policy}`) at `now_s` with
-/// `certledger_core::verify::verify_linked`, and answers a `VerifyResult` as JSON.
+/// `certledger_core::verify::verify_linked` (through a `Verifier` without a cache), and answers a `VerifyResult` as JSON.
 pub fn verify_bundle_json(
     bundle_text: &str,
     trust_root_json: &str,
@@ -137,8 +137,12 @@ fn verify_inputs(
         Ok(bundle) => bundle,
         Err(e) => return error_result("malformed_bundle", e.to_string()),
     };
-    let trust_root = match TrustRoot::from_json(trust_root_json) {
-        Ok(root) => root,
+    // A verifier without a cache decides exactly as `verify::verify_linked` does, and keeps one
+    // copy of the decision code in the module for both exports (module size).
+    let verifier = TrustRoot::from_json(trust_root_json)
+        .and_then(|root| verify::Verifier::new(root, Policy::new("", "")));
+    let mut verifier = match verifier {
+        Ok(v) => v.with_capacity(0),
         Err(e) => return error_result("malformed_trust_root", e.to_string()),
     };
     let policy = match Policy::from_json(policy_json) {
@@ -148,7 +152,8 @@ fn verify_inputs(
     let Some(now) = unix_seconds(now_s) else {
         return error_result("bad_time", "the device clock gives an invalid time".to_owned());
     };
-    to_result(verify::verify_linked(&bundle, &trust_root, &policy, now))
+    verifier.set_policy(policy);
+    to_result(verifier.verify_linked(&bundle, now))
 }
 
 /// `now_s` as whole Unix seconds, if it is a plausible time.
