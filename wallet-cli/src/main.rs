@@ -285,6 +285,12 @@ fn main() -> ExitCode {
         json: cli.json,
         lang: cli.lang,
     };
+    // One command at a time per wallet: a second command waits for the first (bounded), so two
+    // concurrent writers can never lose each other's changes.
+    let _lock = match store::lock_wallet_dir(&dir) {
+        Ok(lock) => lock,
+        Err(failure) => return report(&ctx, Err(failure)),
+    };
     let result = match cli.command {
         Command::Init => commands::init(&ctx),
         Command::Backup { out } => commands::backup(&ctx, &out),

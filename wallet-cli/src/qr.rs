@@ -87,10 +87,28 @@ pub fn join(payloads: &[String]) -> CmdResult<String> {
     Ok(out)
 }
 
-/// Encodes one payload.
+/// Encodes one payload. The code is rendered and read back with the decoder `verify` uses
+/// (rqrr); for the few payloads whose symbol that decoder misreads, another error-correction
+/// level (hence another symbol and mask) is used. If no level reads back, the level-M code is
+/// returned (other readers may still read it).
 pub fn encode(payload: &str) -> CmdResult<QrCode> {
-    QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M)
-        .map_err(|e| usage(format!("cannot make a QR code: {e}")))
+    let first = QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M)
+        .map_err(|e| usage(format!("cannot make a QR code: {e}")))?;
+    if reads_back(&first, payload) {
+        return Ok(first);
+    }
+    for level in [EcLevel::Q, EcLevel::L, EcLevel::H] {
+        if let Ok(code) = QrCode::with_error_correction_level(payload.as_bytes(), level) {
+            if reads_back(&code, payload) {
+                return Ok(code);
+            }
+        }
+    }
+    Ok(first)
+}
+
+fn reads_back(code: &QrCode, payload: &str) -> bool {
+    decode_image(&to_image(code)).iter().any(|t| t == payload)
 }
 
 /// The code as unicode half blocks, for a terminal.
@@ -120,18 +138,51 @@ pub fn to_image(code: &QrCode) -> GrayImage {
     })
 }
 
-/// Every QR payload found in an image.
+/// Every QR payload found in an image. rqrr can group the finder patterns of neighbouring codes
+/// wrongly, leaving a code undetected; so each decoded code is then blanked out and the rest of
+/// the image decoded again, until a pass finds nothing new (at most [`MAX_PARTS`] passes).
 pub fn decode_image(img: &GrayImage) -> Vec<String> {
+    let mut work = img.clone();
+    let mut found: Vec<String> = Vec::new();
+    for _ in 0..MAX_PARTS {
+        let (w, h) = work.dimensions();
+        let mut prepared =
+            rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
+                work.get_pixel_checked(x as u32, y as u32).map_or(255, |p| p.0[0])
+            });
+        let mut decoded = Vec::new();
+        for grid in prepared.detect_grids() {
+            if let Ok((_, text)) = grid.decode() {
+                decoded.push((text, grid.bounds));
+            }
+        }
+        let mut new = false;
+        for (text, bounds) in decoded {
+            blank(&mut work, &bounds);
+            if !found.contains(&text) {
+                found.push(text);
+                new = true;
+            }
+        }
+        if !new {
+            break;
+        }
+    }
+    found
+}
+
+/// Paints the bounding box of a decoded code's corners white.
+fn blank(img: &mut GrayImage, bounds: &[rqrr::Point; 4]) {
     let (w, h) = img.dimensions();
-    let mut prepared =
-        rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
-            img.get_pixel_checked(x as u32, y as u32).map_or(255, |p| p.0[0])
-        });
-    prepared
-        .detect_grids()
-        .into_iter()
-        .filter_map(|g| g.decode().ok().map(|(_, text)| text))
-        .collect()
+    let xs = bounds.iter().map(|p| p.x.max(0) as u32);
+    let ys = bounds.iter().map(|p| p.y.max(0) as u32);
+    let (x0, x1) = (xs.clone().min().unwrap_or(0), xs.max().unwrap_or(0).min(w.saturating_sub(1)));
+    let (y0, y1) = (ys.clone().min().unwrap_or(0), ys.max().unwrap_or(0).min(h.saturating_sub(1)));
+    for y in y0..=y1 {
+        for x in x0..=x1 {
+            img.put_pixel(x, y, Luma([255]));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -313,3 +313,47 @@ impl Wallet {
         }
     }
 }
+
+/// How long a command waits for another command on the same wallet to finish, unless
+/// `CERTLEDGER_WALLET_LOCK_WAIT_S` says otherwise.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn lock_wait() -> std::time::Duration {
+    std::env::var("CERTLEDGER_WALLET_LOCK_WAIT_S")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or(LOCK_WAIT, |s| std::time::Duration::from_secs(s.min(3600)))
+}
+
+/// Takes the wallet directory's exclusive lock (`<dir>/.lock`, released when the returned file is
+/// dropped, also if the process dies), waiting up to [`LOCK_WAIT`] for a concurrent command.
+/// A directory that does not exist yet has nothing to protect (`init` creates it).
+pub fn lock_wallet_dir(dir: &Path) -> CmdResult<Option<std::fs::File>> {
+    use fs4::fs_std::FileExt as _;
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    let path = dir.join(".lock");
+    let file =
+        std::fs::File::options().create(true).truncate(false).write(true).open(&path).map_err(
+            |e| keystore(format!("cannot open the wallet lock {}: {e}", path.display())),
+        )?;
+    let start = std::time::Instant::now();
+    let wait = lock_wait();
+    loop {
+        match file.try_lock_exclusive() {
+            Ok(true) => return Ok(Some(file)),
+            Ok(false) if start.elapsed() < wait => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Ok(false) => {
+                return Err(keystore(format!(
+                    "another certledger-wallet command has been using {} for {} s; try again when it has finished",
+                    dir.display(),
+                    wait.as_secs()
+                )))
+            }
+            Err(e) => return Err(keystore(format!("cannot lock {}: {e}", path.display()))),
+        }
+    }
+}

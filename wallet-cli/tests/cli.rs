@@ -825,3 +825,34 @@ fn print_card_round_trip() {
         assert_eq!(v["verdict"], "valid", "{font}");
     }
 }
+
+#[test]
+fn a_second_command_waits_for_the_wallet_lock() {
+    use fs4::fs_std::FileExt as _;
+    let env = Env::new();
+    env.init();
+    // Another process (here: this test) holds the wallet directory's lock.
+    let lock = std::fs::File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(env.wallet_dir.join(".lock"))
+        .expect("lock file");
+    assert!(lock.try_lock_exclusive().expect("lock"));
+    let before = std::fs::read(env.wallet_file()).expect("read");
+    let out = Command::new(BIN)
+        .args(["list", "--json", "--passphrase-file"])
+        .arg(&env.pass_file)
+        .env("CERTLEDGER_WALLET_DIR", &env.wallet_dir)
+        .env("CERTLEDGER_WALLET_INSECURE_TEST_KDF", "1")
+        .env("CERTLEDGER_WALLET_LOCK_WAIT_S", "1")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("another certledger-wallet command"), "{stdout}");
+    assert_eq!(std::fs::read(env.wallet_file()).expect("read"), before);
+    // Released: the same command runs.
+    drop(lock);
+    assert_eq!(env.ok(&["list"])["credentials"], json!([]));
+}
