@@ -299,6 +299,19 @@ fn a_skipped_change_is_caught_by_the_head() {
             "a removal must leave at least 4 departments (a set that tolerates one faulty member)"
         ))
     );
+    // Leaving out the last change instead: the removed department is still in the followed set;
+    // even with a head checkpoint all five of that set signed (so it has its quorum), the head's
+    // validator record contradicts the result.
+    let mut st2 = story();
+    let head_all = checkpoint_by(&st2.s, &FIVE);
+    st2.checkpoints.push(head_all.clone());
+    let mut chain = chain_of(&st2);
+    chain.head.checkpoint = head_all;
+    chain.steps.truncate(1);
+    assert_eq!(
+        follow(&genesis_trust(&st2), &chain),
+        Err(ChainError::Head("the ledger's current set differs from the followed set"))
+    );
     // build_chain refuses to serve a chain when a change leaf is missing.
     let leaves = change_leaves(&st.s);
     assert!(matches!(
