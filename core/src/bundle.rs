@@ -206,20 +206,12 @@ impl Decode for Bundle {
 impl Bundle {
     /// Decodes the binary form, refusing oversized input before parsing.
     pub fn decode_bytes(bytes: &[u8]) -> Result<Self, BundleError> {
-        if bytes.len() > MAX_BUNDLE_BYTES {
-            return Err(BundleError::TooLarge);
-        }
-        if bytes.get(..4) != Some(&MAGIC[..]) {
-            return Err(BundleError::BadMagic);
-        }
-        Ok(Self::from_bytes(bytes)?)
+        decode_checked(bytes)
     }
 
     /// The text form: `CLB1.` + base64url.
     pub fn to_text(&self) -> String {
-        let mut out = String::from(TEXT_PREFIX);
-        out.push_str(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.to_bytes()));
-        out
+        text_of(&self.to_bytes())
     }
 
     /// Parses the text form (surrounding whitespace is ignored).
@@ -229,6 +221,24 @@ impl Bundle {
 }
 
 /// The bytes of a bundle's text form, bounded before decoding.
+/// The binary form's size bound and magic, then the canonical decoding (plain and linked).
+fn decode_checked<T: Decode>(bytes: &[u8]) -> Result<T, BundleError> {
+    if bytes.len() > MAX_BUNDLE_BYTES {
+        return Err(BundleError::TooLarge);
+    }
+    if bytes.get(..4) != Some(&MAGIC[..]) {
+        return Err(BundleError::BadMagic);
+    }
+    Ok(T::from_bytes(bytes)?)
+}
+
+/// `CLB1.` + base64url of the binary form.
+fn text_of(bytes: &[u8]) -> String {
+    let mut out = String::from(TEXT_PREFIX);
+    out.push_str(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+    out
+}
+
 fn text_bytes(text: &str) -> Result<Vec<u8>, BundleError> {
     let text = text.trim();
     // base64 expands by 4/3: bound the text before decoding.
@@ -298,20 +308,12 @@ impl LinkedBundle {
     /// Decodes the binary form (a plain bundle, or one with the extension), refusing oversized
     /// input before parsing.
     pub fn decode_bytes(bytes: &[u8]) -> Result<Self, BundleError> {
-        if bytes.len() > MAX_BUNDLE_BYTES {
-            return Err(BundleError::TooLarge);
-        }
-        if bytes.get(..4) != Some(&MAGIC[..]) {
-            return Err(BundleError::BadMagic);
-        }
-        Ok(Self::from_bytes(bytes)?)
+        decode_checked(bytes)
     }
 
     /// The text form: `CLB1.` + base64url.
     pub fn to_text(&self) -> String {
-        let mut out = String::from(TEXT_PREFIX);
-        out.push_str(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.to_bytes()));
-        out
+        text_of(&self.to_bytes())
     }
 
     /// Parses the text form (surrounding whitespace is ignored).

@@ -12,7 +12,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _};
 use axum::extract::State;
@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::config::{Genesis, GenesisDepartment, KeyFile};
+use crate::issuer::NodeClient;
 use crate::node::NodeHandle;
 
 /// Largest change file read, in bytes.
@@ -119,10 +120,15 @@ impl ChangeFile {
         Ok(())
     }
 
-    /// The signed ledger entry, signed by `admin` (an admin key of a current department).
-    pub fn entry(&self, admin: &SecretKey) -> anyhow::Result<Vec<u8>> {
+    /// The ledger entry, signed by `admin` (an admin key of a current department).
+    pub fn signed(&self, admin: &SecretKey) -> anyhow::Result<SignedEntry> {
         let body = EntryBody::ChangeValidators(self.to_core()?);
-        Ok(SignedEntry::sign(admin, &self.chain_id, body).to_bytes())
+        Ok(SignedEntry::sign(admin, &self.chain_id, body))
+    }
+
+    /// [`ChangeFile::signed`] as canonical bytes.
+    pub fn entry(&self, admin: &SecretKey) -> anyhow::Result<Vec<u8>> {
+        Ok(self.signed(admin)?.to_bytes())
     }
 }
 
@@ -258,10 +264,9 @@ pub async fn propose(
     out: &Path,
 ) -> anyhow::Result<Value> {
     let g = Genesis::load(genesis)?;
-    let client = client()?;
-    let height = health(&client, node_url).await?["height"]
-        .as_u64()
-        .ok_or_else(|| anyhow!("{node_url}/health has no height"))?;
+    let (_, health) = node_client(node_url)?.get("/health").await?;
+    let height =
+        health["height"].as_u64().ok_or_else(|| anyhow!("{node_url}/health has no height"))?;
     let mut departments = Vec::new();
     for p in add {
         let text =
@@ -294,45 +299,23 @@ pub fn approve(change: &Path, admin_key: &Path) -> anyhow::Result<Value> {
     Ok(json!({ "change": change.display().to_string(), "approvals": file.approvals.len() }))
 }
 
-/// `gov submit`: signs the change as an entry with `admin_key`, submits it, waits for commit.
+/// `gov submit`: signs the change as an entry with `admin_key`, submits it, waits for commit
+/// (the node's reason is reported if it refuses the change).
 pub async fn submit(change: &Path, admin_key: &Path, node_url: &str) -> anyhow::Result<Value> {
     let file = ChangeFile::load(change)?;
     let admin = KeyFile::load(admin_key)?;
-    let entry = file.entry(&admin)?;
-    let client = client()?;
-    let body = json!({ "entry": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&entry) });
-    let resp = client.post(format!("{node_url}/v1/entries")).json(&body).send().await?;
-    let status = resp.status();
-    let v: Value = resp.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        bail!(
-            "the node refused the change ({status}): {}",
-            v["message"].as_str().unwrap_or("no reason given")
-        );
-    }
-    let id = v["id"].as_str().ok_or_else(|| anyhow!("the node's reply has no entry id"))?;
-    let start = Instant::now();
-    loop {
-        let r: Value =
-            client.get(format!("{node_url}/v1/entries/{id}")).send().await?.json().await?;
-        if r["status"] == "committed" {
-            return Ok(json!({
-                "id": id, "height": r["height"], "effective_height": file.effective_height,
-            }));
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            bail!("the change was accepted but not committed within 60 s (entry {id})");
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let entry = file.signed(&admin)?;
+    let committed = node_client(node_url)?.submit_and_wait(&entry).await?;
+    Ok(json!({
+        "id": hex::encode(entry.id()), "height": committed.height,
+        "effective_height": file.effective_height,
+    }))
 }
 
 /// `gov chain`: fetches the validator chain and follows it from the genesis file.
 pub async fn fetch_and_follow(node_url: &str, genesis: &Path) -> anyhow::Result<Value> {
     let g = Genesis::load(genesis)?;
-    let client = client()?;
-    let v: Value =
-        client.get(format!("{node_url}/v1/validator-chain")).send().await?.json().await?;
+    let (_, v) = node_client(node_url)?.get("/v1/validator-chain").await?;
     let text = v["chain"]
         .as_str()
         .ok_or_else(|| anyhow!("no chain served: {}", v["message"].as_str().unwrap_or("?")))?;
@@ -356,16 +339,7 @@ fn checkpoint_body(text: &str) -> anyhow::Result<LedgerCheckpoint> {
     LedgerCheckpoint::parse_body(note.text()).map_err(|e| anyhow!("stored checkpoint: {e}"))
 }
 
-fn client() -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?)
-}
-
-async fn health(client: &reqwest::Client, url: &str) -> anyhow::Result<Value> {
-    Ok(client
-        .get(format!("{url}/health"))
-        .send()
-        .await
-        .with_context(|| format!("{url} is not reachable"))?
-        .json()
-        .await?)
+/// The issuer commands' node client (bounded waits, the node's refusal reasons).
+fn node_client(url: &str) -> anyhow::Result<NodeClient> {
+    NodeClient::new(url, Duration::from_secs(60))
 }
