@@ -133,5 +133,25 @@ fn measure(iterations: usize, mut f: impl FnMut() -> Result<Verdict, String>) ->
         "p50_ms": pct(0.50),
         "p99_ms": pct(0.99),
         "bundles_per_s_one_core": iterations as f64 / elapsed,
+        "histogram_ms": histogram(&samples),
     })
+}
+
+/// Latency histogram of sorted `samples` (ms) on logarithmic buckets (each 25% wider than the
+/// one before, from 1 µs), as `[{"le_ms": upper edge, "count": n}]` without empty buckets, so
+/// `scripts/bench.sh` can plot the distribution and not only two percentiles.
+fn histogram(samples: &[f64]) -> Value {
+    let mut buckets: Vec<Value> = Vec::new();
+    let (mut edge, mut i) = (0.001_f64, 0usize);
+    while i < samples.len() {
+        let start = i;
+        while i < samples.len() && samples.get(i).is_some_and(|s| *s <= edge) {
+            i += 1;
+        }
+        if i > start {
+            buckets.push(json!({ "le_ms": (edge * 1e6).round() / 1e6, "count": i - start }));
+        }
+        edge *= 1.25;
+    }
+    Value::Array(buckets)
 }
