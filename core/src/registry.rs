@@ -78,6 +78,15 @@ fn quorum_of(trust_root: &TrustRoot) -> Quorum {
     }
 }
 
+/// Verifies a checkpoint note under the trust root's quorum (its chain id as origin, its keys and
+/// threshold) and returns the checkpoint.
+pub fn check_checkpoint(
+    note_text: &str,
+    trust_root: &TrustRoot,
+) -> Result<LedgerCheckpoint, CheckpointError> {
+    note::verify_checkpoint(note_text, &quorum_of(trust_root))
+}
+
 fn hex_of(hash: &Hash) -> String {
     use std::fmt::Write as _;
     hash.iter().fold(String::with_capacity(64), |mut s, b| {
@@ -106,8 +115,8 @@ pub fn check_state_proof(
     if answer.key != hex_of(key) {
         return Err(StateProofError::WrongKey);
     }
-    let checkpoint = note::verify_checkpoint(&answer.checkpoint, &quorum_of(trust_root))
-        .map_err(StateProofError::Checkpoint)?;
+    let checkpoint =
+        check_checkpoint(&answer.checkpoint, trust_root).map_err(StateProofError::Checkpoint)?;
     if now.saturating_sub(checkpoint.time) > max_age_s
         || checkpoint.time > now.saturating_add(MAX_FUTURE_SKEW_S)
     {

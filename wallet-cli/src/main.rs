@@ -20,7 +20,9 @@ mod store;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory as _, Parser, Subcommand, ValueEnum};
+
+use crate::commands::Ctx;
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -39,6 +41,7 @@ Examples:
   certledger-wallet import diploma.credential.json
   certledger-wallet list --lang en
   certledger-wallet present --request request.json --out answer.clb --png answer.png
+  certledger-wallet completions bash > ~/.local/share/bash-completion/completions/certledger-wallet
   certledger-wallet refresh --node http://127.0.0.1:8080
   certledger-wallet verify answer.clb --trust-root trust-root.json --nonce N --audience A
   certledger-wallet print 3q2-7w --out card.png
@@ -145,6 +148,18 @@ enum Command {
     /// Identity attestation batches (one copy per verifier).
     #[command(subcommand)]
     Identity(IdentityCommand),
+    /// Print a shell completion script on stdout. No wallet needed.
+    ///
+    /// Example: certledger-wallet completions bash > /etc/bash_completion.d/certledger-wallet
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout. No wallet needed.
+    ///
+    /// Example: certledger-wallet man > certledger-wallet.1 && man ./certledger-wallet.1
+    Man,
 }
 
 #[derive(Subcommand)]
@@ -197,12 +212,12 @@ pub struct PresentArgs {
     /// Fetch fresh proofs (and the verifier record) from this node.
     #[arg(long, value_name = "URL")]
     pub node: Option<String>,
-    /// Where to write the bundle text.
-    #[arg(long, value_name = "FILE", default_value = "presentation.clb")]
-    pub out: PathBuf,
-    /// Where to write the QR PNG (`NAME-<i>.png` per part when split).
-    #[arg(long, value_name = "FILE", default_value = "presentation.png")]
-    pub png: PathBuf,
+    /// Where to write the bundle text (default: print it on stdout).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Where to write the QR PNG (`NAME-<i>.png` per part when split; default: no PNG).
+    #[arg(long, value_name = "FILE")]
+    pub png: Option<PathBuf>,
     /// Do not draw the QR code(s) in the terminal.
     #[arg(long)]
     pub no_terminal_qr: bool,
@@ -260,20 +275,28 @@ pub struct PrintArgs {
     pub disclose: Option<Vec<String>>,
 }
 
-/// Global options every command sees.
-pub struct Ctx {
-    /// The wallet file.
-    pub wallet_path: PathBuf,
-    /// Passphrase source.
-    pub passphrase: store::PassphraseSource,
-    /// `--json`.
-    pub json: bool,
-    /// `--lang`.
-    pub lang: Lang,
+/// A completion script or the manual page, generated from the command definition.
+fn generated(command: &Command) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    match command {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "certledger-wallet", &mut out);
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command()).render(&mut out).ok()?,
+        _ => return None,
+    }
+    Some(out)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(bytes) = generated(&cli.command) {
+        use std::io::Write as _;
+        return match std::io::stdout().lock().write_all(&bytes) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::from(error::Kind::Usage.exit_code()),
+        };
+    }
     let dir = cli.wallet_dir.clone().unwrap_or_else(|| {
         std::env::var_os("HOME")
             .map_or_else(|| PathBuf::from("."), PathBuf::from)
@@ -292,22 +315,25 @@ fn main() -> ExitCode {
         Err(failure) => return report(&ctx, Err(failure)),
     };
     let result = match cli.command {
-        Command::Init => commands::init(&ctx),
-        Command::Backup { out } => commands::backup(&ctx, &out),
-        Command::Restore { file, force } => commands::restore(&ctx, &file, force),
-        Command::Trust(TrustCommand::Set { file }) => commands::trust_set(&ctx, &file),
-        Command::Trust(TrustCommand::Show) => commands::trust_show(&ctx),
+        Command::Init => commands::init::init(&ctx),
+        Command::Backup { out } => commands::backup::backup(&ctx, &out),
+        Command::Restore { file, force } => commands::restore::restore(&ctx, &file, force),
+        Command::Trust(TrustCommand::Set { file }) => commands::trust::trust_set(&ctx, &file),
+        Command::Trust(TrustCommand::Show) => commands::trust::trust_show(&ctx),
         Command::Import { file, max_checkpoint_age } => {
-            commands::import(&ctx, &file, max_checkpoint_age)
+            commands::import::import(&ctx, &file, max_checkpoint_age)
         }
-        Command::List => commands::list(&ctx),
-        Command::Show { id } => commands::show(&ctx, &id),
-        Command::Present(args) => commands::present(&ctx, &args),
-        Command::Refresh { node } => commands::refresh(&ctx, &node),
-        Command::Verify(args) => commands::verify(&ctx, &args),
-        Command::Print(args) => commands::print(&ctx, &args),
+        Command::List => commands::list::list(&ctx),
+        Command::Show { id } => commands::show::show(&ctx, &id),
+        Command::Present(args) => commands::present::present(&ctx, &args),
+        Command::Refresh { node } => commands::refresh::refresh(&ctx, &node),
+        Command::Verify(args) => commands::verify::verify(&ctx, &args),
+        Command::Print(args) => commands::print::print(&ctx, &args),
         Command::Identity(IdentityCommand::Keys { count, out }) => {
-            commands::identity_keys(&ctx, count, &out)
+            commands::identity::keys(&ctx, count, &out)
+        }
+        Command::Completions { .. } | Command::Man => {
+            Err(error::usage("completions and man need no wallet"))
         }
     };
     report(&ctx, result)
@@ -354,6 +380,33 @@ fn report(ctx: &Ctx, result: error::CmdResult<commands::Output>) -> ExitCode {
                 }
             }
             ExitCode::from(code)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn completions_for_every_shell_and_a_man_page_name_every_command() {
+        use clap_complete::Shell;
+        for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::Elvish, Shell::PowerShell] {
+            let out = generated(&Command::Completions { shell }).expect("completions");
+            let text = String::from_utf8(out).expect("UTF-8");
+            for sub in ["present", "refresh", "verify", "identity", "passphrase-file"] {
+                assert!(text.contains(sub), "{shell:?} completions lack {sub}");
+            }
+        }
+        let man = String::from_utf8(generated(&Command::Man).expect("man")).expect("UTF-8");
+        assert!(man.starts_with(".ie") || man.contains(".TH certledger-wallet"), "{man}");
+        for sub in ["present", "refresh", "Exit codes"] {
+            assert!(man.contains(sub), "man page lacks {sub}");
         }
     }
 }
