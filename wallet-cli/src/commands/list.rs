@@ -7,7 +7,7 @@ use serde_json::json;
 use super::{credential_json, date, now, open_wallet, status_text, type_name, Ctx, Output};
 use crate::error::CmdResult;
 use crate::store::StoredCredential;
-use crate::Lang;
+use crate::cli::Lang;
 
 /// `list`.
 pub fn list(ctx: &Ctx) -> CmdResult<Output> {

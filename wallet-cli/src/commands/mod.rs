@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::error::{keystore, usage, CmdResult, Failure, Kind, ResultExt as _};
 use crate::store::{self, Status, StoredCredential, Wallet};
-use crate::Lang;
+use crate::cli::Lang;
 
 pub mod backup;
 pub mod identity;

@@ -29,7 +29,8 @@ use super::{
 use crate::error::{keystore, refused, usage, CmdResult, Failure, Reason};
 use crate::node::{HttpNode, ProofSource};
 use crate::store::{Status, StoredCredential, Wallet};
-use crate::{identity, qr, PresentArgs};
+use crate::cli::{Lang, PresentArgs};
+use crate::{identity, qr};
 
 /// Oldest verifier-registry checkpoint accepted, in seconds.
 const VERIFIER_RECORD_AGE_S: u64 = 7 * 24 * 3600;
@@ -545,8 +546,8 @@ fn summary(
             summary,
             "{} 证照: {} / {}",
             if k == 0 { "Credential" } else { "Together with" },
-            type_name(&c.type_id, crate::Lang::Zh),
-            type_name(&c.type_id, crate::Lang::En)
+            type_name(&c.type_id, Lang::Zh),
+            type_name(&c.type_id, Lang::En)
         );
         if k == 0 && c.type_id == identity::attestation_type() {
             let copy = c.key_index.map_or_else(|| "main key".to_owned(), |i| format!("key #{i}"));
@@ -557,8 +558,8 @@ fn summary(
             let _ = writeln!(
                 summary,
                 "    {} / {}: {value}",
-                claim_label(&c.type_id, name, crate::Lang::Zh),
-                claim_label(&c.type_id, name, crate::Lang::En)
+                claim_label(&c.type_id, name, Lang::Zh),
+                claim_label(&c.type_id, name, Lang::En)
             );
         }
     }

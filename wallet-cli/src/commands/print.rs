@@ -10,7 +10,8 @@ use super::{
 };
 use crate::error::{keystore, refused, usage, CmdResult};
 use crate::store::Status;
-use crate::{card, qr, Lang, PrintArgs};
+use crate::cli::{Lang, PrintArgs};
+use crate::{card, qr};
 
 /// `print ID --out FILE.png`.
 pub fn print(ctx: &Ctx, args: &PrintArgs) -> CmdResult<Output> {

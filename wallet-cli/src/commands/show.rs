@@ -9,7 +9,7 @@ use super::{
     value_text, Ctx, Output,
 };
 use crate::error::{usage, CmdResult};
-use crate::Lang;
+use crate::cli::Lang;
 
 /// `show ID`.
 pub fn show(ctx: &Ctx, id: &str) -> CmdResult<Output> {
