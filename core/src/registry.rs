@@ -173,8 +173,9 @@ mod tests {
 
     /// A scenario with a registered verifier, and the time of its last block.
     fn world() -> (Scenario, u64) {
-        let mut s = Scenario::new("registry tests", "cn.gov.certledger.registry-test", 1_700_000_000)
-            .unwrap();
+        let mut s =
+            Scenario::new("registry tests", "cn.gov.certledger.registry-test", 1_700_000_000)
+                .unwrap();
         let admin = s.department("education").unwrap().admin.clone();
         s.submit(
             &admin,

@@ -13,8 +13,12 @@ fn join_vectors_give_their_text_or_error() {
     assert!(cases.len() >= 20, "{} join cases", cases.len());
     for case in cases {
         let name = case["name"].as_str().expect("name");
-        let texts: Vec<&str> =
-            case["texts"].as_array().expect("texts").iter().map(|t| t.as_str().expect("text")).collect();
+        let texts: Vec<&str> = case["texts"]
+            .as_array()
+            .expect("texts")
+            .iter()
+            .map(|t| t.as_str().expect("text"))
+            .collect();
         let got = match qrparts::join(&texts) {
             Ok(text) => serde_json::json!({ "text": text }),
             Err(e) => serde_json::json!({ "error": e.code() }),

@@ -121,4 +121,3 @@ fn report(ctx: &Ctx, result: error::CmdResult<commands::Output>) -> ExitCode {
         }
     }
 }
-

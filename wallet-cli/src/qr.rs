@@ -144,6 +144,26 @@ mod tests {
         assert_eq!(join(&ok).expect("join"), "CLB1.AABB");
     }
 
+    /// The shared vectors (`specs/vectors/qr-parts.json`) through the wallet's entry point.
+    #[test]
+    fn shared_vectors_through_the_wallet() {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../specs/vectors/qr-parts.json")).expect("json");
+        for case in doc["join"].as_array().expect("join") {
+            let texts: Vec<String> = case["texts"]
+                .as_array()
+                .expect("texts")
+                .iter()
+                .map(|t| t.as_str().expect("text").to_owned())
+                .collect();
+            match (join(&texts), case["expect"]["text"].as_str()) {
+                (Ok(got), Some(want)) => assert_eq!(got, want, "{}", case["name"]),
+                (Err(_), None) => {}
+                (got, _) => panic!("{}: {:?}", case["name"], got.map_err(|f| f.error.to_string())),
+            }
+        }
+    }
+
     #[test]
     fn image_round_trip() {
         let payload = format!("{}1/2/{}", qrparts::PART_PREFIX, "x".repeat(900));

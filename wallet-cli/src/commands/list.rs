@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 use serde_json::json;
 
 use super::{credential_json, date, now, open_wallet, status_text, type_name, Ctx, Output};
+use crate::cli::Lang;
 use crate::error::CmdResult;
 use crate::store::StoredCredential;
-use crate::cli::Lang;
 
 /// `list`.
 pub fn list(ctx: &Ctx) -> CmdResult<Output> {

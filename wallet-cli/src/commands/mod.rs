@@ -8,9 +8,9 @@ use certledger_core::profiles;
 use certledger_core::sdjwt;
 use serde_json::{json, Value};
 
+use crate::cli::Lang;
 use crate::error::{keystore, usage, CmdResult, Failure, Kind, ResultExt as _};
 use crate::store::{self, Status, StoredCredential, Wallet};
-use crate::cli::Lang;
 
 pub mod backup;
 pub mod identity;

@@ -26,10 +26,10 @@ use super::{
     claim_label, claims_of, date, not_active, now, open_wallet, read_input, read_text, type_name,
     value_text, write_png, Ctx, Output, FRESH_CHECKPOINT_AGE_S, MAX_PNG_BYTES,
 };
+use crate::cli::{Lang, PresentArgs};
 use crate::error::{keystore, refused, usage, CmdResult, Failure, Reason};
 use crate::node::{HttpNode, ProofSource};
 use crate::store::{Status, StoredCredential, Wallet};
-use crate::cli::{Lang, PresentArgs};
 use crate::{identity, qr};
 
 /// Oldest verifier-registry checkpoint accepted, in seconds.
@@ -282,9 +282,10 @@ fn bad_record(e: StateProofError) -> Failure {
             "核验方登记记录的检查点未获得受信任部门的共同签名",
         ),
         StateProofError::NotFresh => ("the verifier record is not fresh", "核验方登记记录已过时"),
-        StateProofError::ProofMismatch => {
-            ("the verifier record proof does not match the checkpoint", "核验方登记证明与检查点不符")
-        }
+        StateProofError::ProofMismatch => (
+            "the verifier record proof does not match the checkpoint",
+            "核验方登记证明与检查点不符",
+        ),
         _ => ("the verifier record is malformed", "核验方登记记录格式错误"),
     };
     refused("bad_verifier_record", en, zh)
@@ -305,11 +306,9 @@ fn check_registry(
         (None, Some(src)) => src.state(&ledger::verifier_state_key(request.verifier_id()))?,
         (None, None) => {
             return Ok(RegistryCheck {
-                notices: vec![
-                    "warning: the verifier registry was not checked (give --node or \
+                notices: vec!["warning: the verifier registry was not checked (give --node or \
                      --verifier-record)\n注意：未核对核验方登记信息"
-                        .to_owned(),
-                ],
+                    .to_owned()],
                 ..RegistryCheck::default()
             })
         }
@@ -792,7 +791,10 @@ mod tests {
         let r = request("a", &["name"]);
         assert!(check_request(&r, 1_700_000_100).is_ok());
         let late = check_request(&r, 1_700_000_000 + 600 + REQUEST_SKEW_S + 1);
-        assert_eq!(late.err().and_then(|f| f.reason).map(|r| r.code), Some("request_expired".into()));
+        assert_eq!(
+            late.err().and_then(|f| f.reason).map(|r| r.code),
+            Some("request_expired".into())
+        );
     }
 
     #[test]

@@ -8,9 +8,9 @@ use super::{
     claim_label, claims_of, date, not_active, now, open_wallet, type_name, value_text, write_png,
     ClaimView, Ctx, Output,
 };
+use crate::cli::{Lang, PrintArgs};
 use crate::error::{keystore, refused, usage, CmdResult};
 use crate::store::Status;
-use crate::cli::{Lang, PrintArgs};
 use crate::{card, qr};
 
 /// `print ID --out FILE.png`.

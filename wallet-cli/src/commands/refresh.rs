@@ -56,7 +56,6 @@ fn refresh_from(ctx: &Ctx, source: &dyn ProofSource) -> CmdResult<Output> {
     Ok(Output::new(text, json!({ "credentials": items })))
 }
 
-
 pub(super) fn fetch_fresh(
     source: &dyn ProofSource,
     c: &mut StoredCredential,

@@ -8,8 +8,8 @@ use super::{
     claim_label, claims_of, credential_json, date, now, open_wallet, status_text, type_name,
     value_text, Ctx, Output,
 };
-use crate::error::{usage, CmdResult};
 use crate::cli::Lang;
+use crate::error::{usage, CmdResult};
 
 /// `show ID`.
 pub fn show(ctx: &Ctx, id: &str) -> CmdResult<Output> {

@@ -11,8 +11,8 @@ use serde_json::json;
 use super::{
     date, now, qr_texts_in_png, read_input, read_text, value_text, Ctx, Output, MAX_PNG_BYTES,
 };
-use crate::error::{refused, usage, CmdResult, Failure, Kind, Reason, ResultExt as _};
 use crate::cli::VerifyArgs;
+use crate::error::{refused, usage, CmdResult, Failure, Kind, Reason, ResultExt as _};
 use crate::qr;
 
 /// The bundle text from the inputs: files (text or QR PNGs), `CLB1.` texts or `CLBQ1` parts.
