@@ -40,7 +40,7 @@ const REQUEST_SKEW_S: u64 = 60;
 /// `present`.
 pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
     let now = now();
-    let request = check_request(&read_request(&args.request)?, now)?;
+    let request = check_request(read_request(&args.request)?, now)?;
     let mut wallet = open_wallet(ctx)?;
     let trust_root = wallet.trust_root()?;
     let source = args.node.as_deref().map(HttpNode::new).transpose()?;
@@ -135,7 +135,7 @@ fn read_request(arg: &str) -> CmdResult<PresentationRequest> {
 }
 
 /// Phase 1: the request is valid now and names shipped types and claims only.
-fn check_request(request: &PresentationRequest, now: u64) -> CmdResult<PresentationRequest> {
+fn check_request(request: PresentationRequest, now: u64) -> CmdResult<PresentationRequest> {
     request.check_time(now, REQUEST_SKEW_S).map_err(|e| {
         refused(
             "request_expired",
@@ -146,7 +146,7 @@ fn check_request(request: &PresentationRequest, now: u64) -> CmdResult<Presentat
     request.check_against_profiles().map_err(|e| {
         refused("bad_request", format!("the request is invalid: {e}"), "请求内容无效")
     })?;
-    Ok(request.clone())
+    Ok(request)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -789,8 +789,8 @@ mod tests {
     #[test]
     fn a_request_outside_its_validity_is_refused() {
         let r = request("a", &["name"]);
-        assert!(check_request(&r, 1_700_000_100).is_ok());
-        let late = check_request(&r, 1_700_000_000 + 600 + REQUEST_SKEW_S + 1);
+        assert!(check_request(r.clone(), 1_700_000_100).is_ok());
+        let late = check_request(r, 1_700_000_000 + 600 + REQUEST_SKEW_S + 1);
         assert_eq!(
             late.err().and_then(|f| f.reason).map(|r| r.code),
             Some("request_expired".into())

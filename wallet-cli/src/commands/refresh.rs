@@ -29,7 +29,10 @@ fn refresh_from(ctx: &Ctx, source: &dyn ProofSource) -> CmdResult<Output> {
     for c in &mut wallet.data.credentials {
         let outcome = fetch_fresh(source, c, &trust_root, now);
         let (line, item) = match outcome {
-            Ok(Ok(())) => ("active".to_owned(), json!({ "id": c.id, "status": Status::Active })),
+            Ok(Ok(())) => (
+                Status::Active.as_str().to_owned(),
+                json!({ "id": c.id, "status": Status::Active }),
+            ),
             Ok(Err(invalid)) => (
                 format!("{} ({})", c.status.as_str(), invalid.code()),
                 json!({ "id": c.id, "status": c.status, "reason": invalid.code(),
