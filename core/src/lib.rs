@@ -18,6 +18,8 @@
 //! - [`issuance`]: issuing an SD-JWT VC and the salted commitment its anchor carries.
 //! - [`profiles`]: the shipped credential types with Chinese and English display text.
 //! - [`request`]: the presentation request a verifier shows (QR) and a wallet answers.
+//! - [`qrparts`]: the multi-part QR format `CLBQ1` a long bundle text is shown in.
+//! - [`registry`]: registry lookups (state proofs) checked against a trust root.
 //! - [`bundle`] and [`verify`]: the presentation bundle a citizen hands over, and the one
 //!   verification pipeline that decides it.
 #![forbid(unsafe_code)]
@@ -35,6 +37,8 @@ pub mod merkle;
 pub mod note;
 pub mod profiles;
 pub mod pseudonym;
+pub mod qrparts;
+pub mod registry;
 pub mod request;
 pub mod sdjwt;
 pub mod sig;

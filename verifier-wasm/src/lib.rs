@@ -13,7 +13,7 @@
 //! - [`decode_qr_image`]: the text of the first QR code found in an RGBA image, and
 //!   [`decode_qr_codes`] all of them;
 //! - [`collect_bundle_parts`]: joins a bundle split over several QR codes (`CLBQ1` parts);
-//! - [`profiles`]: the shipped credential types and their bilingual claim labels;
+//! - [`profiles()`]: the shipped credential types and their bilingual claim labels;
 //! - [`verify_bundle`]: the verdict on a presentation bundle (plain, or with the identity
 //!   extension: pseudonym and linked credentials, `specs/identity.md`) as a structured value;
 //! - [`Verifier`] (class): the same verdicts for a stream of bundles under one trust root, each

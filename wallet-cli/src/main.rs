@@ -9,6 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod card;
+mod cli;
 mod commands;
 mod error;
 mod identity;
@@ -20,260 +21,20 @@ mod store;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::Parser as _;
 
-const AFTER_HELP: &str = "\
-Exit codes:
-  0  ok
-  1  refused or invalid (a credential, request or bundle failed a check)
-  2  usage or input error (bad arguments, unreadable or malformed input)
-  3  wrong passphrase or keystore error (missing, corrupted or unwritable wallet)
-  4  network or node error
-
-The passphrase comes from --passphrase-file, else $CERTLEDGER_WALLET_PASSPHRASE, else a prompt.
-It is never taken as a command-line argument.
-
-Examples:
-  certledger-wallet init
-  certledger-wallet trust set trust-root.json
-  certledger-wallet import diploma.credential.json
-  certledger-wallet list --lang en
-  certledger-wallet present --request request.json --out answer.clb --png answer.png
-  certledger-wallet refresh --node http://127.0.0.1:8080
-  certledger-wallet verify answer.clb --trust-root trust-root.json --nonce N --audience A
-  certledger-wallet print 3q2-7w --out card.png
-  certledger-wallet identity keys --count 10 --out keys.json
-  certledger-wallet present --request request.json --with 3q2-7w";
-
-/// The citizen wallet for certledger credentials.
-#[derive(Parser)]
-#[command(name = "certledger-wallet", version, after_help = AFTER_HELP)]
-struct Cli {
-    /// Wallet directory (default: $HOME/.certledger-wallet).
-    #[arg(long, global = true, env = "CERTLEDGER_WALLET_DIR", value_name = "DIR")]
-    wallet_dir: Option<PathBuf>,
-    /// Read the passphrase from this file (one trailing newline is ignored).
-    #[arg(long, global = true, value_name = "FILE")]
-    passphrase_file: Option<PathBuf>,
-    /// Print machine-readable JSON on stdout (errors too).
-    #[arg(long, global = true)]
-    json: bool,
-    /// Display language for names and labels.
-    #[arg(long, global = true, value_enum, default_value_t = Lang::Zh)]
-    lang: Lang,
-    #[command(subcommand)]
-    command: Command,
-}
-
-/// Display language.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Lang {
-    /// 中文
-    Zh,
-    /// English
-    En,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Create a wallet: holder key and wallet secret, encrypted with a passphrase.
-    ///
-    /// Example: certledger-wallet init --passphrase-file pass.txt
-    Init,
-    /// Copy the encrypted wallet to FILE (checks the passphrase first).
-    ///
-    /// Example: certledger-wallet backup --out /media/usb/wallet.clw
-    Backup {
-        /// Where to write the backup (must not exist).
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
-    },
-    /// Restore an encrypted wallet backup (checks that it decrypts first).
-    ///
-    /// Example: certledger-wallet restore /media/usb/wallet.clw
-    Restore {
-        /// The backup file.
-        file: PathBuf,
-        /// Replace an existing wallet.
-        #[arg(long)]
-        force: bool,
-    },
-    /// Manage the trust root (the department keys that must cosign checkpoints).
-    #[command(subcommand)]
-    Trust(TrustCommand),
-    /// Import a credential file after checking it against the trust root.
-    ///
-    /// Example: certledger-wallet import diploma.credential.json
-    Import {
-        /// The credential file (JSON, `specs/credential-file.md`).
-        file: PathBuf,
-        /// Oldest checkpoint accepted in the file's proofs, in seconds.
-        #[arg(long, default_value_t = 30 * 24 * 3600)]
-        max_checkpoint_age: u64,
-    },
-    /// List the credentials.
-    ///
-    /// Example: certledger-wallet list --lang en
-    List,
-    /// Show one credential and its disclosable claims.
-    ///
-    /// Example: certledger-wallet show 3q2-7w
-    Show {
-        /// Credential id (a unique prefix of at least 4 characters).
-        id: String,
-    },
-    /// Answer a verifier's presentation request with a bundle (file and QR codes).
-    ///
-    /// Example: certledger-wallet present --request request.json --out answer.clb --png answer.png
-    Present(PresentArgs),
-    /// Fetch fresh proofs for every credential from a node and update their status.
-    ///
-    /// Example: certledger-wallet refresh --node http://127.0.0.1:8080
-    Refresh {
-        /// The node's base URL.
-        #[arg(long, value_name = "URL")]
-        node: String,
-    },
-    /// Verify a bundle locally (the browser's pipeline). No wallet needed.
-    ///
-    /// Example: certledger-wallet verify answer.clb --trust-root tr.json --nonce N --audience A
-    Verify(VerifyArgs),
-    /// Print a credential as a PNG card: QR of a full presentation and bilingual text.
-    ///
-    /// Example: certledger-wallet print 3q2-7w --out card.png
-    Print(PrintArgs),
-    /// Identity attestation batches (one copy per verifier).
-    #[command(subcommand)]
-    Identity(IdentityCommand),
-}
-
-#[derive(Subcommand)]
-enum IdentityCommand {
-    /// Derive the next N batch holder keys from the wallet secret and write their public keys,
-    /// for the issuer to bind one identity attestation copy to each.
-    ///
-    /// Example: certledger-wallet identity keys --count 10 --out keys.json
-    Keys {
-        /// How many keys (1 to 100).
-        #[arg(long, default_value_t = 10)]
-        count: u32,
-        /// Where to write the public keys (JSON).
-        #[arg(long, value_name = "FILE")]
-        out: PathBuf,
-    },
-}
-
-#[derive(Subcommand)]
-enum TrustCommand {
-    /// Store the trust root JSON used for import checks.
-    ///
-    /// Example: certledger-wallet trust set trust-root.json
-    Set {
-        /// The trust root JSON file.
-        file: PathBuf,
-    },
-    /// Show the stored trust root.
-    Show,
-}
-
-/// Arguments of `present`.
-#[derive(clap::Args)]
-pub struct PresentArgs {
-    /// The request: a file (JSON, `CLR1.` text or a QR PNG) or the JSON/`CLR1.` text itself.
-    #[arg(long, value_name = "FILE|STRING")]
-    pub request: String,
-    /// Which credential to present (id prefix); needed when several match.
-    #[arg(long, allow_hyphen_values = true, value_name = "ID")]
-    pub credential: Option<String>,
-    /// Claims to disclose (comma-separated; default: exactly those requested).
-    #[arg(long, value_delimiter = ',', value_name = "CLAIMS")]
-    pub disclose: Option<Vec<String>>,
-    /// Do not ask for confirmation.
-    #[arg(long)]
-    pub yes: bool,
-    /// The verifier's registry record with proof (the node's state-proof JSON).
-    #[arg(long, value_name = "FILE")]
-    pub verifier_record: Option<PathBuf>,
-    /// Fetch fresh proofs (and the verifier record) from this node.
-    #[arg(long, value_name = "URL")]
-    pub node: Option<String>,
-    /// Where to write the bundle text.
-    #[arg(long, value_name = "FILE", default_value = "presentation.clb")]
-    pub out: PathBuf,
-    /// Where to write the QR PNG (`NAME-<i>.png` per part when split).
-    #[arg(long, value_name = "FILE", default_value = "presentation.png")]
-    pub png: PathBuf,
-    /// Do not draw the QR code(s) in the terminal.
-    #[arg(long)]
-    pub no_terminal_qr: bool,
-    /// Present this credential too (id prefix; repeatable, at most 4), linked to the main one
-    /// as the same holder's.
-    #[arg(long, allow_hyphen_values = true, value_name = "ID")]
-    pub with: Option<Vec<String>>,
-    /// Do not add the per-verifier pseudonym to an identity attestation.
-    #[arg(long)]
-    pub no_pseudonym: bool,
-}
-
-/// Arguments of `verify`.
-#[derive(clap::Args)]
-pub struct VerifyArgs {
-    /// Bundle file(s), `CLB1.` text, or one or more QR PNGs (parts in any order).
-    #[arg(required = true, value_name = "BUNDLE")]
-    pub bundle: Vec<String>,
-    /// The trust root JSON file.
-    #[arg(long, value_name = "FILE")]
-    pub trust_root: PathBuf,
-    /// The nonce of the request (base64url text as in the request).
-    #[arg(long, allow_hyphen_values = true)]
-    pub nonce: String,
-    /// The audience of the request.
-    #[arg(long)]
-    pub audience: String,
-    /// Verify as of this Unix time (default: now).
-    #[arg(long, value_name = "UNIX")]
-    pub at: Option<u64>,
-    /// A claim that must be disclosed (repeatable).
-    #[arg(long, value_name = "CLAIM")]
-    pub require_claim: Vec<String>,
-    /// Oldest key-binding accepted, in seconds (raise it for printed cards).
-    #[arg(long, default_value_t = 300)]
-    pub max_presentation_age: u64,
-}
-
-/// Arguments of `print`.
-#[derive(clap::Args)]
-pub struct PrintArgs {
-    /// Credential id (a unique prefix of at least 4 characters).
-    pub id: String,
-    /// Where to write the PNG.
-    #[arg(long, value_name = "FILE.png")]
-    pub out: PathBuf,
-    /// Audience the printed presentation is bound to.
-    #[arg(long, default_value = "certledger:print")]
-    pub audience: String,
-    /// Nonce the printed presentation is bound to (default: `print-<unix time>`).
-    #[arg(long, allow_hyphen_values = true)]
-    pub nonce: Option<String>,
-    /// Claims to disclose (default: all).
-    #[arg(long, value_delimiter = ',', value_name = "CLAIMS")]
-    pub disclose: Option<Vec<String>>,
-}
-
-/// Global options every command sees.
-pub struct Ctx {
-    /// The wallet file.
-    pub wallet_path: PathBuf,
-    /// Passphrase source.
-    pub passphrase: store::PassphraseSource,
-    /// `--json`.
-    pub json: bool,
-    /// `--lang`.
-    pub lang: Lang,
-}
+use crate::cli::{generated, Cli, Command, IdentityCommand, TrustCommand};
+use crate::commands::Ctx;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(bytes) = generated(&cli.command) {
+        use std::io::Write as _;
+        return match std::io::stdout().lock().write_all(&bytes) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::from(error::Kind::Usage.exit_code()),
+        };
+    }
     let dir = cli.wallet_dir.clone().unwrap_or_else(|| {
         std::env::var_os("HOME")
             .map_or_else(|| PathBuf::from("."), PathBuf::from)
@@ -292,22 +53,25 @@ fn main() -> ExitCode {
         Err(failure) => return report(&ctx, Err(failure)),
     };
     let result = match cli.command {
-        Command::Init => commands::init(&ctx),
-        Command::Backup { out } => commands::backup(&ctx, &out),
-        Command::Restore { file, force } => commands::restore(&ctx, &file, force),
-        Command::Trust(TrustCommand::Set { file }) => commands::trust_set(&ctx, &file),
-        Command::Trust(TrustCommand::Show) => commands::trust_show(&ctx),
+        Command::Init => commands::init::init(&ctx),
+        Command::Backup { out } => commands::backup::backup(&ctx, &out),
+        Command::Restore { file, force } => commands::restore::restore(&ctx, &file, force),
+        Command::Trust(TrustCommand::Set { file }) => commands::trust::trust_set(&ctx, &file),
+        Command::Trust(TrustCommand::Show) => commands::trust::trust_show(&ctx),
         Command::Import { file, max_checkpoint_age } => {
-            commands::import(&ctx, &file, max_checkpoint_age)
+            commands::import::import(&ctx, &file, max_checkpoint_age)
         }
-        Command::List => commands::list(&ctx),
-        Command::Show { id } => commands::show(&ctx, &id),
-        Command::Present(args) => commands::present(&ctx, &args),
-        Command::Refresh { node } => commands::refresh(&ctx, &node),
-        Command::Verify(args) => commands::verify(&ctx, &args),
-        Command::Print(args) => commands::print(&ctx, &args),
+        Command::List => commands::list::list(&ctx),
+        Command::Show { id } => commands::show::show(&ctx, &id),
+        Command::Present(args) => commands::present::present(&ctx, &args),
+        Command::Refresh { node } => commands::refresh::refresh(&ctx, &node),
+        Command::Verify(args) => commands::verify::verify(&ctx, &args),
+        Command::Print(args) => commands::print::print(&ctx, &args),
         Command::Identity(IdentityCommand::Keys { count, out }) => {
-            commands::identity_keys(&ctx, count, &out)
+            commands::identity::keys(&ctx, count, &out)
+        }
+        Command::Completions { .. } | Command::Man => {
+            Err(error::usage("completions and man need no wallet"))
         }
     };
     report(&ctx, result)

@@ -1,8 +1,9 @@
 //! Fetching proofs from a department node, behind [`ProofSource`].
 //!
 //! Nothing a node serves is trusted: credential proofs are decided with
-//! `verify::verify_credential`, and state records (the verifier registry) are checked here
-//! against a quorum-cosigned checkpoint of the wallet's trust root. What the wallet asks for:
+//! `verify::verify_credential`, and state records (the verifier registry) with
+//! `registry::check_verifier_record`, both in core, against the wallet's trust root. This module
+//! only fetches. What the wallet asks for:
 //!
 //! - `GET {node}/v1/proofs/credential/{credential id, base64url}` →
 //!   `{"height": u64, "proofs": "<base64url of canonical bundle::Proofs>"}`, built against the
@@ -16,15 +17,11 @@ use std::time::Duration;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use certledger_core::bundle::{Proofs, MAX_BUNDLE_BYTES};
-use certledger_core::codec::Decode as _;
-use certledger_core::ledger::{self, VerifierRecord};
 use certledger_core::merkle::Hash;
-use certledger_core::note::{self, Quorum};
-use certledger_core::smt::SmtProof;
-use certledger_core::verify::TrustRoot;
-use serde::{Deserialize, Serialize};
+use certledger_core::registry::StateProofJson;
+use serde::Deserialize;
 
-use crate::error::{network, refused, CmdResult};
+use crate::error::{network, CmdResult};
 
 /// Largest node response read, in bytes.
 pub const MAX_RESPONSE_BYTES: u64 = 256 * 1024;
@@ -48,22 +45,6 @@ struct CredentialProofsJson {
     #[allow(dead_code)]
     height: u64,
     proofs: String,
-}
-
-/// A state lookup with its proof (also the `--verifier-record` file format).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StateProofJson {
-    /// The state key, hex.
-    pub key: String,
-    /// The checkpoint's height.
-    pub height: u64,
-    /// The canonical record bytes, base64url, or null when absent.
-    pub value: Option<String>,
-    /// The canonical sparse Merkle proof, base64url.
-    pub proof: String,
-    /// The cosigned checkpoint note the proof is against.
-    pub checkpoint: String,
 }
 
 impl HttpNode {
@@ -125,78 +106,4 @@ impl ProofSource for HttpNode {
         serde_json::from_str(&body)
             .map_err(|e| network(format!("the node's state proof is malformed: {e}")))
     }
-}
-
-/// A verifier record proven against a quorum checkpoint.
-pub struct ProvenVerifier {
-    /// The record, or `None` when the verifier is proven not registered.
-    pub record: Option<VerifierRecord>,
-    /// The checkpoint's time.
-    pub checkpoint_time: u64,
-}
-
-/// Checks a verifier-registry state proof for `verifier_id` against `trust_root`.
-/// Any inconsistency is a refusal: the registry answer cannot be trusted.
-pub fn check_verifier_proof(
-    json: &StateProofJson,
-    verifier_id: &str,
-    trust_root: &TrustRoot,
-    max_age_s: u64,
-    now: u64,
-) -> CmdResult<ProvenVerifier> {
-    let bad = |en: &str, zh: &str| refused("bad_verifier_record", en, zh);
-    let key = ledger::verifier_state_key(verifier_id);
-    if json.key != hex::encode(key) {
-        return Err(bad(
-            "the verifier record is for another verifier id",
-            "核验方登记记录与请求中的核验方不符",
-        ));
-    }
-    let quorum = Quorum {
-        origin: trust_root.chain_id.clone(),
-        keys: trust_root.keys.clone(),
-        threshold: trust_root.threshold,
-    };
-    let checkpoint = note::verify_checkpoint(&json.checkpoint, &quorum).map_err(|_| {
-        bad(
-            "the verifier record's checkpoint is not cosigned by the trusted departments",
-            "核验方登记记录的检查点未获得受信任部门的共同签名",
-        )
-    })?;
-    if now.saturating_sub(checkpoint.time) > max_age_s || checkpoint.time > now.saturating_add(300)
-    {
-        return Err(bad("the verifier record is not fresh", "核验方登记记录已过时"));
-    }
-    let proof_bytes = URL_SAFE_NO_PAD
-        .decode(&json.proof)
-        .map_err(|_| bad("the verifier record proof is malformed", "核验方登记证明格式错误"))?;
-    let proof = SmtProof::from_bytes(&proof_bytes)
-        .map_err(|_| bad("the verifier record proof is malformed", "核验方登记证明格式错误"))?;
-    let value = match &json.value {
-        None => None,
-        Some(v) => Some(
-            URL_SAFE_NO_PAD
-                .decode(v)
-                .map_err(|_| bad("the verifier record is malformed", "核验方登记记录格式错误"))?,
-        ),
-    };
-    proof.verify(&checkpoint.state_root, &key, value.as_deref()).map_err(|_| {
-        bad("the verifier record proof does not match the checkpoint", "核验方登记证明与检查点不符")
-    })?;
-    let record = match value {
-        None => None,
-        Some(bytes) => Some(
-            VerifierRecord::from_bytes(&bytes)
-                .map_err(|_| bad("the verifier record is malformed", "核验方登记记录格式错误"))?,
-        ),
-    };
-    if let Some(r) = &record {
-        if r.0.verifier_id != verifier_id {
-            return Err(bad(
-                "the verifier record is for another verifier id",
-                "核验方登记记录与请求中的核验方不符",
-            ));
-        }
-    }
-    Ok(ProvenVerifier { record, checkpoint_time: checkpoint.time })
 }

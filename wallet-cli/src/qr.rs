@@ -1,90 +1,27 @@
-//! QR codes for bundles: splitting, terminal and PNG rendering, and decoding PNGs.
-//!
-//! A bundle text (`CLB1.…`) of at most [`MAX_PART_CHARS`] characters is one QR code holding the
-//! text itself. A longer text is cut into `n` consecutive pieces of at most [`MAX_PART_CHARS`]
-//! characters, and piece `i` (1-based) is encoded as `CLBQ1/<i>/<n>/<piece>`. A reader collects
-//! every part (any order), checks that all name the same `n`, that each `i` in `1..=n` appears
-//! exactly once (or repeats the same piece), and joins the pieces in order. `n` is at most
-//! [`MAX_PARTS`]. Codes use error-correction level M, which keeps each code scannable from paper
-//! and screens (`specs/wallet.md`).
+//! QR codes for bundles: terminal and PNG rendering, and decoding PNGs. Splitting a long bundle
+//! text into `CLBQ1` parts and joining them back is core's (`certledger_core::qrparts`,
+//! `specs/qr-parts.md`), shared with the browser verifier. Codes use error-correction level M,
+//! which keeps each code scannable from paper and screens (`specs/wallet.md`).
 
+use certledger_core::qrparts::{self, MAX_PARTS};
 use image::{GrayImage, Luma};
 use qrcode::{Color, EcLevel, QrCode};
 
 use crate::error::{usage, CmdResult};
 
-/// Longest piece of bundle text in one code.
-pub const MAX_PART_CHARS: usize = 1000;
-/// Most parts a bundle may be split into.
-pub const MAX_PARTS: usize = 64;
-/// Prefix of a part.
-pub const PART_PREFIX: &str = "CLBQ1/";
 /// Pixels per module in PNG output.
 pub const MODULE_PX: u32 = 4;
 /// Quiet zone, in modules.
 pub const QUIET_MODULES: u32 = 4;
 
-/// The QR payloads for a bundle text.
+/// The QR payloads for a bundle text (`qrparts::split`).
 pub fn split(text: &str) -> CmdResult<Vec<String>> {
-    if text.len() <= MAX_PART_CHARS {
-        return Ok(vec![text.to_owned()]);
-    }
-    if !text.is_ascii() {
-        return Err(usage("bundle text must be ASCII"));
-    }
-    let pieces: Vec<&str> = text
-        .as_bytes()
-        .chunks(MAX_PART_CHARS)
-        .map(|c| std::str::from_utf8(c).unwrap_or_default())
-        .collect();
-    let n = pieces.len();
-    if n > MAX_PARTS {
-        return Err(usage("bundle is too large for QR codes"));
-    }
-    Ok(pieces.iter().enumerate().map(|(i, p)| format!("{PART_PREFIX}{}/{n}/{p}", i + 1)).collect())
+    qrparts::split(text).map_err(|e| usage(format!("cannot show the bundle as QR codes: {e}")))
 }
 
-/// Joins QR payloads back into the bundle text.
-pub fn join(payloads: &[String]) -> CmdResult<String> {
-    let payloads: Vec<&str> = payloads.iter().map(|p| p.trim()).collect();
-    if let [single] = payloads.as_slice() {
-        if !single.starts_with(PART_PREFIX) {
-            return Ok((*single).to_owned());
-        }
-    }
-    let mut total = None;
-    let mut pieces: Vec<Option<&str>> = Vec::new();
-    for p in &payloads {
-        let rest = p
-            .strip_prefix(PART_PREFIX)
-            .ok_or_else(|| usage("several QR codes given but not all are CLBQ1 parts"))?;
-        let mut fields = rest.splitn(3, '/');
-        let (Some(i), Some(n), Some(piece)) = (fields.next(), fields.next(), fields.next()) else {
-            return Err(usage("malformed CLBQ1 part"));
-        };
-        let i: usize = i.parse().map_err(|_| usage("malformed CLBQ1 part index"))?;
-        let n: usize = n.parse().map_err(|_| usage("malformed CLBQ1 part count"))?;
-        if n == 0 || n > MAX_PARTS || i == 0 || i > n {
-            return Err(usage("CLBQ1 part index or count out of range"));
-        }
-        if *total.get_or_insert(n) != n {
-            return Err(usage("CLBQ1 parts disagree on the number of parts"));
-        }
-        pieces.resize(n, None);
-        let slot = pieces.get_mut(i - 1).ok_or_else(|| usage("CLBQ1 part out of range"))?;
-        match slot {
-            Some(existing) if *existing != piece => {
-                return Err(usage("two different CLBQ1 parts have the same index"))
-            }
-            _ => *slot = Some(piece),
-        }
-    }
-    let mut out = String::new();
-    for (i, piece) in pieces.iter().enumerate() {
-        let piece = piece.ok_or_else(|| usage(format!("CLBQ1 part {} is missing", i + 1)))?;
-        out.push_str(piece);
-    }
-    Ok(out)
+/// Joins the QR texts read from one bundle back into its text (`qrparts::join`).
+pub fn join(texts: &[String]) -> CmdResult<String> {
+    qrparts::join(texts).map_err(|e| usage(e.to_string()))
 }
 
 /// Encodes one payload. The code is rendered and read back with the decoder `verify` uses
@@ -189,26 +126,47 @@ fn blank(img: &mut GrayImage, bounds: &[rqrr::Point; 4]) {
 mod tests {
     use super::*;
 
+    /// The wallet used to accept `01`, `+1` and empty pieces that the browser refused; it now
+    /// refuses every part core refuses (`specs/vectors/qr-parts.json`).
     #[test]
-    fn split_join_round_trip() {
-        let text: String =
-            "CLB1.".chars().chain((0..3500).map(|i| (b'a' + (i % 26) as u8) as char)).collect();
-        let parts = split(&text).expect("split");
-        assert_eq!(parts.len(), 4);
-        assert!(parts.iter().all(|p| p.starts_with("CLBQ1/")));
-        let mut shuffled = parts.clone();
-        shuffled.reverse();
-        assert_eq!(join(&shuffled).expect("join"), text);
-        assert!(join(&parts[..3]).is_err());
-        let mut bad = parts.clone();
-        bad[1] = bad[1].replacen("/4/", "/5/", 1);
-        assert!(join(&bad).is_err());
-        assert_eq!(split("CLB1.abc").expect("split"), vec!["CLB1.abc".to_owned()]);
+    fn join_refuses_what_the_browser_refuses() {
+        for parts in [
+            ["CLBQ1/01/2/CLB1.AA", "CLBQ1/2/2/BB"],
+            ["CLBQ1/+1/2/CLB1.AA", "CLBQ1/2/2/BB"],
+            ["CLBQ1/1/2/CLB1.AA", "CLBQ1/2/2/"],
+            ["CLBQ1/1/2/CLB1.AA", "CLBQ1/2/3/BB"],
+            ["CLBQ1/1/2/CLB1.AA", "CLBQ1/1/2/CLB1.AB"],
+        ] {
+            let parts: Vec<String> = parts.iter().map(|p| (*p).to_owned()).collect();
+            assert!(join(&parts).is_err(), "{parts:?}");
+        }
+        let ok = ["CLBQ1/2/2/BB".to_owned(), "CLBQ1/1/2/CLB1.AA".to_owned()];
+        assert_eq!(join(&ok).expect("join"), "CLB1.AABB");
+    }
+
+    /// The shared vectors (`specs/vectors/qr-parts.json`) through the wallet's entry point.
+    #[test]
+    fn shared_vectors_through_the_wallet() {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../specs/vectors/qr-parts.json")).expect("json");
+        for case in doc["join"].as_array().expect("join") {
+            let texts: Vec<String> = case["texts"]
+                .as_array()
+                .expect("texts")
+                .iter()
+                .map(|t| t.as_str().expect("text").to_owned())
+                .collect();
+            match (join(&texts), case["expect"]["text"].as_str()) {
+                (Ok(got), Some(want)) => assert_eq!(got, want, "{}", case["name"]),
+                (Err(_), None) => {}
+                (got, _) => panic!("{}: {:?}", case["name"], got.map_err(|f| f.error.to_string())),
+            }
+        }
     }
 
     #[test]
     fn image_round_trip() {
-        let payload = format!("{PART_PREFIX}1/2/{}", "x".repeat(900));
+        let payload = format!("{}1/2/{}", qrparts::PART_PREFIX, "x".repeat(900));
         let img = to_image(&encode(&payload).expect("encode"));
         assert_eq!(decode_image(&img), vec![payload]);
     }

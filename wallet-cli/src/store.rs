@@ -72,8 +72,8 @@ pub struct StoredCredential {
     pub sd_jwt: String,
     /// Latest canonical proofs, base64url.
     pub proofs: String,
-    /// `active`, `revoked`, `suspended`, `expired` or `invalid` as of the latest proofs.
-    pub status: String,
+    /// The status as of the latest proofs (stored as `active`, `revoked`, …).
+    pub status: Status,
     /// The refusal code when not active.
     pub status_reason: Option<String>,
     /// Height of the checkpoint of the latest proofs.
@@ -92,7 +92,58 @@ pub struct StoredCredential {
     pub key_index: Option<u32>,
 }
 
+/// A stored credential's status as of its latest proofs. Stored as the lower-case word, as
+/// wallets have always written it; a word this build does not know reads as [`Status::Invalid`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Usable.
+    Active,
+    /// Revoked by its issuer.
+    Revoked,
+    /// Suspended by its issuer.
+    Suspended,
+    /// Past its expiry.
+    Expired,
+    /// Anything else (never written by this build; read for unknown words).
+    #[serde(other)]
+    Invalid,
+}
+
+impl Status {
+    /// The stored word (also the `--json` value and refusal code).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Revoked => "revoked",
+            Status::Suspended => "suspended",
+            Status::Expired => "expired",
+            Status::Invalid => "invalid",
+        }
+    }
+
+    /// The status a refusal reason means for a stored credential, if it is a status at all.
+    pub fn of_invalid(invalid: &certledger_core::verify::Invalid) -> Option<Self> {
+        use certledger_core::verify::Invalid;
+        match invalid {
+            Invalid::Revoked { .. } => Some(Status::Revoked),
+            Invalid::Suspended { .. } => Some(Status::Suspended),
+            Invalid::Expired => Some(Status::Expired),
+            _ => None,
+        }
+    }
+}
+
 impl StoredCredential {
+    /// The effective status at `now`: the stored status, or [`Status::Expired`] once an active
+    /// credential is past its expiry.
+    pub fn effective_status(&self, now: u64) -> Status {
+        if self.status == Status::Active && self.expires_at.is_some_and(|exp| now >= exp) {
+            return Status::Expired;
+        }
+        self.status
+    }
+
     /// The decoded proofs.
     pub fn proofs(&self) -> CmdResult<Proofs> {
         let bytes = URL_SAFE_NO_PAD
@@ -355,5 +406,44 @@ pub fn lock_wallet_dir(dir: &Path) -> CmdResult<Option<std::fs::File>> {
             }
             Err(e) => return Err(keystore(format!("cannot lock {}: {e}", path.display()))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A credential entry exactly as wallets before the status enum wrote it (no `key_index`).
+    const OLD_ENTRY: &str = r#"{"id":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","chain_id":"cn.gov.certledger","type_id":"https://certledger.gov.cn/types/diploma","issuer_department":"education","sd_jwt":"x~","proofs":"","status":"STATUS","status_reason":null,"checkpoint_height":7,"checkpoint_time":1700000000,"checked_at":1700000001,"imported_at":1700000001,"expires_at":1800000000}"#;
+
+    fn entry(status: &str) -> StoredCredential {
+        serde_json::from_str(&OLD_ENTRY.replace("STATUS", status)).expect("old entry loads")
+    }
+
+    #[test]
+    fn old_keystore_entries_still_load_and_are_written_the_same_way() {
+        for (word, status) in [
+            ("active", Status::Active),
+            ("revoked", Status::Revoked),
+            ("suspended", Status::Suspended),
+            ("expired", Status::Expired),
+            ("invalid", Status::Invalid),
+            ("something-newer", Status::Invalid),
+        ] {
+            let c = entry(word);
+            assert_eq!(c.status, status, "{word}");
+            if status.as_str() == word {
+                // Written back byte for byte as an older wallet wrote it.
+                assert_eq!(serde_json::to_string(&c).unwrap(), OLD_ENTRY.replace("STATUS", word));
+            }
+        }
+    }
+
+    #[test]
+    fn an_active_credential_expires_by_the_clock() {
+        let c = entry("active");
+        assert_eq!(c.effective_status(1_799_999_999), Status::Active);
+        assert_eq!(c.effective_status(1_800_000_000), Status::Expired);
+        assert_eq!(entry("revoked").effective_status(1_900_000_000), Status::Revoked);
     }
 }

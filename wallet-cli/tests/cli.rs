@@ -856,3 +856,53 @@ fn a_second_command_waits_for_the_wallet_lock() {
     drop(lock);
     assert_eq!(env.ok(&["list"])["credentials"], json!([]));
 }
+
+/// The names in a directory, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn present_writes_no_files_into_the_current_directory_unless_asked() {
+    let (env, world, _) = wallet_with_diploma("no files unasked");
+    let record = env.write("verifier.json", &world.state_proof(VERIFIER));
+    let req = request(&["institution", "name"], "pudong-counter-1");
+    let req_file = env.write("req.json", &req.to_json());
+    let before = listing(env.dir.path());
+    let j = env.ok(&["present", "--request", &req_file, "--yes", "--verifier-record", &record]);
+    assert_eq!(listing(env.dir.path()), before, "present wrote into the current directory");
+    assert!(j["bundle"].as_str().is_some_and(|b| b.starts_with("CLB1.")), "{j}");
+    assert_eq!(j["bundle_file"], Value::Null);
+    assert_eq!(j["png"], json!([]));
+    // Without --json the bundle text is printed.
+    let r = env.run(&[
+        "present",
+        "--request",
+        &req_file,
+        "--yes",
+        "--verifier-record",
+        &record,
+        "--no-terminal-qr",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.lines().any(|l| l.starts_with("CLB1.")), "{}", r.stdout);
+    assert_eq!(listing(env.dir.path()), before);
+}
+
+#[test]
+fn completions_and_man_page_need_no_wallet() {
+    let env = Env::new();
+    let r = env.run(&["completions", "bash"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("certledger-wallet") && r.stdout.contains("present"), "{}", r.stdout);
+    let r = env.run(&["man"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains(".TH certledger-wallet"), "{}", r.stdout);
+    assert!(!env.wallet_dir.exists());
+    env.fails(&["completions", "no-such-shell"], 2);
+}

@@ -1,0 +1,109 @@
+//! `import FILE`: check a credential file against the trust root and store it.
+
+use std::path::Path;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use certledger_core::credential_file::CredentialFile;
+use certledger_core::sdjwt;
+use certledger_core::verify::{self, Invalid, Verdict};
+use serde_json::json;
+
+use super::{now, open_wallet, read_text, type_name, Ctx, Output};
+use crate::error::{refused, CmdResult, Failure, Reason};
+use crate::store::{Status, StoredCredential};
+
+/// `import FILE`.
+pub fn import(ctx: &Ctx, file: &Path, max_checkpoint_age_s: u64) -> CmdResult<Output> {
+    let text = read_text(file)?;
+    let mut wallet = open_wallet(ctx)?;
+    let trust_root = wallet.trust_root()?;
+    let cred = CredentialFile::from_json(&text).map_err(|e| {
+        refused(
+            "malformed_credential_file",
+            format!("the credential file is invalid: {e}"),
+            "证照文件格式错误或已损坏",
+        )
+    })?;
+    if cred.chain_id != trust_root.chain_id {
+        return Err(Failure::refused(Reason::from_invalid(&Invalid::WrongLedger)));
+    }
+    let now = now();
+    let accepted = match verify::verify_credential(
+        &cred.sd_jwt,
+        &cred.proofs,
+        &trust_root,
+        max_checkpoint_age_s,
+        now,
+    ) {
+        Ok(Verdict::Valid(a)) => a,
+        Ok(Verdict::Invalid(invalid)) => {
+            return Err(Failure::refused(Reason::from_invalid(&invalid)))
+        }
+        Err(e) => {
+            return Err(refused(
+                "malformed_credential",
+                format!("the credential could not be checked: {e}"),
+                "证照无法核验：内容格式错误",
+            ))
+        }
+    };
+    let issued = sdjwt::verify_issued(&cred.sd_jwt, &cred.proofs.credential_record.issuer_key)
+        .map_err(|_| {
+            refused("malformed_credential", "the credential could not be read", "证照无法读取")
+        })?;
+    // The wallet's main holder key, or one of its batch keys (`identity keys`).
+    let key_index = match issued.holder_key.map(|k| wallet.whose_key(&k)).transpose()?.flatten() {
+        Some(index) => index,
+        None => {
+            return Err(refused(
+                "holder_key_mismatch",
+                "this credential is bound to another holder key, not this wallet's",
+                "此证照绑定的是其他持有人密钥，不属于本钱包",
+            ))
+        }
+    };
+    let id = URL_SAFE_NO_PAD.encode(cred.credential_id);
+    if wallet.data.credentials.iter().any(|c| c.id == id) {
+        return Err(refused(
+            "duplicate",
+            "this credential is already in the wallet (use refresh to update it)",
+            "此证照已在钱包中（可用 refresh 更新）",
+        ));
+    }
+    let mut stored = StoredCredential {
+        id: id.clone(),
+        chain_id: cred.chain_id.clone(),
+        type_id: accepted.credential_type.clone(),
+        issuer_department: accepted.issuer_department.clone(),
+        sd_jwt: cred.sd_jwt.clone(),
+        proofs: String::new(),
+        status: Status::Active,
+        status_reason: None,
+        checkpoint_height: accepted.checkpoint_height,
+        checkpoint_time: accepted.checkpoint_time,
+        checked_at: now,
+        imported_at: now,
+        expires_at: accepted.expires_at,
+        key_index,
+    };
+    stored.set_proofs(&cred.proofs);
+    let short = stored.short_id().to_owned();
+    wallet.data.credentials.push(stored);
+    wallet.save()?;
+    let name = type_name(&accepted.credential_type, ctx.lang);
+    Ok(Output::new(
+        format!("Imported {name} ({short})\n已导入：{}\n", accepted.type_name_zh),
+        json!({
+            "id": id,
+            "short_id": short,
+            "type": accepted.credential_type,
+            "type_name_zh": accepted.type_name_zh,
+            "type_name_en": accepted.type_name_en,
+            "issuer_department": accepted.issuer_department,
+            "checkpoint_height": accepted.checkpoint_height,
+            "expires_at": accepted.expires_at,
+            "holder_key_index": key_index,
+        }),
+    ))
+}

@@ -1,0 +1,106 @@
+//! `refresh --node URL`: fresh proofs for every credential, each decided by core.
+
+use std::fmt::Write as _;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use certledger_core::registry;
+use certledger_core::verify::{self, Invalid, TrustRoot, Verdict};
+use serde_json::json;
+
+use super::{now, open_wallet, type_name, Ctx, Output, FRESH_CHECKPOINT_AGE_S};
+use crate::error::{keystore, network, CmdResult, Failure};
+use crate::node::{HttpNode, ProofSource};
+use crate::store::{Status, StoredCredential};
+
+/// `refresh --node URL`.
+pub fn refresh(ctx: &Ctx, node_url: &str) -> CmdResult<Output> {
+    let source = HttpNode::new(node_url)?;
+    refresh_from(ctx, &source)
+}
+
+fn refresh_from(ctx: &Ctx, source: &dyn ProofSource) -> CmdResult<Output> {
+    let mut wallet = open_wallet(ctx)?;
+    let trust_root = wallet.trust_root()?;
+    let now = now();
+    let mut text = String::new();
+    let mut items = Vec::new();
+    let mut first_error: Option<Failure> = None;
+    for c in &mut wallet.data.credentials {
+        let outcome = fetch_fresh(source, c, &trust_root, now);
+        let (line, item) = match outcome {
+            Ok(Ok(())) => (
+                Status::Active.as_str().to_owned(),
+                json!({ "id": c.id, "status": Status::Active }),
+            ),
+            Ok(Err(invalid)) => (
+                format!("{} ({})", c.status.as_str(), invalid.code()),
+                json!({ "id": c.id, "status": c.status, "reason": invalid.code(),
+                        "message_en": invalid.to_string(), "message_zh": invalid.message_zh() }),
+            ),
+            Err(f) => {
+                let msg = format!("{:#}", f.error);
+                let item = json!({ "id": c.id, "status": c.status, "error": msg });
+                first_error.get_or_insert(f);
+                (format!("not refreshed: {msg}"), item)
+            }
+        };
+        let _ = writeln!(text, "{}  {}  {}", c.short_id(), type_name(&c.type_id, ctx.lang), line);
+        items.push(item);
+    }
+    // Keep whatever was refreshed, even when another credential failed.
+    wallet.save()?;
+    if let Some(f) = first_error {
+        return Err(Failure::new(
+            f.kind,
+            f.error.context("refresh incomplete (other credentials were updated)"),
+        ));
+    }
+    Ok(Output::new(text, json!({ "credentials": items })))
+}
+
+pub(super) fn fetch_fresh(
+    source: &dyn ProofSource,
+    c: &mut StoredCredential,
+    trust_root: &TrustRoot,
+    now: u64,
+) -> CmdResult<Result<(), Invalid>> {
+    let id: [u8; 32] = URL_SAFE_NO_PAD
+        .decode(&c.id)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| keystore("a stored credential id is malformed"))?;
+    let proofs = source.credential_proofs(&id)?;
+    let verdict =
+        verify::verify_credential(&c.sd_jwt, &proofs, trust_root, FRESH_CHECKPOINT_AGE_S, now)
+            .map_err(|e| network(format!("the node served undecidable proofs: {e}")))?;
+    match verdict {
+        Verdict::Valid(a) => {
+            c.set_proofs(&proofs);
+            c.status = Status::Active;
+            c.status_reason = None;
+            c.checkpoint_height = a.checkpoint_height;
+            c.checkpoint_time = a.checkpoint_time;
+            c.checked_at = now;
+            Ok(Ok(()))
+        }
+        Verdict::Invalid(invalid) => match Status::of_invalid(&invalid) {
+            Some(status) => {
+                // The status itself is proven under a quorum checkpoint: record it.
+                c.set_proofs(&proofs);
+                c.status = status;
+                c.status_reason = Some(invalid.code().to_owned());
+                c.checked_at = now;
+                if let Ok(cp) = registry::check_checkpoint(&proofs.checkpoint, trust_root) {
+                    c.checkpoint_height = cp.height;
+                    c.checkpoint_time = cp.time;
+                }
+                Ok(Err(invalid))
+            }
+            None => Err(network(format!(
+                "the node served proofs that do not verify: {invalid} ({})",
+                invalid.code()
+            ))),
+        },
+    }
+}
