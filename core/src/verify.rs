@@ -1144,7 +1144,7 @@ fn check_credential(
         Presentation::W3cVp(text) => {
             let checked = match check {
                 Some(check) => w3c::verify_presentation(text, issuer.public_key(), check),
-                None => w3c::verify_credential(text, issuer.public_key()),
+                None => w3c::verify_credential(text, issuer.public_key(), now),
             };
             let invalid = match checked {
                 Ok(v) => {
