@@ -97,13 +97,18 @@ impl TrustRoot {
     /// The trust root for a genesis: every founding department's node key, threshold more than
     /// two thirds.
     pub fn from_genesis(genesis: &ledger::Genesis) -> Self {
-        let keys: Vec<NoteKey> = genesis
-            .departments
-            .iter()
-            .map(|d| NoteKey { name: d.id.clone(), key: d.node_key })
-            .collect();
+        Self::from_departments(&genesis.chain_id, &genesis.departments)
+    }
+
+    /// The trust root of a department set under `chain_id`: every department's node key, named
+    /// by its id, in the order given; threshold more than two thirds
+    /// ([`ledger::quorum_threshold`]). The one place a department set becomes checkpoint trust
+    /// ([`TrustRoot::quorum`] then gives the quorum).
+    pub fn from_departments(chain_id: &str, departments: &[ledger::Department]) -> Self {
+        let keys: Vec<NoteKey> =
+            departments.iter().map(|d| NoteKey { name: d.id.clone(), key: d.node_key }).collect();
         let threshold = ledger::quorum_threshold(keys.len());
-        Self { chain_id: genesis.chain_id.clone(), keys, threshold }
+        Self { chain_id: chain_id.to_owned(), keys, threshold }
     }
 
     /// Parses the JSON form, strictly and with bounds.
