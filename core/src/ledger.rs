@@ -1294,7 +1294,11 @@ impl<'a, S: SmtStore> Overlay<'a, S> {
         let index: DepartmentIssuers =
             self.read(&department_issuers_state_key(dept))?.unwrap_or_default();
         for key in &index.keys {
-            let mut rec = self.issuer(key)?;
+            // Every indexed key has a record (both are written by RegisterIssuer and records are
+            // never deleted); a missing one is skipped rather than halting the chain.
+            let Some(mut rec) = self.read::<IssuerRecord>(&issuer_state_key(key))? else {
+                continue;
+            };
             if rec.retired_at.is_none_or(|r| r > self.time) {
                 rec.retired_at = Some(self.time);
                 self.write(issuer_state_key(key), &rec);
