@@ -12,6 +12,12 @@
 //! minimal string escaping. It is implemented by the `serde_json_canonicalizer` crate, which
 //! reproduces every cyberphone test vector (`core/tests/jcs_vectors.rs`); see
 //! `specs/credentials.md`.
+//!
+//! JCS writes every number as an IEEE 754 double, so an integer beyond 2^53 would be rounded
+//! (9007199254740993 is written as 9007199254740992): two different documents would have one
+//! canonical form and one signature would cover both. [`canonicalize`] therefore refuses any
+//! integer outside the I-JSON safe range `-(2^53 - 1) ..= 2^53 - 1` (RFC 7493 section 2.2);
+//! a signed document that needs a larger number must carry it as a string.
 
 use core::cell::Cell;
 use core::fmt;
@@ -73,9 +79,38 @@ pub fn parse_strict_bytes(bytes: &[u8]) -> Result<Value, JsonError> {
     parse_strict(text)
 }
 
-/// The RFC 8785 canonical form of `value`, as text.
+/// Largest integer magnitude [`canonicalize`] accepts: `2^53 - 1`, the largest of the range in
+/// which every integer is exactly an IEEE 754 double.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// The RFC 8785 canonical form of `value`, as text. Refuses ([`JsonError::Unrepresentable`]) a
+/// non-finite number and an integer beyond [`MAX_SAFE_INTEGER`] in magnitude (see the module
+/// docs).
 pub fn canonicalize(value: &Value) -> Result<String, JsonError> {
+    if !integers_are_safe(value) {
+        return Err(JsonError::Unrepresentable);
+    }
     serde_json_canonicalizer::to_string(value).map_err(|_| JsonError::Unrepresentable)
+}
+
+/// Whether every integer in `value` is within [`MAX_SAFE_INTEGER`] in magnitude (an explicit
+/// stack, so a deep value built by code cannot exhaust the call stack).
+fn integers_are_safe(value: &Value) -> bool {
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Number(n) => {
+                let magnitude = n.as_u64().or_else(|| n.as_i64().map(i64::unsigned_abs));
+                if magnitude.is_some_and(|m| m > MAX_SAFE_INTEGER) {
+                    return false;
+                }
+            }
+            Value::Array(items) => stack.extend(items),
+            Value::Object(map) => stack.extend(map.values()),
+            Value::Null | Value::Bool(_) | Value::String(_) => {}
+        }
+    }
+    true
 }
 
 /// The RFC 8785 canonical form of the JSON `text`, parsed strictly first.

@@ -35,6 +35,9 @@ pub const MAX_PURPOSES: u32 = 32;
 pub const MAX_ADMIN_KEYS: u32 = 16;
 /// Most departments (validators), and most governance approvals.
 pub const MAX_DEPARTMENTS: u32 = 64;
+/// Most issuer keys a department may register over its lifetime (the `dept-issuers` index that
+/// lets a removal retire them all).
+pub const MAX_DEPARTMENT_ISSUERS: u32 = 4096;
 /// Largest canonical signed entry (bytes).
 pub const MAX_ENTRY_BYTES: usize = 32 * 1024;
 /// Largest canonical log leaf (bytes): a signed entry plus height and time.
@@ -777,6 +780,12 @@ pub fn verifier_state_key(verifier_id: &str) -> Hash {
 pub fn credential_state_key(credential_id: &[u8; 32]) -> Hash {
     state_key("cred", credential_id)
 }
+/// State key of the index of a department's issuer keys (tag `dept-issuers`, id = UTF-8
+/// department id): every key the department ever registered, so that removing the department
+/// can retire them all.
+pub fn department_issuers_state_key(id: &str) -> Hash {
+    state_key("dept-issuers", id.as_bytes())
+}
 /// State key of the validator set record (tag `validators`, empty id).
 pub fn validators_state_key() -> Hash {
     state_key("validators", &[])
@@ -901,12 +910,33 @@ impl Decode for IssuerRecord {
     }
 }
 
+/// Every issuer key a department registered, in registration order (at most
+/// [`MAX_DEPARTMENT_ISSUERS`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DepartmentIssuers {
+    /// The keys.
+    pub keys: Vec<PublicKey>,
+}
+
+impl Encode for DepartmentIssuers {
+    fn encode(&self, w: &mut Writer) {
+        w.seq(&self.keys);
+    }
+}
+
+impl Decode for DepartmentIssuers {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self { keys: r.seq(MAX_DEPARTMENT_ISSUERS, "department issuers")? })
+    }
+}
+
 /// A registered credential type.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TypeRecord {
     /// The registration.
     pub def: RegisterType,
-    /// The department whose admin registered it.
+    /// The department that owns it: the one whose admin registered it. Only that department's
+    /// admins may register issuers for it.
     pub department: String,
 }
 
@@ -1246,6 +1276,7 @@ impl<'a, S: SmtStore> Overlay<'a, S> {
         for d in &set.departments {
             if new.binary_search_by(|x| x.id.cmp(&d.id)).is_err() {
                 self.writes.insert(department_state_key(&d.id), None);
+                self.retire_department_issuers(&d.id)?;
             }
         }
         for d in &new {
@@ -1254,6 +1285,45 @@ impl<'a, S: SmtStore> Overlay<'a, S> {
         set.departments = new;
         self.write(validators_state_key(), &set);
         Ok(())
+    }
+
+    /// A removed department's issuer keys lose their authority from this block on: each is
+    /// retired at the block time (an earlier retirement stays), so credentials anchored before
+    /// stay valid and the issuer records a verifier is shown say so.
+    fn retire_department_issuers(&mut self, dept: &str) -> Result<(), EntryError> {
+        let index: DepartmentIssuers =
+            self.read(&department_issuers_state_key(dept))?.unwrap_or_default();
+        for key in &index.keys {
+            // Every indexed key has a record (both are written by RegisterIssuer and records are
+            // never deleted); a missing one is skipped rather than halting the chain.
+            let Some(mut rec) = self.read::<IssuerRecord>(&issuer_state_key(key))? else {
+                continue;
+            };
+            if rec.retired_at.is_none_or(|r| r > self.time) {
+                rec.retired_at = Some(self.time);
+                self.write(issuer_state_key(key), &rec);
+            }
+        }
+        Ok(())
+    }
+
+    /// Who may act on an issuer record (retire it, report its compromise): an admin of its
+    /// department while that department is current; once it was removed, an admin of any current
+    /// department (`specs/governance.md`, "Records of a removed department"). Returns whether
+    /// the record is orphaned (its department removed).
+    fn require_issuer_authority(
+        &self,
+        rec: &IssuerRecord,
+        signer: &PublicKey,
+    ) -> Result<bool, EntryError> {
+        if self.raw(&department_state_key(&rec.department))?.is_some() {
+            self.require_admin(&rec.department, signer)?;
+            return Ok(false);
+        }
+        if self.admin_department(signer)?.is_none() {
+            return Err(EntryError::UnknownSigner);
+        }
+        Ok(true)
     }
 
     fn check(&self, entry: &SignedEntry) -> Result<(), EntryError> {
@@ -1289,17 +1359,26 @@ impl<'a, S: SmtStore> Overlay<'a, S> {
                 }
                 check_names(&b.name_zh, &b.name_en)?;
                 for ty in &b.types {
-                    if self.raw(&type_state_key(ty))?.is_none() {
-                        return Err(EntryError::UnknownType);
+                    let owner: TypeRecord =
+                        self.read(&type_state_key(ty))?.ok_or(EntryError::UnknownType)?;
+                    if owner.department != b.department {
+                        return Err(EntryError::NotAuthorised(
+                            "the type belongs to another department",
+                        ));
                     }
                 }
                 if self.raw(&issuer_state_key(&b.issuer_key))?.is_some() {
                     return Err(EntryError::AlreadyRegistered("issuer key"));
                 }
+                let index: DepartmentIssuers =
+                    self.read(&department_issuers_state_key(&b.department))?.unwrap_or_default();
+                if index.keys.len() >= MAX_DEPARTMENT_ISSUERS as usize {
+                    return Err(EntryError::TooLarge("issuer keys of the department"));
+                }
             }
             EntryBody::RetireIssuer(b) => {
                 let rec = self.issuer(&b.issuer_key)?;
-                self.require_admin(&rec.department, signer)?;
+                self.require_issuer_authority(&rec, signer)?;
                 if b.at < t {
                     return Err(EntryError::Invalid("retirement may not be in the past"));
                 }
@@ -1309,8 +1388,19 @@ impl<'a, S: SmtStore> Overlay<'a, S> {
             }
             EntryBody::CompromiseIssuer(b) => {
                 let rec = self.issuer(&b.issuer_key)?;
-                if *signer != b.issuer_key {
-                    self.require_admin(&rec.department, signer)?;
+                // Backdating invalidates credentials already issued: only the department's own
+                // admins may do it. The key itself (perhaps in a thief's hands) and the admins of
+                // other departments acting on a removed department's key report a compromise
+                // from the block time on.
+                let backdating_allowed = if *signer == b.issuer_key {
+                    false
+                } else {
+                    !self.require_issuer_authority(&rec, signer)?
+                };
+                if b.since < t && !backdating_allowed {
+                    return Err(EntryError::NotAuthorised(
+                        "only the department's admins may backdate a compromise",
+                    ));
                 }
                 if rec.compromised_since.is_some_and(|s| s <= b.since) {
                     return Err(EntryError::Invalid("already compromised since an earlier time"));
@@ -1363,6 +1453,9 @@ impl<'a, S: SmtStore> Overlay<'a, S> {
                 let rec = self.issuer(signer).map_err(|_| EntryError::UnknownSigner)?;
                 if self.raw(&type_state_key(&b.type_id))?.is_none() {
                     return Err(EntryError::UnknownType);
+                }
+                if self.raw(&department_state_key(&rec.department))?.is_none() {
+                    return Err(EntryError::NotAuthorised("the issuer's department was removed"));
                 }
                 rec.authorised_at(&b.type_id, t)
                     .map_err(|e| EntryError::NotAuthorised(e.as_str()))?;
@@ -1423,6 +1516,10 @@ impl<'a, S: SmtStore> Overlay<'a, S> {
                     name_en: b.name_en.clone(),
                 };
                 self.write(issuer_state_key(&b.issuer_key), &rec);
+                let index_key = department_issuers_state_key(&b.department);
+                let mut index: DepartmentIssuers = self.read(&index_key)?.unwrap_or_default();
+                index.keys.push(b.issuer_key);
+                self.write(index_key, &index);
             }
             EntryBody::RetireIssuer(b) => {
                 let mut rec = self.issuer(&b.issuer_key)?;

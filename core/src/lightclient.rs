@@ -40,7 +40,7 @@ use crate::ledger::{
     Ledger, LogLeaf, ValidatorSetRecord, MAX_DEPARTMENTS, MAX_ID, MAX_LEAF_BYTES,
 };
 use crate::merkle::{self, InclusionProof};
-use crate::note::{self, CheckpointError, LedgerCheckpoint, Note, NoteKey, Quorum};
+use crate::note::{self, CheckpointError, LedgerCheckpoint, Note, Quorum};
 use crate::sig::PublicKey;
 use crate::smt::{SmtProof, SmtStore};
 use crate::verify::{TrustRoot, VerifyError};
@@ -150,21 +150,12 @@ impl GovernanceTrust {
     /// The checkpoint trust root of this set: every node key (named by department id),
     /// threshold `floor(2n/3) + 1`.
     pub fn to_trust_root(&self) -> TrustRoot {
-        let q = self.quorum();
-        TrustRoot { chain_id: q.origin, keys: q.keys, threshold: q.threshold }
+        TrustRoot::from_departments(&self.chain_id, &self.departments)
     }
 
     /// The checkpoint quorum of this set.
     pub fn quorum(&self) -> Quorum {
-        Quorum {
-            origin: self.chain_id.clone(),
-            keys: self
-                .departments
-                .iter()
-                .map(|d| NoteKey { name: d.id.clone(), key: d.node_key })
-                .collect(),
-            threshold: quorum_threshold(self.departments.len()),
-        }
+        self.to_trust_root().quorum()
     }
 
     /// Checks the set by the genesis rules: 1..=64 departments, each valid, ids strictly
@@ -368,12 +359,7 @@ pub fn confirm_unchanged(root: &TrustRoot, chain: &ValidatorChain) -> Result<Fol
             "validator changes can only be followed from a trust root that lists its departments",
         ));
     }
-    let quorum = Quorum {
-        origin: root.chain_id.clone(),
-        keys: root.keys.clone(),
-        threshold: root.threshold,
-    };
-    let head = note::verify_checkpoint(&chain.head.checkpoint, &quorum)
+    let head = note::verify_checkpoint(&chain.head.checkpoint, &root.quorum())
         .map_err(ChainError::HeadCheckpoint)?;
     chain
         .head

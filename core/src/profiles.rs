@@ -49,7 +49,8 @@ pub struct CredentialType {
     pub name_zh: &'static str,
     /// English display name.
     pub name_en: &'static str,
-    /// The department id that usually issues it (informative; authorisation is on the ledger).
+    /// The department that owns the type: only its admins authorise issuers for it on the ledger,
+    /// and the verifier refuses an issuer of another department for this type.
     pub issuing_department: &'static str,
     /// Default validity in seconds from issuance.
     pub validity_s: u64,

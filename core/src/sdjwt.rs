@@ -586,16 +586,14 @@ impl<'a> Process<'a> {
             Value::Array(items) => {
                 let old = core::mem::take(items);
                 for mut item in old {
+                    // RFC 9901 section 7.1: only an object whose one member is `...` with a
+                    // string value is an array-element digest; an object with `...` and other
+                    // members, or a non-string `...`, is an ordinary array element.
                     let digest = match &item {
-                        Value::Object(m) if m.contains_key("...") => {
-                            if m.len() != 1 {
-                                return Err(SdJwtError::Malformed("... with other members"));
-                            }
-                            match m.get("...") {
-                                Some(Value::String(s)) => Some(s.clone()),
-                                _ => return Err(SdJwtError::Malformed("... is not a string")),
-                            }
-                        }
+                        Value::Object(m) if m.len() == 1 => match m.get("...") {
+                            Some(Value::String(s)) => Some(s.clone()),
+                            _ => None,
+                        },
                         _ => None,
                     };
                     match digest {

@@ -9,9 +9,14 @@
 //! 4. The Ed25519 signature covers `proofHash || docHash` (64 bytes) and is stored as
 //!    `proofValue` = `z` + base58btc(signature).
 //!
-//! Verifying reverses this: the `proof` member is taken out, its `proofValue` removed, the
-//! proof's `@context` (if any) must be a prefix of the document's, the same hashes are rebuilt and
-//! the signature must pass the strict rule of [`crate::sig`]. JSON-LD contexts are never fetched or
+//! Verifying reverses this (VC DI EdDSA section 3.3.2): the `proof` member is taken out, its
+//! `proofValue` removed; the proof's `@context` (if any) must be a prefix of the document's, and
+//! then replaces the document's `@context` before hashing (so a document whose context was
+//! legitimately extended after signing still verifies, and what verified is the document as
+//! signed); `created` and `expires`, when present, must be XML Schema dateTimes
+//! ([`crate::w3c::parse_datetime`]); the same hashes are rebuilt, the signature must pass the
+//! strict rule of [`crate::sig`], and a proof is refused at or after its `expires` (the time is
+//! the caller's parameter). JSON-LD contexts are never fetched or
 //! processed: with JCS the signed bytes are the JSON itself. A document carrying a proof set (an
 //! array) or a proof chain is refused: certledger issues exactly one proof.
 
@@ -52,6 +57,9 @@ pub enum VcdiError {
     /// The proof type or cryptosuite is not `DataIntegrityProof` / `eddsa-jcs-2022`.
     #[error("unsupported proof type or cryptosuite")]
     UnsupportedSuite,
+    /// The proof's `expires` time has come.
+    #[error("proof expired")]
+    Expired,
 }
 
 /// The caller-chosen proof options.
@@ -67,6 +75,8 @@ pub struct ProofOptions {
     pub challenge: Option<String>,
     /// `domain` (the verifier's audience, for `authentication` proofs), or none.
     pub domain: Option<String>,
+    /// `expires` (an XML Schema dateTime after which the proof is refused), or none.
+    pub expires: Option<String>,
 }
 
 /// The intermediate values of the hashing step (for tests and debugging).
@@ -96,7 +106,8 @@ impl HashData {
 /// A document whose proof verified.
 #[derive(Clone, Debug, PartialEq)]
 pub struct VerifiedVcdi {
-    /// The document without its `proof`.
+    /// The document as signed: without its `proof`, and with the proof's `@context` when the
+    /// proof has one.
     pub document: Map<String, Value>,
     /// The proof configuration (the proof without `proofValue`).
     pub proof_config: Map<String, Value>,
@@ -111,6 +122,9 @@ pub fn proof_config(document: &Map<String, Value>, options: &ProofOptions) -> Ma
     config.insert("cryptosuite".into(), CRYPTOSUITE.into());
     if let Some(created) = &options.created {
         config.insert("created".into(), created.as_str().into());
+    }
+    if let Some(expires) = &options.expires {
+        config.insert("expires".into(), expires.as_str().into());
     }
     config.insert("verificationMethod".into(), options.verification_method.as_str().into());
     config.insert("proofPurpose".into(), options.proof_purpose.as_str().into());
@@ -152,6 +166,7 @@ pub fn create(
         return Err(VcdiError::Malformed("document already has a proof"));
     }
     let mut config = proof_config(doc, options);
+    proof_times(&config)?;
     let hashes = hash_data(doc, &config)?;
     let sig = key.sign_raw(&hashes.combined());
     config.insert("proofValue".into(), multibase::encode_base58btc(&sig.0).into());
@@ -160,29 +175,48 @@ pub fn create(
     Ok(Value::Object(signed))
 }
 
-/// Verifies the `eddsa-jcs-2022` proof of `secured` under `key`.
-pub fn verify(secured: &Value, key: &PublicKey) -> Result<VerifiedVcdi, VcdiError> {
+/// Verifies the `eddsa-jcs-2022` proof of `secured` under `key` at `now` (Unix seconds).
+pub fn verify(secured: &Value, key: &PublicKey, now: u64) -> Result<VerifiedVcdi, VcdiError> {
     let (document, proof_config, sig) = split_proof(secured)?;
+    let expires = proof_times(&proof_config)?;
     let hashes = hash_data(&document, &proof_config)?;
     key.verify_raw(&hashes.combined(), &sig).map_err(|_| VcdiError::BadSignature)?;
+    if expires.is_some_and(|e| now >= e) {
+        return Err(VcdiError::Expired);
+    }
     Ok(VerifiedVcdi { document, proof_config, key: *key })
 }
 
+/// Checks that the proof's `created` and `expires`, when present, are XML Schema dateTimes, and
+/// returns `expires` in Unix seconds.
+fn proof_times(config: &Map<String, Value>) -> Result<Option<u64>, VcdiError> {
+    let time = |member: &str, bad: &'static str| match config.get(member) {
+        None => Ok(None),
+        Some(v) => v
+            .as_str()
+            .and_then(crate::w3c::parse_datetime)
+            .map(Some)
+            .ok_or(VcdiError::Malformed(bad)),
+    };
+    time("created", "proof created is not an XML Schema dateTime")?;
+    time("expires", "proof expires is not an XML Schema dateTime")
+}
+
 /// Verifies a proof whose `verificationMethod` is a `did:key` (`did:key:X#X`), taking the key
-/// from it. The caller must still decide whether that key is an issuer it trusts.
-pub fn verify_did_key(secured: &Value) -> Result<VerifiedVcdi, VcdiError> {
+/// from it, at `now`. The caller must still decide whether that key is an issuer it trusts.
+pub fn verify_did_key(secured: &Value, now: u64) -> Result<VerifiedVcdi, VcdiError> {
     let vm = secured
         .get("proof")
         .and_then(|p| p.get("verificationMethod"))
         .and_then(Value::as_str)
         .ok_or(VcdiError::Malformed("verificationMethod missing"))?;
     let key = didkey::public_key_from_verification_method(vm)?;
-    verify(secured, &key)
+    verify(secured, &key, now)
 }
 
 /// [`verify`] over JSON text, parsed with [`jcs::parse_strict`].
-pub fn verify_str(secured: &str, key: &PublicKey) -> Result<VerifiedVcdi, VcdiError> {
-    verify(&jcs::parse_strict(secured)?, key)
+pub fn verify_str(secured: &str, key: &PublicKey, now: u64) -> Result<VerifiedVcdi, VcdiError> {
+    verify(&jcs::parse_strict(secured)?, key, now)
 }
 
 /// (unsecured document, proof configuration, signature).
@@ -226,6 +260,8 @@ fn split_proof(secured: &Value) -> Result<SplitProof, VcdiError> {
         if p.len() > d.len() || p.iter().zip(d.iter()).any(|(a, b)| a != b) {
             return Err(VcdiError::ContextMismatch);
         }
+        // The verify algorithm then hashes the document under the proof's context.
+        document.insert("@context".into(), proof_ctx.clone());
     }
     Ok((document, config, Signature(sig)))
 }
@@ -233,6 +269,8 @@ fn split_proof(secured: &Value) -> Result<SplitProof, VcdiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const NOW: u64 = 1_767_225_600;
 
     fn doc() -> Value {
         jcs::parse_strict(r#"{"@context":["https://www.w3.org/ns/credentials/v2"],"type":["VerifiableCredential"],"issuer":"did:example:1","credentialSubject":{"id":"did:example:2","n":1}}"#).expect("valid")
@@ -248,31 +286,32 @@ mod tests {
             proof_purpose: "assertionMethod".into(),
             challenge: None,
             domain: None,
+            expires: None,
         };
         let signed = create(&doc(), &sk, &options).expect("signs");
-        let ok = verify(&signed, &pk).expect("verifies");
+        let ok = verify(&signed, &pk, NOW).expect("verifies");
         assert_eq!(Value::Object(ok.document), doc());
-        assert_eq!(verify_did_key(&signed).expect("did:key").key, pk);
+        assert_eq!(verify_did_key(&signed, NOW).expect("did:key").key, pk);
 
         let other = SecretKey::from_seed(&[4u8; 32]).public_key();
-        assert_eq!(verify(&signed, &other), Err(VcdiError::BadSignature));
+        assert_eq!(verify(&signed, &other, NOW), Err(VcdiError::BadSignature));
 
         let mut t = signed.clone();
         t["credentialSubject"]["n"] = 2.into();
-        assert_eq!(verify(&t, &pk), Err(VcdiError::BadSignature));
+        assert_eq!(verify(&t, &pk, NOW), Err(VcdiError::BadSignature));
         let mut t = signed.clone();
         t["proof"]["created"] = "2026-01-02T00:00:00Z".into();
-        assert_eq!(verify(&t, &pk), Err(VcdiError::BadSignature));
+        assert_eq!(verify(&t, &pk, NOW), Err(VcdiError::BadSignature));
         let mut t = signed.clone();
         t["proof"]["cryptosuite"] = "eddsa-rdfc-2022".into();
-        assert_eq!(verify(&t, &pk), Err(VcdiError::UnsupportedSuite));
+        assert_eq!(verify(&t, &pk, NOW), Err(VcdiError::UnsupportedSuite));
         let mut t = signed.clone();
         t["proof"]["@context"] = serde_json::json!(["https://example.invalid"]);
-        assert_eq!(verify(&t, &pk), Err(VcdiError::ContextMismatch));
+        assert_eq!(verify(&t, &pk, NOW), Err(VcdiError::ContextMismatch));
         let mut t = signed.clone();
         t["proof"] = serde_json::json!([signed["proof"].clone()]);
-        assert!(matches!(verify(&t, &pk), Err(VcdiError::Malformed(_))));
-        assert_eq!(verify(&doc(), &pk), Err(VcdiError::MissingProof));
+        assert!(matches!(verify(&t, &pk, NOW), Err(VcdiError::Malformed(_))));
+        assert_eq!(verify(&doc(), &pk, NOW), Err(VcdiError::MissingProof));
         assert!(matches!(create(&signed, &sk, &options), Err(VcdiError::Malformed(_))));
     }
 }

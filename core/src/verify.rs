@@ -97,13 +97,18 @@ impl TrustRoot {
     /// The trust root for a genesis: every founding department's node key, threshold more than
     /// two thirds.
     pub fn from_genesis(genesis: &ledger::Genesis) -> Self {
-        let keys: Vec<NoteKey> = genesis
-            .departments
-            .iter()
-            .map(|d| NoteKey { name: d.id.clone(), key: d.node_key })
-            .collect();
+        Self::from_departments(&genesis.chain_id, &genesis.departments)
+    }
+
+    /// The trust root of a department set under `chain_id`: every department's node key, named
+    /// by its id, in the order given; threshold more than two thirds
+    /// ([`ledger::quorum_threshold`]). The one place a department set becomes checkpoint trust
+    /// ([`TrustRoot::quorum`] then gives the quorum).
+    pub fn from_departments(chain_id: &str, departments: &[ledger::Department]) -> Self {
+        let keys: Vec<NoteKey> =
+            departments.iter().map(|d| NoteKey { name: d.id.clone(), key: d.node_key }).collect();
         let threshold = ledger::quorum_threshold(keys.len());
-        Self { chain_id: genesis.chain_id.clone(), keys, threshold }
+        Self { chain_id: chain_id.to_owned(), keys, threshold }
     }
 
     /// Parses the JSON form, strictly and with bounds.
@@ -208,7 +213,10 @@ impl TrustRoot {
         Ok(())
     }
 
-    fn quorum(&self) -> Quorum {
+    /// The checkpoint quorum this trust root stands for: its chain id as the origin, its keys
+    /// and threshold. The one conversion every component uses (node, wallet, browser, light
+    /// client).
+    pub fn quorum(&self) -> Quorum {
         Quorum { origin: self.chain_id.clone(), keys: self.keys.clone(), threshold: self.threshold }
     }
 }
@@ -588,14 +596,50 @@ pub fn verify(
 ) -> Result<Verdict, VerifyError> {
     trust_root.check()?;
     let checkpoint = note::verify_checkpoint(&bundle.proofs.checkpoint, &trust_root.quorum());
-    to_verdict(decide(
-        &bundle.presentation,
-        &bundle.proofs,
-        checkpoint,
-        Mode::Presentation(policy),
-        now,
-        &mut KeyCache::new(0),
-    )?)
+    decide_presentation(bundle, checkpoint, policy, now, &mut KeyCache::new(0))
+}
+
+/// Steps 2-10 of a presentation under `policy`, given step 1's outcome: the credential's own
+/// checks ([`decide`]), then the policy's claim rule ([`check_policy_claims`]) over it.
+fn decide_presentation(
+    bundle: &Bundle,
+    checkpoint: Result<LedgerCheckpoint, CheckpointError>,
+    policy: &Policy,
+    now: u64,
+    keys: &mut KeyCache,
+) -> Result<Verdict, VerifyError> {
+    let mode = Mode::Presentation(policy);
+    let decided = decide(&bundle.presentation, &bundle.proofs, checkpoint, mode, now, keys)?;
+    to_verdict(decided.and_then(|accepted| {
+        check_policy_claims(policy, &[&accepted])?;
+        Ok(accepted)
+    }))
+}
+
+/// The policy's claim rule, the one place it is checked: over the accepted credentials (one, or
+/// a main credential and those linked to it), the highest `assurance_level` meets
+/// `min_assurance_level`, and each required claim is disclosed by at least one of them. Only
+/// claims that the credential's type profile defines count ([`Accepted::claims`] holds exactly
+/// those), so an `assurance_level` claim slipped into a business licence counts for nothing.
+fn check_policy_claims(policy: &Policy, all: &[&Accepted]) -> Result<(), Invalid> {
+    if let Some(need) = policy.min_assurance_level {
+        let have = all
+            .iter()
+            .flat_map(|a| a.claims.iter())
+            .filter(|c| c.name == "assurance_level")
+            .filter_map(|c| c.value.as_u64())
+            .max()
+            .unwrap_or(0);
+        if have < need {
+            return Err(Invalid::AssuranceTooLow { have, need });
+        }
+    }
+    for name in &policy.required_claims {
+        if !all.iter().any(|a| a.claims.iter().any(|c| &c.name == name)) {
+            return Err(Invalid::ClaimNotDisclosed(name.clone()));
+        }
+    }
+    Ok(())
 }
 
 /// How many checkpoint notes a [`Verifier`] remembers unless told otherwise.
@@ -741,16 +785,8 @@ impl Verifier {
     /// [`verify`] under this verifier's trust root and policy, with the checkpoint taken from the
     /// cache when this exact note was accepted before.
     pub fn verify(&mut self, bundle: &Bundle, now: u64) -> Result<Verdict, VerifyError> {
-        let checkpoint = self.checkpoint(&bundle.proofs.checkpoint);
-        let mode = Mode::Presentation(&self.policy);
-        to_verdict(decide(
-            &bundle.presentation,
-            &bundle.proofs,
-            checkpoint,
-            mode,
-            now,
-            &mut self.keys,
-        )?)
+        let policy = self.policy.clone();
+        self.decide_under(bundle, &policy, now)
     }
 
     /// [`verify_linked`](fn@verify_linked) under this verifier's trust root and policy: every
@@ -783,14 +819,7 @@ impl Verifier {
         now: u64,
     ) -> Result<Verdict, VerifyError> {
         let checkpoint = self.checkpoint(&bundle.proofs.checkpoint);
-        to_verdict(decide(
-            &bundle.presentation,
-            &bundle.proofs,
-            checkpoint,
-            Mode::Presentation(policy),
-            now,
-            &mut self.keys,
-        )?)
+        decide_presentation(bundle, checkpoint, policy, now, &mut self.keys)
     }
 
     /// Step 1 through the cache.
@@ -832,12 +861,8 @@ pub fn verify_credential(
     max_checkpoint_age_s: u64,
     now: u64,
 ) -> Result<Verdict, VerifyError> {
-    trust_root.check()?;
     let credential = Presentation::SdJwt(sd_jwt.to_owned());
-    let checkpoint = note::verify_checkpoint(&proofs.checkpoint, &trust_root.quorum());
-    let mode = Mode::Issued { max_checkpoint_age_s };
-    let keys = &mut KeyCache::new(0);
-    to_verdict(decide(&credential, proofs, checkpoint, mode, now, keys)?)
+    verify_issued(&credential, proofs, trust_root, max_checkpoint_age_s, now)
 }
 
 /// [`verify_credential`] for a full-disclosure W3C VC (`vc_json`, as issued).
@@ -848,12 +873,22 @@ pub fn verify_w3c_credential(
     max_checkpoint_age_s: u64,
     now: u64,
 ) -> Result<Verdict, VerifyError> {
-    trust_root.check()?;
     let credential = Presentation::W3cVp(vc_json.to_owned());
+    verify_issued(&credential, proofs, trust_root, max_checkpoint_age_s, now)
+}
+
+/// The one path of [`verify_credential`] and [`verify_w3c_credential`].
+fn verify_issued(
+    credential: &Presentation,
+    proofs: &Proofs,
+    trust_root: &TrustRoot,
+    max_checkpoint_age_s: u64,
+    now: u64,
+) -> Result<Verdict, VerifyError> {
+    trust_root.check()?;
     let checkpoint = note::verify_checkpoint(&proofs.checkpoint, &trust_root.quorum());
     let mode = Mode::Issued { max_checkpoint_age_s };
-    let keys = &mut KeyCache::new(0);
-    to_verdict(decide(&credential, proofs, checkpoint, mode, now, keys)?)
+    to_verdict(decide(credential, proofs, checkpoint, mode, now, &mut KeyCache::new(0))?)
 }
 
 /// What the pipeline needs from a checked credential, whatever its format.
@@ -1005,6 +1040,14 @@ fn decide(
         });
     }
 
+    // 6b. Type -> owning department -> issuer: a shipped type is owned by the department its
+    // profile names; the ledger lets only that department's admins authorise its issuers
+    // (`specs/ledger.md`), and the verifier refuses an issuer of any other department.
+    let profile = profiles::by_id(&anchor.type_id);
+    if profile.is_some_and(|p| p.issuing_department != issuer.department) {
+        refuse!(Invalid::IssuerNotAuthorised("the type belongs to another department"));
+    }
+
     // 7. Status as of the checkpoint.
     match cred.status {
         CredentialStatus::Active => {}
@@ -1027,12 +1070,12 @@ fn decide(
 
     // 9. Holder binding is enforced by `sdjwt::verify` (fail closed); a shipped holder-bound
     // type without `cnf` is refused here as well.
-    let profile = profiles::by_id(&anchor.type_id);
     if profile.is_some_and(|p| p.holder_binding) && verified.holder_key.is_none() {
         refuse!(Invalid::HolderBindingMissing);
     }
 
-    // 10. Policy (presentations only).
+    // 10. Policy (presentations only): the accepted types here; the claim rule is
+    // `check_policy_claims`, applied by the callers over one credential or a linked set.
     let policy = match mode {
         Mode::Presentation(policy) => policy,
         Mode::Issued { .. } => &Policy::new("", ""),
@@ -1044,17 +1087,6 @@ fn decide(
     };
     if !accepted_type {
         refuse!(Invalid::TypeNotAccepted);
-    }
-    if let Some(need) = policy.min_assurance_level {
-        let have = verified.claims.get("assurance_level").and_then(Value::as_u64).unwrap_or(0);
-        if have < need {
-            refuse!(Invalid::AssuranceTooLow { have, need });
-        }
-    }
-    for name in &policy.required_claims {
-        if verified.claims.get(name).is_none() {
-            refuse!(Invalid::ClaimNotDisclosed(name.clone()));
-        }
     }
 
     let claims = display_claims(&verified.claims, profile);
@@ -1117,7 +1149,7 @@ fn check_credential(
         Presentation::W3cVp(text) => {
             let checked = match check {
                 Some(check) => w3c::verify_presentation(text, issuer.public_key(), check),
-                None => w3c::verify_credential(text, issuer.public_key()),
+                None => w3c::verify_credential(text, issuer.public_key(), now),
             };
             let invalid = match checked {
                 Ok(v) => {
@@ -1212,15 +1244,16 @@ pub fn verify_linked(
 /// under the caller's trust root and time. The steps (`specs/bundle.md`, "Bundles with the
 /// identity extension"), in order:
 ///
-/// - 1-10: the main credential, then each linked one in order, pass steps 1-10 (with linked
-///   credentials, the policy's level of assurance and required claims are left to step 13);
+/// - 1-10: the main credential, then each linked one in order, pass steps 1-10 (the policy's
+///   level of assurance and required claims are left to step 13);
 /// - 11: the pseudonym proof verifies for the challenge and the main credential's holder key
 ///   (`bad_pseudonym_proof`);
 /// - 12: each linked credential's holder key is the main one's (and it has no link proof), or
 ///   its link proof names the main and its holder key, in that order, and verifies for the
 ///   challenge (`bad_link_proof`);
-/// - 13: with linked credentials, the highest `assurance_level` among them meets the policy,
-///   and each required claim is disclosed by at least one of them.
+/// - 13: over all of them (the main one alone without linked credentials), the highest
+///   `assurance_level` meets the policy and each required claim is disclosed by at least one,
+///   counting only claims their type profiles define ([`check_policy_claims`]).
 pub fn verify_linked_with(
     linked: &LinkedBundle,
     policy: &Policy,
@@ -1234,17 +1267,8 @@ pub fn verify_linked_with(
             }
         };
     }
-    if linked.linked.is_empty() {
-        let mut main = accepted!(decide_one(&linked.main, policy));
-        if let Some(proof) = &linked.pseudonym {
-            if let Err(invalid) = check_pseudonym(proof, policy, main.holder_key.as_ref()) {
-                return Ok(Verdict::Invalid(invalid));
-            }
-            main.pseudonym = Some(pseudonym_text(proof));
-        }
-        return Ok(Verdict::Valid(main));
-    }
-    // Level of assurance and required claims are judged over all credentials (step 4).
+    // Level of assurance and required claims are judged over all credentials (step 13), by the
+    // same rule as for one credential.
     let mut each = policy.clone();
     each.min_assurance_level = None;
     each.required_claims = Vec::new();
@@ -1278,22 +1302,8 @@ pub fn verify_linked_with(
         }
     }
     let all: Vec<&Accepted> = core::iter::once(&*main).chain(others.iter().map(|a| &**a)).collect();
-    if let Some(need) = policy.min_assurance_level {
-        let have = all
-            .iter()
-            .flat_map(|a| a.claims.iter())
-            .filter(|c| c.name == "assurance_level")
-            .filter_map(|c| c.value.as_u64())
-            .max()
-            .unwrap_or(0);
-        if have < need {
-            return Ok(Verdict::Invalid(Invalid::AssuranceTooLow { have, need }));
-        }
-    }
-    for name in &policy.required_claims {
-        if !all.iter().any(|a| a.claims.iter().any(|c| &c.name == name)) {
-            return Ok(Verdict::Invalid(Invalid::ClaimNotDisclosed(name.clone())));
-        }
+    if let Err(invalid) = check_policy_claims(policy, &all) {
+        return Ok(Verdict::Invalid(invalid));
     }
     main.linked_credentials = others
         .into_iter()

@@ -108,6 +108,7 @@ pub fn issue(
         proof_purpose: "assertionMethod".into(),
         challenge: None,
         domain: None,
+        expires: None,
     };
     let signed = vcdi::create(&doc, issuer, &options).map_err(|_| W3cError::Malformed("sign"))?;
     jcs::canonicalize(&signed).map_err(|_| W3cError::Malformed("canonicalize"))
@@ -135,6 +136,7 @@ pub fn present(
         proof_purpose: "authentication".into(),
         challenge: Some(nonce.to_owned()),
         domain: Some(audience.to_owned()),
+        expires: None,
     };
     let signed = vcdi::create(&vp, holder, &options).map_err(|_| W3cError::Malformed("sign"))?;
     jcs::canonicalize(&signed).map_err(|_| W3cError::Malformed("canonicalize"))
@@ -159,9 +161,9 @@ pub fn verify_presentation(
         Some([vc]) => vc.clone(),
         _ => return Err(W3cError::Malformed("a presentation must hold exactly one credential")),
     };
-    let verified = verify_credential_value(&vc, issuer_key)?;
+    let verified = verify_credential_value(&vc, issuer_key, check.now)?;
     let holder = verified.holder_key.ok_or(W3cError::Malformed("credential has no subject id"))?;
-    let proof = vcdi::verify(&vp, &holder).map_err(|_| W3cError::BadHolderProof)?;
+    let proof = vcdi::verify(&vp, &holder, check.now).map_err(|_| W3cError::BadHolderProof)?;
     let config = &proof.proof_config;
     let vm = didkey::did_key_verification_method(&holder);
     if config.get("verificationMethod").and_then(Value::as_str) != Some(vm.as_str())
@@ -190,13 +192,22 @@ pub fn verify_presentation(
     Ok(verified)
 }
 
-/// Verifies an issued credential (no presentation) under `issuer_key`: the holder's check.
-pub fn verify_credential(vc_json: &str, issuer_key: &PublicKey) -> Result<VerifiedW3c, W3cError> {
-    verify_credential_value(&parse(vc_json)?, issuer_key)
+/// Verifies an issued credential (no presentation) under `issuer_key` at `now` (a proof
+/// `expires` time is enforced): the holder's check.
+pub fn verify_credential(
+    vc_json: &str,
+    issuer_key: &PublicKey,
+    now: u64,
+) -> Result<VerifiedW3c, W3cError> {
+    verify_credential_value(&parse(vc_json)?, issuer_key, now)
 }
 
-fn verify_credential_value(vc: &Value, issuer_key: &PublicKey) -> Result<VerifiedW3c, W3cError> {
-    let verified = vcdi::verify(vc, issuer_key).map_err(|_| W3cError::BadIssuerProof)?;
+fn verify_credential_value(
+    vc: &Value,
+    issuer_key: &PublicKey,
+    now: u64,
+) -> Result<VerifiedW3c, W3cError> {
+    let verified = vcdi::verify(vc, issuer_key, now).map_err(|_| W3cError::BadIssuerProof)?;
     let vm = didkey::did_key_verification_method(issuer_key);
     if verified.proof_config.get("verificationMethod").and_then(Value::as_str) != Some(vm.as_str())
         || verified.proof_config.get("proofPurpose").and_then(Value::as_str)
@@ -296,6 +307,72 @@ pub fn parse_xsd_datetime(s: &str) -> Option<u64> {
     Some(days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss)
 }
 
+/// Parses any XML Schema 1.1 `dateTime` lexical form (`YYYY-MM-DDThh:mm:ss`, an optional
+/// fraction of a second, an optional zone `Z` or `±hh:mm` up to 14:00; `24:00:00` is the end of
+/// the day; a time without a zone is read as UTC) to Unix seconds, a fraction rounded up. `None`
+/// when `s` is not such a dateTime, or is before 1970 or after year 9999 (refused as unsupported).
+/// Used for Data Integrity proof `created` and `expires` ([`crate::vcdi`]), which other issuers
+/// may write in any of these forms.
+pub fn parse_datetime(s: &str) -> Option<u64> {
+    let head = s.get(..19)?;
+    let b = head.as_bytes();
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let num = |r: core::ops::Range<usize>| -> Option<u64> {
+        let part = head.get(r)?;
+        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok()).flatten()
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let mut rest = s.get(19..)?;
+    let mut fraction = false;
+    if let Some(after_dot) = rest.strip_prefix('.') {
+        let digits = after_dot.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        fraction = after_dot.bytes().take(digits).any(|c| c != b'0');
+        rest = after_dot.get(digits..)?;
+    }
+    let offset_s: i64 = match rest {
+        "" | "Z" => 0,
+        zone => {
+            let z = zone.as_bytes();
+            if z.len() != 6 || z[3] != b':' {
+                return None;
+            }
+            let sign = match z[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let part = |r: core::ops::Range<usize>| -> Option<i64> {
+                let p = zone.get(r)?;
+                p.bytes().all(|c| c.is_ascii_digit()).then(|| p.parse().ok()).flatten()
+            };
+            let (zh, zm) = (part(1..3)?, part(4..6)?);
+            if zm > 59 || zh > 14 || (zh == 14 && zm > 0) {
+                return None;
+            }
+            sign * (zh * 3600 + zm * 60)
+        }
+    };
+    let end_of_day = hh == 24 && mm == 0 && ss == 0 && !fraction;
+    if !(1970..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || d < 1
+        || d > days_in_month(y, m)
+        || (hh > 23 && !end_of_day)
+        || mm > 59
+        || ss > 59
+    {
+        return None;
+    }
+    let local = days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss + u64::from(fraction);
+    local.checked_add_signed(-offset_s)
+}
+
 fn is_leap(y: u64) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
 }
@@ -356,5 +433,32 @@ mod tests {
         assert_eq!(xsd_datetime(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(parse_xsd_datetime("2025-02-29T00:00:00Z"), None);
         assert_eq!(parse_xsd_datetime("2026-01-01T00:00:00+08:00"), None);
+    }
+
+    #[test]
+    fn any_xml_schema_datetime_form_is_read() {
+        let t = 1_767_225_600; // 2026-01-01T00:00:00Z
+        for (text, want) in [
+            ("2026-01-01T00:00:00Z", Some(t)),
+            ("2026-01-01T00:00:00", Some(t)),
+            ("2026-01-01T08:00:00+08:00", Some(t)),
+            ("2025-12-31T23:30:00-00:30", Some(t)),
+            ("2026-01-01T00:00:00.000Z", Some(t)),
+            ("2025-12-31T23:59:59.25Z", Some(t)),
+            ("2025-12-31T24:00:00Z", Some(t)),
+            ("2026-02-30T00:00:00Z", None),
+            ("2026-01-01T00:00:60Z", None),
+            ("2026-01-01T24:00:01Z", None),
+            ("2026-01-01T00:00:00.Z", None),
+            ("2026-01-01T00:00:00+15:00", None),
+            ("2026-01-01T00:00:00+08", None),
+            ("2026-01-01 00:00:00Z", None),
+            ("2026-1-01T00:00:00Z", None),
+            ("1969-12-31T23:59:59Z", None),
+            ("not a date", None),
+            ("", None),
+        ] {
+            assert_eq!(parse_datetime(text), want, "{text}");
+        }
     }
 }

@@ -30,3 +30,49 @@ fn cyberphone_vectors_reproduce_byte_for_byte() {
     eprintln!("jcs: {checked} cyberphone vectors reproduced");
     assert_eq!(checked, 6, "expected the 6 cyberphone vectors: {names:?}");
 }
+
+/// Issue #11 item 13: JCS writes numbers as doubles, so 9007199254740992 and 9007199254740993
+/// had one canonical form and one signature covered both. Integers beyond 2^53 - 1 are refused
+/// in anything canonicalised (signed W3C documents, proof configurations).
+#[test]
+fn integers_beyond_two_to_the_53_are_refused() {
+    use certledger_core::jcs::{JsonError, MAX_SAFE_INTEGER};
+    assert_eq!(MAX_SAFE_INTEGER, 9_007_199_254_740_991);
+    for text in [
+        "9007199254740992",
+        "9007199254740993",
+        "-9007199254740992",
+        "18446744073709551615",
+        r#"{"a":[1,{"b":9007199254740993}]}"#,
+    ] {
+        assert_eq!(jcs::canonicalize_str(text), Err(JsonError::Unrepresentable), "{text}");
+    }
+    for (text, canonical) in [
+        ("9007199254740991", "9007199254740991"),
+        ("-9007199254740991", "-9007199254740991"),
+        (r#"{"b":1e30,"a":9007199254740991}"#, r#"{"a":9007199254740991,"b":1e+30}"#),
+    ] {
+        assert_eq!(jcs::canonicalize_str(text).as_deref(), Ok(canonical), "{text}");
+    }
+    // A Data Integrity proof can neither be made nor verified over such a document.
+    let sk = certledger_core::sig::SecretKey::from_seed(&[9; 32]);
+    let options = certledger_core::vcdi::ProofOptions {
+        created: None,
+        verification_method: certledger_core::didkey::did_key_verification_method(&sk.public_key()),
+        proof_purpose: "assertionMethod".into(),
+        challenge: None,
+        domain: None,
+        expires: None,
+    };
+    let doc = jcs::parse_strict(r#"{"n":9007199254740993}"#).expect("parses");
+    assert!(certledger_core::vcdi::create(&doc, &sk, &options).is_err());
+    let mut signed = certledger_core::vcdi::create(
+        &jcs::parse_strict(r#"{"n":9007199254740991}"#).expect("parses"),
+        &sk,
+        &options,
+    )
+    .expect("signs");
+    certledger_core::vcdi::verify(&signed, &sk.public_key(), 0).expect("verifies");
+    signed["n"] = serde_json::json!(9_007_199_254_740_993u64);
+    assert!(certledger_core::vcdi::verify(&signed, &sk.public_key(), 0).is_err());
+}

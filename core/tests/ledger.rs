@@ -122,8 +122,9 @@ fn status(issuer: u8, cred: u8, status: CredentialStatus, nonce: u8) -> SignedEn
     )
 }
 
-/// Genesis of 4 departments, both types registered, issuer 0 of department 0 (diploma only,
-/// valid T0..T0+10^6) and issuer 1 of department 1 (diploma).
+/// Genesis of 4 departments, both types registered (diploma owned by department 0, other by
+/// department 1), issuer 0 of department 0 (diploma only, valid T0..T0+10^6) and issuer 1 of
+/// department 1 (other).
 fn setup() -> Fx {
     let mut fx = Fx::new(4);
     fx.block(
@@ -132,7 +133,7 @@ fn setup() -> Fx {
             sign(&admin(0), register_type(DIPLOMA)),
             sign(&admin(1), register_type(OTHER)),
             register_issuer(0, 0, &[DIPLOMA], T0, T0 + 1_000_000),
-            register_issuer(1, 1, &[DIPLOMA], T0, T0 + 1_000_000),
+            register_issuer(1, 1, &[OTHER], T0, T0 + 1_000_000),
         ],
     )
     .expect("setup block");
@@ -241,20 +242,138 @@ fn at_and_after_compromise() {
         fx.one(anchor(0, 3, DIPLOMA)),
         Err(EntryError::NotAuthorised("issuer key compromised"))
     );
-    // The key holder may also report its own compromise, moving it earlier only.
-    let own = |since| {
+    // The compromise date only moves earlier, and only the department's admins backdate it.
+    assert!(matches!(fx.one(compromise(&admin(0), 0, t2 + 1)), Err(EntryError::Invalid(_))));
+    assert_eq!(
+        fx.one(compromise(&issuer_key(0), 0, t1)),
+        Err(EntryError::NotAuthorised("only the department's admins may backdate a compromise"))
+    );
+    fx.one(compromise(&admin(0), 0, t1)).unwrap();
+    let rec = fx.ledger.issuer(&issuer_key(0).public_key()).unwrap();
+    assert_eq!(rec.authorised_at(DIPLOMA, t1), Err(Unauthorised::Compromised));
+}
+
+fn compromise(signer: &SecretKey, issuer: u8, since: u64) -> SignedEntry {
+    sign(
+        signer,
+        EntryBody::CompromiseIssuer(CompromiseIssuer {
+            issuer_key: issuer_key(issuer).public_key(),
+            since,
+        }),
+    )
+}
+
+/// Issue #11 item 3: a stolen key declaring its own compromise since 0 would invalidate every
+/// credential it ever issued. A key reports itself compromised only from the block time on; its
+/// department's admins backdate (correct) the date.
+#[test]
+fn a_key_reports_its_own_compromise_only_from_the_block_time_on() {
+    let mut fx = setup();
+    fx.one(anchor(0, 1, DIPLOMA)).unwrap();
+    let t1 = fx.time;
+    fx.block(5, &[]).unwrap();
+    let thief = |since| compromise(&issuer_key(0), 0, since);
+    let refused =
+        Err(EntryError::NotAuthorised("only the department's admins may backdate a compromise"));
+    assert_eq!(fx.one(thief(0)), refused);
+    assert_eq!(fx.one(thief(t1)), refused);
+    assert_eq!(fx.one(thief(fx.time)), refused); // the next block is one second later
+                                                 // From the block time on it is accepted: earlier credentials stay valid.
+    fx.one(thief(fx.time + 1)).unwrap();
+    let declared = fx.time;
+    let rec = fx.ledger.issuer(&issuer_key(0).public_key()).unwrap();
+    assert_eq!(rec.compromised_since, Some(declared));
+    assert_eq!(rec.authorised_at(DIPLOMA, t1), Ok(()));
+    // The department's admin corrects the self-declared date to when the key was really taken.
+    fx.one(compromise(&admin(0), 0, t1)).unwrap();
+    let rec = fx.ledger.issuer(&issuer_key(0).public_key()).unwrap();
+    assert_eq!(rec.compromised_since, Some(t1));
+    // Another department's admin may not act on a current department's key.
+    assert_eq!(fx.one(compromise(&admin(1), 0, T0)), Err(EntryError::UnknownSigner));
+}
+
+/// Issue #11 item 2: a type belongs to the department that registered it; only that
+/// department's admins authorise issuers for it.
+#[test]
+fn only_the_owning_department_authorises_issuers_for_a_type() {
+    let mut fx = setup();
+    assert_eq!(fx.ledger.credential_type(DIPLOMA).unwrap().department, DEPT_IDS[0]);
+    assert_eq!(
+        fx.one(register_issuer(1, 5, &[DIPLOMA], T0, T0 + 10_000)),
+        Err(EntryError::NotAuthorised("the type belongs to another department"))
+    );
+    assert_eq!(
+        fx.one(register_issuer(1, 5, &[DIPLOMA, OTHER], T0, T0 + 10_000)),
+        Err(EntryError::NotAuthorised("the type belongs to another department"))
+    );
+    fx.one(register_issuer(1, 5, &[OTHER], T0, T0 + 10_000)).unwrap();
+}
+
+/// Issue #11 item 1: after governance removes a department, its issuer keys anchor nothing from
+/// the effective height on (earlier credentials stay valid, and the issuer records say so), and
+/// the remaining departments act on its records.
+#[test]
+fn a_removed_departments_issuers_lose_authority_from_the_effective_height() {
+    let mut g = genesis(4);
+    g.departments.push(department("transport", 4));
+    let mut fx = Fx { ledger: Ledger::from_genesis(&g).expect("genesis"), time: T0 };
+    let transport_issuer = |i: u8| {
         sign(
-            &issuer_key(0),
-            EntryBody::CompromiseIssuer(CompromiseIssuer {
-                issuer_key: issuer_key(0).public_key(),
-                since,
+            &admin(4),
+            EntryBody::RegisterIssuer(RegisterIssuer {
+                department: "transport".into(),
+                issuer_key: issuer_key(i).public_key(),
+                types: vec![DIPLOMA.into()],
+                valid_from: T0,
+                valid_until: T0 + 1_000_000,
+                name_zh: "签发机构".into(),
+                name_en: "Issuer".into(),
             }),
         )
     };
-    assert!(matches!(fx.one(own(t2 + 1)), Err(EntryError::Invalid(_))));
-    fx.one(own(t1)).unwrap();
-    let rec = fx.ledger.issuer(&issuer_key(0).public_key()).unwrap();
-    assert_eq!(rec.authorised_at(DIPLOMA, t1), Err(Unauthorised::Compromised));
+    fx.block(
+        1,
+        &[sign(&admin(4), register_type(DIPLOMA)), transport_issuer(4), transport_issuer(5)],
+    )
+    .unwrap();
+    fx.one(anchor(4, 1, DIPLOMA)).unwrap();
+    let h = fx.ledger.height();
+    fx.one(approved(change(vec![], &["transport"], h + 3), &[0, 1, 2, 3])).unwrap();
+    fx.one(anchor(4, 2, DIPLOMA)).unwrap(); // height h + 2: still a member
+                                            // Height h + 3: the removal takes effect before the block's entries.
+    assert_eq!(
+        fx.one(anchor(4, 3, DIPLOMA)),
+        Err(EntryError::NotAuthorised("the issuer's department was removed"))
+    );
+    fx.block(1, &[]).unwrap();
+    let removed_at = fx.time;
+    assert_eq!(fx.ledger.department("transport"), None);
+    for i in [4, 5] {
+        let rec = fx.ledger.issuer(&issuer_key(i).public_key()).unwrap();
+        assert_eq!(rec.retired_at, Some(removed_at), "issuer {i}");
+        for cred in [1u8, 2] {
+            let c = fx.ledger.credential(&[cred; 32]).unwrap();
+            assert_eq!(rec.authorised_at(DIPLOMA, c.anchored_time), Ok(()), "issuer {i}");
+        }
+        assert_eq!(rec.authorised_at(DIPLOMA, removed_at), Err(Unauthorised::Retired));
+    }
+    assert_eq!(
+        fx.one(anchor(5, 4, DIPLOMA)),
+        Err(EntryError::NotAuthorised("the issuer's department was removed"))
+    );
+    // The remaining departments act on its records: any current admin reports a compromise from
+    // now on; backdating it (over another department's past credentials) is refused; a removed
+    // department's admin is no one.
+    assert_eq!(
+        fx.one(compromise(&admin(1), 4, T0)),
+        Err(EntryError::NotAuthorised("only the department's admins may backdate a compromise"))
+    );
+    assert_eq!(fx.one(compromise(&admin(4), 4, fx.time + 1)), Err(EntryError::UnknownSigner));
+    fx.one(compromise(&admin(1), 4, fx.time + 1)).unwrap();
+    assert_eq!(
+        fx.ledger.issuer(&issuer_key(4).public_key()).unwrap().compromised_since,
+        Some(fx.time)
+    );
 }
 
 #[test]
@@ -376,7 +495,7 @@ fn registry_rules() {
         r.department = "Civil Affairs".into();
     }
     assert!(matches!(fx.one(sign(&admin(0), bad_slug)), Err(EntryError::Invalid(_))));
-    fx.one(sign(&admin(1), register_type("urn:a"))).unwrap();
+    fx.one(sign(&admin(0), register_type("urn:a"))).unwrap();
     assert!(matches!(
         fx.one(register_issuer(0, 6, &[DIPLOMA, "urn:a"], T0, T0 + 10)),
         Err(EntryError::Invalid(_))

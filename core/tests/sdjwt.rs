@@ -277,6 +277,14 @@ fn refusals_on_issuer_payload() {
     assert_eq!(v.claims["address"], json!({"city": "Beijing", "country": "CN"}));
     assert_eq!(v.claims["nationalities"], json!(["CN", "HK"]));
     assert_eq!(v.disclosed, vec!["city".to_string()]);
+    // RFC 9901 section 7.1 (issue #11 item 11): an array element that is an object with `...`
+    // and other members, or whose `...` is not a string, is an ordinary object, kept as it is.
+    let ordinary = json!({
+        "list": [{"...": d_arr.digest, "note": "kept"}, {"...": 5}, {"...": d_arr.digest}],
+    });
+    let p = format!("{}{}~", sign(good_h.clone(), ordinary), d_arr.encoded);
+    let v = sdjwt::verify(&p, &ik, check()).expect("ordinary objects in an array");
+    assert_eq!(v.claims["list"], json!([{"...": d_arr.digest, "note": "kept"}, {"...": 5}, "CN"]));
     // A name-less disclosure cannot stand in _sd, nor a named one in an array.
     let swapped = json!({"_sd": [d_arr.digest]});
     let p = format!("{}{}~", sign(good_h.clone(), swapped), d_arr.encoded);
