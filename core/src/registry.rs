@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::codec::Decode;
 use crate::ledger::{self, VerifierRecord};
 use crate::merkle::Hash;
-use crate::note::{self, CheckpointError, LedgerCheckpoint, Quorum};
+use crate::note::{self, CheckpointError, LedgerCheckpoint};
 use crate::smt::SmtProof;
 use crate::verify::TrustRoot;
 
@@ -69,22 +69,13 @@ pub struct ProvenState {
     pub checkpoint: LedgerCheckpoint,
 }
 
-/// The quorum a trust root asks of checkpoints.
-fn quorum_of(trust_root: &TrustRoot) -> Quorum {
-    Quorum {
-        origin: trust_root.chain_id.clone(),
-        keys: trust_root.keys.clone(),
-        threshold: trust_root.threshold,
-    }
-}
-
 /// Verifies a checkpoint note under the trust root's quorum (its chain id as origin, its keys and
 /// threshold) and returns the checkpoint.
 pub fn check_checkpoint(
     note_text: &str,
     trust_root: &TrustRoot,
 ) -> Result<LedgerCheckpoint, CheckpointError> {
-    note::verify_checkpoint(note_text, &quorum_of(trust_root))
+    note::verify_checkpoint(note_text, &trust_root.quorum())
 }
 
 fn hex_of(hash: &Hash) -> String {
