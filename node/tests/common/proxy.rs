@@ -111,11 +111,14 @@ pub struct LinkProxy {
 }
 
 impl LinkProxy {
-    /// Listens on a free 127.0.0.1 port and forwards every accepted connection to `target`.
-    pub async fn start(target: SocketAddr, seed: u64) -> Self {
+    /// Forwards every connection accepted on `listener` (a 127.0.0.1 socket bound before the
+    /// nodes chose their ports, so that none of them can take it) to `target`.
+    pub fn start(listener: std::net::TcpListener, target: SocketAddr, seed: u64) -> Self {
         assert!(target.ip().is_loopback(), "fault proxies only forward to 127.0.0.1");
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let listener = TcpListener::from_std(listener).unwrap();
         let listen = listener.local_addr().unwrap();
+        assert!(listen.ip().is_loopback(), "fault proxies only listen on 127.0.0.1");
         let (forward, fwd_rx) = watch::channel(Fault::default());
         let (back, back_rx) = watch::channel(Fault::default());
         let stats = Arc::new(LinkStats::default());
@@ -301,6 +304,11 @@ pub struct FaultNet {
 impl FaultNet {
     /// Writes a devnet of `n` validators wired through proxies (not started).
     pub async fn new(n: usize, seed: u64) -> Self {
+        // Every proxy port is bound before the devnet picks its ports (and released ones could
+        // otherwise be handed to a proxy before the node that was given one binds it).
+        let mut listeners: Vec<std::net::TcpListener> = (0..2 * n * n)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
         let net = TestNet::new(n, 0);
         let p2p_addr: Vec<SocketAddr> = (0..n)
             .map(|j| {
@@ -323,8 +331,12 @@ impl FaultNet {
                     continue;
                 }
                 let s = seed.wrapping_mul(1_000_003).wrapping_add((i * n + j) as u64);
-                prow.push(Some(LinkProxy::start(p2p_addr[j], s).await));
-                hrow.push(Some(LinkProxy::start(http_addr[j], s ^ 0x5555).await));
+                prow.push(Some(LinkProxy::start(listeners.pop().unwrap(), p2p_addr[j], s)));
+                hrow.push(Some(LinkProxy::start(
+                    listeners.pop().unwrap(),
+                    http_addr[j],
+                    s ^ 0x5555,
+                )));
             }
             p2p.push(prow);
             http.push(hrow);
