@@ -105,6 +105,8 @@ fn schedule(seed: u64) -> impl Iterator<Item = Planned> {
 struct Monitor {
     agreement: Agreement,
     conflicts: Vec<String>,
+    /// Connections seen between nodes that did not go through a proxy.
+    direct: Vec<String>,
     top: u64,
     last_progress: Instant,
     /// Whether a fault without a quorum overlapped the current stall.
@@ -119,6 +121,7 @@ impl Monitor {
         Self {
             agreement: Agreement::default(),
             conflicts: Vec::new(),
+            direct: Vec::new(),
             top: 0,
             last_progress: Instant::now(),
             stall_without_quorum: false,
@@ -146,6 +149,11 @@ impl Monitor {
             if let Err(e) = self.agreement.poll(&f.net, &ALL).await {
                 eprintln!("CHAOS conflict: {e}");
                 self.conflicts.push(e);
+            }
+            let direct = f.direct_p2p_connections();
+            if !direct.is_empty() {
+                eprintln!("CHAOS connections around the proxies: {direct:?}");
+                self.direct.extend(direct);
             }
             self.last_agreement_poll = Instant::now();
         }
@@ -279,6 +287,7 @@ async fn chaos() {
         "entries_lost": lost.len(),
         "entries_missing_node_pairs": missing.len(),
         "conflicting_commits": m.conflicts.len(),
+        "connections_around_proxies": m.direct.len(),
         "heights_compared": m.agreement.heights(),
         "final_heights": final_heights,
         "longest_stall_s": secs(m.longest_stall),
@@ -294,13 +303,14 @@ async fn chaos() {
     if let Ok(path) = std::env::var("CERTLEDGER_CHAOS_SUMMARY") {
         std::fs::write(path, &text).unwrap();
     }
-    if !missing.is_empty() || !m.conflicts.is_empty() || unrecovered > 0 {
+    if !missing.is_empty() || !m.conflicts.is_empty() || unrecovered > 0 || !m.direct.is_empty() {
         panic!(
             "chaos seed {seed}: {} lost entries (first: {:?}), conflicts {:?}, {unrecovered} \
-             heals without recovery",
+             heals without recovery, connections around the proxies {:?}",
             lost.len(),
             lost.first(),
-            m.conflicts
+            m.conflicts,
+            m.direct
         );
     }
 }

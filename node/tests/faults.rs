@@ -74,6 +74,11 @@ async fn isolated_node_catches_up_without_restart() {
     let load = Load::start(&f.net, &ALL, Duration::from_millis(250), "isolated");
     watch_for(&f, &mut a, &ALL, Duration::from_secs(3)).await;
     assert!(f.p2p_bytes_of(3) > 0, "no libp2p traffic through node 3's proxies");
+    assert_eq!(
+        f.direct_p2p_connections(),
+        Vec::<String>::new(),
+        "nodes connected around the proxies"
+    );
 
     f.isolate(3, Cut::Blackhole);
     // A height in flight may still finish from bytes already delivered.
@@ -84,6 +89,11 @@ async fn isolated_node_catches_up_without_restart() {
     let during = heights(&f.net, &ALL).await;
     eprintln!("FAULTS isolated: heights {before:?} -> {during:?} during 28 s of isolation");
     assert_eq!(f.p2p_bytes_of(3), bytes_cut, "bytes crossed a blackholed link");
+    assert_eq!(
+        f.direct_p2p_connections(),
+        Vec::<String>::new(),
+        "nodes connected around the proxies"
+    );
     assert!(during[3] <= before[3] + 1, "isolated node progressed: {before:?} -> {during:?}");
     for i in 0..3 {
         assert!(during[i] >= before[i] + 5, "majority stalled: {before:?} -> {during:?}");
@@ -125,7 +135,9 @@ async fn split_two_two_halts_without_fork_then_resumes() {
         let before = heights(&f.net, &ALL).await;
         watch_for(&f, &mut a, &ALL, Duration::from_secs(10)).await;
         let during = heights(&f.net, &ALL).await;
-        eprintln!("FAULTS split {cut:?}: heights {before:?} -> {during:?} during 10 s of a 2|2 split");
+        eprintln!(
+            "FAULTS split {cut:?}: heights {before:?} -> {during:?} during 10 s of a 2|2 split"
+        );
         assert_eq!(before, during, "a half without a quorum committed ({cut:?})");
 
         f.heal();

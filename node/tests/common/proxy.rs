@@ -250,11 +250,8 @@ async fn pump(
             buf.truncate(n);
             let f = *reader_ctl.borrow();
             let jitter = u64::try_from(f.jitter.as_micros()).unwrap_or(u64::MAX / 4);
-            let spread = Duration::from_micros(if jitter == 0 {
-                0
-            } else {
-                rng.gen_range(0..=2 * jitter)
-            });
+            let spread =
+                Duration::from_micros(if jitter == 0 { 0 } else { rng.gen_range(0..=2 * jitter) });
             let mut at = Instant::now() + f.delay.saturating_sub(f.jitter) + spread;
             let mut rto = (2 * (f.delay + f.jitter)).max(Duration::from_millis(200));
             let p = f.loss.clamp(0.0, 0.9);
@@ -299,6 +296,8 @@ pub struct FaultNet {
     p2p: Vec<Vec<Option<LinkProxy>>>,
     /// `http[i][j]`: node `i`'s HTTP requests to node `j` (entry forwarding, cosignatures).
     http: Vec<Vec<Option<LinkProxy>>>,
+    /// Each node's real libp2p port.
+    p2p_ports: Vec<u16>,
 }
 
 impl FaultNet {
@@ -306,9 +305,8 @@ impl FaultNet {
     pub async fn new(n: usize, seed: u64) -> Self {
         // Every proxy port is bound before the devnet picks its ports (and released ones could
         // otherwise be handed to a proxy before the node that was given one binds it).
-        let mut listeners: Vec<std::net::TcpListener> = (0..2 * n * n)
-            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
-            .collect();
+        let mut listeners: Vec<std::net::TcpListener> =
+            (0..2 * n * n).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()).collect();
         let net = TestNet::new(n, 0);
         let p2p_addr: Vec<SocketAddr> = (0..n)
             .map(|j| {
@@ -359,7 +357,8 @@ impl FaultNet {
                 c.peer_http = urls;
             });
         }
-        Self { net, p2p, http }
+        let p2p_ports = p2p_addr.iter().map(SocketAddr::port).collect();
+        Self { net, p2p, http, p2p_ports }
     }
 
     /// Number of nodes.
@@ -430,6 +429,60 @@ impl FaultNet {
             .flatten()
             .map(|p| p.stats.retransmits.load(Ordering::Relaxed))
             .sum()
+    }
+
+    /// Established TCP connections into a node's libp2p port that do not come from one of
+    /// this process's sockets (a proxy), as `"127.0.0.1:port -> node j"`: a node that learned
+    /// a peer's real address (identify, discovery) and dialled around the proxies shows up here.
+    /// Linux only (reads `/proc/net/tcp` and `/proc/self/fd`).
+    pub fn direct_p2p_connections(&self) -> Vec<String> {
+        // (local port, remote port, state, inode) of every 127.0.0.1 IPv4 socket.
+        let rows: Vec<(u16, u16, String, u64)> = std::fs::read_to_string("/proc/net/tcp")
+            .unwrap()
+            .lines()
+            .skip(1)
+            .filter_map(|line| {
+                let f: Vec<&str> = line.split_whitespace().collect();
+                let port = |a: &str| {
+                    let (ip, port) = a.split_once(':')?;
+                    (ip == "0100007F").then_some(())?;
+                    u16::from_str_radix(port, 16).ok()
+                };
+                Some((
+                    port(f.get(1)?)?,
+                    port(f.get(2)?)?,
+                    f.get(3)?.to_string(),
+                    f.get(9)?.parse().ok()?,
+                ))
+            })
+            .collect();
+        // Read after the table: a proxy socket listed there is still open (or just closed).
+        let mine: std::collections::BTreeSet<u64> = std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .flatten()
+            .filter_map(|e| std::fs::read_link(e.path()).ok())
+            .filter_map(|l| {
+                let l = l.to_string_lossy().into_owned();
+                l.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (j, port) in self.p2p_ports.iter().enumerate() {
+            // 01: ESTABLISHED, on node j's side of the connection; the dialler's side is the row
+            // with the ports swapped.
+            for (local, remote, state, _) in &rows {
+                if local != port || state != "01" {
+                    continue;
+                }
+                let from_proxy = rows
+                    .iter()
+                    .any(|(l, r, _, inode)| l == remote && r == port && mine.contains(inode));
+                if !from_proxy {
+                    out.push(format!("127.0.0.1:{remote} -> node {j}"));
+                }
+            }
+        }
+        out
     }
 
     /// The index of the validator that proposes at (`height`, `round`).
