@@ -11,9 +11,10 @@
 //! Each proxied TCP connection carries two byte directions. A [`Fault`] applies to the bytes
 //! one node sends to another ([`FaultNet::set`]), on every connection between the two, whoever
 //! dialled it:
-//! - `cut: Blackhole`: bytes stop (the connection stays open, the proxy stops reading so the
-//!   sender's socket buffers fill, new connections are accepted and held unconnected). This is a
-//!   silent drop of every packet: TCP retransmits until heal. On heal the held bytes flow.
+//! - `cut: Blackhole`: bytes stop (the connection stays open; after at most 64 chunks, 1 MiB,
+//!   are queued the proxy stops reading, so the sender's socket buffers fill; new connections are
+//!   accepted and held unconnected). This is a silent drop of every packet: TCP retransmits until
+//!   heal. On heal the held bytes flow.
 //! - `cut: Reset`: every open connection between the two nodes is closed and new ones are closed
 //!   at once (a firewall answering with resets); the nodes redial after heal.
 //! - `delay` and `jitter`: each chunk read (at most 16 KiB) is written `delay ± jitter` (uniform)
