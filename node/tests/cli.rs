@@ -28,7 +28,10 @@ fn genesis_keygen_and_peer_id() {
     let out = bin().arg("peer-id").arg("--key").arg(&node_key).output().unwrap();
     assert!(out.status.success());
     let printed = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(printed.trim(), certledger_node::node::peer_id_of(&key.public_key()).unwrap());
+    assert_eq!(
+        printed.trim(),
+        certledger_node::server::consensus::peer_id_of(&key.public_key()).unwrap()
+    );
 
     let k = dir.path().join("k.json");
     assert!(bin().arg("keygen").arg("--out").arg(&k).status().unwrap().success());

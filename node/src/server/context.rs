@@ -173,8 +173,7 @@ impl fmt::Debug for BlockHash {
     }
 }
 
-/// Maximum chain id length in bytes.
-pub const MAX_CHAIN_ID_LEN: usize = 64;
+pub use crate::config::MAX_CHAIN_ID_LEN;
 
 /// A block header. Its canonical bytes are laid out in `specs/consensus.md`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]

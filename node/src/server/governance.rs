@@ -10,11 +10,9 @@
 //! on. `GET /v1/validator-chain` serves the chain of changes with their proofs
 //! (`lightclient::ValidatorChain`), checked with `lightclient::follow` before it is served.
 
-use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context as _};
+use anyhow::anyhow;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -22,127 +20,15 @@ use axum::Json;
 use base64::Engine as _;
 use certledger_core::codec::{Decode as _, Encode as _};
 use certledger_core::ledger::{
-    validators_state_key, Approval, ChangeValidators, Department, EntryBody, LogLeaf, SignedEntry,
-    ValidatorSetRecord,
+    validators_state_key, Department, EntryBody, LogLeaf, ValidatorSetRecord,
 };
 use certledger_core::lightclient::{
     follow, ChainHead, ChainStep, Followed, GovernanceTrust, ValidatorChain,
 };
 use certledger_core::note::{LedgerCheckpoint, Note};
-use certledger_core::sig::{PublicKey, SecretKey, Signature};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::config::{Genesis, GenesisDepartment, KeyFile};
-use crate::issuer::NodeClient;
-use crate::node::NodeHandle;
-
-/// Largest change file read, in bytes.
-pub const MAX_CHANGE_FILE_BYTES: u64 = 256 * 1024;
-
-/// One approval in a change file.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct ApprovalJson {
-    /// The approving admin key (base64url).
-    pub admin_key: PublicKey,
-    /// Its signature (base64url).
-    pub signature: String,
-}
-
-/// A validator change as it travels between departments (JSON).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct ChangeFile {
-    /// The ledger the change is for.
-    pub chain_id: String,
-    /// Departments to add.
-    #[serde(default)]
-    pub add: Vec<GenesisDepartment>,
-    /// Ids of departments to remove.
-    #[serde(default)]
-    pub remove: Vec<String>,
-    /// The first height the new set decides.
-    pub effective_height: u64,
-    /// Approvals collected so far.
-    #[serde(default)]
-    pub approvals: Vec<ApprovalJson>,
-}
-
-impl ChangeFile {
-    /// Core's change (sorted as the canonical form requires).
-    pub fn to_core(&self) -> anyhow::Result<ChangeValidators> {
-        let mut add: Vec<Department> = self.add.iter().map(department_of).collect();
-        add.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut remove = self.remove.clone();
-        remove.sort();
-        let mut approvals = Vec::with_capacity(self.approvals.len());
-        for a in &self.approvals {
-            let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(&a.signature)
-                .context("an approval signature is not base64url")?;
-            let sig: [u8; 64] =
-                bytes.try_into().map_err(|_| anyhow!("an approval signature is not 64 bytes"))?;
-            approvals.push(Approval { admin_key: a.admin_key, signature: Signature(sig) });
-        }
-        Ok(ChangeValidators { add, remove, effective_height: self.effective_height, approvals })
-    }
-
-    /// Reads a change file (bounded).
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let meta =
-            std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
-        if meta.len() > MAX_CHANGE_FILE_BYTES {
-            bail!("{} is larger than {MAX_CHANGE_FILE_BYTES} bytes", path.display());
-        }
-        let text = std::fs::read_to_string(path)?;
-        serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a change file", path.display()))
-    }
-
-    /// Writes it atomically.
-    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_string_pretty(self)?)?;
-        std::fs::rename(&tmp, path)?;
-        Ok(())
-    }
-
-    /// Adds `admin`'s approval; an approval by the same key is replaced (idempotent).
-    pub fn approve(&mut self, admin: &SecretKey) -> anyhow::Result<()> {
-        let core = self.to_core()?;
-        let a = core.approve(admin, &self.chain_id);
-        self.approvals.retain(|x| x.admin_key != a.admin_key);
-        self.approvals.push(ApprovalJson {
-            admin_key: a.admin_key,
-            signature: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(a.signature.0),
-        });
-        Ok(())
-    }
-
-    /// The ledger entry, signed by `admin` (an admin key of a current department).
-    pub fn signed(&self, admin: &SecretKey) -> anyhow::Result<SignedEntry> {
-        let body = EntryBody::ChangeValidators(self.to_core()?);
-        Ok(SignedEntry::sign(admin, &self.chain_id, body))
-    }
-
-    /// [`ChangeFile::signed`] as canonical bytes.
-    pub fn entry(&self, admin: &SecretKey) -> anyhow::Result<Vec<u8>> {
-        Ok(self.signed(admin)?.to_bytes())
-    }
-}
-
-fn department_of(d: &GenesisDepartment) -> Department {
-    let mut admin_keys = d.admin_keys.clone();
-    admin_keys.sort();
-    Department {
-        id: d.id.clone(),
-        name_zh: d.name_zh.clone(),
-        name_en: d.name_en.clone(),
-        node_key: d.node_key,
-        admin_keys,
-    }
-}
+use crate::server::handle::NodeHandle;
 
 /// Why the node cannot serve a validator chain now.
 #[derive(Debug, thiserror::Error)]
@@ -240,7 +126,8 @@ pub async fn validator_chain_handler(State(node): State<Arc<NodeHandle>>) -> Res
     }
 }
 
-fn departments_json(ds: &[Department]) -> Vec<Value> {
+/// The JSON form of a department set served by the node (without admin keys).
+pub fn departments_json(ds: &[Department]) -> Vec<Value> {
     ds.iter()
         .map(|d| {
             json!({
@@ -251,95 +138,8 @@ fn departments_json(ds: &[Department]) -> Vec<Value> {
         .collect()
 }
 
-// ---------------------------------------------------------------------------------------------
-// CLI.
-
-/// `gov propose`: drafts a change effective `delay` heights after the node's current height.
-pub async fn propose(
-    node_url: &str,
-    genesis: &Path,
-    add: &[std::path::PathBuf],
-    remove: &[String],
-    delay: u64,
-    out: &Path,
-) -> anyhow::Result<Value> {
-    let g = Genesis::load(genesis)?;
-    let (_, health) = node_client(node_url)?.get("/health").await?;
-    let height =
-        health["height"].as_u64().ok_or_else(|| anyhow!("{node_url}/health has no height"))?;
-    let mut departments = Vec::new();
-    for p in add {
-        let text =
-            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-        let d: GenesisDepartment = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a department JSON file", p.display()))?;
-        departments.push(d);
-    }
-    if departments.is_empty() && remove.is_empty() {
-        bail!("a change must add (--add FILE) or remove (--remove ID) at least one department");
-    }
-    let file = ChangeFile {
-        chain_id: g.chain_id,
-        add: departments,
-        remove: remove.to_vec(),
-        effective_height: height + delay.max(2),
-        approvals: Vec::new(),
-    };
-    file.to_core()?;
-    file.save(out)?;
-    Ok(json!({ "change": out.display().to_string(), "effective_height": file.effective_height }))
-}
-
-/// `gov approve`: adds one admin's approval to a change file.
-pub fn approve(change: &Path, admin_key: &Path) -> anyhow::Result<Value> {
-    let mut file = ChangeFile::load(change)?;
-    let admin = KeyFile::load(admin_key)?;
-    file.approve(&admin)?;
-    file.save(change)?;
-    Ok(json!({ "change": change.display().to_string(), "approvals": file.approvals.len() }))
-}
-
-/// `gov submit`: signs the change as an entry with `admin_key`, submits it, waits for commit
-/// (the node's reason is reported if it refuses the change).
-pub async fn submit(change: &Path, admin_key: &Path, node_url: &str) -> anyhow::Result<Value> {
-    let file = ChangeFile::load(change)?;
-    let admin = KeyFile::load(admin_key)?;
-    let entry = file.signed(&admin)?;
-    let committed = node_client(node_url)?.submit_and_wait(&entry).await?;
-    Ok(json!({
-        "id": hex::encode(entry.id()), "height": committed.height,
-        "effective_height": file.effective_height,
-    }))
-}
-
-/// `gov chain`: fetches the validator chain and follows it from the genesis file.
-pub async fn fetch_and_follow(node_url: &str, genesis: &Path) -> anyhow::Result<Value> {
-    let g = Genesis::load(genesis)?;
-    let (_, v) = node_client(node_url)?.get("/v1/validator-chain").await?;
-    let text = v["chain"]
-        .as_str()
-        .ok_or_else(|| anyhow!("no chain served: {}", v["message"].as_str().unwrap_or("?")))?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text)
-        .context("the chain is not base64url")?;
-    let chain = ValidatorChain::from_bytes_checked(&bytes).context("the chain does not decode")?;
-    let followed = follow(&GovernanceTrust::from_genesis(&g.to_core()), &chain)
-        .map_err(|e| anyhow!("the chain does not follow from genesis: {e}"))?;
-    Ok(json!({
-        "height": followed.head.height,
-        "changes": chain.steps.len(),
-        "departments": departments_json(&followed.trust.departments),
-        "trust_root": serde_json::from_str::<Value>(&followed.trust.to_trust_root().to_json())?,
-    }))
-}
-
 /// The checkpoint body of a stored note (the node stored it after verifying its quorum).
-fn checkpoint_body(text: &str) -> anyhow::Result<LedgerCheckpoint> {
+pub fn checkpoint_body(text: &str) -> anyhow::Result<LedgerCheckpoint> {
     let note = Note::parse(text).map_err(|e| anyhow!("stored checkpoint: {e}"))?;
     LedgerCheckpoint::parse_body(note.text()).map_err(|e| anyhow!("stored checkpoint: {e}"))
-}
-
-/// The issuer commands' node client (bounded waits, the node's refusal reasons).
-fn node_client(url: &str) -> anyhow::Result<NodeClient> {
-    NodeClient::new(url, Duration::from_secs(60))
 }

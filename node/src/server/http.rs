@@ -15,11 +15,12 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::exec::{EntryError, MAX_ENTRY_BYTES};
+use crate::server::exec::{EntryError, MAX_ENTRY_BYTES};
 use certledger_core::codec::Encode as _;
 
-use crate::node::{NodeHandle, SubmitError};
-use crate::proofs::{self, ProofError};
+use crate::server::handle::NodeHandle;
+use crate::server::mempool::SubmitError;
+use crate::server::proofs::{self, ProofError};
 
 /// The header that marks a peer-forwarded submission.
 pub const FORWARDED_HEADER: &str = "x-certledger-forwarded";
@@ -32,8 +33,8 @@ pub fn router(node: Arc<NodeHandle>) -> Router {
         .route("/v1/entries", post(post_entry))
         .route(
             "/v1/entries/forwarded",
-            post(crate::forward::post_forwarded)
-                .layer(DefaultBodyLimit::max(crate::forward::MAX_FORWARD_BODY)),
+            post(crate::server::forward::post_forwarded)
+                .layer(DefaultBodyLimit::max(crate::server::forward::MAX_FORWARD_BODY)),
         )
         .route("/v1/entries/{id}", get(get_entry))
         .route("/v1/checkpoints/latest", get(latest_checkpoint))
@@ -45,9 +46,9 @@ pub fn router(node: Arc<NodeHandle>) -> Router {
         .route("/v1/proofs/credential/{id}", get(credential_proofs))
         .route("/v1/blocks/{height}", get(block))
         .route("/v1/trust-root", get(trust_root))
-        .route("/v1/audit/department/{id}", get(crate::audit::department_handler))
-        .route("/v1/audit/credential/{id}", get(crate::audit::credential_handler))
-        .route("/v1/validator-chain", get(crate::governance::validator_chain_handler))
+        .route("/v1/audit/department/{id}", get(crate::server::audit::department_handler))
+        .route("/v1/audit/credential/{id}", get(crate::server::audit::credential_handler))
+        .route("/v1/validator-chain", get(crate::server::governance::validator_chain_handler))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(4 * MAX_ENTRY_BYTES))
@@ -97,7 +98,7 @@ async fn post_entry(State(node): St, headers: HeaderMap, body: axum::body::Bytes
     if bytes.len() > MAX_ENTRY_BYTES {
         return err(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "entry over 32 KiB");
     }
-    let Some(id) = crate::exec::entry_id(&bytes) else {
+    let Some(id) = crate::server::exec::entry_id(&bytes) else {
         return err(StatusCode::BAD_REQUEST, "malformed", "not a canonical signed entry");
     };
     let id_hex = hex::encode(id);

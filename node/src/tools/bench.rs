@@ -175,7 +175,7 @@ pub async fn run(cfg: &BenchConfig) -> anyhow::Result<Value> {
                         else {
                             continue;
                         };
-                        let Some(id) = crate::exec::entry_id(&bytes) else { continue };
+                        let Some(id) = crate::server::exec::entry_id(&bytes) else { continue };
                         if let Some(t0) = sent.get(&id) {
                             latencies.push(seen.duration_since(*t0).as_secs_f64() * 1000.0);
                             committed_at.push(seen);

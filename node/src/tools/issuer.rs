@@ -180,9 +180,8 @@ pub fn load_key(path: &Path) -> anyhow::Result<SecretKey> {
 
 /// Parses a credential id: 64 hex digits or 43 base64url characters.
 pub fn parse_credential_id(text: &str) -> anyhow::Result<[u8; 32]> {
-    let t = text.trim();
-    let bytes = if t.len() == 64 { hex::decode(t).ok() } else { URL_SAFE_NO_PAD.decode(t).ok() };
-    bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()).ok_or_else(|| {
+    crate::ids::credential_id(text).ok_or_else(|| {
+        let t = text.trim();
         input(format!("credential id `{t}` must be 64 hex digits or 43 base64url characters"))
     })
 }

@@ -12,6 +12,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::tools::issuer::{self, load_key, parse_type, Failure, NodeClient};
+use crate::tools::issuer_cli::NodeOpts;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use certledger_core::codec::Decode as _;
@@ -20,8 +22,6 @@ use certledger_core::note::{self, Quorum};
 use certledger_core::smt::SmtProof;
 use certledger_core::verify::TrustRoot;
 use certledger_core::{profiles, testkit};
-use certledger_node::issuer::{self, load_key, parse_type, Failure, NodeClient};
-use certledger_node::issuer_cli::NodeOpts;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 

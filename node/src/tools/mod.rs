@@ -1,0 +1,13 @@
+//! The department tools: clients of a node's HTTP API that build and sign entries locally
+//! ([`issuer`], [`issuer_cli`], [`batch`], [`types_cli`], [`governance`], [`audit`]), and the
+//! devnet, demo and benchmark drivers ([`devnet`], [`demo`], [`bench`]).
+
+pub mod audit;
+pub mod batch;
+pub mod bench;
+pub mod demo;
+pub mod devnet;
+pub mod governance;
+pub mod issuer;
+pub mod issuer_cli;
+pub mod types_cli;
