@@ -10,13 +10,18 @@ use certledger_core::sig::SecretKey;
 use clap::{Parser, Subcommand};
 
 use crate::config::{Genesis, KeyFile};
+use crate::logging::LogFormat;
 use crate::server;
+use crate::server::fatal::Fatal;
 use crate::tools::{bench, demo, devnet, governance as gov, issuer_cli, types_cli};
 
 /// The `certledger-node` command line.
 #[derive(Parser)]
 #[command(name = "certledger-node", version, about = "A certledger department node")]
 pub struct Cli {
+    /// Log format on stderr: `text` for people, `json` (one object per line) for collectors.
+    #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     /// The command.
     pub command: Cmd,
@@ -172,6 +177,58 @@ pub enum Cmd {
         #[arg(long)]
         url: String,
     },
+    /// Print a shell completion script for this command line.
+    #[command(
+        after_help = "Examples:\n  certledger-node completions bash > /etc/bash_completion.d/certledger-node\n  \
+        certledger-node completions zsh > ~/.zfunc/_certledger-node"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per command into a directory.
+    #[command(
+        after_help = "Examples:\n  certledger-node man | man -l -\n  certledger-node man --dir ./man"
+    )]
+    Man {
+        /// Write `certledger-node.1` and `certledger-node-<command>.1` pages here.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// The completion script of `shell` for the `certledger-node` command line.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "certledger-node", &mut out);
+    out
+}
+
+/// The manual page of the `certledger-node` command line (roff).
+pub fn man_page() -> anyhow::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out)?;
+    Ok(out)
+}
+
+/// Writes the top page and one page per subcommand into `dir`; returns the files written.
+pub fn write_man_pages(dir: &std::path::Path) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let mut written = Vec::new();
+    let top = dir.join("certledger-node.1");
+    std::fs::write(&top, man_page()?).with_context(|| format!("writing {}", top.display()))?;
+    written.push(top);
+    for sub in cmd.get_subcommands() {
+        let name = format!("certledger-node-{}", sub.get_name());
+        let mut out = Vec::new();
+        clap_mangen::Man::new(sub.clone()).title(name.clone()).render(&mut out)?;
+        let path = dir.join(format!("{name}.1"));
+        std::fs::write(&path, out).with_context(|| format!("writing {}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// `certledger-node gov ...`: a change is drafted, approved by the admins of more than two
@@ -240,6 +297,15 @@ pub enum GovCmd {
         #[arg(long)]
         genesis: PathBuf,
     },
+}
+
+/// The process exit code for an error of [`dispatch`]: the node's fatal conditions
+/// ([`Fatal::exit_code`]: 70, 74), else the tools' failure classes (`specs/node.md`).
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    match Fatal::find(e) {
+        Some(f) => f.exit_code(),
+        None => crate::tools::issuer::exit_code(e),
+    }
 }
 
 /// Runs one command.
@@ -336,6 +402,22 @@ pub async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
             issuer_cli::run_status(c, certledger_core::ledger::CredentialStatus::Active).await
         }
         Cmd::Audit(c) => issuer_cli::run_audit(c).await,
+        Cmd::Completions { shell } => {
+            use std::io::Write as _;
+            std::io::stdout().write_all(&completions(shell))?;
+            Ok(())
+        }
+        Cmd::Man { dir: None } => {
+            use std::io::Write as _;
+            std::io::stdout().write_all(&man_page()?)?;
+            Ok(())
+        }
+        Cmd::Man { dir: Some(dir) } => {
+            for path in write_man_pages(&dir)? {
+                println!("wrote {}", path.display());
+            }
+            Ok(())
+        }
         Cmd::Status { url } => {
             let v: serde_json::Value =
                 reqwest::get(format!("{}/health", url.trim_end_matches('/')))

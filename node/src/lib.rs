@@ -6,12 +6,14 @@
 //!   consensus; the ledger state machine decides what is valid.
 //! - [`tools`]: the department's clients of that API (issuer, types, governance, audit) and the
 //!   devnet, demo and benchmark drivers.
-//! - [`cli`]: the command line of both; [`config`], [`ids`] and [`signal`]: what both share.
+//! - [`cli`]: the command line of both; [`logging`]: text or JSON logs; [`config`], [`ids`] and
+//!   [`signal`]: what both share.
 #![forbid(unsafe_code)]
 
 pub mod cli;
 pub mod config;
 pub mod ids;
+pub mod logging;
 pub mod server;
 pub mod signal;
 pub mod tools;

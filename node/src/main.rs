@@ -3,20 +3,12 @@
 
 use std::process::ExitCode;
 
-use certledger_node::cli::{dispatch, Cli};
+use certledger_node::cli::{dispatch, exit_code, Cli};
 use clap::Parser as _;
 
 fn main() -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new("info,arc_malachitebft=warn,libp2p=warn,ractor=warn")
-    });
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .init();
     let cli = Cli::parse();
+    certledger_node::logging::init(cli.log_format);
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -28,7 +20,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(certledger_node::tools::issuer::exit_code(&e))
+            ExitCode::from(exit_code(&e))
         }
     }
 }

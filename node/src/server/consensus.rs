@@ -40,6 +40,7 @@ use crate::server::context::{
     ProposalPart, ValidatorSet,
 };
 use crate::server::exec::{self, EntryError, EntryId, Executor};
+use crate::server::fatal::Fatal;
 use crate::server::handle::{NodeHandle, Shared};
 use certledger_core::ledger::Department;
 use certledger_core::note::{Note, NoteSigner};
@@ -404,11 +405,16 @@ impl AppLoop {
             .map(|(_, pv)| pv.value.clone())
     }
 
-    fn commit(&mut self, cert: &CommitCertificate<LedgerContext>) -> anyhow::Result<()> {
+    /// Applies and stores a decided block. `Ok(Err(_))`: the block is unknown here (consensus
+    /// restarts the height); `Err(_)`: the node must stop.
+    fn commit(
+        &mut self,
+        cert: &CommitCertificate<LedgerContext>,
+    ) -> Result<Result<(), anyhow::Error>, Fatal> {
         let h = cert.height.0;
-        let block = self
-            .find_block(h, cert.round, &cert.value_id)
-            .ok_or_else(|| anyhow!("decided block {} at height {h} is unknown", cert.value_id))?;
+        let Some(block) = self.find_block(h, cert.round, &cert.value_id) else {
+            return Ok(Err(anyhow!("decided block {} at height {h} is unknown", cert.value_id)));
+        };
         let stored = StoredCertificate::from_commit(cert);
         let mut s = self.node.lock();
         // Execution is deterministic and a quorum accepted this block after the same checks, so
@@ -428,7 +434,7 @@ impl AppLoop {
                 Ok(out) => out,
                 Err(e) => {
                     error!(height = h, error = %e, "decided block does not apply locally; stopping");
-                    std::process::exit(70);
+                    return Err(Fatal::Diverged { height: h, what: "the block does not apply" });
                 }
             },
         };
@@ -439,11 +445,11 @@ impl AppLoop {
         {
             // A decided block whose header disagrees with execution: divergence. Stop.
             error!(height = h, "decided block does not match local execution; stopping");
-            std::process::exit(70);
+            return Err(Fatal::Diverged { height: h, what: "the header's roots differ" });
         }
         if let Err(e) = self.node.store.put_decided(&block, &stored) {
             error!(height = h, error = %e, "storage write failed; stopping");
-            std::process::exit(74);
+            return Err(Fatal::storage("decided block", e));
         }
         let ids: Vec<EntryId> = block.entries.iter().filter_map(|e| exec::entry_id(e)).collect();
         s.mempool.remove_committed(&ids);
@@ -495,7 +501,7 @@ impl AppLoop {
         self.undecided.retain(|(hh, _, _), _| *hh > h);
         self.future_parts.retain(|hh, _| *hh > h);
         info!(height = h, entries = ids.len(), log_size = out.log_size, "committed block");
-        Ok(())
+        Ok(Ok(()))
     }
 
     async fn handle(
@@ -611,7 +617,7 @@ impl AppLoop {
             }
             AppMsg::Decided { certificate, reply, .. } => {
                 self.commit_failed = false;
-                if let Err(e) = self.commit(&certificate) {
+                if let Err(e) = self.commit(&certificate)? {
                     error!(error = %e, "could not commit decided block");
                     self.commit_failed = true;
                 }
@@ -628,7 +634,7 @@ impl AppLoop {
                         .update_certificate(&StoredCertificate::from_commit(&certificate))
                     {
                         error!(error = %e, "storage write failed; stopping");
-                        std::process::exit(74);
+                        return Err(Fatal::storage("certificate", e).into());
                     }
                     self.current = Height(h.0 + 1);
                     let next = Height(h.0 + 1);

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use anyhow::Context as _;
+use anyhow::{anyhow, Context as _};
 use tracing::{error, info};
 
 use crate::config::NodeToml;
@@ -19,6 +19,7 @@ pub mod consensus;
 pub mod context;
 pub mod cosign;
 pub mod exec;
+pub mod fatal;
 pub mod forward;
 pub mod governance;
 pub mod handle;
@@ -29,7 +30,8 @@ pub mod store;
 pub mod web;
 
 /// `run`: opens the node from its configuration and runs the HTTP API, cosigning, forwarding
-/// and consensus until consensus stops or a signal arrives.
+/// and consensus until consensus stops, a signal arrives, or a [`fatal::Fatal`] condition
+/// stops the node (returned, for `main` to exit with its code).
 pub async fn run(config: &Path, web_dir: Option<&Path>) -> anyhow::Result<()> {
     let cfg = NodeToml::load(config)?;
     let _lock = handle::lock_data_dir(&cfg.data_dir, &cfg.key_file)?;
@@ -48,10 +50,14 @@ pub async fn run(config: &Path, web_dir: Option<&Path>) -> anyhow::Result<()> {
             error!(error = %e, "HTTP server stopped");
         }
     });
-    tokio::spawn(cosign::cosign_loop(handle.clone()));
+    let mut cosign = tokio::spawn(cosign::cosign_loop(handle.clone()));
     tokio::spawn(forward::forward_loop(handle.clone()));
     tokio::select! {
         r = consensus::run_consensus(handle, &cfg) => r,
+        c = &mut cosign => match c {
+            Ok(fatal) => Err(fatal.into()),
+            Err(e) => Err(anyhow!("the cosigning task stopped: {e}")),
+        },
         _ = shutdown_signal() => {
             info!("stopping on signal");
             Ok(())

@@ -316,10 +316,30 @@ pub struct NodeClient {
     wait: Duration,
 }
 
-enum Submitted {
+/// What a node answered to one submission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Submitted {
+    /// Queued (HTTP 202).
     Accepted,
+    /// The node already holds it, pending or committed (HTTP 409 `duplicate`).
     Duplicate,
+    /// The ledger refused it (HTTP 4xx): the node's error code and message.
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// The node's error code (`conflict`, `invalid`, ...).
+        code: String,
+        /// The node's message.
+        message: String,
+    },
 }
+
+/// Pause between two polls of an entry's status.
+const POLL_EVERY: Duration = Duration::from_millis(150);
+/// Pause before retrying a submission the node could not take (connection error, HTTP 5xx).
+const RETRY_EVERY: Duration = Duration::from_millis(300);
+/// How long an entry may be missing from a node before it is submitted again.
+const RESUBMIT_AFTER: Duration = Duration::from_secs(2);
 
 impl NodeClient {
     /// A client of the node at `base` whose waits (commit, proofs) last at most `wait`.
@@ -392,7 +412,9 @@ impl NodeClient {
         TrustRoot::from_json(&text).map_err(|e| input(format!("trust root: {e}")))
     }
 
-    async fn submit_once(&self, entry: &[u8]) -> anyhow::Result<Submitted> {
+    /// Submits an entry once (retrying, within the wait, while the node cannot take it) and
+    /// returns what the node answered. A refusal is an answer here, not an error.
+    pub async fn submit(&self, entry: &[u8]) -> anyhow::Result<Submitted> {
         let url = format!("{}/v1/entries", self.base);
         let body = json!({ "entry": URL_SAFE_NO_PAD.encode(entry) });
         let deadline = Instant::now() + self.wait;
@@ -405,7 +427,7 @@ impl NodeClient {
                 }
                 Err(e) if Instant::now() < deadline => {
                     tracing::debug!(error = %e, "submission failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    tokio::time::sleep(RETRY_EVERY).await;
                     continue;
                 }
                 Err(e) => return Err(unavailable(format!("POST {url}: {e}"))),
@@ -415,28 +437,46 @@ impl NodeClient {
             match (status, code) {
                 (202, _) => return Ok(Submitted::Accepted),
                 (409, "duplicate") => return Ok(Submitted::Duplicate),
-                (503, _) | (500..=599, _) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(300)).await;
+                (500..=599, _) if Instant::now() < deadline => {
+                    tokio::time::sleep(RETRY_EVERY).await;
                 }
                 (400..=499, _) => {
-                    return Err(Failure::Refused(format!(
-                        "the ledger refused the entry: {code}: {message} (HTTP {status})"
-                    ))
-                    .into())
+                    return Ok(Submitted::Refused {
+                        status,
+                        code: code.to_owned(),
+                        message: message.to_owned(),
+                    })
                 }
                 _ => return Err(unavailable(format!("POST {url}: HTTP {status} {v}"))),
             }
         }
     }
 
-    /// Submits an entry and waits until it is committed. An entry the node already holds
-    /// (committed or pending) counts as submitted; an entry that vanished from the mempool is
-    /// submitted again (the ledger then says why, if it now refuses it).
+    /// Submits an entry, failing with [`Failure::Refused`] when the ledger refuses it. An
+    /// entry the node already holds (committed or pending) counts as submitted.
+    async fn submit_accepted(&self, entry: &[u8]) -> anyhow::Result<()> {
+        match self.submit(entry).await? {
+            Submitted::Accepted | Submitted::Duplicate => Ok(()),
+            Submitted::Refused { status, code, message } => Err(Failure::Refused(format!(
+                "the ledger refused the entry: {code}: {message} (HTTP {status})"
+            ))
+            .into()),
+        }
+    }
+
+    /// Submits an entry and waits until it is committed ([`Self::wait_committed`]).
     pub async fn submit_and_wait(&self, entry: &SignedEntry) -> anyhow::Result<Committed> {
+        self.submit_accepted(&entry.to_bytes()).await?;
+        self.wait_committed(entry).await
+    }
+
+    /// Waits (bounded) until a submitted entry is committed. An entry that vanished from the
+    /// mempool is submitted again (the ledger then says why, if it now refuses it). The one
+    /// submit-and-wait loop of the tools (issuer commands, governance, types, demo, bench).
+    pub async fn wait_committed(&self, entry: &SignedEntry) -> anyhow::Result<Committed> {
         let bytes = entry.to_bytes();
         let id = hex::encode(entry.id());
         let deadline = Instant::now() + self.wait;
-        self.submit_once(&bytes).await?;
         let mut missing_since: Option<Instant> = None;
         loop {
             let (s, v) = match self.get(&format!("/v1/entries/{id}")).await {
@@ -456,8 +496,8 @@ impl NodeClient {
                 // Dropped from the mempool (e.g. no longer valid when a block was built):
                 // submitting again either queues it or returns the ledger's reason.
                 let since = *missing_since.get_or_insert_with(Instant::now);
-                if since.elapsed() > Duration::from_secs(2) {
-                    self.submit_once(&bytes).await?;
+                if since.elapsed() > RESUBMIT_AFTER {
+                    self.submit_accepted(&bytes).await?;
                     missing_since = None;
                 }
             } else {
@@ -469,7 +509,7 @@ impl NodeClient {
                     self.base, self.wait
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(150)).await;
+            tokio::time::sleep(POLL_EVERY).await;
         }
     }
 
