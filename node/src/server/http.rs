@@ -7,9 +7,10 @@
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::handler::Handler;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use base64::Engine as _;
 use serde::Deserialize;
@@ -27,31 +28,80 @@ pub const FORWARDED_HEADER: &str = "x-certledger-forwarded";
 
 type St = State<Arc<NodeHandle>>;
 
+/// Body limit of every endpoint but the forwarded batch (a submission is one base64url entry).
+pub const MAX_REQUEST_BODY: usize = 4 * MAX_ENTRY_BYTES;
+
+/// The HTTP method of an API route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verb {
+    /// `GET` (read; CORS-enabled).
+    Get,
+    /// `POST` (write: signed entries only).
+    Post,
+}
+
+/// One API route; the path uses OpenAPI's `{name}` syntax, which axum 0.8 shares.
+struct Route {
+    verb: Verb,
+    path: &'static str,
+    handler: MethodRouter<Arc<NodeHandle>>,
+}
+
+impl Route {
+    fn new<H, T>(verb: Verb, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, Arc<NodeHandle>>,
+        T: 'static,
+    {
+        let handler = match verb {
+            Verb::Get => get(handler),
+            Verb::Post => post(handler),
+        };
+        Self { verb, path, handler }
+    }
+}
+
+/// The API routes: the one list the router is built from and `specs/openapi.yaml` is checked
+/// against.
+fn routes() -> Vec<Route> {
+    use crate::server::{audit, forward, governance};
+    let mut forwarded = Route::new(Verb::Post, "/v1/entries/forwarded", forward::post_forwarded);
+    forwarded.handler = forwarded.handler.layer(DefaultBodyLimit::max(forward::MAX_FORWARD_BODY));
+    vec![
+        Route::new(Verb::Post, "/v1/entries", post_entry),
+        forwarded,
+        Route::new(Verb::Get, "/v1/entries/{id}", get_entry),
+        Route::new(Verb::Get, "/v1/checkpoints/latest", latest_checkpoint),
+        Route::new(Verb::Get, "/v1/checkpoints/{height}", checkpoint),
+        Route::new(Verb::Get, "/v1/checkpoints/{height}/cosignature", cosignature),
+        Route::new(Verb::Get, "/v1/proofs/inclusion", inclusion),
+        Route::new(Verb::Get, "/v1/proofs/consistency", consistency),
+        Route::new(Verb::Get, "/v1/proofs/state/{key}", state_proof),
+        Route::new(Verb::Get, "/v1/proofs/credential/{id}", credential_proofs),
+        Route::new(Verb::Get, "/v1/blocks/{height}", block),
+        Route::new(Verb::Get, "/v1/trust-root", trust_root),
+        Route::new(Verb::Get, "/v1/audit/department/{id}", audit::department_handler),
+        Route::new(Verb::Get, "/v1/audit/credential/{id}", audit::credential_handler),
+        Route::new(Verb::Get, "/v1/validator-chain", governance::validator_chain_handler),
+        Route::new(Verb::Get, "/health", health),
+        Route::new(Verb::Get, "/metrics", metrics),
+    ]
+}
+
+/// Every `(method, path)` the API router serves (the verification page's routes are
+/// [`crate::server::web::ROUTES`]).
+pub fn route_table() -> Vec<(Verb, &'static str)> {
+    routes().iter().map(|r| (r.verb, r.path)).collect()
+}
+
 /// The API router.
 pub fn router(node: Arc<NodeHandle>) -> Router {
-    Router::new()
-        .route("/v1/entries", post(post_entry))
-        .route(
-            "/v1/entries/forwarded",
-            post(crate::server::forward::post_forwarded)
-                .layer(DefaultBodyLimit::max(crate::server::forward::MAX_FORWARD_BODY)),
-        )
-        .route("/v1/entries/{id}", get(get_entry))
-        .route("/v1/checkpoints/latest", get(latest_checkpoint))
-        .route("/v1/checkpoints/{height}", get(checkpoint))
-        .route("/v1/checkpoints/{height}/cosignature", get(cosignature))
-        .route("/v1/proofs/inclusion", get(inclusion))
-        .route("/v1/proofs/consistency", get(consistency))
-        .route("/v1/proofs/state/{key}", get(state_proof))
-        .route("/v1/proofs/credential/{id}", get(credential_proofs))
-        .route("/v1/blocks/{height}", get(block))
-        .route("/v1/trust-root", get(trust_root))
-        .route("/v1/audit/department/{id}", get(crate::server::audit::department_handler))
-        .route("/v1/audit/credential/{id}", get(crate::server::audit::credential_handler))
-        .route("/v1/validator-chain", get(crate::server::governance::validator_chain_handler))
-        .route("/health", get(health))
-        .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(4 * MAX_ENTRY_BYTES))
+    let mut router = Router::new();
+    for r in routes() {
+        router = router.route(r.path, r.handler);
+    }
+    router
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
         .layer(axum::middleware::map_response_with_state(node.clone(), cors))
         .with_state(node)
 }
@@ -371,4 +421,64 @@ async fn metrics(State(node): St) -> Response {
         m.proposals_rejected,
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+#[cfg(test)]
+mod openapi_tests {
+    use super::*;
+
+    /// `(method, path)` of every operation under `paths:` in the OpenAPI document (two-space
+    /// indented paths, four-space indented methods, as the file is written).
+    fn openapi_operations(text: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut in_paths = false;
+        let mut path = None;
+        for line in text.lines() {
+            if !line.starts_with(' ') && !line.is_empty() {
+                in_paths = line.trim_end() == "paths:";
+                continue;
+            }
+            if !in_paths {
+                continue;
+            }
+            if let Some(p) = line.strip_prefix("  /") {
+                path = p.strip_suffix(':').map(|p| format!("/{p}"));
+            } else if let (Some(m), Some(p)) = (line.strip_prefix("    "), &path) {
+                if let Some(m) = m.strip_suffix(':') {
+                    if ["get", "post", "put", "delete", "patch"].contains(&m) {
+                        out.push((m.to_owned(), p.clone()));
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn the_openapi_document_lists_exactly_the_served_routes() {
+        let spec = openapi_operations(include_str!("../../../specs/openapi.yaml"));
+        assert!(spec.len() > 10, "the OpenAPI paths were not read: {spec:?}");
+        let mut served: Vec<(String, String)> = route_table()
+            .into_iter()
+            .map(|(v, p)| (if v == Verb::Get { "get" } else { "post" }.to_owned(), p.to_owned()))
+            .chain(crate::server::web::ROUTES.iter().map(|p| ("get".to_owned(), (*p).to_owned())))
+            .collect();
+        served.sort();
+        assert_eq!(spec, served, "specs/openapi.yaml and the router disagree");
+    }
+
+    #[test]
+    fn the_openapi_reader_sees_methods_under_their_path() {
+        let text = "openapi: 3.1.0\npaths:\n  /a/{id}:\n    get:\n      summary: x\n    post:\n  /b:\n    get:\ncomponents:\n  /c:\n    get:\n";
+        let ops = openapi_operations(text);
+        assert_eq!(
+            ops,
+            vec![
+                ("get".to_owned(), "/a/{id}".to_owned()),
+                ("get".to_owned(), "/b".to_owned()),
+                ("post".to_owned(), "/a/{id}".to_owned()),
+            ]
+        );
+    }
 }
