@@ -53,6 +53,19 @@ pub const KEEP_RECENT_ROOTS: usize = 64;
 pub const PRUNE_EVERY: u64 = 32;
 /// How far ahead of the local clock a proposer's time may be (seconds).
 pub const MAX_CLOCK_DRIFT_S: u64 = 30;
+/// Capacity of Malachite's request channel (sync requests waiting for the app).
+pub const REQUEST_CHANNEL: usize = 100;
+/// When a proposer's candidate block does not execute as a whole, at most this many candidates
+/// are tried one by one (the rest wait for the next block).
+pub const MAX_SALVAGE_CANDIDATES: usize = 64;
+/// This node's own checkpoint notes kept in memory (older ones are re-signed on demand).
+pub const KEEP_OWN_CHECKPOINTS: usize = 256;
+/// Proposal parts buffered per future height, and how many future heights are buffered.
+pub const MAX_FUTURE_PARTS: usize = 64;
+/// See [`MAX_FUTURE_PARTS`].
+pub const MAX_FUTURE_HEIGHTS: usize = 8;
+/// Most decided blocks in one sync response (besides [`MAX_SYNC_RESPONSE_BYTES`]).
+pub const MAX_SYNC_RESPONSE_BLOCKS: u64 = 100;
 
 /// The libp2p key is the department key, so every node's peer id follows from genesis and
 /// persistent peers are pinned by identity (`/p2p/<peer id>`), not by address. libp2p signs only
@@ -107,7 +120,7 @@ pub async fn run_consensus(node: Arc<NodeHandle>, cfg: &NodeToml) -> anyhow::Res
         .with_default_network(NetworkContext::new(identity, LedgerCodec))
         .with_default_consensus(consensus_ctx)
         .with_default_sync(SyncContext::new(LedgerCodec))
-        .with_default_request(RequestContext::new(100))
+        .with_default_request(RequestContext::new(REQUEST_CHANNEL))
         .build()
         .await
         .map_err(|e| anyhow!("starting the consensus engine: {e}"))?;
@@ -284,7 +297,7 @@ impl AppLoop {
             Err(_) => {
                 let mut kept: Vec<Vec<u8>> = Vec::new();
                 let mut dropped = Vec::new();
-                for c in candidates.into_iter().take(64) {
+                for c in candidates.into_iter().take(MAX_SALVAGE_CANDIDATES) {
                     kept.push(c);
                     if s.ledger.dry_run(height.0, time, &kept).is_err() {
                         if let Some(bad) = kept.pop() {
@@ -471,7 +484,7 @@ impl AppLoop {
                 Err(e) => warn!(height = h, error = %e, "could not sign the checkpoint"),
             }
         }
-        while s.own_checkpoints.len() > 256 {
+        while s.own_checkpoints.len() > KEEP_OWN_CHECKPOINTS {
             s.own_checkpoints.pop_first();
         }
         self.recent_roots.push_back(out.state_root);
@@ -602,7 +615,7 @@ impl AppLoop {
                         if p.height.0 > self.current.0 {
                             let heights = self.future_parts.len();
                             let q = self.future_parts.entry(p.height.0).or_default();
-                            if q.len() < 64 && heights <= 8 {
+                            if q.len() < MAX_FUTURE_PARTS && heights <= MAX_FUTURE_HEIGHTS {
                                 q.push(p);
                             }
                             None
@@ -643,8 +656,10 @@ impl AppLoop {
             }
             AppMsg::GetDecidedValues { range, reply } => {
                 let mut values = Vec::new();
-                let (start, end) =
-                    (range.start().0, range.end().0.min(range.start().0.saturating_add(100)));
+                let (start, end) = (
+                    range.start().0,
+                    range.end().0.min(range.start().0.saturating_add(MAX_SYNC_RESPONSE_BLOCKS)),
+                );
                 let mut total = 0usize;
                 for h in start..=end {
                     let (Some(bytes), Some(cert)) =

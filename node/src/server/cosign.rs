@@ -12,7 +12,12 @@ use crate::server::chain::checkpoint_of;
 use crate::server::fatal::Fatal;
 use crate::server::handle::NodeHandle;
 
-/// Every 300 ms: for the newest heights without a stored quorum note, pull the peers' own
+/// How often the cosigning task looks for heights to complete.
+pub const COSIGN_EVERY: Duration = Duration::from_millis(300);
+/// Besides governance heights, the task works on at most this many newest heights per round.
+pub const COSIGN_NEWEST: u64 = 4;
+
+/// Every [`COSIGN_EVERY`]: for the newest heights without a stored quorum note, pull the peers' own
 /// signed notes, merge the signatures into ours, and store the note once it verifies under the
 /// quorum of the departments that decided that height (`note::verify_checkpoint`, more than 2/3).
 /// Heights holding a governance change are always completed (a light client needs a checkpoint
@@ -21,7 +26,7 @@ use crate::server::handle::NodeHandle;
 pub async fn cosign_loop(node: Arc<NodeHandle>) -> Fatal {
     let mut done_up_to = node.store.latest_checkpoint().ok().flatten().map(|(h, _)| h).unwrap_or(0);
     loop {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(COSIGN_EVERY).await;
         let top = node.lock().last_header.as_ref().map(|h| h.height).unwrap_or(0);
         // Governance heights first (oldest first), then the newest heights: a fresh quorum
         // checkpoint matters more than old ones.
@@ -29,7 +34,7 @@ pub async fn cosign_loop(node: Arc<NodeHandle>) -> Fatal {
             .into_iter()
             .filter(|h| *h <= top && matches!(node.store.checkpoint(*h), Ok(None)))
             .collect();
-        let first = done_up_to.max(top.saturating_sub(4)) + 1;
+        let first = done_up_to.max(top.saturating_sub(COSIGN_NEWEST)) + 1;
         wanted.extend((first..=top).rev());
         let mut stored_newest = false;
         for h in wanted {

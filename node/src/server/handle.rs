@@ -20,6 +20,9 @@ use crate::server::exec::{self, CoreLedger, EntryId, Executor};
 use crate::server::mempool::{Mempool, Outbox, SubmitError};
 use crate::server::store::{SledStore, Store};
 
+/// Timeout of one HTTP request to a peer (forwarding, cosignatures).
+pub const PEER_HTTP_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Counters for `/metrics`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Metrics {
@@ -236,7 +239,7 @@ pub fn open_node(cfg: &NodeToml) -> anyhow::Result<Arc<NodeHandle>> {
             metrics: Metrics::default(),
         }),
         peer_http: cfg.peer_http.clone(),
-        http: reqwest::Client::builder().timeout(Duration::from_secs(3)).build()?,
+        http: reqwest::Client::builder().timeout(PEER_HTTP_TIMEOUT).build()?,
         changes: Mutex::new(changes),
         sigs,
         outbox: Default::default(),
