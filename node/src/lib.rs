@@ -10,6 +10,7 @@
 //!   [`signal`]: what both share.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod ids;

@@ -8,6 +8,7 @@ use certledger_core::ledger::LogLeaf;
 use certledger_core::note::{self, Note};
 use tracing::error;
 
+use crate::api::CheckpointNote;
 use crate::server::chain::checkpoint_of;
 use crate::server::fatal::Fatal;
 use crate::server::handle::NodeHandle;
@@ -83,9 +84,8 @@ async fn cosign_height(node: &NodeHandle, h: u64) -> Result<bool, Fatal> {
     for base in &node.peer_http {
         let url = format!("{base}/v1/checkpoints/{h}/cosignature");
         let Ok(resp) = node.http.get(&url).send().await else { continue };
-        let Ok(v) = resp.json::<serde_json::Value>().await else { continue };
-        let Some(text) = v["note"].as_str() else { continue };
-        let Ok(n) = Note::parse(text) else { continue };
+        let Ok(cp) = resp.json::<CheckpointNote>().await else { continue };
+        let Ok(n) = Note::parse(&cp.note) else { continue };
         // Only signatures over exactly our body, by listed keys, that verify.
         if n.text() != body || n.verify(&quorum.keys).is_err() {
             continue;

@@ -19,6 +19,7 @@ use serde_json::json;
 use crate::server::exec::{EntryError, MAX_ENTRY_BYTES};
 use certledger_core::codec::Encode as _;
 
+use crate::api::{CheckpointNote, EntryState, EntryStatus, ErrorBody, Health, SubmitRequest};
 use crate::server::handle::NodeHandle;
 use crate::server::mempool::SubmitError;
 use crate::server::proofs::{self, ProofError};
@@ -115,17 +116,12 @@ async fn cors(State(_): St, method: Method, mut resp: Response) -> Response {
 }
 
 fn err(status: StatusCode, code: &str, message: impl std::fmt::Display) -> Response {
-    (status, Json(json!({ "error": code, "message": message.to_string() }))).into_response()
+    (status, Json(ErrorBody { error: code.to_owned(), message: message.to_string() }))
+        .into_response()
 }
 
 fn internal(e: impl std::fmt::Display) -> Response {
     err(StatusCode::INTERNAL_SERVER_ERROR, "internal", e)
-}
-
-#[derive(Deserialize)]
-struct SubmitBody {
-    /// The entry bytes, base64 (standard or URL-safe, padding optional).
-    entry: String,
 }
 
 fn decode_b64(s: &str) -> Option<Vec<u8>> {
@@ -135,7 +131,7 @@ fn decode_b64(s: &str) -> Option<Vec<u8>> {
 }
 
 async fn post_entry(State(node): St, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    let Ok(parsed) = serde_json::from_slice::<SubmitBody>(&body) else {
+    let Ok(parsed) = serde_json::from_slice::<SubmitRequest>(&body) else {
         return err(
             StatusCode::BAD_REQUEST,
             "malformed",
@@ -204,7 +200,8 @@ async fn post_entry(State(node): St, headers: HeaderMap, body: axum::body::Bytes
     if !headers.contains_key(FORWARDED_HEADER) {
         node.outbox.push(bytes);
     }
-    (StatusCode::ACCEPTED, Json(json!({ "id": id_hex, "status": "pending" }))).into_response()
+    (StatusCode::ACCEPTED, Json(EntryStatus { id: id_hex, state: EntryState::Pending }))
+        .into_response()
 }
 
 fn parse_id(s: &str) -> Option<[u8; 32]> {
@@ -216,13 +213,17 @@ async fn get_entry(State(node): St, Path(id): Path<String>) -> Response {
         return err(StatusCode::BAD_REQUEST, "malformed", "id must be 64 hex digits");
     };
     match node.store.entry_location(&id) {
-        Ok(Some(loc)) => Json(json!({
-            "id": hex::encode(id), "status": "committed", "height": loc.height,
-            "index": loc.index_in_block, "log_index": loc.log_index,
-        }))
+        Ok(Some(loc)) => Json(EntryStatus {
+            id: hex::encode(id),
+            state: EntryState::Committed {
+                height: loc.height,
+                index: u64::from(loc.index_in_block),
+                log_index: loc.log_index,
+            },
+        })
         .into_response(),
         Ok(None) if node.lock().mempool.contains(&id) => {
-            Json(json!({ "id": hex::encode(id), "status": "pending" })).into_response()
+            Json(EntryStatus { id: hex::encode(id), state: EntryState::Pending }).into_response()
         }
         Ok(None) => err(StatusCode::NOT_FOUND, "not_found", "unknown entry"),
         Err(e) => internal(e),
@@ -231,7 +232,7 @@ async fn get_entry(State(node): St, Path(id): Path<String>) -> Response {
 
 async fn latest_checkpoint(State(node): St) -> Response {
     match node.store.latest_checkpoint() {
-        Ok(Some((h, note))) => Json(json!({ "height": h, "note": note })).into_response(),
+        Ok(Some((height, note))) => Json(CheckpointNote { height, note }).into_response(),
         Ok(None) => err(StatusCode::NOT_FOUND, "not_found", "no cosigned checkpoint yet"),
         Err(e) => internal(e),
     }
@@ -239,7 +240,7 @@ async fn latest_checkpoint(State(node): St) -> Response {
 
 async fn checkpoint(State(node): St, Path(height): Path<u64>) -> Response {
     match node.store.checkpoint(height) {
-        Ok(Some(note)) => Json(json!({ "height": height, "note": note })).into_response(),
+        Ok(Some(note)) => Json(CheckpointNote { height, note }).into_response(),
         Ok(None) => {
             err(StatusCode::NOT_FOUND, "not_found", "no cosigned checkpoint at this height")
         }
@@ -249,7 +250,7 @@ async fn checkpoint(State(node): St, Path(height): Path<u64>) -> Response {
 
 async fn cosignature(State(node): St, Path(height): Path<u64>) -> Response {
     match node.own_cosignature(height) {
-        Some(note) => Json(json!({ "height": height, "note": note })).into_response(),
+        Some(note) => Json(CheckpointNote { height, note }).into_response(),
         None => {
             err(StatusCode::NOT_FOUND, "not_found", "no own checkpoint signature at this height")
         }
@@ -389,12 +390,17 @@ async fn health(State(node): St) -> Response {
     let s = node.lock();
     let out = s.ledger.outcome();
     let height = s.last_header.as_ref().map(|h| h.height).unwrap_or(0);
-    Json(json!({
-        "status": "ok", "chain_id": node.chain_id, "height": height,
-        "log_size": out.log_size, "log_root": hex::encode(out.log_root),
-        "state_root": hex::encode(out.state_root), "validator": node.is_validator,
-        "public_key": hex::encode(node.key.public_key().0), "mempool": s.mempool.len(),
-    }))
+    Json(Health {
+        status: "ok".to_owned(),
+        chain_id: node.chain_id.clone(),
+        height,
+        log_size: out.log_size,
+        log_root: hex::encode(out.log_root),
+        state_root: hex::encode(out.state_root),
+        validator: node.is_validator,
+        public_key: hex::encode(node.key.public_key().0),
+        mempool: s.mempool.len(),
+    })
     .into_response()
 }
 

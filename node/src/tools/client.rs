@@ -12,8 +12,9 @@ use certledger_core::codec::{Decode as _, Encode as _};
 use certledger_core::ledger::{self, IssuerRecord, SignedEntry};
 use certledger_core::sig::PublicKey;
 use certledger_core::verify::{self, TrustRoot};
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use crate::api::{EntryState, EntryStatus, ErrorBody, Health, SubmitRequest};
 use crate::tools::failure::{input, unavailable, Failure};
 
 /// Where a committed entry is.
@@ -89,8 +90,8 @@ impl NodeClient {
     /// The node's chain id (from `/health`).
     pub async fn chain_id(&self) -> anyhow::Result<String> {
         let (s, v) = self.get("/health").await?;
-        match v["chain_id"].as_str() {
-            Some(c) if s == 200 => Ok(c.to_owned()),
+        match serde_json::from_value::<Health>(v) {
+            Ok(h) if s == 200 => Ok(h.chain_id),
             _ => Err(unavailable(format!(
                 "{}/health answered HTTP {s} without a chain id",
                 self.base
@@ -133,7 +134,7 @@ impl NodeClient {
     /// returns what the node answered. A refusal is an answer here, not an error.
     pub async fn submit(&self, entry: &[u8]) -> anyhow::Result<Submitted> {
         let url = format!("{}/v1/entries", self.base);
-        let body = json!({ "entry": URL_SAFE_NO_PAD.encode(entry) });
+        let body = SubmitRequest { entry: URL_SAFE_NO_PAD.encode(entry) };
         let deadline = Instant::now() + self.wait;
         loop {
             let sent = self.http.post(&url).json(&body).send().await;
@@ -149,21 +150,15 @@ impl NodeClient {
                 }
                 Err(e) => return Err(unavailable(format!("POST {url}: {e}"))),
             };
-            let code = v["error"].as_str().unwrap_or("");
-            let message = v["message"].as_str().unwrap_or("");
-            match (status, code) {
+            let ErrorBody { error, message } =
+                serde_json::from_value(v.clone()).unwrap_or_default();
+            match (status, error.as_str()) {
                 (202, _) => return Ok(Submitted::Accepted),
                 (409, "duplicate") => return Ok(Submitted::Duplicate),
                 (500..=599, _) if Instant::now() < deadline => {
                     tokio::time::sleep(RETRY_EVERY).await;
                 }
-                (400..=499, _) => {
-                    return Ok(Submitted::Refused {
-                        status,
-                        code: code.to_owned(),
-                        message: message.to_owned(),
-                    })
-                }
+                (400..=499, _) => return Ok(Submitted::Refused { status, code: error, message }),
                 _ => return Err(unavailable(format!("POST {url}: HTTP {status} {v}"))),
             }
         }
@@ -201,13 +196,15 @@ impl NodeClient {
                 Err(_) if Instant::now() < deadline => (0, Value::Null),
                 Err(e) => return Err(e),
             };
-            if s == 200 && v["status"] == "committed" {
-                let height = v["height"].as_u64();
-                let log_index = v["log_index"].as_u64();
-                return match (height, log_index) {
-                    (Some(height), Some(log_index)) => Ok(Committed { height, log_index }),
-                    _ => Err(unavailable("entry status without height or log index")),
-                };
+            if s == 200 {
+                match serde_json::from_value::<EntryStatus>(v) {
+                    Ok(EntryStatus {
+                        state: EntryState::Committed { height, log_index, .. },
+                        ..
+                    }) => return Ok(Committed { height, log_index }),
+                    Ok(_) => {}
+                    Err(e) => return Err(unavailable(format!("entry status: {e}"))),
+                }
             }
             if s == 404 {
                 // Dropped from the mempool (e.g. no longer valid when a block was built):
