@@ -43,6 +43,7 @@ pub mod request;
 pub mod sdjwt;
 pub mod sig;
 pub mod smt;
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 pub mod vcdi;
 pub mod verify;

@@ -9,6 +9,8 @@
 
 use serde_json::Value;
 
+use crate::ledger::{self, RegisterType};
+
 /// How a claim's value is shaped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -280,10 +282,86 @@ pub fn looks_like_id_number(s: &str) -> bool {
         && (b[17].is_ascii_digit() || b[17] == b'X' || b[17] == b'x')
 }
 
+/// The ledger registration of a shipped credential type: the `RegisterType` entry body the
+/// node's `type register` command signs and submits, and the definition `type list` compares
+/// the ledger's record with.
+pub fn register_type(ty: &CredentialType) -> RegisterType {
+    RegisterType {
+        type_id: ty.id.to_owned(),
+        name_zh: ty.name_zh.to_owned(),
+        name_en: ty.name_en.to_owned(),
+        claims: ty
+            .claims
+            .iter()
+            .map(|c| ledger::ClaimDef {
+                name: c.name.to_owned(),
+                selectively_disclosable: c.selectively_disclosable,
+                display_zh: c.label_zh.to_owned(),
+                display_en: c.label_en.to_owned(),
+            })
+            .collect(),
+        validity_s: ty.validity_s,
+        holder_binding: ty.holder_binding,
+    }
+}
+
+/// Example claims for each shipped type (fictional people and companies): what the node's demo
+/// issues and what the issuer commands' help shows. No real person's data.
+pub fn example_claims(ty: &CredentialType) -> Value {
+    use serde_json::json;
+    match ty.id {
+        id if id == BUSINESS_LICENCE.id => json!({
+            "credit_code": "91310000MA1FL0XX2K",
+            "entity_name": "上海示例科技有限公司",
+            "entity_type": "有限责任公司",
+            "legal_representative": "张三",
+            "registered_capital": "1000万元人民币",
+            "established_on": "2019-05-20",
+            "address": "上海市浦东新区示例路1号",
+            "business_scope": "软件开发；信息技术咨询服务"
+        }),
+        id if id == DRIVING_LICENCE.id => json!({
+            "name": "李四", "sex": "女", "date_of_birth": "1990-03-15",
+            "first_issued_on": "2012-07-01", "vehicle_classes": "C1",
+            "valid_from": "2018-07-01", "valid_until": "2028-07-01"
+        }),
+        id if id == DIPLOMA.id => json!({
+            "name": "王五", "institution": "示例大学", "programme": "计算机科学与技术",
+            "level": "本科", "graduated_on": "2015-06-30", "certificate_number": "1000000201505000123"
+        }),
+        _ => json!({
+            "real_name_verified": true, "assurance_level": 3, "age_over_16": true,
+            "age_over_18": true, "age_over_60": false, "region": "310115", "name": "赵六"
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn ledger_definitions_and_example_claims_follow_each_profile() {
+        for t in ALL {
+            let def = register_type(t);
+            assert_eq!(def.type_id, t.id);
+            let names: Vec<&str> = def.claims.iter().map(|c| c.name.as_str()).collect();
+            let expected: Vec<&str> = t.claims.iter().map(|c| c.name).collect();
+            assert_eq!(names, expected, "{}", t.id);
+            assert_eq!((def.validity_s, def.holder_binding), (t.validity_s, t.holder_binding));
+            // The example claims fill exactly the profile's claims.
+            let example = example_claims(t);
+            let mut keys: Vec<&str> = example
+                .as_object()
+                .map(|o| o.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            let mut want = expected.clone();
+            keys.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(keys, want, "{}", t.id);
+        }
+    }
 
     #[test]
     fn ids_are_unique_and_claims_are_unique() {

@@ -16,12 +16,13 @@ use crate::bundle::{Bundle, Presentation, Proofs};
 use crate::codec::{Decode, Encode};
 use crate::issuance::{self, IssueError, Issued};
 use crate::ledger::{
-    self, AnchorIssuance, BlockOutcome, ChangeStatus, ClaimDef, CredentialRecord, CredentialStatus,
+    self, AnchorIssuance, BlockOutcome, ChangeStatus, CredentialRecord, CredentialStatus,
     Department, EntryBody, EntryError, Genesis, IssuerRecord, Ledger, LogLeaf, RegisterIssuer,
-    RegisterType, SignedEntry,
+    SignedEntry,
 };
 use crate::note::{LedgerCheckpoint, Note, NoteSigner};
 use crate::profiles::{self, CredentialType};
+pub use crate::profiles::{example_claims, register_type};
 use crate::sig::{PublicKey, SecretKey};
 use crate::verify::{Policy, TrustRoot};
 
@@ -401,57 +402,6 @@ impl Scenario {
             .map_err(|_| ScenarioError::Step("state lookup"))?
             .ok_or(ScenarioError::Step("issuer not registered"))?;
         IssuerRecord::from_bytes(&bytes).map_err(|_| ScenarioError::Step("issuer record"))
-    }
-}
-
-/// The ledger registration of a shipped credential type.
-pub fn register_type(ty: &CredentialType) -> RegisterType {
-    RegisterType {
-        type_id: ty.id.to_owned(),
-        name_zh: ty.name_zh.to_owned(),
-        name_en: ty.name_en.to_owned(),
-        claims: ty
-            .claims
-            .iter()
-            .map(|c| ClaimDef {
-                name: c.name.to_owned(),
-                selectively_disclosable: c.selectively_disclosable,
-                display_zh: c.label_zh.to_owned(),
-                display_en: c.label_en.to_owned(),
-            })
-            .collect(),
-        validity_s: ty.validity_s,
-        holder_binding: ty.holder_binding,
-    }
-}
-
-/// Example claims for each shipped type (fictional people and companies).
-pub fn example_claims(ty: &CredentialType) -> Value {
-    use serde_json::json;
-    match ty.id {
-        id if id == profiles::BUSINESS_LICENCE.id => json!({
-            "credit_code": "91310000MA1FL0XX2K",
-            "entity_name": "上海示例科技有限公司",
-            "entity_type": "有限责任公司",
-            "legal_representative": "张三",
-            "registered_capital": "1000万元人民币",
-            "established_on": "2019-05-20",
-            "address": "上海市浦东新区示例路1号",
-            "business_scope": "软件开发；信息技术咨询服务"
-        }),
-        id if id == profiles::DRIVING_LICENCE.id => json!({
-            "name": "李四", "sex": "女", "date_of_birth": "1990-03-15",
-            "first_issued_on": "2012-07-01", "vehicle_classes": "C1",
-            "valid_from": "2018-07-01", "valid_until": "2028-07-01"
-        }),
-        id if id == profiles::DIPLOMA.id => json!({
-            "name": "王五", "institution": "示例大学", "programme": "计算机科学与技术",
-            "level": "本科", "graduated_on": "2015-06-30", "certificate_number": "1000000201505000123"
-        }),
-        _ => json!({
-            "real_name_verified": true, "assurance_level": 3, "age_over_16": true,
-            "age_over_18": true, "age_over_60": false, "region": "310115", "name": "赵六"
-        }),
     }
 }
 

@@ -11,6 +11,9 @@ use malachitebft_app_channel::app::config::{
 use malachitebft_app_channel::app::types::core::LinearTimeouts;
 use serde::{Deserialize, Serialize};
 
+/// Maximum chain id length in bytes (genesis is refused beyond it; block headers carry it).
+pub const MAX_CHAIN_ID_LEN: usize = 64;
+
 /// One department in genesis (every department runs a validator).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -56,7 +59,7 @@ impl Genesis {
         if self.version != 1 {
             bail!("unsupported genesis version {}", self.version);
         }
-        if self.chain_id.len() > crate::context::MAX_CHAIN_ID_LEN {
+        if self.chain_id.len() > MAX_CHAIN_ID_LEN {
             bail!("chain id must be at most 64 bytes");
         }
         certledger_core::ledger::Ledger::from_genesis(&self.to_core())

@@ -1,24 +1,20 @@
 //! # certledger-node
 //!
-//! A department node: Malachite BFT consensus over libp2p, sled storage, the HTTP JSON API and
-//! the devnet launcher. Entries are opaque signed bytes to consensus; the ledger state machine
-//! decides what is valid.
+//! A department node and the department tools, in one crate and one binary:
+//! - [`server`]: Malachite BFT consensus over libp2p, the mempool, checkpoint cosigning, ledger
+//!   execution, sled storage and the HTTP JSON API. Entries are opaque signed bytes to
+//!   consensus; the ledger state machine decides what is valid.
+//! - [`tools`]: the department's clients of that API (issuer, types, governance, audit) and the
+//!   devnet, demo and benchmark drivers.
+//! - [`cli`]: the command line of both; [`logging`]: text or JSON logs; [`config`], [`ids`] and
+//!   [`signal`]: what both share.
 #![forbid(unsafe_code)]
 
-pub mod audit;
-pub mod batch;
-pub mod bench;
-pub mod codec;
+pub mod api;
+pub mod cli;
 pub mod config;
-pub mod context;
-pub mod demo;
-pub mod exec;
-pub mod forward;
-pub mod governance;
-pub mod http;
-pub mod issuer;
-pub mod issuer_cli;
-pub mod node;
-pub mod proofs;
-pub mod store;
-pub mod web;
+pub mod ids;
+pub mod logging;
+pub mod server;
+pub mod signal;
+pub mod tools;

@@ -28,7 +28,10 @@ fn genesis_keygen_and_peer_id() {
     let out = bin().arg("peer-id").arg("--key").arg(&node_key).output().unwrap();
     assert!(out.status.success());
     let printed = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(printed.trim(), certledger_node::node::peer_id_of(&key.public_key()).unwrap());
+    assert_eq!(
+        printed.trim(),
+        certledger_node::server::consensus::peer_id_of(&key.public_key()).unwrap()
+    );
 
     let k = dir.path().join("k.json");
     assert!(bin().arg("keygen").arg("--out").arg(&k).status().unwrap().success());
@@ -53,4 +56,98 @@ fn help_has_examples_and_bad_config_is_a_clear_error() {
     let out = bin().arg("run").arg("--config").arg(&cfg).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("node.toml"));
+}
+
+#[test]
+fn completions_and_man_pages_cover_every_command() {
+    let out = bin().args(["completions", "bash"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bash = String::from_utf8(out.stdout).unwrap();
+    for word in ["certledger-node", "issue-batch", "--log-format", "completions", "reinstate"] {
+        assert!(bash.contains(word), "bash completion lacks {word}");
+    }
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = bin().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success() && !out.stdout.is_empty(), "{shell}");
+    }
+    let out = bin().arg("man").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.contains(".TH certledger-node"), "{page}");
+    assert!(page.contains("issue\\-batch"), "the page lists the commands");
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin().args(["man", "--dir"]).arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for name in
+        ["certledger-node", "certledger-node-run", "certledger-node-issue", "certledger-node-gov"]
+    {
+        let text = std::fs::read_to_string(dir.path().join(format!("{name}.1"))).unwrap();
+        assert!(text.contains(&format!(".TH {name}")), "{name}: {text}");
+    }
+}
+
+#[test]
+fn log_format_json_writes_one_json_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["genesis", "--departments", "1", "--chain-id", "log-test", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cfg = certledger_node::config::NodeToml {
+        moniker: "log-test".into(),
+        data_dir: dir.path().join("data"),
+        key_file: dir.path().join("keys").join("dept-0.key.json"),
+        genesis_file: dir.path().join("genesis.json"),
+        validator: true,
+        p2p_listen: "/ip4/127.0.0.1/tcp/0".into(),
+        persistent_peers: vec![],
+        http_listen: "127.0.0.1:0".into(),
+        peer_http: vec![],
+        block_time_ms: 500,
+        timeout_propose_ms: 2000,
+        timeout_vote_ms: 1000,
+        danger_propose_bad_state_root: false,
+        danger_propose_invalid_entry: None,
+        web_dir: None,
+    };
+    let path = dir.path().join("node.toml");
+    std::fs::write(&path, toml::to_string(&cfg).unwrap()).unwrap();
+    let mut child = bin()
+        .args(["--log-format", "json", "run", "--config"])
+        .arg(&path)
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    // Read until the node says it is starting (or 60 s pass), then stop it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        for line in std::io::BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut lines = Vec::new();
+    let mut started = false;
+    while std::time::Instant::now() < deadline && !started {
+        if let Ok(line) = rx.recv_timeout(std::time::Duration::from_millis(200)) {
+            let v: serde_json::Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+            assert!(v["level"].is_string() && v["timestamp"].is_string(), "{line}");
+            started |= v["fields"]["message"] == "node starting";
+            lines.push(line);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(started, "no `node starting` event in:\n{}", lines.join("\n"));
 }

@@ -150,7 +150,7 @@ async fn four_validators_commit_and_agree() {
             assert!(lines >= 3, "note has {lines} signatures:\n{note}");
             assert!(note.starts_with(common::CHAIN_ID));
             // The quorum rule of core's verifier accepts it.
-            let quorum = certledger_node::node::checkpoint_quorum(
+            let quorum = certledger_node::server::chain::checkpoint_quorum(
                 &certledger_node::config::Genesis::load(&net.dir.path().join("genesis.json"))
                     .unwrap(),
             );

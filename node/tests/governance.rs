@@ -16,7 +16,7 @@ use base64::Engine as _;
 use certledger_core::lightclient::{follow, GovernanceTrust, ValidatorChain};
 use certledger_core::sig::SecretKey;
 use certledger_node::config::{Genesis, GenesisDepartment};
-use certledger_node::governance::ChangeFile;
+use certledger_node::tools::governance::ChangeFile;
 use common::{entry, id_hex, TestNet, CHAIN_ID};
 
 fn change(add: Vec<GenesisDepartment>, remove: &[&str], effective: u64) -> ChangeFile {

@@ -20,9 +20,9 @@ use certledger_core::profiles::{self, CredentialType};
 use certledger_core::sig::SecretKey;
 use certledger_core::verify::{self, Invalid, TrustRoot, Verdict};
 use certledger_core::{didkey, testkit};
-use certledger_node::audit::{self, Target};
 use certledger_node::config::{Genesis, KeyFile};
-use certledger_node::issuer::{self, NodeClient};
+use certledger_node::tools::audit::{self, Target};
+use certledger_node::tools::issuer::{self, NodeClient};
 use common::{TestNet, CHAIN_ID};
 use serde_json::Value;
 

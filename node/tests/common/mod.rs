@@ -75,7 +75,9 @@ impl TestNet {
                 p2p_listen: format!("/ip4/127.0.0.1/tcp/{p2p}"),
                 persistent_peers: others()
                     .map(|(j, (p, _))| {
-                        let id = certledger_node::node::peer_id_of(&keys[j].public_key()).unwrap();
+                        let id =
+                            certledger_node::server::consensus::peer_id_of(&keys[j].public_key())
+                                .unwrap();
                         format!("/ip4/127.0.0.1/tcp/{p}/p2p/{id}")
                     })
                     .collect(),
@@ -337,5 +339,5 @@ pub fn entry(admin: &SecretKey, tag: &[u8]) -> Vec<u8> {
 
 /// The entry id (core's id over the body).
 pub fn id_hex(entry: &[u8]) -> String {
-    hex::encode(certledger_node::exec::entry_id(entry).unwrap())
+    hex::encode(certledger_node::server::exec::entry_id(entry).unwrap())
 }

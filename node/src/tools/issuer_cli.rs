@@ -1,6 +1,6 @@
 //! Command-line arguments and output of the issuer commands (`issuer`, `issue`, `issue-batch`,
-//! `revoke`, `suspend`, `reinstate`, `audit`); the work is in [`crate::issuer`],
-//! [`crate::batch`] and [`crate::audit`].
+//! `revoke`, `suspend`, `reinstate`, `audit`); the work is in [`crate::tools::issuer`],
+//! [`crate::tools::batch`] and [`crate::tools::audit`].
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,10 +13,10 @@ use certledger_core::sig::SecretKey;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use crate::audit::{self, Target};
-use crate::batch::{self, BatchArgs};
 use crate::config::KeyFile;
-use crate::issuer::{
+use crate::tools::audit::{self, Target};
+use crate::tools::batch::{self, BatchArgs};
+use crate::tools::issuer::{
     self, emit, format_time, input, load_key, now_s, parse_credential_id, parse_public_key,
     parse_reason, parse_time, parse_type, Committed, IssueArgs, NodeClient, RegisterArgs,
 };

@@ -13,15 +13,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::{anyhow, bail, Context as _};
+use anyhow::{anyhow, Context as _};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use certledger_core::codec::Encode as _;
 use certledger_core::ledger::{AnchorIssuance, EntryBody, RegisterIssuer, SignedEntry};
+use certledger_core::profiles;
 use certledger_core::sig::SecretKey;
-use certledger_core::{profiles, testkit};
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
+
+use crate::tools::issuer::NodeClient;
+
+/// Longest wait for one set-up entry (type, issuer) to commit.
+const SETUP_WAIT: Duration = Duration::from_secs(60);
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -71,20 +76,6 @@ async fn post(client: &reqwest::Client, base: &str, entry: &[u8]) -> anyhow::Res
     Ok(client.post(format!("{base}/v1/entries")).json(&body).send().await?.status().as_u16())
 }
 
-async fn wait_committed(client: &reqwest::Client, base: &str, id: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let v: Value = client.get(format!("{base}/v1/entries/{id}")).send().await?.json().await?;
-        if v["status"] == "committed" {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!("set-up entry {id} not committed");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Runs one load level and returns its JSON report.
 pub async fn run(cfg: &BenchConfig) -> anyhow::Result<Value> {
     let base = cfg.urls.first().ok_or_else(|| anyhow!("no node URL"))?.clone();
@@ -97,7 +88,7 @@ pub async fn run(cfg: &BenchConfig) -> anyhow::Result<Value> {
 
     // Set-up: a type and an issuer for this run.
     let run_id: u64 = rand::random();
-    let mut ty = testkit::register_type(&profiles::BUSINESS_LICENCE);
+    let mut ty = profiles::register_type(&profiles::BUSINESS_LICENCE);
     ty.type_id = format!("bench-{run_id:016x}");
     let issuer = SecretKey::generate(&mut rand::rngs::OsRng);
     let t = now_s();
@@ -117,12 +108,9 @@ pub async fn run(cfg: &BenchConfig) -> anyhow::Result<Value> {
             }),
         ),
     ];
+    let node = NodeClient::new(&base, SETUP_WAIT)?;
     for e in &setup {
-        let s = post(&client, &base, &e.to_bytes()).await?;
-        if s != 202 {
-            bail!("set-up entry refused with HTTP {s}");
-        }
-        wait_committed(&client, &base, &hex::encode(e.id())).await?;
+        node.submit_and_wait(e).await.context("set-up entry")?;
     }
 
     let entries: Vec<([u8; 32], Vec<u8>)> = (0..cfg.count)
@@ -175,7 +163,7 @@ pub async fn run(cfg: &BenchConfig) -> anyhow::Result<Value> {
                         else {
                             continue;
                         };
-                        let Some(id) = crate::exec::entry_id(&bytes) else { continue };
+                        let Some(id) = crate::server::exec::entry_id(&bytes) else { continue };
                         if let Some(t0) = sent.get(&id) {
                             latencies.push(seen.duration_since(*t0).as_secs_f64() * 1000.0);
                             committed_at.push(seen);

@@ -119,10 +119,11 @@ impl ValidatorSet {
         &self.validators
     }
 
-    /// SHA-256 over `count_u32_be || key_1 || ... || key_n` in address order.
+    /// SHA-256 over [`VALIDATOR_SET_HASH_TAG`]` || count_u32_be || key_1 || ... || key_n` in
+    /// address order (`specs/consensus.md`, Hashes).
     pub fn hash(&self) -> [u8; 32] {
         let mut h = Sha256::new();
-        h.update(b"certledger/v1/validator-set");
+        h.update(VALIDATOR_SET_HASH_TAG.as_bytes());
         h.update(u32::try_from(self.validators.len()).unwrap_or(u32::MAX).to_be_bytes());
         for v in &self.validators {
             h.update(v.address.0);
@@ -173,8 +174,7 @@ impl fmt::Debug for BlockHash {
     }
 }
 
-/// Maximum chain id length in bytes.
-pub const MAX_CHAIN_ID_LEN: usize = 64;
+pub use crate::config::MAX_CHAIN_ID_LEN;
 
 /// A block header. Its canonical bytes are laid out in `specs/consensus.md`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -526,6 +526,15 @@ fn push_chain_id(out: &mut Vec<u8>, chain_id: &str) {
     out.push(u8::try_from(len).unwrap_or(u8::MAX));
     out.extend_from_slice(bytes.get(..len).unwrap_or_default());
 }
+
+/// Domain tag of the validator-set hash (a hash preimage prefix, not a signing namespace;
+/// listed in `specs/signatures.md` and `specs/consensus.md`).
+pub const VALIDATOR_SET_HASH_TAG: &str = "certledger/v1/validator-set";
+
+/// Every signing namespace the node's consensus formats use, each with its preimage function
+/// here (`specs/consensus.md`, Sign bytes).
+pub const CONSENSUS_NAMESPACES: &[sig::Namespace] =
+    &[ns::CONSENSUS_VOTE, ns::CONSENSUS_PROPOSAL, ns::CONSENSUS_PROPOSAL_PART, ns::PEER_BINDING];
 
 fn round_bytes(round: Round) -> [u8; 8] {
     round.as_i64().to_be_bytes()
@@ -885,6 +894,40 @@ mod tests {
         changed.push(BlockHeader { chain_id: "d".into(), ..h.clone() });
         for c in changed {
             assert_ne!(c.hash(), h.hash());
+        }
+    }
+
+    /// The node's own signed and hashed formats are specified: every consensus namespace and
+    /// the validator-set hash tag appear in `specs/consensus.md` and in `specs/signatures.md`,
+    /// and every `ns::` the node signs under is one of them (a new format without a spec fails).
+    #[test]
+    fn consensus_formats_are_specified_with_their_tags() {
+        let consensus = include_str!("../../../specs/consensus.md");
+        let signatures = include_str!("../../../specs/signatures.md");
+        for n in CONSENSUS_NAMESPACES {
+            let tag = format!("`{}`", n.as_str());
+            assert!(consensus.contains(&tag), "specs/consensus.md lacks {tag}");
+            assert!(signatures.contains(&tag), "specs/signatures.md lacks {tag}");
+        }
+        let tag = format!("`{VALIDATOR_SET_HASH_TAG}`");
+        assert!(consensus.contains(&tag) && signatures.contains(&tag), "{tag} unspecified");
+        assert!(consensus.contains("`BlockHash = SHA-256(canonical bytes)`"));
+        let named = [
+            ("CONSENSUS_VOTE", ns::CONSENSUS_VOTE),
+            ("CONSENSUS_PROPOSAL", ns::CONSENSUS_PROPOSAL),
+            ("CONSENSUS_PROPOSAL_PART", ns::CONSENSUS_PROPOSAL_PART),
+            ("PEER_BINDING", ns::PEER_BINDING),
+        ];
+        assert_eq!(named.map(|(_, n)| n).as_slice(), CONSENSUS_NAMESPACES);
+        let code = include_str!("context.rs");
+        let code = code.split("#[cfg(test)]").next().unwrap_or(code);
+        for used in code.split("ns::").skip(1) {
+            let name: String =
+                used.chars().take_while(|c| c.is_ascii_uppercase() || *c == '_').collect();
+            assert!(
+                name.is_empty() || named.iter().any(|(n, _)| *n == name),
+                "context.rs signs under ns::{name}, which CONSENSUS_NAMESPACES does not list"
+            );
         }
     }
 }

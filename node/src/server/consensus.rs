@@ -1,5 +1,4 @@
-//! The running node: engine start-up, the application loop over Malachite's channels, the
-//! mempool and checkpoint cosigning.
+//! Consensus: engine start-up and the application loop over Malachite's channels.
 //!
 //! Decision flow of one height `h`:
 //! `ConsensusReady`/`Finalized(h-1)` → `StartedRound` → (`GetValue` on the proposer, which
@@ -8,14 +7,14 @@
 //! and certificate in one sled transaction, flush, then ack) → `Finalized` (store the larger
 //! certificate, start `h+1`). Catch-up uses Malachite's value sync (`GetDecidedValues` /
 //! `ProcessSyncedValue`), which runs the same block checks without the proposer-clock bound.
+//! The mempool lives in [`crate::server::mempool`], checkpoint cosigning in
+//! [`crate::server::cosign`], the shared state in [`crate::server::handle`].
 
 use std::collections::{BTreeMap, VecDeque};
-use std::fs::File;
-use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context as _};
+use anyhow::anyhow;
 use certledger_core::sig::{PublicKey, SecretKey};
 use malachitebft_app_channel::app::consensus::VoteExtensionError;
 use malachitebft_app_channel::app::engine::host::{HeightParams, Next, SyncedValueOutcome};
@@ -31,409 +30,42 @@ use malachitebft_app_channel::{
 };
 use tracing::{error, info, warn};
 
-use crate::codec::{self, LedgerCodec, StoredCertificate};
-use crate::config::{Genesis, KeyFile, NodeToml};
-use crate::context::{
+use crate::config::NodeToml;
+use crate::server::chain::{
+    changes_in, checkpoint_of, entries_root, now_s, MAX_BLOCK_BYTES, MAX_BLOCK_ENTRIES,
+};
+use crate::server::codec::{self, LedgerCodec, StoredCertificate};
+use crate::server::context::{
     Address, Block, BlockHash, BlockHeader, Height, LedgerContext, LedgerSigner, LedgerVerifier,
     ProposalPart, ValidatorSet,
 };
-use crate::exec::{self, CoreLedger, EntryError, EntryId, Executor};
-use crate::store::{SledStore, Store};
-use certledger_core::codec::Encode as _;
-use certledger_core::ledger::{quorum_threshold, Department, EntryBody, LogLeaf};
-use certledger_core::note::{self, LedgerCheckpoint, Note, NoteKey, NoteSigner, Quorum};
+use crate::server::exec::{self, EntryError, EntryId, Executor};
+use crate::server::fatal::Fatal;
+use crate::server::handle::{NodeHandle, Shared};
+use certledger_core::ledger::Department;
+use certledger_core::note::{Note, NoteSigner};
 
-/// Most entries in one block.
-pub const MAX_BLOCK_ENTRIES: usize = 2_000;
-/// Most entry bytes in one block (a proposal travels as one gossip message, at most 4 MiB in
-/// Malachite's default configuration).
-pub const MAX_BLOCK_BYTES: usize = 3 * 1024 * 1024;
 /// Most block bytes in one sync response (Malachite's request/response limit is 10 MiB).
 pub const MAX_SYNC_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
-/// Most entries waiting in the mempool.
-pub const MEMPOOL_MAX_ENTRIES: usize = 20_000;
 /// State roots of this many recent heights stay provable (besides the newest cosigned one).
 pub const KEEP_RECENT_ROOTS: usize = 64;
 /// Unreachable state history is swept every this many heights.
 pub const PRUNE_EVERY: u64 = 32;
 /// How far ahead of the local clock a proposer's time may be (seconds).
 pub const MAX_CLOCK_DRIFT_S: u64 = 30;
-
-/// Why a submission was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SubmitError {
-    /// The entry itself is invalid.
-    #[error(transparent)]
-    Entry(#[from] EntryError),
-    /// The entry is already waiting.
-    #[error("entry is already pending")]
-    AlreadyPending,
-    /// The mempool is full.
-    #[error("mempool is full")]
-    Full,
-}
-
-/// A bounded, de-duplicated queue of valid entries waiting for a block.
-#[derive(Debug, Default)]
-pub struct Mempool {
-    order: VecDeque<EntryId>,
-    entries: BTreeMap<EntryId, Vec<u8>>,
-}
-
-impl Mempool {
-    /// Adds an entry (already validated).
-    pub fn insert(&mut self, id: EntryId, bytes: Vec<u8>) -> Result<(), SubmitError> {
-        if self.entries.contains_key(&id) {
-            return Err(SubmitError::AlreadyPending);
-        }
-        if self.entries.len() >= MEMPOOL_MAX_ENTRIES {
-            return Err(SubmitError::Full);
-        }
-        self.order.push_back(id);
-        self.entries.insert(id, bytes);
-        Ok(())
-    }
-
-    /// Whether `id` is waiting.
-    pub fn contains(&self, id: &EntryId) -> bool {
-        self.entries.contains_key(id)
-    }
-
-    /// Number of waiting entries.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether nothing is waiting.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// Removes committed entries.
-    pub fn remove_committed(&mut self, ids: &[EntryId]) {
-        for id in ids {
-            self.entries.remove(id);
-        }
-        let entries = &self.entries;
-        self.order.retain(|id| entries.contains_key(id));
-    }
-
-    /// Oldest-first candidates for a block, re-validated against `ledger`; drops invalid ones.
-    pub fn take_block(&mut self, ledger: &dyn Executor) -> Vec<Vec<u8>> {
-        let mut out = Vec::new();
-        let mut bytes = 0usize;
-        let mut drop = Vec::new();
-        let mut seen = std::collections::BTreeSet::new();
-        for id in &self.order {
-            if out.len() >= MAX_BLOCK_ENTRIES {
-                break;
-            }
-            let Some(e) = self.entries.get(id) else { continue };
-            if bytes + e.len() > MAX_BLOCK_BYTES {
-                break;
-            }
-            match ledger.validate_entry(e, now_s()) {
-                Ok(_) if seen.insert(*id) => {
-                    bytes += e.len();
-                    out.push(e.clone());
-                }
-                _ => drop.push(*id),
-            }
-        }
-        self.remove_committed(&drop);
-        out
-    }
-}
-
-/// Counters for `/metrics`.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Metrics {
-    /// Entries accepted through the API (including forwarded ones).
-    pub entries_accepted: u64,
-    /// Entries refused through the API.
-    pub entries_rejected: u64,
-    /// Blocks committed.
-    pub blocks_committed: u64,
-    /// Entries committed.
-    pub entries_committed: u64,
-    /// Proposals refused as invalid.
-    pub proposals_rejected: u64,
-}
-
-/// State shared by the consensus loop and the HTTP API.
-pub struct Shared {
-    /// The ledger state machine.
-    pub ledger: Box<dyn Executor>,
-    /// Waiting entries.
-    pub mempool: Mempool,
-    /// The last committed block's header, if any.
-    pub last_header: Option<BlockHeader>,
-    /// Checkpoint notes signed by this node only, by height (recent heights).
-    pub own_checkpoints: BTreeMap<u64, String>,
-    /// Counters.
-    pub metrics: Metrics,
-}
-
-/// Everything the node's tasks share.
-pub struct NodeHandle {
-    /// Chain id.
-    pub chain_id: String,
-    /// Genesis.
-    pub genesis: Genesis,
-    /// The department key.
-    pub key: SecretKey,
-    /// Whether this node votes.
-    pub is_validator: bool,
-    /// Durable storage.
-    pub store: Arc<dyn Store>,
-    /// Shared mutable state.
-    pub shared: Mutex<Shared>,
-    /// Peers' HTTP base URLs.
-    pub peer_http: Vec<String>,
-    /// HTTP client for peers.
-    pub http: reqwest::Client,
-    /// Governance changes committed so far: `(log index, canonical log leaf)`, in log order
-    /// (rebuilt on replay), for the validator chain a light client follows.
-    pub changes: Mutex<Vec<(u64, Vec<u8>)>>,
-    /// Signatures this node verified (shared with its ledger).
-    pub sigs: Arc<exec::SigCache>,
-    /// Client submissions not yet forwarded to the peers.
-    pub outbox: crate::forward::Outbox,
-}
-
-impl NodeHandle {
-    /// Locks the shared state; a poisoned lock means a task panicked, which is fatal.
-    pub fn lock(&self) -> MutexGuard<'_, Shared> {
-        match self.shared.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
-    }
-
-    /// Validates and queues an entry. Format and signature are checked before taking the lock.
-    pub fn submit(&self, bytes: Vec<u8>) -> Result<EntryId, SubmitError> {
-        if let Err(e) = exec::precheck(&bytes, &self.chain_id) {
-            self.lock().metrics.entries_rejected += 1;
-            return Err(e.into());
-        }
-        self.sigs.insert(&bytes);
-        let mut s = self.lock();
-        let id = match s.ledger.validate_entry(&bytes, now_s()) {
-            Ok(id) => id,
-            Err(e) => {
-                s.metrics.entries_rejected += 1;
-                return Err(e.into());
-            }
-        };
-        match s.mempool.insert(id, bytes) {
-            Ok(()) => {
-                s.metrics.entries_accepted += 1;
-                Ok(id)
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The checkpoint key name of this node (C2SP note key name).
-    pub fn key_name(&self, key: &PublicKey) -> String {
-        format!("{}/{}", self.chain_id, key.short_id())
-    }
-
-    /// The departments that decide `height` (known up to the height after the last commit).
-    pub fn departments_at(&self, height: u64) -> Vec<Department> {
-        self.lock().ledger.validators_at(height)
-    }
-
-    /// The consensus validator set of `height`.
-    pub fn validator_set_at(&self, height: u64) -> ValidatorSet {
-        ValidatorSet::new(self.departments_at(height).iter().map(|d| d.node_key))
-    }
-
-    /// The checkpoint quorum of `height`: the deciding departments' node keys, named by
-    /// department id, more than two thirds of them.
-    pub fn quorum_at(&self, height: u64) -> Quorum {
-        quorum_of(&self.chain_id, &self.departments_at(height))
-    }
-
-    /// This node's own signed checkpoint note for committed height `h`, if its department
-    /// decided `h`: kept for recent heights, re-signed from the stored header for older ones
-    /// (a statement about a final block, so signing it again is always safe).
-    pub fn own_cosignature(&self, h: u64) -> Option<String> {
-        if let Some(n) = self.lock().own_checkpoints.get(&h) {
-            return Some(n.clone());
-        }
-        let dept = self.department_id_at(h)?;
-        let block = self.store.block(h).ok()??;
-        let signer = NoteSigner::new(&dept, self.key.clone()).ok()?;
-        let mut n = Note::new(&checkpoint_of(&block.header).to_body()).ok()?;
-        n.sign(&signer).ok()?;
-        Some(n.to_text())
-    }
-
-    /// This node's department id at `height`, if its key belongs to a deciding department.
-    pub fn department_id_at(&self, height: u64) -> Option<String> {
-        let me = self.key.public_key();
-        self.departments_at(height).into_iter().find(|d| d.node_key == me).map(|d| d.id)
-    }
-}
-
-/// The checkpoint quorum of a department set under `chain_id`.
-pub fn quorum_of(chain_id: &str, departments: &[Department]) -> Quorum {
-    let keys: Vec<NoteKey> =
-        departments.iter().map(|d| NoteKey { name: d.id.clone(), key: d.node_key }).collect();
-    Quorum { origin: chain_id.to_owned(), threshold: quorum_threshold(keys.len()), keys }
-}
-
-/// Whether a governance change leaf adds the department with node key `key`.
-fn leaf_adds(leaf: &[u8], key: &PublicKey) -> bool {
-    LogLeaf::from_bytes_checked(leaf).is_ok_and(|l| match &l.entry.body {
-        EntryBody::ChangeValidators(c) => c.add.iter().any(|d| d.node_key == *key),
-        _ => false,
-    })
-}
-
-/// The governance changes in a committed block: `(log index, canonical log leaf)`.
-pub fn changes_in(block: &Block) -> Vec<(u64, Vec<u8>)> {
-    let first = block.header.log_size.saturating_sub(block.entries.len() as u64);
-    block
-        .entries
-        .iter()
-        .enumerate()
-        .filter_map(|(i, bytes)| {
-            let entry = exec::decode_entry(bytes).ok()?;
-            if !matches!(entry.body, EntryBody::ChangeValidators(_)) {
-                return None;
-            }
-            let leaf = LogLeaf { height: block.header.height, time: block.header.time, entry };
-            Some((first + i as u64, leaf.to_bytes()))
-        })
-        .collect()
-}
-
-fn now_s() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
-/// The C2SP checkpoint of a header (core's `LedgerCheckpoint`; origin = chain id).
-pub fn checkpoint_of(h: &BlockHeader) -> LedgerCheckpoint {
-    LedgerCheckpoint {
-        origin: h.chain_id.clone(),
-        size: h.log_size,
-        root: h.log_root,
-        height: h.height,
-        time: h.time,
-        state_root: h.state_root,
-    }
-}
-
-/// The genesis checkpoint quorum: every genesis department's node key named by its
-/// department id, more than 2/3 (later heights: [`NodeHandle::quorum_at`]).
-pub fn checkpoint_quorum(genesis: &Genesis) -> Quorum {
-    quorum_of(&genesis.chain_id, &genesis.to_core().departments)
-}
-
-/// RFC 9162 root over a block's entries (leaf data = entry bytes).
-pub fn entries_root(entries: &[Vec<u8>]) -> [u8; 32] {
-    let mut log = certledger_core::merkle::MerkleLog::new();
-    for e in entries {
-        if log.append_data(e).is_err() {
-            return [0xff; 32];
-        }
-    }
-    log.root()
-}
-
-/// Holds the data-directory and key locks for the life of the process.
-pub struct DataDirLock {
-    _files: Vec<File>,
-}
-
-/// Takes exclusive OS locks on `data_dir/LOCK` and on `<key_file>.lock`: a second process with
-/// the same data directory or the same department key is refused (it would double-sign).
-pub fn lock_data_dir(dir: &Path, key_file: &Path) -> anyhow::Result<DataDirLock> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut key_lock = key_file.as_os_str().to_owned();
-    key_lock.push(".lock");
-    let files = vec![
-        lock_file(&dir.join("LOCK"), "data directory")?,
-        lock_file(Path::new(&key_lock), "department key")?,
-    ];
-    Ok(DataDirLock { _files: files })
-}
-
-fn lock_file(path: &Path, what: &str) -> anyhow::Result<File> {
-    use fs4::fs_std::FileExt as _;
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    match file.try_lock_exclusive() {
-        Ok(true) => Ok(file),
-        Ok(false) => bail!(
-            "the {what} ({}) is locked by another certledger-node process; refusing to run twice",
-            path.display()
-        ),
-        Err(e) => Err(anyhow!(e).context("taking the lock")),
-    }
-}
-
-/// Opens storage, replays stored blocks into a fresh ledger, and returns the node handle.
-pub fn open_node(cfg: &NodeToml) -> anyhow::Result<Arc<NodeHandle>> {
-    let genesis = Genesis::load(&cfg.genesis_file)?;
-    let key = KeyFile::load(&cfg.key_file)?;
-    let store = SledStore::open(&cfg.data_dir.join("sled")).context("opening sled")?;
-    let sigs = Arc::new(exec::SigCache::default());
-    let mut ledger = CoreLedger::with_cache(&genesis.to_core(), sigs.clone())
-        .map_err(|e| anyhow!("genesis refused by the ledger: {e}"))?;
-    let mut last_header = None;
-    let mut changes = Vec::new();
-    let top = store.max_height()?.unwrap_or(0);
-    for h in 1..=top {
-        let block = store.block(h)?.ok_or_else(|| anyhow!("block {h} missing from the store"))?;
-        let out = ledger
-            .apply_block(h, block.header.time, &block.entries)
-            .map_err(|e| anyhow!("replaying block {h}: {e}"))?;
-        if out.log_root != block.header.log_root || out.state_root != block.header.state_root {
-            bail!("replaying block {h} gave different roots than its header");
-        }
-        changes.extend(changes_in(&block));
-        last_header = Some(block.header);
-    }
-    info!(height = top, "replayed stored blocks");
-    let me = key.public_key();
-    let member_now = ledger.validators_at(top + 1).iter().any(|d| d.node_key == me);
-    let ever = genesis.department_of(&me).is_some()
-        || changes.iter().any(|(_, leaf)| leaf_adds(leaf, &me));
-    if cfg.validator && !member_now {
-        if ever {
-            warn!("this department is not in the current validator set (removed by governance); it follows the ledger without voting");
-        } else {
-            warn!("this key is not in the validator set yet; the node follows the ledger and votes from the height a governance change adds it");
-        }
-    }
-    Ok(Arc::new(NodeHandle {
-        chain_id: genesis.chain_id.clone(),
-        genesis,
-        key,
-        is_validator: cfg.validator,
-        store: Arc::new(store),
-        shared: Mutex::new(Shared {
-            ledger: Box::new(ledger),
-            mempool: Mempool::default(),
-            last_header,
-            own_checkpoints: BTreeMap::new(),
-            metrics: Metrics::default(),
-        }),
-        peer_http: cfg.peer_http.clone(),
-        http: reqwest::Client::builder().timeout(Duration::from_secs(3)).build()?,
-        changes: Mutex::new(changes),
-        sigs,
-        outbox: Default::default(),
-    }))
-}
+/// Capacity of Malachite's request channel (sync requests waiting for the app).
+pub const REQUEST_CHANNEL: usize = 100;
+/// When a proposer's candidate block does not execute as a whole, at most this many candidates
+/// are tried one by one (the rest wait for the next block).
+pub const MAX_SALVAGE_CANDIDATES: usize = 64;
+/// This node's own checkpoint notes kept in memory (older ones are re-signed on demand).
+pub const KEEP_OWN_CHECKPOINTS: usize = 256;
+/// Proposal parts buffered per future height, and how many future heights are buffered.
+pub const MAX_FUTURE_PARTS: usize = 64;
+/// See [`MAX_FUTURE_PARTS`].
+pub const MAX_FUTURE_HEIGHTS: usize = 8;
+/// Most decided blocks in one sync response (besides [`MAX_SYNC_RESPONSE_BYTES`]).
+pub const MAX_SYNC_RESPONSE_BLOCKS: u64 = 100;
 
 /// The libp2p key is the department key, so every node's peer id follows from genesis and
 /// persistent peers are pinned by identity (`/p2p/<peer id>`), not by address. libp2p signs only
@@ -488,7 +120,7 @@ pub async fn run_consensus(node: Arc<NodeHandle>, cfg: &NodeToml) -> anyhow::Res
         .with_default_network(NetworkContext::new(identity, LedgerCodec))
         .with_default_consensus(consensus_ctx)
         .with_default_sync(SyncContext::new(LedgerCodec))
-        .with_default_request(RequestContext::new(100))
+        .with_default_request(RequestContext::new(REQUEST_CHANNEL))
         .build()
         .await
         .map_err(|e| anyhow!("starting the consensus engine: {e}"))?;
@@ -665,7 +297,7 @@ impl AppLoop {
             Err(_) => {
                 let mut kept: Vec<Vec<u8>> = Vec::new();
                 let mut dropped = Vec::new();
-                for c in candidates.into_iter().take(64) {
+                for c in candidates.into_iter().take(MAX_SALVAGE_CANDIDATES) {
                     kept.push(c);
                     if s.ledger.dry_run(height.0, time, &kept).is_err() {
                         if let Some(bad) = kept.pop() {
@@ -786,11 +418,16 @@ impl AppLoop {
             .map(|(_, pv)| pv.value.clone())
     }
 
-    fn commit(&mut self, cert: &CommitCertificate<LedgerContext>) -> anyhow::Result<()> {
+    /// Applies and stores a decided block. `Ok(Err(_))`: the block is unknown here (consensus
+    /// restarts the height); `Err(_)`: the node must stop.
+    fn commit(
+        &mut self,
+        cert: &CommitCertificate<LedgerContext>,
+    ) -> Result<Result<(), anyhow::Error>, Fatal> {
         let h = cert.height.0;
-        let block = self
-            .find_block(h, cert.round, &cert.value_id)
-            .ok_or_else(|| anyhow!("decided block {} at height {h} is unknown", cert.value_id))?;
+        let Some(block) = self.find_block(h, cert.round, &cert.value_id) else {
+            return Ok(Err(anyhow!("decided block {} at height {h} is unknown", cert.value_id)));
+        };
         let stored = StoredCertificate::from_commit(cert);
         let mut s = self.node.lock();
         // Execution is deterministic and a quorum accepted this block after the same checks, so
@@ -810,7 +447,7 @@ impl AppLoop {
                 Ok(out) => out,
                 Err(e) => {
                     error!(height = h, error = %e, "decided block does not apply locally; stopping");
-                    std::process::exit(70);
+                    return Err(Fatal::Diverged { height: h, what: "the block does not apply" });
                 }
             },
         };
@@ -821,11 +458,11 @@ impl AppLoop {
         {
             // A decided block whose header disagrees with execution: divergence. Stop.
             error!(height = h, "decided block does not match local execution; stopping");
-            std::process::exit(70);
+            return Err(Fatal::Diverged { height: h, what: "the header's roots differ" });
         }
         if let Err(e) = self.node.store.put_decided(&block, &stored) {
             error!(height = h, error = %e, "storage write failed; stopping");
-            std::process::exit(74);
+            return Err(Fatal::storage("decided block", e));
         }
         let ids: Vec<EntryId> = block.entries.iter().filter_map(|e| exec::entry_id(e)).collect();
         s.mempool.remove_committed(&ids);
@@ -847,7 +484,7 @@ impl AppLoop {
                 Err(e) => warn!(height = h, error = %e, "could not sign the checkpoint"),
             }
         }
-        while s.own_checkpoints.len() > 256 {
+        while s.own_checkpoints.len() > KEEP_OWN_CHECKPOINTS {
             s.own_checkpoints.pop_first();
         }
         self.recent_roots.push_back(out.state_root);
@@ -877,7 +514,7 @@ impl AppLoop {
         self.undecided.retain(|(hh, _, _), _| *hh > h);
         self.future_parts.retain(|hh, _| *hh > h);
         info!(height = h, entries = ids.len(), log_size = out.log_size, "committed block");
-        Ok(())
+        Ok(Ok(()))
     }
 
     async fn handle(
@@ -978,7 +615,7 @@ impl AppLoop {
                         if p.height.0 > self.current.0 {
                             let heights = self.future_parts.len();
                             let q = self.future_parts.entry(p.height.0).or_default();
-                            if q.len() < 64 && heights <= 8 {
+                            if q.len() < MAX_FUTURE_PARTS && heights <= MAX_FUTURE_HEIGHTS {
                                 q.push(p);
                             }
                             None
@@ -993,7 +630,7 @@ impl AppLoop {
             }
             AppMsg::Decided { certificate, reply, .. } => {
                 self.commit_failed = false;
-                if let Err(e) = self.commit(&certificate) {
+                if let Err(e) = self.commit(&certificate)? {
                     error!(error = %e, "could not commit decided block");
                     self.commit_failed = true;
                 }
@@ -1010,7 +647,7 @@ impl AppLoop {
                         .update_certificate(&StoredCertificate::from_commit(&certificate))
                     {
                         error!(error = %e, "storage write failed; stopping");
-                        std::process::exit(74);
+                        return Err(Fatal::storage("certificate", e).into());
                     }
                     self.current = Height(h.0 + 1);
                     let next = Height(h.0 + 1);
@@ -1019,8 +656,10 @@ impl AppLoop {
             }
             AppMsg::GetDecidedValues { range, reply } => {
                 let mut values = Vec::new();
-                let (start, end) =
-                    (range.start().0, range.end().0.min(range.start().0.saturating_add(100)));
+                let (start, end) = (
+                    range.start().0,
+                    range.end().0.min(range.start().0.saturating_add(MAX_SYNC_RESPONSE_BLOCKS)),
+                );
                 let mut total = 0usize;
                 for h in start..=end {
                     let (Some(bytes), Some(cert)) =
@@ -1065,120 +704,5 @@ impl AppLoop {
             }
         }
         Ok(())
-    }
-}
-
-/// Every 300 ms: for the newest heights without a stored quorum note, pull the peers' own
-/// signed notes, merge the signatures into ours, and store the note once it verifies under the
-/// quorum of the departments that decided that height (`note::verify_checkpoint`, more than 2/3).
-/// Heights holding a governance change are always completed (a light client needs a checkpoint
-/// of the old set covering the change), whatever their age.
-pub async fn cosign_loop(node: Arc<NodeHandle>) {
-    let mut done_up_to = node.store.latest_checkpoint().ok().flatten().map(|(h, _)| h).unwrap_or(0);
-    loop {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let top = node.lock().last_header.as_ref().map(|h| h.height).unwrap_or(0);
-        // Governance heights first (oldest first), then the newest heights: a fresh quorum
-        // checkpoint matters more than old ones.
-        let mut wanted: Vec<u64> = governance_heights(&node)
-            .into_iter()
-            .filter(|h| *h <= top && matches!(node.store.checkpoint(*h), Ok(None)))
-            .collect();
-        let first = done_up_to.max(top.saturating_sub(4)) + 1;
-        wanted.extend((first..=top).rev());
-        let mut stored_newest = false;
-        for h in wanted {
-            let newest = h >= first;
-            if newest && stored_newest {
-                continue;
-            }
-            if cosign_height(&node, h).await && newest {
-                done_up_to = done_up_to.max(h);
-                stored_newest = true;
-            }
-        }
-    }
-}
-
-/// Heights of the blocks that hold a governance change.
-fn governance_heights(node: &NodeHandle) -> Vec<u64> {
-    let changes = match node.changes.lock() {
-        Ok(c) => c.clone(),
-        Err(p) => p.into_inner().clone(),
-    };
-    let mut heights: Vec<u64> = changes
-        .iter()
-        .filter_map(|(_, leaf)| LogLeaf::from_bytes_checked(leaf).ok().map(|l| l.height))
-        .collect();
-    heights.dedup();
-    heights
-}
-
-/// Collects cosignatures for height `h` and stores the note if it reaches the quorum of the
-/// set that decided `h`. Returns whether it did.
-async fn cosign_height(node: &NodeHandle, h: u64) -> bool {
-    let quorum = node.quorum_at(h);
-    let Ok(Some(block)) = node.store.block(h) else { return false };
-    let body = checkpoint_of(&block.header).to_body();
-    let Ok(mut merged) = Note::new(&body) else { return false };
-    if let Some(own) = node.lock().own_checkpoints.get(&h).cloned() {
-        if let Ok(n) = Note::parse(&own) {
-            let _ = merged.add_signatures(&n);
-        }
-    }
-    for base in &node.peer_http {
-        let url = format!("{base}/v1/checkpoints/{h}/cosignature");
-        let Ok(resp) = node.http.get(&url).send().await else { continue };
-        let Ok(v) = resp.json::<serde_json::Value>().await else { continue };
-        let Some(text) = v["note"].as_str() else { continue };
-        let Ok(n) = Note::parse(text) else { continue };
-        // Only signatures over exactly our body, by listed keys, that verify.
-        if n.text() != body || n.verify(&quorum.keys).is_err() {
-            continue;
-        }
-        let _ = merged.add_signatures(&n);
-    }
-    let text = merged.to_text();
-    if note::verify_checkpoint(&text, &quorum).is_ok() {
-        if let Err(e) = node.store.put_checkpoint(h, &text) {
-            error!(error = %e, "storage write failed; stopping");
-            std::process::exit(74);
-        }
-        return true;
-    }
-    false
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mempool_is_bounded_and_deduplicated() {
-        let mut m = Mempool::default();
-        assert_eq!(m.insert([1; 32], vec![1]), Ok(()));
-        assert_eq!(m.insert([1; 32], vec![1]), Err(SubmitError::AlreadyPending));
-        for i in 1..MEMPOOL_MAX_ENTRIES {
-            let mut id = [0u8; 32];
-            id[..8].copy_from_slice(&(i as u64).to_be_bytes());
-            id[31] = 9;
-            assert_eq!(m.insert(id, vec![]), Ok(()));
-        }
-        assert_eq!(m.len(), MEMPOOL_MAX_ENTRIES);
-        assert_eq!(m.insert([2; 32], vec![2]), Err(SubmitError::Full));
-        m.remove_committed(&[[1; 32]]);
-        assert!(!m.contains(&[1; 32]));
-        assert_eq!(m.insert([2; 32], vec![2]), Ok(()));
-    }
-
-    #[test]
-    fn entries_root_is_rfc9162() {
-        assert_eq!(entries_root(&[]), certledger_core::merkle::empty_root());
-        assert_eq!(entries_root(&[b"a".to_vec()]), certledger_core::merkle::leaf_hash(b"a"));
-        let two = certledger_core::merkle::node_hash(
-            &certledger_core::merkle::leaf_hash(b"a"),
-            &certledger_core::merkle::leaf_hash(b"b"),
-        );
-        assert_eq!(entries_root(&[b"a".to_vec(), b"b".to_vec()]), two);
     }
 }

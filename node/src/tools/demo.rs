@@ -22,10 +22,11 @@ use certledger_core::note::Note;
 use certledger_core::sdjwt::SdJwt;
 use certledger_core::sig::{PublicKey, SecretKey};
 use certledger_core::verify::{self, Accepted, Invalid, Policy, TrustRoot, Verdict};
-use certledger_core::{issuance, profiles, testkit};
-use serde_json::{json, Value};
+use certledger_core::{issuance, profiles};
+use serde_json::Value;
 
 use crate::config::{Genesis, KeyFile, NodeToml};
+use crate::tools::issuer::{NodeClient, Submitted};
 
 /// How long any one wait of the demo may take.
 const STEP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -69,63 +70,30 @@ pub fn devnet_urls(dir: &Path) -> anyhow::Result<Vec<String>> {
     Ok(urls)
 }
 
-struct Client {
-    http: reqwest::Client,
-}
+/// The demo's node clients: one [`NodeClient`] per node, each wait bounded by [`STEP_TIMEOUT`].
+struct Clients;
 
-enum Submitted {
-    /// Accepted (or already pending): wait for this id.
-    Pending(String),
-    /// The ledger already holds it (a re-run on the same devnet).
-    AlreadyThere,
-}
-
-impl Client {
-    async fn get(&self, url: &str) -> anyhow::Result<(u16, Value)> {
-        let r = self.http.get(url).send().await.with_context(|| format!("GET {url}"))?;
-        let status = r.status().as_u16();
-        let v = r.json::<Value>().await.unwrap_or(Value::Null);
-        Ok((status, v))
+impl Clients {
+    fn at(base: &str) -> anyhow::Result<NodeClient> {
+        NodeClient::new(base, STEP_TIMEOUT)
     }
 
-    async fn submit(&self, base: &str, entry: &SignedEntry) -> anyhow::Result<Submitted> {
-        let body = json!({ "entry": URL_SAFE_NO_PAD.encode(entry.to_bytes()) });
-        let url = format!("{base}/v1/entries");
-        let r =
-            self.http.post(&url).json(&body).send().await.with_context(|| format!("POST {url}"))?;
-        let status = r.status().as_u16();
-        let v = r.json::<Value>().await.unwrap_or(Value::Null);
-        let id = hex::encode(entry.id());
-        match (status, v["error"].as_str()) {
-            (202, _) | (409, Some("duplicate")) => Ok(Submitted::Pending(id)),
-            (409, Some("conflict")) => Ok(Submitted::AlreadyThere),
-            _ => bail!("{url} refused the entry: HTTP {status} {v}"),
-        }
-    }
-
-    async fn wait_committed(&self, base: &str, id: &str) -> anyhow::Result<u64> {
-        let deadline = Instant::now() + STEP_TIMEOUT;
-        loop {
-            let (s, v) = self.get(&format!("{base}/v1/entries/{id}")).await?;
-            if s == 200 && v["status"] == "committed" {
-                return v["height"].as_u64().ok_or_else(|| anyhow!("entry status without height"));
-            }
-            if Instant::now() > deadline {
-                bail!("entry {id} not committed on {base} within {STEP_TIMEOUT:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn submit_all(&self, base: &str, entries: &[SignedEntry]) -> anyhow::Result<()> {
-        let mut ids = Vec::new();
+    /// Submits every entry to `base` and waits until each is committed; an entry the ledger
+    /// refuses as a conflict is already there (a re-run on the same devnet) and is skipped.
+    async fn submit_all(base: &str, entries: &[SignedEntry]) -> anyhow::Result<()> {
+        let node = Self::at(base)?;
+        let mut pending = Vec::new();
         for e in entries {
-            if let Submitted::Pending(id) = self.submit(base, e).await? {
-                ids.push(id);
+            match node.submit(&e.to_bytes()).await? {
+                Submitted::Accepted | Submitted::Duplicate => pending.push(e),
+                Submitted::Refused { code, .. } if code == "conflict" => {}
+                Submitted::Refused { status, code, message } => {
+                    bail!("{base} refused the entry: HTTP {status} {code}: {message}")
+                }
             }
         }
-        for id in ids {
-            self.wait_committed(base, &id).await?;
+        for e in pending {
+            node.wait_committed(e).await?;
         }
         Ok(())
     }
@@ -133,11 +101,11 @@ impl Client {
 
 /// Waits until every node answers `/health` with a committed height.
 pub async fn wait_ready(urls: &[String]) -> anyhow::Result<()> {
-    let c = Client { http: reqwest::Client::builder().timeout(Duration::from_secs(5)).build()? };
     let deadline = Instant::now() + STEP_TIMEOUT;
     for u in urls {
+        let c = Clients::at(u)?;
         loop {
-            if let Ok((200, v)) = c.get(&format!("{u}/health")).await {
+            if let Ok((200, v)) = c.get("/health").await {
                 if v["height"].as_u64().unwrap_or(0) >= 1 {
                     break;
                 }
@@ -171,7 +139,6 @@ pub async fn run(
     let (Some(node_a), Some(node_b)) = (urls.first(), urls.get(2).or(urls.get(1))) else {
         bail!("the demo needs at least two nodes");
     };
-    let c = Client { http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()? };
     let genesis = Genesis::load(&dir.join("genesis.json"))?;
     let chain_id = genesis.chain_id.clone();
     let admin_of = |id: &str| -> anyhow::Result<SecretKey> {
@@ -206,10 +173,10 @@ pub async fn run(
         types.push(SignedEntry::sign(
             &admin,
             &chain_id,
-            EntryBody::RegisterType(testkit::register_type(ty)),
+            EntryBody::RegisterType(profiles::register_type(ty)),
         ));
     }
-    c.submit_all(node_a, &types).await.context("registering credential types")?;
+    Clients::submit_all(node_a, &types).await.context("registering credential types")?;
     println!(
         "== credential types registered: {}",
         profiles::ALL.iter().map(|t| t.id).collect::<Vec<_>>().join(", ")
@@ -240,7 +207,7 @@ pub async fn run(
         register("market-regulation", &market, bl.id)?,
         register("public-security", &police, ia.id)?,
     ];
-    c.submit_all(node_a, &issuers).await.context("registering issuers")?;
+    Clients::submit_all(node_a, &issuers).await.context("registering issuers")?;
     println!(
         "== issuers registered: {} → {} ({}), {} → {} ({})",
         name_of("market-regulation"),
@@ -256,7 +223,7 @@ pub async fn run(
     let issued = issuance::issue(
         &market,
         bl,
-        &testkit::example_claims(bl),
+        &profiles::example_claims(bl),
         &holder.public_key(),
         &chain_id,
         now_s(),
@@ -265,10 +232,7 @@ pub async fn run(
     .map_err(|e| anyhow!("issuing: {e}"))?;
     let anchor =
         SignedEntry::sign(&market, &chain_id, EntryBody::AnchorIssuance(issued.anchor.clone()));
-    let Submitted::Pending(anchor_id) = c.submit(node_a, &anchor).await? else {
-        bail!("a fresh anchor conflicted with the ledger");
-    };
-    let height = c.wait_committed(node_a, &anchor_id).await?;
+    let height = Clients::at(node_a)?.submit_and_wait(&anchor).await?.height;
     let cred_b64 = URL_SAFE_NO_PAD.encode(issued.credential_id);
     println!(
         "== issued {} / {} (credential {cred_b64}); anchor submitted to {node_a}, committed at height {height}",
@@ -276,7 +240,7 @@ pub async fn run(
     );
 
     // 4. Proofs from another node, once a cosigned checkpoint covers the anchor.
-    let proofs = fetch_proofs(&c, node_b, &cred_b64).await?;
+    let proofs = Clients::at(node_b)?.proofs(&issued.credential_id).await?;
     let trust_root = TrustRoot::from_genesis(&genesis.to_core());
     match verify::verify_credential(&issued.sd_jwt, &proofs, &trust_root, 3600, now_s())? {
         Verdict::Valid(_) => {}
@@ -369,7 +333,7 @@ pub async fn run(
         let issued = issuance::issue(
             &market,
             bl,
-            &testkit::example_claims(bl),
+            &profiles::example_claims(bl),
             &holder_key,
             &chain_id,
             now_s(),
@@ -378,12 +342,8 @@ pub async fn run(
         .map_err(|e| anyhow!("issuing to the given holder: {e}"))?;
         let anchor =
             SignedEntry::sign(&market, &chain_id, EntryBody::AnchorIssuance(issued.anchor.clone()));
-        let Submitted::Pending(anchor_id) = c.submit(node_a, &anchor).await? else {
-            bail!("a fresh anchor conflicted with the ledger");
-        };
-        c.wait_committed(node_a, &anchor_id).await?;
-        let proofs =
-            fetch_proofs(&c, node_b, &URL_SAFE_NO_PAD.encode(issued.credential_id)).await?;
+        Clients::at(node_a)?.submit_and_wait(&anchor).await?;
+        let proofs = Clients::at(node_b)?.proofs(&issued.credential_id).await?;
         let file = CredentialFile {
             chain_id: chain_id.clone(),
             credential_id: issued.credential_id,
@@ -421,26 +381,7 @@ fn quorum(t: &TrustRoot) -> certledger_core::note::Quorum {
 
 /// `GET /v1/proofs/credential/{id}` until a cosigned checkpoint covers the credential.
 pub async fn fetch_proofs_from(base: &str, credential_id: &[u8; 32]) -> anyhow::Result<Proofs> {
-    let c = Client { http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()? };
-    fetch_proofs(&c, base, &URL_SAFE_NO_PAD.encode(credential_id)).await
-}
-
-async fn fetch_proofs(c: &Client, base: &str, cred_b64: &str) -> anyhow::Result<Proofs> {
-    let deadline = Instant::now() + STEP_TIMEOUT;
-    loop {
-        let (s, v) = c.get(&format!("{base}/v1/proofs/credential/{cred_b64}")).await?;
-        // 503: committed but not yet under a cosigned checkpoint; 404: not yet committed there.
-        if s == 200 {
-            let b64 =
-                v["proofs"].as_str().ok_or_else(|| anyhow!("proofs response without proofs"))?;
-            let bytes = URL_SAFE_NO_PAD.decode(b64).context("proofs are not base64url")?;
-            return Proofs::decode_bytes(&bytes).map_err(|e| anyhow!("proofs: {e}"));
-        }
-        if Instant::now() > deadline {
-            bail!("no proofs from {base} within {STEP_TIMEOUT:?}: HTTP {s} {v}");
-        }
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
+    Clients::at(base)?.proofs(credential_id).await
 }
 
 /// Replaces the disclosed legal representative's value, keeping its salt and name, so the

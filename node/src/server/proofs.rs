@@ -5,7 +5,7 @@
 //! (`Store::latest_checkpoint`). Its header gives the log size and state root; the log inclusion
 //! proof is computed at that size from the current log (RFC 9162 proofs exist for every earlier
 //! size), and the state proofs are computed against that height's state root, which the node
-//! keeps provable through [`crate::exec::HistoryStore`] (earlier roots are pruned only when they
+//! keeps provable through [`crate::server::exec::HistoryStore`] (earlier roots are pruned only when they
 //! are neither recent nor the newest cosigned one). So the served pieces always agree with the
 //! note they carry, even while newer blocks are being committed.
 
@@ -15,8 +15,8 @@ use certledger_core::ledger::{self, CredentialRecord, IssuerRecord, LogLeaf, Sig
 use certledger_core::merkle;
 use certledger_core::smt::SmtProof;
 
-use crate::node::NodeHandle;
-use crate::store::StoreError;
+use crate::server::handle::NodeHandle;
+use crate::server::store::StoreError;
 
 /// Why proofs could not be served.
 #[derive(Debug, thiserror::Error)]
@@ -179,10 +179,11 @@ mod tests {
     use certledger_core::{issuance, profiles, testkit};
 
     use super::*;
-    use crate::codec::StoredCertificate;
     use crate::config::{Genesis, GenesisDepartment, KeyFile, NodeToml};
-    use crate::context::{Block, BlockHeader};
-    use crate::node::{checkpoint_of, open_node};
+    use crate::server::chain::checkpoint_of;
+    use crate::server::codec::StoredCertificate;
+    use crate::server::context::{Block, BlockHeader};
+    use crate::server::handle::open_node;
 
     const CHAIN: &str = "proofs-test";
 
@@ -256,7 +257,7 @@ mod tests {
                 prev_block_hash: [0; 32],
                 time,
                 proposer: [1; 32],
-                entries_root: crate::node::entries_root(&bytes),
+                entries_root: crate::server::chain::entries_root(&bytes),
                 log_size: out.log_size,
                 log_root: out.log_root,
                 state_root: out.state_root,

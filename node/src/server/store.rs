@@ -17,9 +17,9 @@ use sled::Transactional;
 
 use certledger_core::ledger::EntryBody;
 
-use crate::codec::{self, StoredCertificate};
-use crate::context::Block;
-use crate::exec::{decode_entry, entry_id};
+use crate::server::codec::{self, StoredCertificate};
+use crate::server::context::Block;
+use crate::server::exec::{decode_entry, entry_id};
 
 /// Where a committed entry is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -529,7 +529,7 @@ mod tests {
     use certledger_core::sig::SecretKey;
 
     use super::*;
-    use crate::context::BlockHeader;
+    use crate::server::context::BlockHeader;
 
     fn entry(n: u8) -> Vec<u8> {
         SignedEntry::sign(
@@ -593,10 +593,10 @@ mod tests {
         assert_eq!(s.min_height().expect("min"), Some(1));
         assert_eq!(s.block(1).expect("get"), Some(b1.clone()));
         assert_eq!(s.certificate(2).expect("get"), Some(cert(&b2)));
-        let id = crate::exec::entry_id(&entry(3)).expect("id");
+        let id = crate::server::exec::entry_id(&entry(3)).expect("id");
         let loc = s.entry_location(&id).expect("loc").expect("present");
         assert_eq!((loc.height, loc.index_in_block, loc.log_index), (2, 0, 2));
-        let id = crate::exec::entry_id(&entry(2)).expect("id");
+        let id = crate::server::exec::entry_id(&entry(2)).expect("id");
         assert_eq!(s.entry_location(&id).expect("loc").map(|l| l.log_index), Some(1));
         assert_eq!(s.latest_checkpoint().expect("cp"), Some((2, "note".into())));
         assert_eq!(s.block(3).expect("get"), None);

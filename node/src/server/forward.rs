@@ -7,7 +7,7 @@
 //! ledger validity, de-duplication) and do not forward it again. One request per batch instead
 //! of one per entry and peer keeps HTTP and scheduling overhead off the consensus cores.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -18,42 +18,15 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::exec::MAX_ENTRY_BYTES;
-use crate::node::NodeHandle;
+use crate::server::exec::MAX_ENTRY_BYTES;
+use crate::server::handle::NodeHandle;
 
 /// How often the outbox is sent.
 pub const FORWARD_EVERY: Duration = Duration::from_millis(25);
 /// Most entries in one forwarded batch (also the most a peer accepts in one request).
 pub const MAX_FORWARD_BATCH: usize = 1024;
-/// Most entries waiting in the outbox; beyond it new entries are not forwarded (they still
-/// commit when this node proposes).
-pub const MAX_OUTBOX: usize = 50_000;
 /// Body limit of the forwarded-batch endpoint.
 pub const MAX_FORWARD_BODY: usize = MAX_FORWARD_BATCH * (MAX_ENTRY_BYTES * 4 / 3 + 8) + 64;
-
-/// Entries accepted from clients and not yet sent to peers.
-#[derive(Debug, Default)]
-pub struct Outbox(Mutex<Vec<Vec<u8>>>);
-
-impl Outbox {
-    /// Queues an entry for the peers.
-    pub fn push(&self, bytes: Vec<u8>) {
-        let mut q = match self.0.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        if q.len() < MAX_OUTBOX {
-            q.push(bytes);
-        }
-    }
-
-    fn take(&self) -> Vec<Vec<u8>> {
-        match self.0.lock() {
-            Ok(mut g) => std::mem::take(&mut *g),
-            Err(p) => std::mem::take(&mut *p.into_inner()),
-        }
-    }
-}
 
 /// Sends the outbox to every peer, forever.
 pub async fn forward_loop(node: Arc<NodeHandle>) {
@@ -112,7 +85,7 @@ pub async fn post_forwarded(
     let done = tokio::task::spawn_blocking(move || {
         let (mut accepted, mut refused) = (0u64, 0u64);
         for bytes in decoded {
-            let committed = crate::exec::entry_id(&bytes)
+            let committed = crate::server::exec::entry_id(&bytes)
                 .map(|id| matches!(node.store.entry_location(&id), Ok(Some(_))))
                 .unwrap_or(false);
             if !committed && node.submit(bytes).is_ok() {

@@ -12,16 +12,16 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::tools::issuer::{self, load_key, parse_type, Failure, NodeClient};
+use crate::tools::issuer_cli::NodeOpts;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use certledger_core::codec::Decode as _;
 use certledger_core::ledger::{self, EntryBody, RegisterType, SignedEntry, TypeRecord};
 use certledger_core::note::{self, Quorum};
+use certledger_core::profiles;
 use certledger_core::smt::SmtProof;
 use certledger_core::verify::TrustRoot;
-use certledger_core::{profiles, testkit};
-use certledger_node::issuer::{self, load_key, parse_type, Failure, NodeClient};
-use certledger_node::issuer_cli::NodeOpts;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
@@ -166,7 +166,7 @@ async fn register(c: TypeRegisterCmd) -> anyhow::Result<()> {
     let root = node.trust_root(None).await?;
     let mut out = Vec::new();
     for ty in tys {
-        let def = testkit::register_type(ty);
+        let def = profiles::register_type(ty);
         // Already there (as of the newest checkpoint)? Same definition: done; else refused.
         if let Some(rec) = proven_type(&node, &root, ty.id).await?.record {
             if rec.def != def {
@@ -255,7 +255,7 @@ async fn list(c: TypeListCmd) -> anyhow::Result<()> {
         v["registered"] = json!(p.record.is_some());
         v["shipped"] = json!(shipped.is_some());
         v["matches_shipped_profile"] = json!(match (shipped, &p.record) {
-            (Some(ty), Some(rec)) => Some(testkit::register_type(ty) == rec.def),
+            (Some(ty), Some(rec)) => Some(profiles::register_type(ty) == rec.def),
             _ => None,
         });
         v["checkpoint_height"] = json!(p.checkpoint_height);
@@ -314,7 +314,7 @@ mod tests {
             assert!(help.contains(alias), "{alias} missing from the help");
             assert!(help.contains(&format!("{alias} ({})", ty.issuing_department)));
             assert_eq!(parse_type(alias).unwrap().id, ty.id);
-            assert_eq!(testkit::register_type(ty).type_id, ty.id);
+            assert_eq!(profiles::register_type(ty).type_id, ty.id);
         }
     }
 }

@@ -20,7 +20,7 @@ use malachitebft_app_channel::app::types::sync::{RawDecidedValue, Request, Respo
 use malachitebft_app_channel::app::types::{PeerId, ProposedValue, SignedConsensusMsg};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::context::{
+use crate::server::context::{
     Address, Block, BlockHash, ConsensusSignature, Height, LedgerContext, Proposal, ProposalPart,
     Vote,
 };
@@ -637,7 +637,7 @@ mod tests {
     use malachitebft_app_channel::app::types::core::Context as _;
 
     use super::*;
-    use crate::context::BlockHeader;
+    use crate::server::context::BlockHeader;
 
     fn block() -> Block {
         Block {

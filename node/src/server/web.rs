@@ -44,6 +44,9 @@ pub fn find_web_dir(explicit: Option<&Path>) -> anyhow::Result<Option<PathBuf>> 
     Ok(candidates.into_iter().find(|c| is_built(c)))
 }
 
+/// The verification page's routes as `specs/openapi.yaml` lists them (`GET`).
+pub const ROUTES: &[&str] = &["/verify/{path}"];
+
 /// Routes `/verify/*` to the files of `dir` (and `/verify` to `/verify/`).
 pub fn router<S: Clone + Send + Sync + 'static>(dir: &Path) -> Router<S> {
     Router::new()

@@ -7,50 +7,102 @@
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::handler::Handler;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::exec::{EntryError, MAX_ENTRY_BYTES};
+use crate::server::exec::{EntryError, MAX_ENTRY_BYTES};
 use certledger_core::codec::Encode as _;
 
-use crate::node::{NodeHandle, SubmitError};
-use crate::proofs::{self, ProofError};
+use crate::api::{CheckpointNote, EntryState, EntryStatus, ErrorBody, Health, SubmitRequest};
+use crate::server::handle::NodeHandle;
+use crate::server::mempool::SubmitError;
+use crate::server::proofs::{self, ProofError};
 
 /// The header that marks a peer-forwarded submission.
 pub const FORWARDED_HEADER: &str = "x-certledger-forwarded";
 
 type St = State<Arc<NodeHandle>>;
 
+/// Body limit of every endpoint but the forwarded batch (a submission is one base64url entry).
+pub const MAX_REQUEST_BODY: usize = 4 * MAX_ENTRY_BYTES;
+
+/// The HTTP method of an API route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verb {
+    /// `GET` (read; CORS-enabled).
+    Get,
+    /// `POST` (write: signed entries only).
+    Post,
+}
+
+/// One API route; the path uses OpenAPI's `{name}` syntax, which axum 0.8 shares.
+struct Route {
+    verb: Verb,
+    path: &'static str,
+    handler: MethodRouter<Arc<NodeHandle>>,
+}
+
+impl Route {
+    fn new<H, T>(verb: Verb, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, Arc<NodeHandle>>,
+        T: 'static,
+    {
+        let handler = match verb {
+            Verb::Get => get(handler),
+            Verb::Post => post(handler),
+        };
+        Self { verb, path, handler }
+    }
+}
+
+/// The API routes: the one list the router is built from and `specs/openapi.yaml` is checked
+/// against.
+fn routes() -> Vec<Route> {
+    use crate::server::{audit, forward, governance};
+    let mut forwarded = Route::new(Verb::Post, "/v1/entries/forwarded", forward::post_forwarded);
+    forwarded.handler = forwarded.handler.layer(DefaultBodyLimit::max(forward::MAX_FORWARD_BODY));
+    vec![
+        Route::new(Verb::Post, "/v1/entries", post_entry),
+        forwarded,
+        Route::new(Verb::Get, "/v1/entries/{id}", get_entry),
+        Route::new(Verb::Get, "/v1/checkpoints/latest", latest_checkpoint),
+        Route::new(Verb::Get, "/v1/checkpoints/{height}", checkpoint),
+        Route::new(Verb::Get, "/v1/checkpoints/{height}/cosignature", cosignature),
+        Route::new(Verb::Get, "/v1/proofs/inclusion", inclusion),
+        Route::new(Verb::Get, "/v1/proofs/consistency", consistency),
+        Route::new(Verb::Get, "/v1/proofs/state/{key}", state_proof),
+        Route::new(Verb::Get, "/v1/proofs/credential/{id}", credential_proofs),
+        Route::new(Verb::Get, "/v1/blocks/{height}", block),
+        Route::new(Verb::Get, "/v1/trust-root", trust_root),
+        Route::new(Verb::Get, "/v1/audit/department/{id}", audit::department_handler),
+        Route::new(Verb::Get, "/v1/audit/credential/{id}", audit::credential_handler),
+        Route::new(Verb::Get, "/v1/validator-chain", governance::validator_chain_handler),
+        Route::new(Verb::Get, "/health", health),
+        Route::new(Verb::Get, "/metrics", metrics),
+    ]
+}
+
+/// Every `(method, path)` the API router serves (the verification page's routes are
+/// [`crate::server::web::ROUTES`]).
+pub fn route_table() -> Vec<(Verb, &'static str)> {
+    routes().iter().map(|r| (r.verb, r.path)).collect()
+}
+
 /// The API router.
 pub fn router(node: Arc<NodeHandle>) -> Router {
-    Router::new()
-        .route("/v1/entries", post(post_entry))
-        .route(
-            "/v1/entries/forwarded",
-            post(crate::forward::post_forwarded)
-                .layer(DefaultBodyLimit::max(crate::forward::MAX_FORWARD_BODY)),
-        )
-        .route("/v1/entries/{id}", get(get_entry))
-        .route("/v1/checkpoints/latest", get(latest_checkpoint))
-        .route("/v1/checkpoints/{height}", get(checkpoint))
-        .route("/v1/checkpoints/{height}/cosignature", get(cosignature))
-        .route("/v1/proofs/inclusion", get(inclusion))
-        .route("/v1/proofs/consistency", get(consistency))
-        .route("/v1/proofs/state/{key}", get(state_proof))
-        .route("/v1/proofs/credential/{id}", get(credential_proofs))
-        .route("/v1/blocks/{height}", get(block))
-        .route("/v1/trust-root", get(trust_root))
-        .route("/v1/audit/department/{id}", get(crate::audit::department_handler))
-        .route("/v1/audit/credential/{id}", get(crate::audit::credential_handler))
-        .route("/v1/validator-chain", get(crate::governance::validator_chain_handler))
-        .route("/health", get(health))
-        .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(4 * MAX_ENTRY_BYTES))
+    let mut router = Router::new();
+    for r in routes() {
+        router = router.route(r.path, r.handler);
+    }
+    router
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
         .layer(axum::middleware::map_response_with_state(node.clone(), cors))
         .with_state(node)
 }
@@ -64,17 +116,12 @@ async fn cors(State(_): St, method: Method, mut resp: Response) -> Response {
 }
 
 fn err(status: StatusCode, code: &str, message: impl std::fmt::Display) -> Response {
-    (status, Json(json!({ "error": code, "message": message.to_string() }))).into_response()
+    (status, Json(ErrorBody { error: code.to_owned(), message: message.to_string() }))
+        .into_response()
 }
 
 fn internal(e: impl std::fmt::Display) -> Response {
     err(StatusCode::INTERNAL_SERVER_ERROR, "internal", e)
-}
-
-#[derive(Deserialize)]
-struct SubmitBody {
-    /// The entry bytes, base64 (standard or URL-safe, padding optional).
-    entry: String,
 }
 
 fn decode_b64(s: &str) -> Option<Vec<u8>> {
@@ -84,7 +131,7 @@ fn decode_b64(s: &str) -> Option<Vec<u8>> {
 }
 
 async fn post_entry(State(node): St, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    let Ok(parsed) = serde_json::from_slice::<SubmitBody>(&body) else {
+    let Ok(parsed) = serde_json::from_slice::<SubmitRequest>(&body) else {
         return err(
             StatusCode::BAD_REQUEST,
             "malformed",
@@ -97,7 +144,7 @@ async fn post_entry(State(node): St, headers: HeaderMap, body: axum::body::Bytes
     if bytes.len() > MAX_ENTRY_BYTES {
         return err(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "entry over 32 KiB");
     }
-    let Some(id) = crate::exec::entry_id(&bytes) else {
+    let Some(id) = crate::server::exec::entry_id(&bytes) else {
         return err(StatusCode::BAD_REQUEST, "malformed", "not a canonical signed entry");
     };
     let id_hex = hex::encode(id);
@@ -153,7 +200,8 @@ async fn post_entry(State(node): St, headers: HeaderMap, body: axum::body::Bytes
     if !headers.contains_key(FORWARDED_HEADER) {
         node.outbox.push(bytes);
     }
-    (StatusCode::ACCEPTED, Json(json!({ "id": id_hex, "status": "pending" }))).into_response()
+    (StatusCode::ACCEPTED, Json(EntryStatus { id: id_hex, state: EntryState::Pending }))
+        .into_response()
 }
 
 fn parse_id(s: &str) -> Option<[u8; 32]> {
@@ -165,13 +213,17 @@ async fn get_entry(State(node): St, Path(id): Path<String>) -> Response {
         return err(StatusCode::BAD_REQUEST, "malformed", "id must be 64 hex digits");
     };
     match node.store.entry_location(&id) {
-        Ok(Some(loc)) => Json(json!({
-            "id": hex::encode(id), "status": "committed", "height": loc.height,
-            "index": loc.index_in_block, "log_index": loc.log_index,
-        }))
+        Ok(Some(loc)) => Json(EntryStatus {
+            id: hex::encode(id),
+            state: EntryState::Committed {
+                height: loc.height,
+                index: u64::from(loc.index_in_block),
+                log_index: loc.log_index,
+            },
+        })
         .into_response(),
         Ok(None) if node.lock().mempool.contains(&id) => {
-            Json(json!({ "id": hex::encode(id), "status": "pending" })).into_response()
+            Json(EntryStatus { id: hex::encode(id), state: EntryState::Pending }).into_response()
         }
         Ok(None) => err(StatusCode::NOT_FOUND, "not_found", "unknown entry"),
         Err(e) => internal(e),
@@ -180,7 +232,7 @@ async fn get_entry(State(node): St, Path(id): Path<String>) -> Response {
 
 async fn latest_checkpoint(State(node): St) -> Response {
     match node.store.latest_checkpoint() {
-        Ok(Some((h, note))) => Json(json!({ "height": h, "note": note })).into_response(),
+        Ok(Some((height, note))) => Json(CheckpointNote { height, note }).into_response(),
         Ok(None) => err(StatusCode::NOT_FOUND, "not_found", "no cosigned checkpoint yet"),
         Err(e) => internal(e),
     }
@@ -188,7 +240,7 @@ async fn latest_checkpoint(State(node): St) -> Response {
 
 async fn checkpoint(State(node): St, Path(height): Path<u64>) -> Response {
     match node.store.checkpoint(height) {
-        Ok(Some(note)) => Json(json!({ "height": height, "note": note })).into_response(),
+        Ok(Some(note)) => Json(CheckpointNote { height, note }).into_response(),
         Ok(None) => {
             err(StatusCode::NOT_FOUND, "not_found", "no cosigned checkpoint at this height")
         }
@@ -198,7 +250,7 @@ async fn checkpoint(State(node): St, Path(height): Path<u64>) -> Response {
 
 async fn cosignature(State(node): St, Path(height): Path<u64>) -> Response {
     match node.own_cosignature(height) {
-        Some(note) => Json(json!({ "height": height, "note": note })).into_response(),
+        Some(note) => Json(CheckpointNote { height, note }).into_response(),
         None => {
             err(StatusCode::NOT_FOUND, "not_found", "no own checkpoint signature at this height")
         }
@@ -338,12 +390,17 @@ async fn health(State(node): St) -> Response {
     let s = node.lock();
     let out = s.ledger.outcome();
     let height = s.last_header.as_ref().map(|h| h.height).unwrap_or(0);
-    Json(json!({
-        "status": "ok", "chain_id": node.chain_id, "height": height,
-        "log_size": out.log_size, "log_root": hex::encode(out.log_root),
-        "state_root": hex::encode(out.state_root), "validator": node.is_validator,
-        "public_key": hex::encode(node.key.public_key().0), "mempool": s.mempool.len(),
-    }))
+    Json(Health {
+        status: "ok".to_owned(),
+        chain_id: node.chain_id.clone(),
+        height,
+        log_size: out.log_size,
+        log_root: hex::encode(out.log_root),
+        state_root: hex::encode(out.state_root),
+        validator: node.is_validator,
+        public_key: hex::encode(node.key.public_key().0),
+        mempool: s.mempool.len(),
+    })
     .into_response()
 }
 
@@ -370,4 +427,64 @@ async fn metrics(State(node): St) -> Response {
         m.proposals_rejected,
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+#[cfg(test)]
+mod openapi_tests {
+    use super::*;
+
+    /// `(method, path)` of every operation under `paths:` in the OpenAPI document (two-space
+    /// indented paths, four-space indented methods, as the file is written).
+    fn openapi_operations(text: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut in_paths = false;
+        let mut path = None;
+        for line in text.lines() {
+            if !line.starts_with(' ') && !line.is_empty() {
+                in_paths = line.trim_end() == "paths:";
+                continue;
+            }
+            if !in_paths {
+                continue;
+            }
+            if let Some(p) = line.strip_prefix("  /") {
+                path = p.strip_suffix(':').map(|p| format!("/{p}"));
+            } else if let (Some(m), Some(p)) = (line.strip_prefix("    "), &path) {
+                if let Some(m) = m.strip_suffix(':') {
+                    if ["get", "post", "put", "delete", "patch"].contains(&m) {
+                        out.push((m.to_owned(), p.clone()));
+                    }
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn the_openapi_document_lists_exactly_the_served_routes() {
+        let spec = openapi_operations(include_str!("../../../specs/openapi.yaml"));
+        assert!(spec.len() > 10, "the OpenAPI paths were not read: {spec:?}");
+        let mut served: Vec<(String, String)> = route_table()
+            .into_iter()
+            .map(|(v, p)| (if v == Verb::Get { "get" } else { "post" }.to_owned(), p.to_owned()))
+            .chain(crate::server::web::ROUTES.iter().map(|p| ("get".to_owned(), (*p).to_owned())))
+            .collect();
+        served.sort();
+        assert_eq!(spec, served, "specs/openapi.yaml and the router disagree");
+    }
+
+    #[test]
+    fn the_openapi_reader_sees_methods_under_their_path() {
+        let text = "openapi: 3.1.0\npaths:\n  /a/{id}:\n    get:\n      summary: x\n    post:\n  /b:\n    get:\ncomponents:\n  /c:\n    get:\n";
+        let ops = openapi_operations(text);
+        assert_eq!(
+            ops,
+            vec![
+                ("get".to_owned(), "/a/{id}".to_owned()),
+                ("get".to_owned(), "/b".to_owned()),
+                ("post".to_owned(), "/a/{id}".to_owned()),
+            ]
+        );
+    }
 }

@@ -24,7 +24,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Map, Value};
 use sha2::{Digest as _, Sha256};
 
-use crate::issuer::{self, input, parse_public_key, NodeClient, Pending};
+use crate::tools::issuer::{self, input, parse_public_key, NodeClient, Pending};
 
 /// Largest input file, in bytes.
 pub const MAX_INPUT_BYTES: u64 = 32 * 1024 * 1024;

@@ -10,21 +10,21 @@
 //! the credential. The ledger never sees a claim value: an anchor carries the credential id, the
 //! type and a salted commitment.
 //!
-//! Errors carry a [`Failure`] class that `main` maps to the exit codes of `specs/node.md`.
+//! Errors carry a [`Failure`] class ([`crate::tools::failure`]) that `main` maps to the exit
+//! codes of `specs/node.md`; the node client is [`crate::tools::client`].
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context as _};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use certledger_core::bundle::Proofs;
-use certledger_core::codec::{Decode as _, Encode as _};
+use certledger_core::codec::Encode as _;
 use certledger_core::credential_file::CredentialFile;
 use certledger_core::ledger::{
-    self, ChangeStatus, CompromiseIssuer, CredentialStatus, EntryBody, IssuerRecord,
-    RegisterIssuer, RetireIssuer, SignedEntry,
+    self, ChangeStatus, CompromiseIssuer, CredentialStatus, EntryBody, RegisterIssuer,
+    RetireIssuer, SignedEntry,
 };
 use certledger_core::profiles::{self, CredentialType};
 use certledger_core::sig::{PublicKey, SecretKey};
@@ -33,60 +33,11 @@ use certledger_core::{didkey, issuance};
 use serde_json::{json, Value};
 
 use crate::config::KeyFile;
-
-/// Exit code: bad input (arguments, files, claims, rows, keys).
-pub const EXIT_INPUT: u8 = 3;
-/// Exit code: the ledger refused the entry (signer not authorised, conflict, invalid).
-pub const EXIT_REFUSED: u8 = 4;
-/// Exit code: the node could not be reached, or a wait ran out.
-pub const EXIT_UNAVAILABLE: u8 = 5;
-/// Exit code: a proof or credential did not verify.
-pub const EXIT_UNVERIFIED: u8 = 6;
-
-/// The class of a command failure; `main` turns it into an exit code.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Failure {
-    /// Bad input: exit 3.
-    #[error("{0}")]
-    Input(String),
-    /// Refused by the ledger: exit 4.
-    #[error("{0}")]
-    Refused(String),
-    /// Node unreachable or too slow: exit 5.
-    #[error("{0}")]
-    Unavailable(String),
-    /// A proof or credential did not verify: exit 6.
-    #[error("{0}")]
-    Unverified(String),
-}
-
-/// The exit code of a command error: the first [`Failure`] in its chain, else 1.
-pub fn exit_code(e: &anyhow::Error) -> u8 {
-    for cause in e.chain() {
-        if let Some(f) = cause.downcast_ref::<Failure>() {
-            return match f {
-                Failure::Input(_) => EXIT_INPUT,
-                Failure::Refused(_) => EXIT_REFUSED,
-                Failure::Unavailable(_) => EXIT_UNAVAILABLE,
-                Failure::Unverified(_) => EXIT_UNVERIFIED,
-            };
-        }
-    }
-    1
-}
-
-pub(crate) fn input(msg: impl Into<String>) -> anyhow::Error {
-    Failure::Input(msg.into()).into()
-}
-
-pub(crate) fn unavailable(msg: impl Into<String>) -> anyhow::Error {
-    Failure::Unavailable(msg.into()).into()
-}
-
-pub(crate) fn unverified(msg: impl Into<String>) -> anyhow::Error {
-    Failure::Unverified(msg.into()).into()
-}
+pub use crate::tools::client::{Committed, NodeClient, Submitted};
+pub use crate::tools::failure::{
+    exit_code, Failure, EXIT_INPUT, EXIT_REFUSED, EXIT_UNAVAILABLE, EXIT_UNVERIFIED,
+};
+pub(crate) use crate::tools::failure::{input, unavailable, unverified};
 
 /// The current Unix time in seconds.
 pub fn now_s() -> u64 {
@@ -180,9 +131,8 @@ pub fn load_key(path: &Path) -> anyhow::Result<SecretKey> {
 
 /// Parses a credential id: 64 hex digits or 43 base64url characters.
 pub fn parse_credential_id(text: &str) -> anyhow::Result<[u8; 32]> {
-    let t = text.trim();
-    let bytes = if t.len() == 64 { hex::decode(t).ok() } else { URL_SAFE_NO_PAD.decode(t).ok() };
-    bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()).ok_or_else(|| {
+    crate::ids::credential_id(text).ok_or_else(|| {
+        let t = text.trim();
         input(format!("credential id `{t}` must be 64 hex digits or 43 base64url characters"))
     })
 }
@@ -295,239 +245,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> anyhow::Result<
     }
     std::fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))?;
     Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// The node client.
-
-/// Where a committed entry is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Committed {
-    /// Block height.
-    pub height: u64,
-    /// Log index.
-    pub log_index: u64,
-}
-
-/// A node's HTTP API, with bounded waits.
-#[derive(Clone, Debug)]
-pub struct NodeClient {
-    base: String,
-    http: reqwest::Client,
-    wait: Duration,
-}
-
-enum Submitted {
-    Accepted,
-    Duplicate,
-}
-
-impl NodeClient {
-    /// A client of the node at `base` whose waits (commit, proofs) last at most `wait`.
-    pub fn new(base: &str, wait: Duration) -> anyhow::Result<Self> {
-        let base = base.trim_end_matches('/').to_owned();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(input(format!("--node `{base}` must be an http:// or https:// URL")));
-        }
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .context("building the HTTP client")?;
-        Ok(Self { base, http, wait })
-    }
-
-    /// The node's base URL.
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
-    /// `GET path`: status and JSON body (`Null` when not JSON).
-    pub async fn get(&self, path: &str) -> anyhow::Result<(u16, Value)> {
-        let url = format!("{}{path}", self.base);
-        let r =
-            self.http.get(&url).send().await.map_err(|e| unavailable(format!("GET {url}: {e}")))?;
-        let status = r.status().as_u16();
-        Ok((status, r.json::<Value>().await.unwrap_or(Value::Null)))
-    }
-
-    /// The node's chain id (from `/health`).
-    pub async fn chain_id(&self) -> anyhow::Result<String> {
-        let (s, v) = self.get("/health").await?;
-        match v["chain_id"].as_str() {
-            Some(c) if s == 200 => Ok(c.to_owned()),
-            _ => Err(unavailable(format!(
-                "{}/health answered HTTP {s} without a chain id",
-                self.base
-            ))),
-        }
-    }
-
-    /// The trust root: from `file` when given, else the node's `/v1/trust-root` (which trusts
-    /// the node; a verifier should hold an out-of-band copy).
-    pub async fn trust_root(&self, file: Option<&Path>) -> anyhow::Result<TrustRoot> {
-        let text = match file {
-            Some(path) => {
-                let len = std::fs::metadata(path)
-                    .map_err(|e| input(format!("reading {}: {e}", path.display())))?
-                    .len();
-                if len > verify::MAX_TRUST_ROOT_BYTES as u64 {
-                    return Err(input(format!("{} is larger than 64 KiB", path.display())));
-                }
-                std::fs::read_to_string(path)
-                    .map_err(|e| input(format!("reading {}: {e}", path.display())))?
-            }
-            None => {
-                let url = format!("{}/v1/trust-root", self.base);
-                let r = self
-                    .http
-                    .get(&url)
-                    .send()
-                    .await
-                    .map_err(|e| unavailable(format!("GET {url}: {e}")))?;
-                if !r.status().is_success() {
-                    return Err(unavailable(format!("GET {url}: HTTP {}", r.status())));
-                }
-                r.text().await.map_err(|e| unavailable(format!("GET {url}: {e}")))?
-            }
-        };
-        TrustRoot::from_json(&text).map_err(|e| input(format!("trust root: {e}")))
-    }
-
-    async fn submit_once(&self, entry: &[u8]) -> anyhow::Result<Submitted> {
-        let url = format!("{}/v1/entries", self.base);
-        let body = json!({ "entry": URL_SAFE_NO_PAD.encode(entry) });
-        let deadline = Instant::now() + self.wait;
-        loop {
-            let sent = self.http.post(&url).json(&body).send().await;
-            let (status, v) = match sent {
-                Ok(r) => {
-                    let s = r.status().as_u16();
-                    (s, r.json::<Value>().await.unwrap_or(Value::Null))
-                }
-                Err(e) if Instant::now() < deadline => {
-                    tracing::debug!(error = %e, "submission failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                    continue;
-                }
-                Err(e) => return Err(unavailable(format!("POST {url}: {e}"))),
-            };
-            let code = v["error"].as_str().unwrap_or("");
-            let message = v["message"].as_str().unwrap_or("");
-            match (status, code) {
-                (202, _) => return Ok(Submitted::Accepted),
-                (409, "duplicate") => return Ok(Submitted::Duplicate),
-                (503, _) | (500..=599, _) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(300)).await;
-                }
-                (400..=499, _) => {
-                    return Err(Failure::Refused(format!(
-                        "the ledger refused the entry: {code}: {message} (HTTP {status})"
-                    ))
-                    .into())
-                }
-                _ => return Err(unavailable(format!("POST {url}: HTTP {status} {v}"))),
-            }
-        }
-    }
-
-    /// Submits an entry and waits until it is committed. An entry the node already holds
-    /// (committed or pending) counts as submitted; an entry that vanished from the mempool is
-    /// submitted again (the ledger then says why, if it now refuses it).
-    pub async fn submit_and_wait(&self, entry: &SignedEntry) -> anyhow::Result<Committed> {
-        let bytes = entry.to_bytes();
-        let id = hex::encode(entry.id());
-        let deadline = Instant::now() + self.wait;
-        self.submit_once(&bytes).await?;
-        let mut missing_since: Option<Instant> = None;
-        loop {
-            let (s, v) = match self.get(&format!("/v1/entries/{id}")).await {
-                Ok(x) => x,
-                Err(_) if Instant::now() < deadline => (0, Value::Null),
-                Err(e) => return Err(e),
-            };
-            if s == 200 && v["status"] == "committed" {
-                let height = v["height"].as_u64();
-                let log_index = v["log_index"].as_u64();
-                return match (height, log_index) {
-                    (Some(height), Some(log_index)) => Ok(Committed { height, log_index }),
-                    _ => Err(unavailable("entry status without height or log index")),
-                };
-            }
-            if s == 404 {
-                // Dropped from the mempool (e.g. no longer valid when a block was built):
-                // submitting again either queues it or returns the ledger's reason.
-                let since = *missing_since.get_or_insert_with(Instant::now);
-                if since.elapsed() > Duration::from_secs(2) {
-                    self.submit_once(&bytes).await?;
-                    missing_since = None;
-                }
-            } else {
-                missing_since = None;
-            }
-            if Instant::now() > deadline {
-                return Err(unavailable(format!(
-                    "entry {id} was not committed on {} within {:?}",
-                    self.base, self.wait
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(150)).await;
-        }
-    }
-
-    /// The proofs of a credential, waiting (bounded) until a cosigned checkpoint covers it.
-    pub async fn proofs(&self, credential_id: &[u8; 32]) -> anyhow::Result<Proofs> {
-        let path = format!("/v1/proofs/credential/{}", URL_SAFE_NO_PAD.encode(credential_id));
-        let deadline = Instant::now() + self.wait;
-        loop {
-            let (s, v) = match self.get(&path).await {
-                Ok(x) => x,
-                Err(_) if Instant::now() < deadline => (0, Value::Null),
-                Err(e) => return Err(e),
-            };
-            if s == 200 {
-                let b64 = v["proofs"]
-                    .as_str()
-                    .ok_or_else(|| unavailable("proofs response without proofs"))?;
-                let bytes = URL_SAFE_NO_PAD
-                    .decode(b64)
-                    .map_err(|_| unavailable("proofs are not base64url"))?;
-                return Proofs::decode_bytes(&bytes)
-                    .map_err(|e| unavailable(format!("proofs: {e}")));
-            }
-            if Instant::now() > deadline {
-                return Err(unavailable(format!(
-                    "no proofs from {} within {:?}: HTTP {s} {v}",
-                    self.base, self.wait
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-
-    /// The current (cosigned-checkpoint) value of a state key, if present.
-    pub async fn state_value(&self, key: &[u8; 32]) -> anyhow::Result<Option<Vec<u8>>> {
-        let (s, v) = self.get(&format!("/v1/proofs/state/{}", hex::encode(key))).await?;
-        if s != 200 {
-            return Err(unavailable(format!("state lookup on {}: HTTP {s} {v}", self.base)));
-        }
-        match v["value"].as_str() {
-            None => Ok(None),
-            Some(b64) => URL_SAFE_NO_PAD
-                .decode(b64)
-                .map(Some)
-                .map_err(|_| unavailable("state value is not base64url")),
-        }
-    }
-
-    /// An issuer key's registry record as of the newest cosigned checkpoint.
-    pub async fn issuer_record(&self, key: &PublicKey) -> anyhow::Result<Option<IssuerRecord>> {
-        match self.state_value(&ledger::issuer_state_key(key)).await? {
-            None => Ok(None),
-            Some(bytes) => IssuerRecord::from_bytes(&bytes)
-                .map(Some)
-                .map_err(|_| unavailable("the node served an undecodable issuer record")),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,0 +1,247 @@
+//! The node's shared state ([`NodeHandle`]): opening storage and replaying it into the ledger,
+//! the data-directory locks, submission into the mempool, and the per-height department set.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _};
+use certledger_core::ledger::Department;
+use certledger_core::note::{Note, NoteSigner, Quorum};
+use certledger_core::sig::{PublicKey, SecretKey};
+use tracing::{info, warn};
+
+use crate::config::{Genesis, KeyFile, NodeToml};
+use crate::server::chain::{changes_in, checkpoint_of, leaf_adds, now_s, quorum_of};
+use crate::server::context::{BlockHeader, ValidatorSet};
+use crate::server::exec::{self, CoreLedger, EntryId, Executor};
+use crate::server::mempool::{Mempool, Outbox, SubmitError};
+use crate::server::store::{SledStore, Store};
+
+/// Timeout of one HTTP request to a peer (forwarding, cosignatures).
+pub const PEER_HTTP_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Counters for `/metrics`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Metrics {
+    /// Entries accepted through the API (including forwarded ones).
+    pub entries_accepted: u64,
+    /// Entries refused through the API.
+    pub entries_rejected: u64,
+    /// Blocks committed.
+    pub blocks_committed: u64,
+    /// Entries committed.
+    pub entries_committed: u64,
+    /// Proposals refused as invalid.
+    pub proposals_rejected: u64,
+}
+
+/// State shared by the consensus loop and the HTTP API.
+pub struct Shared {
+    /// The ledger state machine.
+    pub ledger: Box<dyn Executor>,
+    /// Waiting entries.
+    pub mempool: Mempool,
+    /// The last committed block's header, if any.
+    pub last_header: Option<BlockHeader>,
+    /// Checkpoint notes signed by this node only, by height (recent heights).
+    pub own_checkpoints: BTreeMap<u64, String>,
+    /// Counters.
+    pub metrics: Metrics,
+}
+
+/// Everything the node's tasks share.
+pub struct NodeHandle {
+    /// Chain id.
+    pub chain_id: String,
+    /// Genesis.
+    pub genesis: Genesis,
+    /// The department key.
+    pub key: SecretKey,
+    /// Whether this node votes.
+    pub is_validator: bool,
+    /// Durable storage.
+    pub store: Arc<dyn Store>,
+    /// Shared mutable state.
+    pub shared: Mutex<Shared>,
+    /// Peers' HTTP base URLs.
+    pub peer_http: Vec<String>,
+    /// HTTP client for peers.
+    pub http: reqwest::Client,
+    /// Governance changes committed so far: `(log index, canonical log leaf)`, in log order
+    /// (rebuilt on replay), for the validator chain a light client follows.
+    pub changes: Mutex<Vec<(u64, Vec<u8>)>>,
+    /// Signatures this node verified (shared with its ledger).
+    pub sigs: Arc<exec::SigCache>,
+    /// Client submissions not yet forwarded to the peers.
+    pub outbox: Outbox,
+}
+
+impl NodeHandle {
+    /// Locks the shared state; a poisoned lock means a task panicked, which is fatal.
+    pub fn lock(&self) -> MutexGuard<'_, Shared> {
+        match self.shared.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Validates and queues an entry. Format and signature are checked before taking the lock.
+    pub fn submit(&self, bytes: Vec<u8>) -> Result<EntryId, SubmitError> {
+        if let Err(e) = exec::precheck(&bytes, &self.chain_id) {
+            self.lock().metrics.entries_rejected += 1;
+            return Err(e.into());
+        }
+        self.sigs.insert(&bytes);
+        let mut s = self.lock();
+        let id = match s.ledger.validate_entry(&bytes, now_s()) {
+            Ok(id) => id,
+            Err(e) => {
+                s.metrics.entries_rejected += 1;
+                return Err(e.into());
+            }
+        };
+        match s.mempool.insert(id, bytes) {
+            Ok(()) => {
+                s.metrics.entries_accepted += 1;
+                Ok(id)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The checkpoint key name of this node (C2SP note key name).
+    pub fn key_name(&self, key: &PublicKey) -> String {
+        format!("{}/{}", self.chain_id, key.short_id())
+    }
+
+    /// The departments that decide `height` (known up to the height after the last commit).
+    pub fn departments_at(&self, height: u64) -> Vec<Department> {
+        self.lock().ledger.validators_at(height)
+    }
+
+    /// The consensus validator set of `height`.
+    pub fn validator_set_at(&self, height: u64) -> ValidatorSet {
+        ValidatorSet::new(self.departments_at(height).iter().map(|d| d.node_key))
+    }
+
+    /// The checkpoint quorum of `height`: the deciding departments' node keys, named by
+    /// department id, more than two thirds of them.
+    pub fn quorum_at(&self, height: u64) -> Quorum {
+        quorum_of(&self.chain_id, &self.departments_at(height))
+    }
+
+    /// This node's own signed checkpoint note for committed height `h`, if its department
+    /// decided `h`: kept for recent heights, re-signed from the stored header for older ones
+    /// (a statement about a final block, so signing it again is always safe).
+    pub fn own_cosignature(&self, h: u64) -> Option<String> {
+        if let Some(n) = self.lock().own_checkpoints.get(&h) {
+            return Some(n.clone());
+        }
+        let dept = self.department_id_at(h)?;
+        let block = self.store.block(h).ok()??;
+        let signer = NoteSigner::new(&dept, self.key.clone()).ok()?;
+        let mut n = Note::new(&checkpoint_of(&block.header).to_body()).ok()?;
+        n.sign(&signer).ok()?;
+        Some(n.to_text())
+    }
+
+    /// This node's department id at `height`, if its key belongs to a deciding department.
+    pub fn department_id_at(&self, height: u64) -> Option<String> {
+        let me = self.key.public_key();
+        self.departments_at(height).into_iter().find(|d| d.node_key == me).map(|d| d.id)
+    }
+}
+
+/// Holds the data-directory and key locks for the life of the process.
+pub struct DataDirLock {
+    _files: Vec<File>,
+}
+
+/// Takes exclusive OS locks on `data_dir/LOCK` and on `<key_file>.lock`: a second process with
+/// the same data directory or the same department key is refused (it would double-sign).
+pub fn lock_data_dir(dir: &Path, key_file: &Path) -> anyhow::Result<DataDirLock> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut key_lock = key_file.as_os_str().to_owned();
+    key_lock.push(".lock");
+    let files = vec![
+        lock_file(&dir.join("LOCK"), "data directory")?,
+        lock_file(Path::new(&key_lock), "department key")?,
+    ];
+    Ok(DataDirLock { _files: files })
+}
+
+fn lock_file(path: &Path, what: &str) -> anyhow::Result<File> {
+    use fs4::fs_std::FileExt as _;
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock_exclusive() {
+        Ok(true) => Ok(file),
+        Ok(false) => bail!(
+            "the {what} ({}) is locked by another certledger-node process; refusing to run twice",
+            path.display()
+        ),
+        Err(e) => Err(anyhow!(e).context("taking the lock")),
+    }
+}
+
+/// Opens storage, replays stored blocks into a fresh ledger, and returns the node handle.
+pub fn open_node(cfg: &NodeToml) -> anyhow::Result<Arc<NodeHandle>> {
+    let genesis = Genesis::load(&cfg.genesis_file)?;
+    let key = KeyFile::load(&cfg.key_file)?;
+    let store = SledStore::open(&cfg.data_dir.join("sled")).context("opening sled")?;
+    let sigs = Arc::new(exec::SigCache::default());
+    let mut ledger = CoreLedger::with_cache(&genesis.to_core(), sigs.clone())
+        .map_err(|e| anyhow!("genesis refused by the ledger: {e}"))?;
+    let mut last_header = None;
+    let mut changes = Vec::new();
+    let top = store.max_height()?.unwrap_or(0);
+    for h in 1..=top {
+        let block = store.block(h)?.ok_or_else(|| anyhow!("block {h} missing from the store"))?;
+        let out = ledger
+            .apply_block(h, block.header.time, &block.entries)
+            .map_err(|e| anyhow!("replaying block {h}: {e}"))?;
+        if out.log_root != block.header.log_root || out.state_root != block.header.state_root {
+            bail!("replaying block {h} gave different roots than its header");
+        }
+        changes.extend(changes_in(&block));
+        last_header = Some(block.header);
+    }
+    info!(height = top, "replayed stored blocks");
+    let me = key.public_key();
+    let member_now = ledger.validators_at(top + 1).iter().any(|d| d.node_key == me);
+    let ever = genesis.department_of(&me).is_some()
+        || changes.iter().any(|(_, leaf)| leaf_adds(leaf, &me));
+    if cfg.validator && !member_now {
+        if ever {
+            warn!("this department is not in the current validator set (removed by governance); it follows the ledger without voting");
+        } else {
+            warn!("this key is not in the validator set yet; the node follows the ledger and votes from the height a governance change adds it");
+        }
+    }
+    Ok(Arc::new(NodeHandle {
+        chain_id: genesis.chain_id.clone(),
+        genesis,
+        key,
+        is_validator: cfg.validator,
+        store: Arc::new(store),
+        shared: Mutex::new(Shared {
+            ledger: Box::new(ledger),
+            mempool: Mempool::default(),
+            last_header,
+            own_checkpoints: BTreeMap::new(),
+            metrics: Metrics::default(),
+        }),
+        peer_http: cfg.peer_http.clone(),
+        http: reqwest::Client::builder().timeout(PEER_HTTP_TIMEOUT).build()?,
+        changes: Mutex::new(changes),
+        sigs,
+        outbox: Default::default(),
+    }))
+}

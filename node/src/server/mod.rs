@@ -1,0 +1,66 @@
+//! The department server: consensus ([`consensus`]), the mempool and outbox ([`mempool`]),
+//! checkpoint cosigning ([`cosign`]), ledger execution ([`exec`]), storage ([`store`], [`codec`]),
+//! the Malachite context with block and vote formats ([`context`]), and the HTTP API ([`http`],
+//! with [`forward`], [`proofs`], [`audit`], [`governance`] and the verification page [`web`]).
+//! [`handle`] holds the state these share; [`chain`] the values derived from committed blocks.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Context as _};
+use tracing::{error, info};
+
+use crate::config::NodeToml;
+use crate::signal::shutdown_signal;
+
+pub mod audit;
+pub mod chain;
+pub mod codec;
+pub mod consensus;
+pub mod context;
+pub mod cosign;
+pub mod exec;
+pub mod fatal;
+pub mod forward;
+pub mod governance;
+pub mod handle;
+pub mod http;
+pub mod mempool;
+pub mod proofs;
+pub mod store;
+pub mod web;
+
+/// `run`: opens the node from its configuration and runs the HTTP API, cosigning, forwarding
+/// and consensus until consensus stops, a signal arrives, or a [`fatal::Fatal`] condition
+/// stops the node (returned, for `main` to exit with its code).
+pub async fn run(config: &Path, web_dir: Option<&Path>) -> anyhow::Result<()> {
+    let cfg = NodeToml::load(config)?;
+    let _lock = handle::lock_data_dir(&cfg.data_dir, &cfg.key_file)?;
+    let handle = handle::open_node(&cfg)?;
+    let listener = tokio::net::TcpListener::bind(&cfg.http_listen)
+        .await
+        .with_context(|| format!("binding HTTP on {}", cfg.http_listen))?;
+    info!(http = %cfg.http_listen, p2p = %cfg.p2p_listen, "node starting");
+    let mut app = http::router(handle.clone());
+    if let Some(dir) = web::find_web_dir(web_dir.or(cfg.web_dir.as_deref()))? {
+        info!(dir = %dir.display(), "serving the verification page at /verify/");
+        app = app.merge(web::router(&dir));
+    }
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            error!(error = %e, "HTTP server stopped");
+        }
+    });
+    let mut cosign = tokio::spawn(cosign::cosign_loop(handle.clone()));
+    tokio::spawn(forward::forward_loop(handle.clone()));
+    tokio::select! {
+        r = consensus::run_consensus(handle, &cfg) => r,
+        c = &mut cosign => match c {
+            Ok(fatal) => Err(fatal.into()),
+            Err(e) => Err(anyhow!("the cosigning task stopped: {e}")),
+        },
+        _ = shutdown_signal() => {
+            info!("stopping on signal");
+            Ok(())
+        }
+    }
+}
