@@ -344,7 +344,7 @@ impl FaultNet {
             let peers: Vec<String> = (0..n)
                 .filter(|j| *j != i)
                 .map(|j| {
-                    let id = certledger_node::node::peer_id_of(&net.keys[j].public_key()).unwrap();
+                    let id = certledger_node::server::consensus::peer_id_of(&net.keys[j].public_key()).unwrap();
                     let port = p2p[i][j].as_ref().unwrap().listen.port();
                     format!("/ip4/127.0.0.1/tcp/{port}/p2p/{id}")
                 })
@@ -491,7 +491,7 @@ impl FaultNet {
         // Validators in address (public key byte) order.
         let mut order: Vec<usize> = (0..self.len()).collect();
         order.sort_by_key(|i| self.net.keys[*i].public_key().0);
-        order[certledger_node::context::proposer_index(self.len(), height, round)]
+        order[certledger_node::server::context::proposer_index(self.len(), height, round)]
     }
 }
 
