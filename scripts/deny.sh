@@ -25,29 +25,44 @@ command -v cargo-deny >/dev/null 2>&1 || {
 
 work="$CARGO_TARGET_DIR/deny"
 rm -rf "$work"
+# cargo-deny keeps the database for URL U in db-path/<last path segment>-<xxhash64 of U>; this
+# is the directory for the RustSec URL (stable for the pinned cargo-deny; a version that names it
+# differently fails loudly below, "failed to get 'FETCH_HEAD' metadata ... No such file").
+url="https://github.com/rustsec/advisory-db"
+clone="$work/dbs/advisory-db-3157b0e258782691"
 mkdir -p "$work/dbs"
-# A git repository holding exactly the snapshot's files (one commit, fixed identity and date so
-# the copy is reproducible).
-cp -R "$db" "$work/advisory-db"
+cp -R "$db" "$clone"
+# A git repository holding exactly the snapshot's files, committed at the snapshot's date (from
+# SNAPSHOT.md), so cargo-deny's staleness check measures the snapshot's real age.
+snap_date="$(grep -o '([0-9]\{4\}-[0-9]\{2\}-[0-9]\{2\})' "$db/SNAPSHOT.md" 2>/dev/null | head -n 1 | tr -d '()')" || true
+snap_date="${snap_date:-$(date -u +%F)}"
 (
-  cd "$work/advisory-db"
+  cd "$clone"
   git init -q -b main .
   git add -A
-  GIT_AUTHOR_DATE=2000-01-01T00:00:00Z GIT_COMMITTER_DATE=2000-01-01T00:00:00Z \
+  GIT_AUTHOR_DATE="${snap_date}T00:00:00Z" GIT_COMMITTER_DATE="${snap_date}T00:00:00Z" \
     git -c user.name=certledger -c user.email=certledger@invalid -c commit.gpgsign=false \
     commit -q -m "RustSec advisory database snapshot"
 )
+max_age="${CERTLEDGER_ADVISORY_MAX_AGE_DAYS:-365}"
+age=$(( ($(date -u +%s) - $(date -u -d "$snap_date" +%s)) / 86400 ))
+echo "deny: advisory database $db (snapshot of $snap_date, $age days old; at most $max_age allowed)"
 
-# deny.toml plus where the database is: the committed file names no database, so a developer can
-# still run plain `cargo deny check` against the live RustSec database.
+# deny.toml plus where the database is: the committed file names none, so a developer can still
+# run plain `cargo deny check` against the live RustSec database.
 config="$work/deny.toml"
-awk -v url="file://$work/advisory-db" -v path="$work/dbs" '
+awk -v url="$url" -v path="$work/dbs" -v age="P${max_age}D" '
   { print }
-  /^\[advisories\]$/ { print "db-urls = [\"" url "\"]"; print "db-path = \"" path "\"" }
+  /^\[advisories\]$/ {
+    print "db-urls = [\"" url "\"]"; print "db-path = \"" path "\""
+    print "maximum-db-staleness = \"" age "\""
+  }
 ' deny.toml >"$config"
 grep -q '^db-urls' "$config" || { echo "error: deny.toml has no [advisories] section" >&2; exit 1; }
 
-# `fetch` clones the local copy into db-path; `check --disable-fetch` then uses only that.
-cargo deny --locked --manifest-path "$ROOT/Cargo.toml" fetch --config "$config" db
-cargo deny --locked --manifest-path "$ROOT/Cargo.toml" check --config "$config" --disable-fetch \
-  --show-stats advisories bans licenses sources
+# Offline: cargo-deny reads the copy above and never fetches; cargo metadata reads the registry
+# cache, which `cargo fetch` fills for every target. (Yanked crates need the live crates.io
+# index, so they are not checked here.)
+cargo fetch --locked --manifest-path "$ROOT/Cargo.toml" --quiet
+cargo deny --config "$config" --manifest-path "$ROOT/Cargo.toml" --locked --offline \
+  check --show-stats advisories bans licenses sources
