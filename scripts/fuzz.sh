@@ -24,7 +24,8 @@ command -v cargo-fuzz >/dev/null 2>&1 || {
 }
 command -v python3 >/dev/null 2>&1 || { echo "error: python3 is needed for the seeds" >&2; exit 1; }
 
-fuzz=(--fuzz-dir "$ROOT/fuzz" --target-dir "$CARGO_TARGET_DIR/fuzz" --sanitizer "$sanitizer"
+# Release build with debug assertions (overflow checks included), like the tests.
+fuzz=(--fuzz-dir "$ROOT/fuzz" --target-dir "$CARGO_TARGET_DIR/fuzz" --sanitizer "$sanitizer" --debug-assertions
   --features node)
 corpus_root="$CARGO_TARGET_DIR/fuzz-corpus"
 artifacts="$CARGO_TARGET_DIR/fuzz-artifacts"
@@ -38,7 +39,7 @@ fi
 
 python3 "$ROOT/fuzz/make_seeds.py" "$ROOT" "$corpus_root"
 t0=$SECONDS
-quietly fuzz-build cargo fuzz build "${fuzz[@]}" --jobs 2
+CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" quietly fuzz-build cargo fuzz build "${fuzz[@]}"
 echo "fuzz: built ${#targets[@]} targets in $((SECONDS - t0)) s (sanitizer: $sanitizer)"
 
 declare -a failed=() extra=()
