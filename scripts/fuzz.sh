@@ -4,7 +4,8 @@
 #   FUZZ_SECONDS=600 scripts/fuzz.sh bundle sd_jwt    longer runs of some targets
 # Environment: FUZZ_SECONDS (per target), FUZZ_SANITIZER (none|address, default none: our code
 # forbids `unsafe`, and the run looks for panics, aborts, hangs and round-trip failures),
-# FUZZ_JOBS (parallel runs of one target, default 1). The corpus grows in
+# FUZZ_JOBS (parallel runs of one target, default 1), FUZZ_NODE=0 (leave out peer_messages, whose
+# build compiles the whole node: Malachite, libp2p, ...). The corpus grows in
 # $CARGO_TARGET_DIR/fuzz-corpus/<target> (seeded from the vectors by fuzz/make_seeds.py); a
 # crashing input is written to $CARGO_TARGET_DIR/fuzz-artifacts/<target>/ and fails the script.
 set -euo pipefail
@@ -25,8 +26,8 @@ command -v cargo-fuzz >/dev/null 2>&1 || {
 command -v python3 >/dev/null 2>&1 || { echo "error: python3 is needed for the seeds" >&2; exit 1; }
 
 # Release build with debug assertions (overflow checks included), like the tests.
-fuzz=(--fuzz-dir "$ROOT/fuzz" --target-dir "$CARGO_TARGET_DIR/fuzz" --sanitizer "$sanitizer" --debug-assertions
-  --features node)
+fuzz=(--fuzz-dir "$ROOT/fuzz" --target-dir "$CARGO_TARGET_DIR/fuzz" --sanitizer "$sanitizer" --debug-assertions)
+[ "${FUZZ_NODE:-1}" = 0 ] || fuzz+=(--features node)
 corpus_root="$CARGO_TARGET_DIR/fuzz-corpus"
 artifacts="$CARGO_TARGET_DIR/fuzz-artifacts"
 
@@ -34,6 +35,9 @@ if [ $# -gt 0 ]; then
   targets=("$@")
 else
   mapfile -t targets < <(cargo fuzz list --fuzz-dir "$ROOT/fuzz")
+  if [ "${FUZZ_NODE:-1}" = 0 ]; then
+    mapfile -t targets < <(printf '%s\n' "${targets[@]}" | grep -vx peer_messages)
+  fi
 fi
 [ ${#targets[@]} -gt 0 ] || { echo "error: no fuzz targets" >&2; exit 1; }
 
