@@ -3,6 +3,7 @@
 #   - the wasm32-unknown-unknown target: rustup first, else Debian's rustc-web (recorded in
 #     $CARGO_TARGET_DIR/certledger-toolchain.env, which build-wasm.sh sources);
 #   - wasm-bindgen-cli at exactly the version the workspace pins;
+#   - cargo-deny and cargo-fuzz at pinned versions (scripts/deny.sh, scripts/fuzz.sh);
 #   - Debian's chromium and chromium-driver for the browser tests;
 #   - the browser tests' npm packages (npm ci from the committed lock file).
 set -euo pipefail
@@ -65,6 +66,27 @@ setup_wasm_bindgen() {
   }
 }
 
+# Pinned tool versions: bump deliberately (a new cargo-deny can add checks that fail the build).
+CARGO_DENY_VERSION=0.20.2
+CARGO_FUZZ_VERSION=0.13.2
+
+# cargo_tool CRATE VERSION BINARY: `cargo install CRATE --version VERSION --locked` unless
+# `cargo BINARY --version` already reports VERSION; its own target dir, so it never contends with
+# the workspace's.
+cargo_tool() {
+  local crate="$1" want="$2" sub="$3" have
+  have="$(cargo "$sub" --version 2>/dev/null | awk '{print $2}')" || true
+  [ "$have" = "$want" ] && return 0
+  echo "setup: installing $crate $want (a few minutes)" >&2
+  CARGO_TARGET_DIR="$CARGO_TARGET_DIR/tools/$crate" quietly "$crate" \
+    cargo install "$crate" --version "$want" --locked
+  have="$(cargo "$sub" --version 2>/dev/null | awk '{print $2}')" || true
+  [ "$have" = "$want" ] || {
+    echo "error: cargo $sub reports '$have', want $want (is ~/.cargo/bin on PATH?)" >&2
+    return 1
+  }
+}
+
 setup_chromium() {
   if ! [ -x /usr/bin/chromium ] || ! command -v chromedriver >/dev/null 2>&1; then
     echo "setup: installing Debian chromium and chromium-driver" >&2
@@ -92,5 +114,7 @@ command -v npm >/dev/null 2>&1 || { echo "error: node/npm are not installed" >&2
 export PATH="$HOME/.cargo/bin:$PATH"
 setup_wasm_target
 setup_wasm_bindgen
+cargo_tool cargo-deny "$CARGO_DENY_VERSION" deny
+cargo_tool cargo-fuzz "$CARGO_FUZZ_VERSION" fuzz
 setup_chromium
 setup_npm

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The one test command (CI runs it through .ci/run): setup, format, lints, the Rust tests, the
-# wasm32 build and the browser tests. Runs every step it can, exits non-zero if any failed, and
+# The one test command (CI runs it through .ci/run): setup, format, lints, the supply-chain check
+# (cargo deny), the Rust tests, a short coverage-guided fuzz run of every decoder, the wasm32 build
+# and the browser tests. Runs every step it can, exits non-zero if any failed, and
 # ends with a one-line summary.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -37,7 +38,9 @@ browser_tests() {
 step setup bash scripts/setup.sh
 step fmt cargo fmt --all --check
 step clippy cargo clippy --workspace --all-targets --locked -- -D warnings
+step deny bash scripts/deny.sh
 step cargo-test cargo test --workspace --locked --no-fail-fast
+step fuzz bash scripts/fuzz.sh
 step wasm-build bash scripts/build-wasm.sh
 step e2e bash scripts/e2e.sh
 if [[ " ${PASSED[*]} " == *" wasm-build "* && " ${PASSED[*]} " == *" setup "* ]]; then
