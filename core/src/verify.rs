@@ -1253,7 +1253,7 @@ pub fn verify_linked(
 ///   challenge (`bad_link_proof`);
 /// - 13: over all of them (the main one alone without linked credentials), the highest
 ///   `assurance_level` meets the policy and each required claim is disclosed by at least one,
-///   counting only claims their type profiles define ([`check_policy_claims`]).
+///   counting only claims their type profiles define (`check_policy_claims`).
 pub fn verify_linked_with(
     linked: &LinkedBundle,
     policy: &Policy,

@@ -4,8 +4,8 @@
 #![no_main]
 
 use bytes::Bytes;
-use certledger_node::codec::{self, LedgerCodec, StoredCertificate};
-use certledger_node::context::{Block, LedgerContext, ProposalPart};
+use certledger_node::server::codec::{self, LedgerCodec, StoredCertificate};
+use certledger_node::server::context::{Block, LedgerContext, ProposalPart};
 use libfuzzer_sys::fuzz_target;
 use malachitebft_app_channel::app::consensus::LivenessMsg;
 use malachitebft_app_channel::app::streaming::StreamMessage;

@@ -48,7 +48,7 @@ pub enum Cmd {
         /// Chain id.
         #[arg(long, default_value = "certledger-dev")]
         chain_id: String,
-        /// Output directory (genesis.json and keys/dept-<i>.key.json).
+        /// Output directory (genesis.json and keys/dept-`<i>`.key.json).
         #[arg(long)]
         out: PathBuf,
     },
@@ -79,7 +79,7 @@ pub enum Cmd {
         observers: usize,
         /// Number of spare department nodes: validators whose keys are not in genesis (they
         /// follow the ledger and vote once a `gov` change adds them). Their node key, admin key
-        /// and department file are keys/dept-<i>.{key,admin.key,department}.json.
+        /// and department file are keys/dept-`<i>`.{key,admin.key,department}.json.
         #[arg(long, default_value_t = 0)]
         spares: usize,
         /// Directory for keys, configs, data and logs.

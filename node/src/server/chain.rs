@@ -71,7 +71,7 @@ pub fn checkpoint_of(h: &BlockHeader) -> LedgerCheckpoint {
 }
 
 /// The genesis checkpoint quorum: every genesis department's node key named by its
-/// department id, more than 2/3 (later heights: [`NodeHandle::quorum_at`]).
+/// department id, more than 2/3 (later heights: [`NodeHandle::quorum_at`](crate::server::handle::NodeHandle::quorum_at)).
 pub fn checkpoint_quorum(genesis: &Genesis) -> Quorum {
     quorum_of(&genesis.chain_id, &genesis.to_core().departments)
 }
