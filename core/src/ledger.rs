@@ -1819,7 +1819,7 @@ impl<S: LedgerStore> Ledger<S> {
         for (i, e) in entries.iter().enumerate() {
             ov.apply(e, base.saturating_add(i as u64))?;
         }
-        let Overlay { writes, ids, leaves, history, .. } = ov;
+        let Overlay { writes, leaves, history, .. } = ov;
         let mut state =
             Smt::open(Delta::new(&self.store), self.head.state_root, self.head.state_len);
         for (key, value) in writes {
@@ -1857,7 +1857,8 @@ impl<S: LedgerStore> Ledger<S> {
             stale_nodes,
             values,
             log: log.into_nodes(),
-            entry_ids: ids.into_iter().collect(),
+            // In block order: the node stores each id with its location.
+            entry_ids: entries.iter().map(SignedEntry::id).collect(),
             validator_sets: history,
         };
         let outcome =

@@ -271,7 +271,7 @@ mod tests {
                 value_id: header.hash().0,
                 signatures: vec![([1; 32], vec![2; 64])],
             };
-            self.node.store.put_decided(&block, &cert).expect("store");
+            self.node.store.put_decided(&block, &cert, None).expect("store");
             s.last_header = Some(header.clone());
             header
         }
@@ -378,7 +378,7 @@ mod tests {
         assert!(matches!(credential_proofs(&w.node, &[3; 32]), Err(ProofError::NotFound)));
 
         // Pruning keeps what is asked for (here: the checkpointed root).
-        w.node.lock().ledger.prune_history(&[h2.state_root]);
+        w.node.lock().ledger.prune_history(h2.height);
         assert!(credential_proofs(&w.node, &issued.credential_id).is_ok());
 
         // Once height 4 is cosigned, the revocation is what verifies.
