@@ -47,6 +47,16 @@ pub enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Re-verify a stopped node's store from genesis: re-execute every stored block, check it
+    /// against its header, and check the stored ledger against the result.
+    #[command(
+        after_help = "Example:\n  certledger-node verify-store --config ./net/node-0/node.toml"
+    )]
+    VerifyStore {
+        /// Path to node.toml.
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Run a node from its configuration file.
     #[command(after_help = "Example:\n  certledger-node run --config ./net/node-0/node.toml")]
     Run {
@@ -254,6 +264,12 @@ pub async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
         Cmd::Genesis { departments, chain_id, out } => {
             devnet::make_genesis(departments, &chain_id, &out)?;
             println!("wrote {}", out.join("genesis.json").display());
+            Ok(())
+        }
+        Cmd::VerifyStore { config } => {
+            let cfg = crate::config::NodeToml::load(&config)?;
+            let h = server::handle::verify_store(&cfg)?;
+            println!("store verified from genesis to height {h}");
             Ok(())
         }
         Cmd::Run { config, web_dir } => server::run(&config, web_dir.as_deref()).await,

@@ -1015,4 +1015,73 @@ mod tests {
         let s = SledStore::open(dir.path()).expect("reopen");
         check(&s);
     }
+
+    #[test]
+    fn a_flipped_byte_in_a_stored_state_node_is_caught_at_open_and_on_read() {
+        use certledger_core::ledger::{Department, Genesis};
+        use certledger_core::ledger_store::LedgerStore as _;
+
+        use std::sync::Arc;
+
+        use crate::server::exec::{CoreLedger, Executor as _};
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let admin = SecretKey::from_seed(&[1; 32]);
+        let genesis = Genesis {
+            chain_id: "c".into(),
+            genesis_time: 0,
+            departments: vec![Department {
+                id: "education".into(),
+                name_zh: "教育部".into(),
+                name_en: "Ministry of Education".into(),
+                node_key: SecretKey::from_seed(&[3; 32]).public_key(),
+                admin_keys: vec![admin.public_key()],
+            }],
+        };
+        let ty = |n: u32| {
+            SignedEntry::sign(
+                &admin,
+                "c",
+                EntryBody::RegisterType(RegisterType {
+                    type_id: format!("t{n}"),
+                    name_zh: "类".into(),
+                    name_en: "T".into(),
+                    claims: vec![],
+                    validity_s: 1,
+                    holder_binding: false,
+                }),
+            )
+            .to_bytes()
+        };
+        let store = SledStore::open(dir.path()).expect("open");
+        let mut l = CoreLedger::open(&genesis, store.clone(), Arc::default()).expect("genesis");
+        for h in 1..=3u32 {
+            let entries: Vec<Vec<u8>> = (0..10).map(|i| ty(h * 100 + i)).collect();
+            l.apply_block(u64::from(h), u64::from(h), &entries).expect("apply");
+        }
+        let root = l.outcome().state_root;
+        drop(l);
+        // An intact store reopens at its head.
+        let l = CoreLedger::open(&genesis, store.clone(), Arc::default()).expect("reopen");
+        assert_eq!(l.outcome().state_root, root);
+        drop(l);
+        // Flip one byte of a node below the root: reads through it are refused, not served.
+        let child = match store.smt_node(&root).expect("read").expect("root") {
+            smt::Node::Internal { left, .. } => left,
+            _ => panic!("30 keys under a leaf root"),
+        };
+        let flip = |hash: &[u8; 32]| {
+            let mut v = store.smt_nodes.get(hash).expect("get").expect("stored").to_vec();
+            let last = v.len() - 1;
+            v[last] ^= 1;
+            store.smt_nodes.insert(hash, v).expect("put");
+        };
+        flip(&child);
+        let err = store.smt_node(&child).expect_err("damaged node refused");
+        assert!(err.to_string().contains("damaged store"), "{err}");
+        // Flip one byte of the root node: opening the ledger says the store is damaged.
+        flip(&root);
+        let err = CoreLedger::open(&genesis, store, Arc::default()).expect_err("damaged");
+        assert!(err.to_string().contains("damaged"), "{err}");
+    }
 }
