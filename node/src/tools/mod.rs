@@ -10,4 +10,5 @@ pub mod devnet;
 pub mod governance;
 pub mod issuer;
 pub mod issuer_cli;
+pub mod scale;
 pub mod types_cli;
