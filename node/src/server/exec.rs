@@ -3,8 +3,8 @@
 //! Consensus treats entries as opaque signed bytes. [`Executor`] is what the node asks of the
 //! ledger: is this entry valid now, and what are the log and state roots after a block.
 //! [`CoreLedger`] implements it with `certledger_core::ledger::Ledger` (entries are canonical
-//! `SignedEntry` bytes; the log is core's RFC 9162 `MerkleLog`; the state is core's sparse
-//! Merkle tree).
+//! `SignedEntry` bytes; the RFC 9162 log and the sparse Merkle state live in a
+//! [`NodeLedgerStore`], sled in a node; blocks execute on an overlay of it, `specs/storage.md`).
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};

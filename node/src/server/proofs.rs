@@ -5,8 +5,8 @@
 //! (`Store::latest_checkpoint`). Its header gives the log size and state root; the log inclusion
 //! proof is computed at that size from the current log (RFC 9162 proofs exist for every earlier
 //! size), and the state proofs are computed against that height's state root, which the node
-//! keeps provable through [`crate::server::exec::HistoryStore`] (earlier roots are pruned only when they
-//! are neither recent nor the newest cosigned one). So the served pieces always agree with the
+//! keeps provable in its store (`specs/storage.md`: replaced nodes are pruned only below the
+//! recent heights and the newest cosigned one). So the served pieces always agree with the
 //! note they carry, even while newer blocks are being committed.
 
 use certledger_core::bundle::Proofs;
