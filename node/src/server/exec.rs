@@ -248,7 +248,14 @@ impl ExecutedBlock {
     /// The departments that decide `height` once this block is applied on `base` (the ledger
     /// it was executed on).
     pub fn validators_at(&self, base: &dyn Executor, height: u64) -> Vec<ledger::Department> {
-        match self.inner.changes.validator_sets.iter().filter(|(h, _)| *h <= height).last() {
+        match self
+            .inner
+            .changes
+            .validator_sets
+            .iter()
+            .filter(|(h, _)| *h <= height)
+            .max_by_key(|(h, _)| *h)
+        {
             Some((_, set)) => set.clone(),
             None => base.validators_at(height),
         }

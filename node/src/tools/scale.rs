@@ -69,9 +69,11 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// Microseconds of one `verify_strict` of a signed entry, averaged over 2,000.
 fn ed25519_verify_us() -> f64 {
     let key = SecretKey::from_seed(&[7; 32]);
-    let e = SignedEntry::sign(&key, CHAIN, EntryBody::RegisterType(testkit::register_type(
-        &profiles::BUSINESS_LICENCE,
-    )));
+    let e = SignedEntry::sign(
+        &key,
+        CHAIN,
+        EntryBody::RegisterType(testkit::register_type(&profiles::BUSINESS_LICENCE)),
+    );
     let n = 2_000;
     let t = Instant::now();
     for _ in 0..n {
@@ -191,8 +193,7 @@ pub fn run(dir: &Path, sizes: &[u64], block_entries: usize) -> anyhow::Result<Ve
                 .map(|i| {
                     let mut id = [0u8; 32];
                     id[..8].copy_from_slice(&(n + i).to_be_bytes());
-                    let credential_id: [u8; 32] =
-                        certledger_core::smt::value_hash(&id);
+                    let credential_id: [u8; 32] = certledger_core::smt::value_hash(&id);
                     SignedEntry::sign(
                         &issuer,
                         CHAIN,
