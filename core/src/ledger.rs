@@ -14,9 +14,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use sha2::{Digest, Sha256};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
-use crate::merkle::{ConsistencyProof, InclusionProof, LogError, MerkleLog};
+use crate::ledger_store::{
+    Delta, LedgerChanges, LedgerHead, LedgerStore, LogDelta, MemLedgerStore,
+};
+use crate::merkle::{self, ConsistencyProof, InclusionProof, LogError};
 use crate::sig::{ns, PublicKey, SecretKey, Signature, SignatureError};
-use crate::smt::{MemStore, Smt, SmtError, SmtProof, SmtStore};
+use crate::smt::{Smt, SmtError, SmtProof};
 
 /// A 32-byte SHA-256 output.
 pub type Hash = [u8; 32];
@@ -1165,17 +1168,43 @@ pub struct BlockOutcome {
     pub validators_changed: bool,
 }
 
-/// The ledger state machine. The state tree lives in an [`SmtStore`] (in memory by default).
+/// The ledger state machine. Its state tree, log and entry ids live in a [`LedgerStore`] (in
+/// memory by default); the ledger itself keeps only its head and the validator-set history.
 #[derive(Clone, Debug)]
-pub struct Ledger<S: SmtStore = MemStore> {
+pub struct Ledger<S: LedgerStore = MemLedgerStore> {
     chain_id: String,
     genesis_time: u64,
-    height: u64,
-    time: u64,
-    state: Smt<S>,
-    log: MerkleLog,
-    entry_ids: BTreeSet<Hash>,
+    head: LedgerHead,
+    store: S,
     validator_history: BTreeMap<u64, Vec<Department>>,
+}
+
+/// A block executed on an overlay of the committed ledger: its roots and its write set, kept
+/// until the block is committed ([`Ledger::commit`]) or dropped.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Executed {
+    /// The roots after the block.
+    pub outcome: BlockOutcome,
+    /// What committing the block writes.
+    pub changes: LedgerChanges,
+}
+
+/// Why a store could not be opened as a ledger.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// A read failed.
+    #[error("ledger store: {0}")]
+    Store(#[from] SmtError),
+    /// The store belongs to another chain.
+    #[error("the store holds another chain: {0}")]
+    OtherChain(&'static str),
+    /// The stored data does not hash to the stored head (damaged store).
+    #[error("the ledger store is damaged: {0}")]
+    Damaged(&'static str),
+    /// The genesis is invalid.
+    #[error(transparent)]
+    Genesis(#[from] EntryError),
 }
 
 /// Whether the caller already verified the signature of a signed entry, given its canonical
@@ -1187,7 +1216,7 @@ fn none_verified(_: &[u8]) -> bool {
 }
 
 /// Pending writes of a block being applied: read through, then committed all at once.
-struct Overlay<'a, S: SmtStore> {
+struct Overlay<'a, S: LedgerStore> {
     ledger: &'a Ledger<S>,
     verified: VerifiedFn<'a>,
     height: u64,
@@ -1198,7 +1227,7 @@ struct Overlay<'a, S: SmtStore> {
     history: Vec<(u64, Vec<Department>)>,
 }
 
-impl<'a, S: SmtStore> Overlay<'a, S> {
+impl<'a, S: LedgerStore> Overlay<'a, S> {
     fn new(ledger: &'a Ledger<S>, height: u64, time: u64, verified: VerifiedFn<'a>) -> Self {
         Self {
             ledger,
@@ -1215,7 +1244,7 @@ impl<'a, S: SmtStore> Overlay<'a, S> {
     fn raw(&self, key: &Hash) -> Result<Option<Vec<u8>>, EntryError> {
         match self.writes.get(key) {
             Some(v) => Ok(v.clone()),
-            None => Ok(self.ledger.state.get(key)?),
+            None => Ok(self.ledger.store.state_value(key)?),
         }
     }
 
@@ -1337,7 +1366,7 @@ impl<'a, S: SmtStore> Overlay<'a, S> {
             return Err(EntryError::Invalid("the entry breaks an encoding rule or bound"));
         }
         let id = entry.id();
-        if self.ids.contains(&id) || self.ledger.entry_ids.contains(&id) {
+        if self.ids.contains(&id) || self.ledger.store.has_entry(&id)? {
             return Err(EntryError::Replay);
         }
         if !(self.verified)(&bytes) {
@@ -1672,39 +1701,129 @@ pub fn next_department_set(
     Ok(next)
 }
 
-impl Ledger<MemStore> {
+impl Ledger<MemLedgerStore> {
     /// The in-memory ledger at genesis (height 0, empty log).
     pub fn from_genesis(genesis: &Genesis) -> Result<Self, EntryError> {
-        Self::from_genesis_in(genesis, MemStore::default())
+        Self::from_genesis_in(genesis, MemLedgerStore::default())
     }
 }
 
-impl<S: SmtStore> Ledger<S> {
-    /// The ledger at genesis with its state tree in `store`, which must be empty (the node
-    /// rebuilds state by replaying its blocks).
-    pub fn from_genesis_in(genesis: &Genesis, store: S) -> Result<Self, EntryError> {
+/// The validator set deciding `height`, given the committed history and sets a pending block
+/// adds.
+fn set_at(
+    history: &BTreeMap<u64, Vec<Department>>,
+    added: &[(u64, Vec<Department>)],
+    height: u64,
+) -> Vec<Department> {
+    let committed = history.range(..=height).next_back();
+    let pending = added.iter().filter(|(h, _)| *h <= height).max_by_key(|(h, _)| *h);
+    match (committed, pending) {
+        (Some((hc, c)), Some((hp, p))) => {
+            if hp >= hc {
+                p.clone()
+            } else {
+                c.clone()
+            }
+        }
+        (Some((_, c)), None) => c.clone(),
+        (None, Some((_, p))) => p.clone(),
+        (None, None) => Vec::new(),
+    }
+}
+
+impl<S: LedgerStore> Ledger<S> {
+    /// The ledger at genesis with its state, log and entry ids in `store`, which must be empty;
+    /// the genesis state is written to it.
+    pub fn from_genesis_in(genesis: &Genesis, mut store: S) -> Result<Self, EntryError> {
         if !is_token(&genesis.chain_id) {
             return Err(EntryError::BadGenesis("chain id must be printable ASCII, 1..=64 bytes"));
         }
         check_department_set(&genesis.departments).map_err(EntryError::BadGenesis)?;
-        let mut state = Smt::new(store);
+        if store.head()?.is_some() {
+            return Err(EntryError::BadGenesis("the store already holds a ledger"));
+        }
+        let mut state = Smt::new(Delta::new(&store));
         for d in &genesis.departments {
             state.insert(department_state_key(&d.id), encode_record(d))?;
         }
         let set = ValidatorSetRecord { departments: genesis.departments.clone(), pending: None };
         state.insert(validators_state_key(), encode_record(&set))?;
+        let head = LedgerHead {
+            height: 0,
+            time: genesis.genesis_time,
+            state_root: state.root(),
+            state_len: state.len(),
+            log_size: 0,
+            log_root: merkle::empty_root(),
+        };
+        let (nodes, stale_nodes, values) = state.into_store().into_writes();
+        let changes = LedgerChanges {
+            parent: None,
+            head: Some(head),
+            nodes,
+            stale_nodes,
+            values,
+            log: Vec::new(),
+            entry_ids: Vec::new(),
+            validator_sets: vec![(0, genesis.departments.clone())],
+        };
+        store.apply(&changes)?;
         let mut validator_history = BTreeMap::new();
         validator_history.insert(0, genesis.departments.clone());
         Ok(Self {
             chain_id: genesis.chain_id.clone(),
             genesis_time: genesis.genesis_time,
-            height: 0,
-            time: genesis.genesis_time,
-            state,
-            log: MerkleLog::new(),
-            entry_ids: BTreeSet::new(),
+            head,
+            store,
             validator_history,
         })
+    }
+
+    /// Opens the ledger kept in `store` at its last written head, without replaying anything
+    /// (an empty store starts at genesis). Checks that the store belongs to `genesis` and that
+    /// the stored state root node and log hashes give the stored roots (`O(log n)` reads), so a
+    /// damaged head is reported here rather than served.
+    pub fn open(genesis: &Genesis, store: S) -> Result<Self, OpenError> {
+        let Some(head) = store.head()? else {
+            return Ok(Self::from_genesis_in(genesis, store)?);
+        };
+        let sets = store.validator_sets()?;
+        match sets.first() {
+            Some((0, first)) if *first == genesis.departments => {}
+            _ => return Err(OpenError::OtherChain("the founding validator set differs")),
+        }
+        if head.state_root != crate::smt::empty_hash() {
+            let node = store
+                .smt_node(&head.state_root)
+                .map_err(|_| OpenError::Damaged("the state root node cannot be read"))?
+                .ok_or(OpenError::Damaged("the state root node is missing"))?;
+            if node.hash() != head.state_root {
+                return Err(OpenError::Damaged("the state root node does not hash to the root"));
+            }
+        }
+        let log = LogDelta::new(&store, head.log_size);
+        match merkle::root_at(&log, head.log_size) {
+            Ok(r) if r == head.log_root => {}
+            Ok(_) => return Err(OpenError::Damaged("the log hashes do not give the log root")),
+            Err(_) => return Err(OpenError::Damaged("a log hash is missing")),
+        }
+        Ok(Self {
+            chain_id: genesis.chain_id.clone(),
+            genesis_time: genesis.genesis_time,
+            head,
+            store,
+            validator_history: sets.into_iter().collect(),
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The head: height, time, roots and sizes of the last applied block.
+    pub fn head(&self) -> LedgerHead {
+        self.head
     }
 
     /// The chain id.
@@ -1719,12 +1838,12 @@ impl<S: SmtStore> Ledger<S> {
 
     /// Height of the last applied block (0 at genesis).
     pub fn height(&self) -> u64 {
-        self.height
+        self.head.height
     }
 
     /// Time of the last applied block (the genesis time at genesis).
     pub fn time(&self) -> u64 {
-        self.time
+        self.head.time
     }
 
     /// Checks `entry` as if it were the only entry of the next block, at `time`.
@@ -1740,7 +1859,7 @@ impl<S: SmtStore> Ledger<S> {
         time: u64,
         verified: VerifiedFn<'_>,
     ) -> Result<(), EntryError> {
-        let mut ov = Overlay::new(self, self.height.saturating_add(1), time, verified);
+        let mut ov = Overlay::new(self, self.head.height.saturating_add(1), time, verified);
         ov.activate()?;
         ov.check(entry)
     }
@@ -1767,10 +1886,25 @@ impl<S: SmtStore> Ledger<S> {
         entries: &[SignedEntry],
         verified: VerifiedFn<'_>,
     ) -> Result<BlockOutcome, EntryError> {
-        if Some(height) != self.height.checked_add(1) {
+        let executed = self.execute(height, time, entries, verified)?;
+        self.commit(executed)
+    }
+
+    /// Executes a block on an overlay of the committed ledger (reads go through to the store;
+    /// nothing is copied, nothing changes): `O(entries × log n)` store reads. The result is
+    /// committed with [`Ledger::commit`] (or written by the embedder and adopted with
+    /// [`Ledger::adopt`]) while the ledger is still at the head it was executed on.
+    pub fn execute(
+        &self,
+        height: u64,
+        time: u64,
+        entries: &[SignedEntry],
+        verified: VerifiedFn<'_>,
+    ) -> Result<Executed, EntryError> {
+        if Some(height) != self.head.height.checked_add(1) {
             return Err(EntryError::BadBlock("height must follow the last height"));
         }
-        if time < self.time {
+        if time < self.head.time {
             return Err(EntryError::BadBlock("time may not go backwards"));
         }
         if entries.len() > MAX_BLOCK_ENTRIES {
@@ -1778,91 +1912,144 @@ impl<S: SmtStore> Ledger<S> {
         }
         let mut ov = Overlay::new(self, height, time, verified);
         ov.activate()?;
-        let base = self.log.size();
+        let base = self.head.log_size;
         for (i, e) in entries.iter().enumerate() {
             ov.apply(e, base.saturating_add(i as u64))?;
         }
-        let Overlay { writes, ids, leaves, history, .. } = ov;
-        // Commit. Store failures from here on leave the ledger unusable (as with any store).
+        let Overlay { writes, leaves, history, .. } = ov;
+        let mut state =
+            Smt::open(Delta::new(&self.store), self.head.state_root, self.head.state_len);
         for (key, value) in writes {
             match value {
-                Some(v) => self.state.insert(key, v)?,
+                Some(v) => state.insert(key, v)?,
                 None => {
-                    self.state.remove(&key)?;
+                    state.remove(&key)?;
                 }
             }
         }
-        self.entry_ids.extend(ids);
+        let mut log = LogDelta::new(&self.store, base);
         for leaf in &leaves {
-            self.log.append_data(leaf).map_err(|_| EntryError::BadBlock("the log is full"))?;
+            log.append(merkle::leaf_hash(leaf))
+                .map_err(|_| EntryError::BadBlock("the log is full"))?;
         }
-        for (h, set) in history {
-            self.validator_history.insert(h, set);
-        }
-        self.height = height;
-        self.time = time;
+        let log_size = merkle::HashStore::size(&log);
+        let log_root = merkle::root_at(&log, log_size)
+            .map_err(|_| EntryError::Store(SmtError::Store("a log hash is missing")))?;
+        let head = LedgerHead {
+            height,
+            time,
+            state_root: state.root(),
+            state_len: state.len(),
+            log_size,
+            log_root,
+        };
         let validators_changed =
-            self.validator_set_at(height.saturating_add(1)) != self.validator_set_at(height);
-        Ok(BlockOutcome {
-            log_size: self.log.size(),
-            log_root: self.log.root(),
-            state_root: self.state.root(),
-            validators_changed,
-        })
+            set_at(&self.validator_history, &history, height.saturating_add(1))
+                != set_at(&self.validator_history, &history, height);
+        let (nodes, stale_nodes, values) = state.into_store().into_writes();
+        let changes = LedgerChanges {
+            parent: Some(self.head),
+            head: Some(head),
+            nodes,
+            stale_nodes,
+            values,
+            log: log.into_nodes(),
+            // In block order: the node stores each id with its location.
+            entry_ids: entries.iter().map(SignedEntry::id).collect(),
+            validator_sets: history,
+        };
+        let outcome =
+            BlockOutcome { log_size, log_root, state_root: head.state_root, validators_changed };
+        Ok(Executed { outcome, changes })
+    }
+
+    /// Writes an executed block to the store and moves the head.
+    pub fn commit(&mut self, executed: Executed) -> Result<BlockOutcome, EntryError> {
+        if executed.changes.parent != Some(self.head) {
+            return Err(EntryError::BadBlock("the block was executed on another state"));
+        }
+        self.store.apply(&executed.changes)?;
+        self.adopt(&executed)
+    }
+
+    /// Moves the head to an executed block whose changes the embedder already wrote to the
+    /// store (the node writes them in the same transaction as the block). Refused unless the
+    /// store's head is the block's.
+    pub fn adopt(&mut self, executed: &Executed) -> Result<BlockOutcome, EntryError> {
+        if executed.changes.parent != Some(self.head) {
+            return Err(EntryError::BadBlock("the block was executed on another state"));
+        }
+        if self.store.head()? != executed.changes.head {
+            return Err(EntryError::Store(SmtError::Store("the store does not hold the block")));
+        }
+        let head = executed.changes.new_head()?;
+        for (h, set) in &executed.changes.validator_sets {
+            self.validator_history.insert(*h, set.clone());
+        }
+        self.head = head;
+        Ok(executed.outcome)
+    }
+
+    fn log_view(&self) -> LogDelta<'_, S> {
+        LogDelta::new(&self.store, self.head.log_size)
+    }
+
+    fn state_view(&self) -> Smt<Delta<'_, S>> {
+        Smt::open(Delta::new(&self.store), self.head.state_root, self.head.state_len)
     }
 
     /// The state root.
     pub fn state_root(&self) -> Hash {
-        self.state.root()
+        self.head.state_root
     }
 
     /// The log size.
     pub fn log_size(&self) -> u64 {
-        self.log.size()
+        self.head.log_size
     }
 
     /// The log root at the current size.
     pub fn log_root(&self) -> Hash {
-        self.log.root()
+        self.head.log_root
     }
 
     /// The RFC 9162 leaf hash of log entry `index`.
     pub fn log_leaf_hash(&self, index: u64) -> Option<Hash> {
-        self.log.leaf(index)
+        if index >= self.head.log_size {
+            return None;
+        }
+        self.store.log_hash(0, index).ok().flatten()
     }
 
     /// The log root at an earlier `size`.
     pub fn log_root_at(&self, size: u64) -> Result<Hash, LogError> {
-        self.log.root_at(size)
+        merkle::root_at(&self.log_view(), size)
     }
 
     /// An RFC 9162 inclusion proof of leaf `index` in the tree of size `size`.
     pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<InclusionProof, LogError> {
-        self.log.inclusion_proof(index, size)
+        let path = merkle::inclusion_proof(&self.log_view(), index, size)?;
+        Ok(InclusionProof { index, size, path })
     }
 
     /// An RFC 9162 consistency proof between two sizes.
     pub fn consistency_proof(&self, size1: u64, size2: u64) -> Result<ConsistencyProof, LogError> {
-        self.log.consistency_proof(size1, size2)
-    }
-
-    /// The log itself.
-    pub fn log(&self) -> &MerkleLog {
-        &self.log
+        let path = merkle::consistency_proof(&self.log_view(), size1, size2)?;
+        Ok(ConsistencyProof { size1, size2, path })
     }
 
     /// A state proof for `key` under [`Ledger::state_root`].
     pub fn prove_state(&self, key: &Hash) -> Result<SmtProof, SmtError> {
-        self.state.prove(key)
+        self.state_view().prove(key)
     }
 
     /// The raw state value of `key`.
     pub fn state_value(&self, key: &Hash) -> Result<Option<Vec<u8>>, SmtError> {
-        self.state.get(key)
+        self.store.state_value(key)
     }
 
     fn record<T: Decode>(&self, key: &Hash) -> Option<T> {
-        self.state.get(key).ok().flatten().and_then(|b| T::from_bytes(&b).ok())
+        self.store.state_value(key).ok().flatten().and_then(|b| T::from_bytes(&b).ok())
     }
 
     /// A current department.
@@ -1902,15 +2089,11 @@ impl<S: SmtStore> Ledger<S> {
 
     /// The validator set that decides block `height` (including scheduled changes).
     pub fn validator_set_at(&self, height: u64) -> Vec<Department> {
-        self.validator_history
-            .range(..=height)
-            .next_back()
-            .map(|(_, s)| s.clone())
-            .unwrap_or_default()
+        set_at(&self.validator_history, &[], height)
     }
 
-    /// Whether an entry body was already committed.
+    /// Whether an entry body was already committed (a failed store read answers `false`).
     pub fn is_committed(&self, id: &Hash) -> bool {
-        self.entry_ids.contains(id)
+        self.store.has_entry(id).unwrap_or(false)
     }
 }

@@ -32,6 +32,7 @@ pub mod didkey;
 pub mod issuance;
 pub mod jcs;
 pub mod ledger;
+pub mod ledger_store;
 pub mod lightclient;
 pub mod merkle;
 pub mod note;

@@ -39,10 +39,11 @@ use crate::ledger::{
     validators_state_key, ChangeRuleError, ChangeValidators, Department, EntryBody, Genesis,
     Ledger, LogLeaf, ValidatorSetRecord, MAX_DEPARTMENTS, MAX_ID, MAX_LEAF_BYTES,
 };
+use crate::ledger_store::LedgerStore;
 use crate::merkle::{self, InclusionProof};
 use crate::note::{self, CheckpointError, LedgerCheckpoint, Note, Quorum};
 use crate::sig::PublicKey;
-use crate::smt::{SmtProof, SmtStore};
+use crate::smt::SmtProof;
 use crate::verify::{TrustRoot, VerifyError};
 
 /// Most steps (validator changes) in one chain.
@@ -478,7 +479,7 @@ struct KnownCheckpoint<'a> {
 /// out (the current set still decides). The head is a given checkpoint of the ledger's current
 /// height and state root. The built chain is verified with [`follow`] before it is returned, so
 /// a missing change leaf is reported rather than served.
-pub fn build_chain<S: SmtStore>(
+pub fn build_chain<S: LedgerStore>(
     genesis: &Genesis,
     ledger: &Ledger<S>,
     change_leaves: &[(u64, Vec<u8>)],
@@ -540,7 +541,7 @@ pub fn build_chain<S: SmtStore>(
 
 /// Parses `text`, and keeps it if its log root matches the ledger and it has a quorum of the set
 /// that decided its height.
-fn known_checkpoint<'a, S: SmtStore>(
+fn known_checkpoint<'a, S: LedgerStore>(
     genesis: &Genesis,
     ledger: &Ledger<S>,
     text: &'a str,

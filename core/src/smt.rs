@@ -253,6 +253,11 @@ impl<S: SmtStore> Smt<S> {
         &self.store
     }
 
+    /// The store, giving up the tree.
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
     /// The value of `key`.
     pub fn get(&self, key: &Hash) -> Result<Option<Vec<u8>>, SmtError> {
         self.store.value(key)

@@ -36,6 +36,7 @@ use certledger_core::ledger::{
     self, AnchorIssuance, CredentialRecord, Department, EntryBody, Genesis, IssuerRecord, Ledger,
     LogLeaf, Purpose, RegisterIssuer, RegisterVerifier, SignedEntry,
 };
+use certledger_core::ledger_store::MemLedgerStore;
 use certledger_core::note::{LedgerCheckpoint, Note, NoteSigner};
 use certledger_core::profiles::{self, IDENTITY_ATTESTATION};
 use certledger_core::sig::SecretKey;
@@ -186,7 +187,7 @@ impl SmtStore for RecordingStore {
 type CommitFn = dyn Fn(usize, &Person, &AnchorIssuance) -> [u8; 32];
 
 struct World {
-    ledger: Ledger<RecordingStore>,
+    ledger: Ledger<MemLedgerStore<RecordingStore>>,
     written: Rc<RefCell<Vec<u8>>>,
     departments: Vec<(String, SecretKey, SecretKey)>,
     leaves: Vec<Vec<u8>>,
@@ -218,7 +219,7 @@ impl World {
         };
         let store = RecordingStore::default();
         let written = Rc::clone(&store.written);
-        let ledger = Ledger::from_genesis_in(&genesis, store).unwrap();
+        let ledger = Ledger::from_genesis_in(&genesis, MemLedgerStore::with_state(store)).unwrap();
         let mut world =
             Self { ledger, written, departments, leaves: Vec::new(), pending: Vec::new(), rng };
         for ty in profiles::ALL {

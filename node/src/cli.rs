@@ -52,6 +52,16 @@ pub enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Re-verify a stopped node's store from genesis: re-execute every stored block, check it
+    /// against its header, and check the stored ledger against the result.
+    #[command(
+        after_help = "Example:\n  certledger-node verify-store --config ./net/node-0/node.toml"
+    )]
+    VerifyStore {
+        /// Path to node.toml.
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Run a node from its configuration file.
     #[command(after_help = "Example:\n  certledger-node run --config ./net/node-0/node.toml")]
     Run {
@@ -123,6 +133,14 @@ pub enum Cmd {
         --department public-security --count 1000"
     )]
     Bench {
+        /// Scale mode: grow one node's ledger in process through its write path to each of
+        /// these sizes (comma-separated entry counts) in a fresh store under --dir, one JSON
+        /// object per size.
+        #[arg(long, value_delimiter = ',')]
+        scale: Vec<u64>,
+        /// Entries per block in scale mode.
+        #[arg(long, default_value_t = 1000)]
+        scale_block: usize,
         /// A running devnet's directory (node URLs, admin key of department 0, data directories).
         #[arg(long, conflicts_with_all = ["url", "admin_key"])]
         dir: Option<PathBuf>,
@@ -322,6 +340,12 @@ pub async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
             println!("wrote {}", out.join("genesis.json").display());
             Ok(())
         }
+        Cmd::VerifyStore { config } => {
+            let cfg = crate::config::NodeToml::load(&config)?;
+            let h = server::handle::verify_store(&cfg)?;
+            println!("store verified from genesis to height {h}");
+            Ok(())
+        }
         Cmd::Run { config, web_dir } => server::run(&config, web_dir.as_deref()).await,
         Cmd::Gov(g) => {
             let out = match g {
@@ -350,7 +374,23 @@ pub async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
             println!("{}", server::consensus::peer_id_of(&KeyFile::load(&key)?.public_key())?);
             Ok(())
         }
-        Cmd::Bench { dir, url, admin_key, department, rates, count, seconds, max_in_flight } => {
+        Cmd::Bench {
+            scale,
+            scale_block,
+            dir,
+            url,
+            admin_key,
+            department,
+            rates,
+            count,
+            seconds,
+            max_in_flight,
+        } => {
+            if !scale.is_empty() {
+                let dir = dir.context("scale mode needs --dir (a new directory for the store)")?;
+                crate::tools::scale::run(&dir, &scale, scale_block.max(1))?;
+                return Ok(());
+            }
             let (urls, admin, department, data_dirs) = match (dir, url, admin_key) {
                 (Some(dir), _, _) => {
                     let genesis = Genesis::load(&dir.join("genesis.json"))?;

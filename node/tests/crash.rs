@@ -88,3 +88,48 @@ async fn kill_one_validator_under_load_then_catch_up() {
         net.wait_committed(2, id, Duration::from_secs(5)).await;
     }
 }
+
+/// A node killed with -9 at a few thousand committed entries reopens its stored ledger at its
+/// last committed height without replaying a block, then follows the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_after_kill_opens_the_stored_head_without_replay() {
+    let mut net = TestNet::new(4, 0);
+    net.start_all();
+    net.wait_height(&[0, 1, 2, 3], 2, Duration::from_secs(120)).await;
+    let keys = net.admins.clone();
+    let total = 2000u32;
+    let mut last = String::new();
+    for chunk in 0..(total / 200) {
+        let items: Vec<(usize, Vec<u8>)> = (0..200)
+            .map(|k| {
+                let n = chunk * 200 + k;
+                let i = (n as usize) % 4;
+                (i, entry(&keys[i], format!("restart {n}").as_bytes()))
+            })
+            .collect();
+        for (s, b) in net.submit_many(&items).await {
+            assert_eq!(s, 202, "{b}");
+        }
+        last = id_hex(&items[items.len() - 1].1);
+    }
+    net.wait_committed(3, &last, Duration::from_secs(300)).await;
+    net.wait_log_size(&[3], u64::from(total), Duration::from_secs(300)).await;
+    net.kill(3);
+    let h_kill = net.height(0).await;
+    let t0 = Instant::now();
+    net.start(3);
+    while net.health(3).await.is_none() {
+        assert!(t0.elapsed() < Duration::from_secs(60), "no /health after restart\n{}", net.log(3));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let serving = t0.elapsed();
+    eprintln!("restart to serving at {h_kill} heights / {total}+ entries: {serving:?}");
+    let log = net.log(3);
+    let opened: Vec<&str> =
+        log.lines().filter(|l| l.contains("opened the stored ledger")).collect();
+    assert_eq!(opened.len(), 2, "one open per start\n{log}");
+    assert!(!opened[1].contains("height=0"), "the second start opened at its head: {}", opened[1]);
+    assert!(!log.contains("replaying") && !log.contains("rebuilding it by replay"), "{log}");
+    net.wait_height(&[3], h_kill + 2, Duration::from_secs(120)).await;
+    assert_eq!(net.block_hash(3, h_kill).await, net.block_hash(0, h_kill).await);
+}

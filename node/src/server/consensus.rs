@@ -10,7 +10,7 @@
 //! The mempool lives in [`crate::server::mempool`], checkpoint cosigning in
 //! [`crate::server::cosign`], the shared state in [`crate::server::handle`].
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,7 +39,7 @@ use crate::server::context::{
     Address, Block, BlockHash, BlockHeader, Height, LedgerContext, LedgerSigner, LedgerVerifier,
     ProposalPart, ValidatorSet,
 };
-use crate::server::exec::{self, EntryError, EntryId, Executor};
+use crate::server::exec::{self, EntryError, EntryId};
 use crate::server::fatal::Fatal;
 use crate::server::handle::{NodeHandle, Shared};
 use certledger_core::ledger::Department;
@@ -136,7 +136,6 @@ pub async fn run_consensus(node: Arc<NodeHandle>, cfg: &NodeToml) -> anyhow::Res
         commit_failed: false,
         danger_bad_root: cfg.danger_propose_bad_state_root,
         danger_invalid_entry: cfg.danger_invalid_entry()?,
-        recent_roots: VecDeque::new(),
         executed: BTreeMap::new(),
     };
     let res = app.run(&mut channels).await;
@@ -159,10 +158,9 @@ struct AppLoop {
     danger_bad_root: bool,
     /// Test-only: an entry this proposer adds to every block although it is invalid.
     danger_invalid_entry: Option<Vec<u8>>,
-    /// State roots of the last [`KEEP_RECENT_ROOTS`] committed heights.
-    recent_roots: VecDeque<[u8; 32]>,
-    /// Blocks that passed `check_block`, executed on a copy of the state they were checked
-    /// against, by block hash (dropped once their height is decided).
+    /// Blocks that passed `check_block`, executed on an overlay of the state they were checked
+    /// against (their write sets), by block hash; dropped once their height is decided and at
+    /// most [`MAX_EXECUTED`] kept.
     executed: BTreeMap<BlockHash, Executed>,
 }
 
@@ -171,8 +169,11 @@ struct Executed {
     height: u64,
     /// The roots of the state it was executed on.
     base: exec::BlockOutcome,
-    ledger: Box<dyn Executor>,
+    block: exec::ExecutedBlock,
 }
+
+/// Most executed proposals kept at once (a Byzantine proposer cannot make a node hold more).
+const MAX_EXECUTED: usize = 16;
 
 /// Why a proposed block was refused.
 #[derive(Debug, thiserror::Error)]
@@ -258,8 +259,11 @@ impl AppLoop {
         if h.entries_root != entries_root(&block.entries) {
             return Err(BlockError::Header("entries_root"));
         }
-        let (out, executed) = s.ledger.execute(height.0, h.time, &block.entries)?;
-        if h.next_validators_hash != set_of(&executed.validators_at(height.0 + 1)).hash() {
+        let executed = s.ledger.execute(height.0, h.time, &block.entries)?;
+        let out = executed.outcome();
+        if h.next_validators_hash
+            != set_of(&executed.validators_at(s.ledger.as_ref(), height.0 + 1)).hash()
+        {
             return Err(BlockError::Header("next_validators_hash"));
         }
         if out.log_size != h.log_size {
@@ -273,7 +277,7 @@ impl AppLoop {
         }
         let base = s.ledger.outcome();
         drop(s);
-        self.executed.insert(h.hash(), Executed { height: height.0, base, ledger: executed });
+        self.keep_executed(h.hash(), Executed { height: height.0, base, block: executed });
         Ok(())
     }
 
@@ -293,7 +297,7 @@ impl AppLoop {
         // the entries that cannot follow it.
         let base = s.ledger.outcome();
         let (entries, executed) = match s.ledger.execute(height.0, time, &candidates) {
-            Ok((out, ledger)) => (candidates, Some((out, ledger))),
+            Ok(done) => (candidates, Some(done)),
             Err(_) => {
                 let mut kept: Vec<Vec<u8>> = Vec::new();
                 let mut dropped = Vec::new();
@@ -313,7 +317,7 @@ impl AppLoop {
             }
         };
         let (out, next_set) = match &executed {
-            Some((out, ledger)) => (*out, ledger.validators_at(height.0 + 1)),
+            Some(ex) => (ex.outcome(), ex.validators_at(s.ledger.as_ref(), height.0 + 1)),
             None => (s.ledger.outcome(), s.ledger.validators_at(height.0 + 1)),
         };
         let this_set = s.ledger.validators_at(height.0);
@@ -342,10 +346,12 @@ impl AppLoop {
             },
             entries,
         };
-        if let Some((_, ledger)) = executed {
+        if let Some(ex) = executed {
             if self.danger_invalid_entry.is_none() {
-                self.executed
-                    .insert(block.header.hash(), Executed { height: height.0, base, ledger });
+                self.keep_executed(
+                    block.header.hash(),
+                    Executed { height: height.0, base, block: ex },
+                );
             }
         }
         block
@@ -408,6 +414,19 @@ impl AppLoop {
         Some(pv)
     }
 
+    /// Keeps a checked block's execution for its decision, within [`MAX_EXECUTED`] (the
+    /// lowest heights first: those are decided first).
+    fn keep_executed(&mut self, id: BlockHash, e: Executed) {
+        self.executed.insert(id, e);
+        while self.executed.len() > MAX_EXECUTED {
+            let Some(worst) = self.executed.iter().max_by_key(|(_, e)| e.height).map(|(id, _)| *id)
+            else {
+                break;
+            };
+            self.executed.remove(&worst);
+        }
+    }
+
     fn find_block(&self, height: u64, round: Round, id: &BlockHash) -> Option<Block> {
         if let Some(pv) = self.undecided.get(&(height, round.as_i64(), *id)) {
             return Some(pv.value.clone());
@@ -438,19 +457,17 @@ impl AppLoop {
             .executed
             .remove(&cert.value_id)
             .filter(|e| e.height == h && e.base == s.ledger.outcome());
-        let out = match reuse {
-            Some(e) => {
-                s.ledger = e.ledger;
-                s.ledger.outcome()
-            }
-            None => match s.ledger.apply_block(h, block.header.time, &block.entries) {
-                Ok(out) => out,
+        let executed = match reuse {
+            Some(e) => e.block,
+            None => match s.ledger.execute(h, block.header.time, &block.entries) {
+                Ok(ex) => ex,
                 Err(e) => {
                     error!(height = h, error = %e, "decided block does not apply locally; stopping");
                     return Err(Fatal::Diverged { height: h, what: "the block does not apply" });
                 }
             },
         };
+        let out = executed.outcome();
         self.executed.retain(|_, e| e.height > h);
         if out.log_root != block.header.log_root
             || out.state_root != block.header.state_root
@@ -460,9 +477,15 @@ impl AppLoop {
             error!(height = h, "decided block does not match local execution; stopping");
             return Err(Fatal::Diverged { height: h, what: "the header's roots differ" });
         }
-        if let Err(e) = self.node.store.put_decided(&block, &stored) {
+        // The block, its certificate and the ledger's write set go to disk in one transaction;
+        // only then does the ledger move to the new head.
+        if let Err(e) = self.node.store.put_decided(&block, &stored, Some(executed.changes())) {
             error!(height = h, error = %e, "storage write failed; stopping");
             return Err(Fatal::storage("decided block", e));
+        }
+        if let Err(e) = s.ledger.adopt(&executed) {
+            error!(height = h, error = %e, "the ledger could not adopt the stored block; stopping");
+            std::process::exit(74);
         }
         let ids: Vec<EntryId> = block.entries.iter().filter_map(|e| exec::entry_id(e)).collect();
         s.mempool.remove_committed(&ids);
@@ -487,20 +510,14 @@ impl AppLoop {
         while s.own_checkpoints.len() > KEEP_OWN_CHECKPOINTS {
             s.own_checkpoints.pop_first();
         }
-        self.recent_roots.push_back(out.state_root);
-        while self.recent_roots.len() > KEEP_RECENT_ROOTS {
-            self.recent_roots.pop_front();
-        }
         if h.is_multiple_of(PRUNE_EVERY) {
             // Keep the recent roots and the newest cosigned one provable (the proofs API);
             // no dry run is in flight while the lock is held.
-            let mut keep: Vec<[u8; 32]> = self.recent_roots.iter().copied().collect();
+            let mut keep_from = h.saturating_sub(KEEP_RECENT_ROOTS as u64 - 1);
             if let Ok(Some((ch, _))) = self.node.store.latest_checkpoint() {
-                if let Ok(Some(b)) = self.node.store.block(ch) {
-                    keep.push(b.header.state_root);
-                }
+                keep_from = keep_from.min(ch);
             }
-            s.ledger.prune_history(&keep);
+            s.ledger.prune_history(keep_from);
         }
         s.last_header = Some(block.header);
         drop(s);

@@ -114,13 +114,22 @@ mod tests {
     use crate::server::fatal::EXIT_STORAGE;
     use crate::server::handle::open_node;
     use crate::server::store::{AuditRow, EntryLocation, IssuerIndex, Store, StoreError};
+    use certledger_core::ledger_store::LedgerChanges;
 
     /// A store whose checkpoint writes fail (a full disk, say); everything else is `inner`'s.
     struct NoCheckpointWrites(Arc<dyn Store>);
 
     impl Store for NoCheckpointWrites {
-        fn put_decided(&self, b: &Block, c: &StoredCertificate) -> Result<(), StoreError> {
-            self.0.put_decided(b, c)
+        fn put_decided(
+            &self,
+            b: &Block,
+            c: &StoredCertificate,
+            l: Option<&LedgerChanges>,
+        ) -> Result<(), StoreError> {
+            self.0.put_decided(b, c, l)
+        }
+        fn governance_changes(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+            self.0.governance_changes()
         }
         fn update_certificate(&self, c: &StoredCertificate) -> Result<(), StoreError> {
             self.0.update_certificate(c)
@@ -238,7 +247,7 @@ mod tests {
             value_id: header.hash().0,
             signatures: vec![],
         };
-        node.store.put_decided(&block, &cert).expect("store");
+        node.store.put_decided(&block, &cert, None).expect("store");
         let own = node.own_cosignature(1).expect("own note");
         node.lock().own_checkpoints.insert(1, own);
         node.lock().last_header = Some(header);

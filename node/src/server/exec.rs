@@ -3,18 +3,19 @@
 //! Consensus treats entries as opaque signed bytes. [`Executor`] is what the node asks of the
 //! ledger: is this entry valid now, and what are the log and state roots after a block.
 //! [`CoreLedger`] implements it with `certledger_core::ledger::Ledger` (entries are canonical
-//! `SignedEntry` bytes; the log is core's RFC 9162 `MerkleLog`; the state is core's sparse
-//! Merkle tree).
+//! `SignedEntry` bytes; the RFC 9162 log and the sparse Merkle state live in a
+//! [`NodeLedgerStore`], sled in a node; blocks execute on an overlay of it, `specs/storage.md`).
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use sha2::{Digest as _, Sha256};
 
 use certledger_core::codec::Encode as _;
 use certledger_core::ledger::{self, Ledger, SignedEntry};
+use certledger_core::ledger_store::{Delta, LedgerChanges, LedgerStore, MemLedgerStore};
 use certledger_core::merkle::InclusionProof;
-use certledger_core::smt::{self, Node, Smt, SmtError, SmtProof, SmtStore, Terminal};
+use certledger_core::smt::{self, Smt, SmtProof, Terminal};
 
 /// Largest entry accepted, in bytes.
 pub const MAX_ENTRY_BYTES: usize = ledger::MAX_ENTRY_BYTES;
@@ -68,14 +69,17 @@ pub trait Executor: Send + Sync {
         time: u64,
         entries: &[Vec<u8>],
     ) -> Result<BlockOutcome, EntryError>;
-    /// Executes a block on a copy and returns the roots with that executed copy, so a block
-    /// checked once need not be executed again when it is decided.
+    /// Executes a block on an overlay of the committed state (nothing copied, nothing changed)
+    /// and returns its roots and write set, to be adopted once the block is decided.
     fn execute(
         &self,
         height: u64,
         time: u64,
         entries: &[Vec<u8>],
-    ) -> Result<(BlockOutcome, Box<dyn Executor>), EntryError>;
+    ) -> Result<ExecutedBlock, EntryError>;
+    /// Moves to an executed block whose write set the node stored with the block (refused
+    /// unless the store holds exactly that block's head).
+    fn adopt(&mut self, executed: &ExecutedBlock) -> Result<BlockOutcome, EntryError>;
     /// The current roots.
     fn outcome(&self) -> BlockOutcome;
     /// Time of the last applied block.
@@ -87,7 +91,7 @@ pub trait Executor: Send + Sync {
     /// The value of a state key and its canonical proof bytes under the current state root.
     fn state_proof(&self, key: &[u8; 32]) -> Option<(Option<Vec<u8>>, Vec<u8>)>;
     /// The value of a state key and its proof under an earlier (or the current) state root,
-    /// if that root is still retained (see [`Executor::prune_history`]).
+    /// if that root is still stored (see [`Executor::prune_history`]).
     fn state_proof_at(
         &self,
         root: &[u8; 32],
@@ -100,150 +104,48 @@ pub trait Executor: Send + Sync {
     fn inclusion(&self, index: u64, size: u64) -> Option<InclusionProof>;
     /// The RFC 9162 leaf hash of log entry `index`.
     fn leaf_hash(&self, index: u64) -> Option<[u8; 32]>;
-    /// Forgets every earlier state root except `keep` (the current root is always kept).
-    fn prune_history(&mut self, keep: &[[u8; 32]]);
+    /// Keeps every state root from height `keep_from_height` on provable and lets the store
+    /// forget what only earlier roots need (the current root is always kept).
+    fn prune_history(&mut self, keep_from_height: u64);
     /// The departments that decide `height` (core's `Ledger::validator_set_at`): correct for
     /// every height up to the next one after the last applied block.
     fn validators_at(&self, height: u64) -> Vec<ledger::Department>;
-    /// The core ledger, for proofs that need its types.
-    fn core(&self) -> &Ledger<HistoryStore>;
 }
 
-/// Content-addressed state-tree nodes and value blobs, shared by a ledger and its clones and
-/// only ever added to between prunes, so every state root since the last prune stays provable.
-/// Sharing is sound because both maps are keyed by the hash of their content: a clone (a dry
-/// run) can only add entries, never change one.
-#[derive(Debug, Default)]
-struct History {
-    nodes: BTreeMap<[u8; 32], Node>,
-    /// Value bytes by `smt::value_hash`.
-    blobs: BTreeMap<[u8; 32], Vec<u8>>,
+/// What the node needs of the store under its ledger beyond core's [`LedgerStore`]: the values
+/// of earlier state roots (for proofs at a cosigned checkpoint) and the pruning of what no
+/// retained root needs. The sled store keeps replaced nodes until pruned; the in-memory store
+/// keeps only the current root.
+pub trait NodeLedgerStore: LedgerStore + Clone + Send + Sync + std::fmt::Debug + 'static {
+    /// The value of a leaf (by leaf hash) that an earlier root holds, if still kept.
+    fn old_value(&self, _leaf: &[u8; 32]) -> Option<Vec<u8>> {
+        None
+    }
+    /// Forgets what only roots of heights below `height` need.
+    fn prune_below(&self, _height: u64) {}
 }
 
-/// The node's state-tree store: the current value hash per key (owned, cloned with the ledger;
-/// the bytes live once, in the shared blobs) and the shared append-only [`History`].
-/// `delete_node` is a no-op; [`HistoryStore::prune`] sweeps.
-#[derive(Clone, Debug, Default)]
-pub struct HistoryStore {
-    history: Arc<RwLock<History>>,
-    values: BTreeMap<[u8; 32], [u8; 32]>,
-}
+impl NodeLedgerStore for MemLedgerStore {}
 
-impl HistoryStore {
-    fn read(&self) -> RwLockReadGuard<'_, History> {
-        self.history.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn write(&self) -> RwLockWriteGuard<'_, History> {
-        self.history.write().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Number of retained tree nodes (for tests and metrics).
-    pub fn node_count(&self) -> usize {
-        self.read().nodes.len()
-    }
-
-    /// Keeps only the nodes and blobs reachable from `roots`. The caller must hold the only
-    /// live ledger (no dry run in flight), or that run could lose nodes it just wrote.
-    fn prune(&self, roots: &[[u8; 32]]) {
-        let mut h = self.write();
-        let empty = smt::empty_hash();
-        let mut live: BTreeSet<[u8; 32]> = BTreeSet::new();
-        let mut blobs: BTreeSet<[u8; 32]> = BTreeSet::new();
-        let mut stack: Vec<[u8; 32]> = roots.iter().copied().filter(|r| *r != empty).collect();
-        while let Some(hash) = stack.pop() {
-            if !live.insert(hash) {
-                continue;
-            }
-            match h.nodes.get(&hash) {
-                Some(Node::Internal { left, right }) => {
-                    for c in [left, right] {
-                        if *c != empty && !live.contains(c) {
-                            stack.push(*c);
-                        }
-                    }
-                }
-                Some(Node::Leaf { value_hash, .. }) => {
-                    blobs.insert(*value_hash);
-                }
-                // A root that was already pruned: nothing below it to keep.
-                Some(_) | None => {}
+/// The value and proof of `key` under `root`, if `root`'s nodes are still stored. Never serves
+/// a proof that does not check out against the root.
+fn prove_at<S: NodeLedgerStore>(
+    store: &S,
+    root: &[u8; 32],
+    key: &[u8; 32],
+) -> Option<(Option<Vec<u8>>, SmtProof)> {
+    let proof = Smt::open(Delta::new(store), *root, 0).prove(key).ok()?;
+    let value = match proof.terminal() {
+        Terminal::Leaf { key: k, value_hash } if k == *key => {
+            match store.state_value(key).ok().flatten() {
+                Some(v) if smt::value_hash(&v) == value_hash => Some(v),
+                _ => Some(store.old_value(&smt::leaf_hash(key, &value_hash))?),
             }
         }
-        h.nodes.retain(|k, _| live.contains(k));
-        h.blobs.retain(|k, _| blobs.contains(k));
-    }
-
-    /// The value and proof of `key` under `root`, if `root`'s nodes are retained.
-    fn prove_at(&self, root: &[u8; 32], key: &[u8; 32]) -> Option<(Option<Vec<u8>>, SmtProof)> {
-        let h = self.read();
-        let view = View(&h);
-        let proof = Smt::open(view, *root, 0).prove(key).ok()?;
-        let value = match proof.terminal() {
-            Terminal::Leaf { key: k, value_hash } if k == *key => {
-                Some(h.blobs.get(&value_hash)?.clone())
-            }
-            _ => None,
-        };
-        // Never serve a proof that does not check out against the root.
-        proof.verify(root, key, value.as_deref()).ok()?;
-        Some((value, proof))
-    }
-}
-
-impl SmtStore for HistoryStore {
-    fn node(&self, hash: &[u8; 32]) -> Result<Option<Node>, SmtError> {
-        Ok(self.read().nodes.get(hash).copied())
-    }
-    fn put_node(&mut self, hash: [u8; 32], node: Node) -> Result<(), SmtError> {
-        self.write().nodes.insert(hash, node);
-        Ok(())
-    }
-    fn delete_node(&mut self, _hash: &[u8; 32]) -> Result<(), SmtError> {
-        // Kept for earlier roots; `prune` removes what no retained root reaches.
-        Ok(())
-    }
-    fn value(&self, key: &[u8; 32]) -> Result<Option<Vec<u8>>, SmtError> {
-        let Some(vh) = self.values.get(key) else { return Ok(None) };
-        match self.read().blobs.get(vh) {
-            Some(v) => Ok(Some(v.clone())),
-            None => Err(SmtError::Store("value blob missing")),
-        }
-    }
-    fn put_value(&mut self, key: [u8; 32], value: Vec<u8>) -> Result<(), SmtError> {
-        let vh = smt::value_hash(&value);
-        self.write().blobs.insert(vh, value);
-        self.values.insert(key, vh);
-        Ok(())
-    }
-    fn delete_value(&mut self, key: &[u8; 32]) -> Result<(), SmtError> {
-        self.values.remove(key);
-        Ok(())
-    }
-}
-
-/// A read-only view of the history, to walk an earlier root.
-struct View<'a>(&'a History);
-
-impl SmtStore for View<'_> {
-    fn node(&self, hash: &[u8; 32]) -> Result<Option<Node>, SmtError> {
-        Ok(self.0.nodes.get(hash).copied())
-    }
-    fn put_node(&mut self, _: [u8; 32], _: Node) -> Result<(), SmtError> {
-        Err(SmtError::Store("read-only view"))
-    }
-    fn delete_node(&mut self, _: &[u8; 32]) -> Result<(), SmtError> {
-        Err(SmtError::Store("read-only view"))
-    }
-    fn value(&self, _: &[u8; 32]) -> Result<Option<Vec<u8>>, SmtError> {
-        Err(SmtError::Store("read-only view"))
-    }
-    fn put_value(&mut self, _: [u8; 32], _: Vec<u8>) -> Result<(), SmtError> {
-        Err(SmtError::Store("read-only view"))
-    }
-    fn delete_value(&mut self, _: &[u8; 32]) -> Result<(), SmtError> {
-        Err(SmtError::Store("read-only view"))
-    }
+        _ => None,
+    };
+    proof.verify(root, key, value.as_deref()).ok()?;
+    Some((value, proof))
 }
 
 /// SHA-256 digests of canonical signed-entry bytes whose signature this node has verified
@@ -325,46 +227,86 @@ pub fn entry_id(bytes: &[u8]) -> Option<EntryId> {
     decode_entry(bytes).ok().map(|e| e.id())
 }
 
-/// The ledger of `certledger_core`, with its state tree in a [`HistoryStore`].
+/// A block executed on an overlay of the committed ledger (core's [`ledger::Executed`]): its
+/// roots and write set, kept until its height is decided.
 #[derive(Clone, Debug)]
-pub struct CoreLedger {
-    ledger: Ledger<HistoryStore>,
-    store: HistoryStore,
+pub struct ExecutedBlock {
+    inner: ledger::Executed,
+}
+
+impl ExecutedBlock {
+    /// The roots after the block.
+    pub fn outcome(&self) -> BlockOutcome {
+        outcome_of(self.inner.outcome)
+    }
+
+    /// What committing the block writes (the node writes it with the block).
+    pub fn changes(&self) -> &LedgerChanges {
+        &self.inner.changes
+    }
+
+    /// The departments that decide `height` once this block is applied on `base` (the ledger
+    /// it was executed on).
+    pub fn validators_at(&self, base: &dyn Executor, height: u64) -> Vec<ledger::Department> {
+        match self
+            .inner
+            .changes
+            .validator_sets
+            .iter()
+            .filter(|(h, _)| *h <= height)
+            .max_by_key(|(h, _)| *h)
+        {
+            Some((_, set)) => set.clone(),
+            None => base.validators_at(height),
+        }
+    }
+}
+
+/// The ledger of `certledger_core` over a [`NodeLedgerStore`] (sled in a node, in memory in
+/// tests and tools).
+#[derive(Debug)]
+pub struct CoreLedger<S: NodeLedgerStore = MemLedgerStore> {
+    ledger: Ledger<S>,
     sigs: Arc<SigCache>,
 }
 
-impl CoreLedger {
-    /// The ledger at genesis.
+impl CoreLedger<MemLedgerStore> {
+    /// The in-memory ledger at genesis.
     pub fn new(genesis: &ledger::Genesis) -> Result<Self, EntryError> {
         Self::with_cache(genesis, Arc::default())
     }
 
-    /// The ledger at genesis, skipping signatures recorded in `sigs` (shared with the node's
-    /// submission path, which records what it verified).
+    /// The in-memory ledger at genesis, skipping signatures recorded in `sigs` (shared with the
+    /// node's submission path, which records what it verified).
     pub fn with_cache(genesis: &ledger::Genesis, sigs: Arc<SigCache>) -> Result<Self, EntryError> {
-        let store = HistoryStore::default();
-        Ok(Self { ledger: Ledger::from_genesis_in(genesis, store.clone())?, store, sigs })
+        Ok(Self { ledger: Ledger::from_genesis_in(genesis, MemLedgerStore::default())?, sigs })
+    }
+}
+
+impl<S: NodeLedgerStore> CoreLedger<S> {
+    /// Opens the ledger kept in `store` at its last written head (no replay; an empty store
+    /// starts at genesis). See core's `Ledger::open` for what is checked.
+    pub fn open(
+        genesis: &ledger::Genesis,
+        store: S,
+        sigs: Arc<SigCache>,
+    ) -> Result<Self, ledger::OpenError> {
+        Ok(Self { ledger: Ledger::open(genesis, store)?, sigs })
     }
 
-    /// Applies `entries` to `ledger` with the signature cache; records them on success.
-    fn apply_cached(
-        sigs: &SigCache,
-        ledger: &mut Ledger<HistoryStore>,
+    fn execute_cached(
+        &self,
         height: u64,
         time: u64,
         entries: &[Vec<u8>],
-    ) -> Result<ledger::BlockOutcome, EntryError> {
+    ) -> Result<ExecutedBlock, EntryError> {
         let decoded = Self::decode_all(entries)?;
-        let out = ledger.apply_block_with(height, time, &decoded, &|b| sigs.contains(b))?;
+        let sigs = &self.sigs;
+        let inner = self.ledger.execute(height, time, &decoded, &|b| sigs.contains(b))?;
         for e in entries {
             sigs.insert(e);
         }
-        Ok(out)
-    }
-
-    /// Number of retained state-tree nodes (current and earlier roots).
-    pub fn retained_nodes(&self) -> usize {
-        self.store.node_count()
+        Ok(ExecutedBlock { inner })
     }
 
     fn decode_all(entries: &[Vec<u8>]) -> Result<Vec<SignedEntry>, EntryError> {
@@ -372,7 +314,7 @@ impl CoreLedger {
     }
 
     /// The underlying ledger.
-    pub fn ledger(&self) -> &Ledger<HistoryStore> {
+    pub fn ledger(&self) -> &Ledger<S> {
         &self.ledger
     }
 }
@@ -386,7 +328,7 @@ fn outcome_of(o: ledger::BlockOutcome) -> BlockOutcome {
     }
 }
 
-impl Executor for CoreLedger {
+impl<S: NodeLedgerStore> Executor for CoreLedger<S> {
     fn validate_entry(&self, bytes: &[u8], now: u64) -> Result<EntryId, EntryError> {
         let e = decode_entry(bytes)?;
         let sigs = &self.sigs;
@@ -401,7 +343,8 @@ impl Executor for CoreLedger {
         time: u64,
         entries: &[Vec<u8>],
     ) -> Result<BlockOutcome, EntryError> {
-        Ok(outcome_of(Self::apply_cached(&self.sigs, &mut self.ledger, height, time, entries)?))
+        let ex = self.execute_cached(height, time, entries)?;
+        Ok(outcome_of(self.ledger.commit(ex.inner)?))
     }
 
     fn dry_run(
@@ -410,8 +353,7 @@ impl Executor for CoreLedger {
         time: u64,
         entries: &[Vec<u8>],
     ) -> Result<BlockOutcome, EntryError> {
-        let mut copy = self.ledger.clone();
-        Ok(outcome_of(Self::apply_cached(&self.sigs, &mut copy, height, time, entries)?))
+        Ok(self.execute_cached(height, time, entries)?.outcome())
     }
 
     fn execute(
@@ -419,11 +361,12 @@ impl Executor for CoreLedger {
         height: u64,
         time: u64,
         entries: &[Vec<u8>],
-    ) -> Result<(BlockOutcome, Box<dyn Executor>), EntryError> {
-        let mut copy = self.clone();
-        let out =
-            outcome_of(Self::apply_cached(&self.sigs, &mut copy.ledger, height, time, entries)?);
-        Ok((out, Box::new(copy)))
+    ) -> Result<ExecutedBlock, EntryError> {
+        self.execute_cached(height, time, entries)
+    }
+
+    fn adopt(&mut self, executed: &ExecutedBlock) -> Result<BlockOutcome, EntryError> {
+        Ok(outcome_of(self.ledger.adopt(&executed.inner)?))
     }
 
     fn outcome(&self) -> BlockOutcome {
@@ -458,7 +401,7 @@ impl Executor for CoreLedger {
         root: &[u8; 32],
         key: &[u8; 32],
     ) -> Option<(Option<Vec<u8>>, SmtProof)> {
-        self.store.prove_at(root, key)
+        prove_at(self.ledger.store(), root, key)
     }
 
     fn state_value(&self, key: &[u8; 32]) -> Option<Vec<u8>> {
@@ -473,18 +416,12 @@ impl Executor for CoreLedger {
         self.ledger.log_leaf_hash(index)
     }
 
-    fn prune_history(&mut self, keep: &[[u8; 32]]) {
-        let mut roots = keep.to_vec();
-        roots.push(self.ledger.state_root());
-        self.store.prune(&roots);
+    fn prune_history(&mut self, keep_from_height: u64) {
+        self.ledger.store().prune_below(keep_from_height.min(self.ledger.height()));
     }
 
     fn validators_at(&self, height: u64) -> Vec<ledger::Department> {
         self.ledger.validator_set_at(height)
-    }
-
-    fn core(&self) -> &Ledger<HistoryStore> {
-        &self.ledger
     }
 }
 
@@ -558,14 +495,19 @@ mod tests {
 
     #[test]
     fn earlier_roots_stay_provable_until_pruned() {
+        let dir = tempfile::tempdir().expect("tempdir");
         let admin = SecretKey::from_seed(&[1; 32]);
-        let mut l = CoreLedger::new(&genesis(&admin)).expect("genesis");
+        let store = crate::server::store::SledStore::open(dir.path()).expect("sled");
+        let mut l =
+            CoreLedger::open(&genesis(&admin), store.clone(), Arc::default()).expect("genesis");
         let key_a = ledger::type_state_key("a");
         let key_b = ledger::type_state_key("b");
         l.apply_block(1, 10, &[register_type(&admin, "a")]).expect("block 1");
         let root1 = l.outcome().state_root;
-        // A dry run on a clone shares the history but must not change this ledger.
+        // A dry run executes on an overlay and must not change this ledger or its store.
+        let before = l.outcome();
         l.dry_run(2, 11, &[register_type(&admin, "x")]).expect("dry run");
+        assert_eq!(l.outcome(), before);
         l.apply_block(2, 11, &[register_type(&admin, "b")]).expect("block 2");
         let root2 = l.outcome().state_root;
         assert_ne!(root1, root2);
@@ -582,15 +524,13 @@ mod tests {
         assert_eq!(vb2, l.state_value(&key_b));
         // The current root's proof equals the one core's ledger gives.
         assert_eq!(pb2.to_bytes(), l.state_proof(&key_b).expect("proof").1);
-        // Pruning keeps the listed and current roots only.
-        let before = l.retained_nodes();
-        l.prune_history(&[]);
-        assert!(l.retained_nodes() < before);
+        // Pruning keeps the roots from the given height on.
+        l.prune_history(2);
         assert!(l.state_proof_at(&root1, &key_a).is_none());
         assert!(l.state_proof_at(&root2, &key_a).is_some());
         l.apply_block(3, 12, &[register_type(&admin, "c")]).expect("block 3");
         let root3 = l.outcome().state_root;
-        l.prune_history(&[root2]);
+        l.prune_history(2);
         assert!(l.state_proof_at(&root2, &key_b).is_some());
         assert!(l.state_proof_at(&root3, &ledger::type_state_key("c")).is_some());
         // Execution still works after pruning (no live node was swept).
@@ -601,5 +541,13 @@ mod tests {
             let p = SmtProof::from_bytes(&p).expect("decodes");
             p.verify(&l.outcome().state_root, &key, v.as_deref()).expect("verifies");
         }
+        // Reopening starts at the stored head without replaying anything.
+        let head = l.outcome();
+        drop(l);
+        let l2 = CoreLedger::open(&genesis(&admin), store, Arc::default()).expect("reopen");
+        assert_eq!(l2.outcome(), head);
+        assert_eq!(l2.ledger().height(), 4);
+        assert!(l2.validate_entry(&register_type(&admin, "a"), 20).is_err(), "replay refused");
+        assert!(l2.validate_entry(&register_type(&admin, "e"), 20).is_ok());
     }
 }

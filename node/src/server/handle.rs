@@ -14,7 +14,7 @@ use certledger_core::sig::{PublicKey, SecretKey};
 use tracing::{info, warn};
 
 use crate::config::{Genesis, KeyFile, NodeToml};
-use crate::server::chain::{changes_in, checkpoint_of, leaf_adds, now_s, quorum_of};
+use crate::server::chain::{checkpoint_of, leaf_adds, now_s, quorum_of};
 use crate::server::context::{BlockHeader, ValidatorSet};
 use crate::server::exec::{self, CoreLedger, EntryId, Executor};
 use crate::server::mempool::{Mempool, Outbox, SubmitError};
@@ -191,29 +191,100 @@ fn lock_file(path: &Path, what: &str) -> anyhow::Result<File> {
     }
 }
 
-/// Opens storage, replays stored blocks into a fresh ledger, and returns the node handle.
-pub fn open_node(cfg: &NodeToml) -> anyhow::Result<Arc<NodeHandle>> {
+/// Opens the ledger kept in the store at its last committed height, without replaying blocks:
+/// the stored ledger head must be the head of the last stored block (height, log size, log and
+/// state roots) and its root node and log hashes must give those roots. A store written before
+/// the ledger lived on disk (blocks but no ledger head) is rebuilt once by replay.
+pub fn open_ledger(
+    genesis: &Genesis,
+    store: &SledStore,
+    sigs: Arc<exec::SigCache>,
+) -> anyhow::Result<(CoreLedger<SledStore>, Option<BlockHeader>)> {
+    let top = store.max_height()?.unwrap_or(0);
+    let had_head = certledger_core::ledger_store::LedgerStore::head(store)
+        .map_err(|e| anyhow!("reading the ledger head: {e}"))?
+        .is_some();
+    let mut ledger = CoreLedger::open(&genesis.to_core(), store.clone(), sigs).map_err(|e| {
+        anyhow!("opening the ledger store (run `certledger-node verify-store`): {e}")
+    })?;
+    if !had_head && top > 0 {
+        warn!(height = top, "the store has no ledger state yet: rebuilding it by replay, once");
+        for h in 1..=top {
+            replay_one(&mut ledger, store, h)?;
+        }
+    }
+    let last_header = match top {
+        0 => None,
+        _ => Some(
+            store.block(top)?.ok_or_else(|| anyhow!("block {top} missing from the store"))?.header,
+        ),
+    };
+    let head = ledger.ledger().head();
+    if let Some(hd) = &last_header {
+        if (head.height, head.log_size, head.log_root, head.state_root)
+            != (hd.height, hd.log_size, hd.log_root, hd.state_root)
+        {
+            bail!(
+                "the stored ledger (height {}) does not match the last stored block (height {}): the store is damaged; run `certledger-node verify-store`",
+                head.height,
+                hd.height
+            );
+        }
+    } else if head.height != 0 {
+        bail!(
+            "the stored ledger is at height {} but no block is stored: the store is damaged",
+            head.height
+        );
+    }
+    Ok((ledger, last_header))
+}
+
+/// Re-executes stored block `h` on `ledger` and checks it against its header.
+fn replay_one(ledger: &mut CoreLedger<SledStore>, store: &SledStore, h: u64) -> anyhow::Result<()> {
+    let block = store.block(h)?.ok_or_else(|| anyhow!("block {h} missing from the store"))?;
+    let out = ledger
+        .apply_block(h, block.header.time, &block.entries)
+        .map_err(|e| anyhow!("replaying block {h}: {e}"))?;
+    if out.log_root != block.header.log_root || out.state_root != block.header.state_root {
+        bail!("replaying block {h} gave different roots than its header");
+    }
+    Ok(())
+}
+
+/// Full re-verification: re-executes every stored block from genesis on an in-memory ledger
+/// and checks each against its header, then compares the result with the stored ledger head.
+/// Returns the verified height.
+pub fn verify_store(cfg: &NodeToml) -> anyhow::Result<u64> {
     let genesis = Genesis::load(&cfg.genesis_file)?;
-    let key = KeyFile::load(&cfg.key_file)?;
     let store = SledStore::open(&cfg.data_dir.join("sled")).context("opening sled")?;
-    let sigs = Arc::new(exec::SigCache::default());
-    let mut ledger = CoreLedger::with_cache(&genesis.to_core(), sigs.clone())
+    let mut ledger = CoreLedger::new(&genesis.to_core())
         .map_err(|e| anyhow!("genesis refused by the ledger: {e}"))?;
-    let mut last_header = None;
-    let mut changes = Vec::new();
     let top = store.max_height()?.unwrap_or(0);
     for h in 1..=top {
         let block = store.block(h)?.ok_or_else(|| anyhow!("block {h} missing from the store"))?;
         let out = ledger
             .apply_block(h, block.header.time, &block.entries)
-            .map_err(|e| anyhow!("replaying block {h}: {e}"))?;
+            .map_err(|e| anyhow!("block {h} does not apply: {e}"))?;
         if out.log_root != block.header.log_root || out.state_root != block.header.state_root {
-            bail!("replaying block {h} gave different roots than its header");
+            bail!("block {h} gives other roots than its header");
         }
-        changes.extend(changes_in(&block));
-        last_header = Some(block.header);
     }
-    info!(height = top, "replayed stored blocks");
+    let sigs = Arc::new(exec::SigCache::default());
+    open_ledger(&genesis, &store, sigs)?;
+    Ok(top)
+}
+
+/// Opens storage and the ledger at its last committed height (no replay), and returns the node
+/// handle.
+pub fn open_node(cfg: &NodeToml) -> anyhow::Result<Arc<NodeHandle>> {
+    let genesis = Genesis::load(&cfg.genesis_file)?;
+    let key = KeyFile::load(&cfg.key_file)?;
+    let store = SledStore::open(&cfg.data_dir.join("sled")).context("opening sled")?;
+    let sigs = Arc::new(exec::SigCache::default());
+    let (ledger, last_header) = open_ledger(&genesis, &store, sigs.clone())?;
+    let top = last_header.as_ref().map_or(0, |h| h.height);
+    let changes = store.governance_changes()?;
+    info!(height = top, "opened the stored ledger");
     let me = key.public_key();
     let member_now = ledger.validators_at(top + 1).iter().any(|d| d.node_key == me);
     let ever = genesis.department_of(&me).is_some()

@@ -5,8 +5,8 @@
 //! (`Store::latest_checkpoint`). Its header gives the log size and state root; the log inclusion
 //! proof is computed at that size from the current log (RFC 9162 proofs exist for every earlier
 //! size), and the state proofs are computed against that height's state root, which the node
-//! keeps provable through [`crate::server::exec::HistoryStore`] (earlier roots are pruned only when they
-//! are neither recent nor the newest cosigned one). So the served pieces always agree with the
+//! keeps provable in its store (`specs/storage.md`: replaced nodes are pruned only below the
+//! recent heights and the newest cosigned one). So the served pieces always agree with the
 //! note they carry, even while newer blocks are being committed.
 
 use certledger_core::bundle::Proofs;
@@ -271,7 +271,7 @@ mod tests {
                 value_id: header.hash().0,
                 signatures: vec![([1; 32], vec![2; 64])],
             };
-            self.node.store.put_decided(&block, &cert).expect("store");
+            self.node.store.put_decided(&block, &cert, None).expect("store");
             s.last_header = Some(header.clone());
             header
         }
@@ -378,7 +378,7 @@ mod tests {
         assert!(matches!(credential_proofs(&w.node, &[3; 32]), Err(ProofError::NotFound)));
 
         // Pruning keeps what is asked for (here: the checkpointed root).
-        w.node.lock().ledger.prune_history(&[h2.state_root]);
+        w.node.lock().ledger.prune_history(h2.height);
         assert!(credential_proofs(&w.node, &issued.credential_id).is_ok());
 
         // Once height 4 is cosigned, the revocation is what verifies.

@@ -12,14 +12,18 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::Transactional;
 
-use certledger_core::ledger::EntryBody;
+use certledger_core::codec::{Decode as _, Encode as _, Reader, Writer};
+use certledger_core::ledger::{Department, EntryBody};
+use certledger_core::ledger_store::{LedgerChanges, LedgerHead, LedgerStore};
+use certledger_core::smt::{self, SmtError};
 
+use crate::server::chain::changes_in;
 use crate::server::codec::{self, StoredCertificate};
 use crate::server::context::Block;
-use crate::server::exec::{decode_entry, entry_id};
+use crate::server::exec::{decode_entry, entry_id, NodeLedgerStore};
 
 /// Where a committed entry is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,7 +111,17 @@ pub enum StoreError {
 /// What the node keeps on disk.
 pub trait Store: Send + Sync {
     /// Stores a decided block and its certificate (and indexes its entries) atomically.
-    fn put_decided(&self, block: &Block, cert: &StoredCertificate) -> Result<(), StoreError>;
+    /// `ledger` is the block's ledger write set (state nodes and values, log hashes, entry ids,
+    /// the new head), written in the same transaction; `None` only where the ledger was already
+    /// written (tests, tools).
+    fn put_decided(
+        &self,
+        block: &Block,
+        cert: &StoredCertificate,
+        ledger: Option<&LedgerChanges>,
+    ) -> Result<(), StoreError>;
+    /// The governance-change log leaves `(log index, leaf bytes)` stored with their blocks.
+    fn governance_changes(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
     /// Replaces the certificate of a stored height (Finalized may carry more signatures).
     fn update_certificate(&self, cert: &StoredCertificate) -> Result<(), StoreError>;
     /// The block at `height`.
@@ -163,7 +177,26 @@ pub struct SledStore {
     audit_dept: sled::Tree,
     audit_cred: sled::Tree,
     meta: sled::Tree,
+    /// State-tree nodes: `hash -> height written (BE) || node`.
+    smt_nodes: sled::Tree,
+    /// Current state values: `key -> value`.
+    smt_values: sled::Tree,
+    /// Values replaced or deleted, kept for earlier roots: `leaf hash -> value`.
+    old_values: sled::Tree,
+    /// Log perfect subtree hashes: `level (BE u32) || index (BE u64) -> hash`.
+    log_hashes: sled::Tree,
+    /// Nodes a block replaced: `height (BE) || hash -> ()`, deleted when pruned.
+    stale: sled::Tree,
 }
+
+/// `meta` key: the ledger head written with the last block.
+const LEDGER_HEAD: &[u8] = b"ledger_head";
+/// `meta` key prefix: a validator set by the first height it decides.
+const VALIDATOR_SET: &[u8] = b"vset";
+/// `meta` key prefix: a governance-change log leaf by log index.
+const GOV_CHANGE: &[u8] = b"gov";
+/// Default bound of sled's page cache, bytes: what a small department server can afford.
+pub const DEFAULT_CACHE_BYTES: u64 = 64 << 20;
 
 /// `meta` key: the highest height whose entries are in the audit index.
 const AUDIT_HEIGHT: &[u8] = b"audit_height";
@@ -171,7 +204,12 @@ const AUDIT_HEIGHT: &[u8] = b"audit_height";
 impl SledStore {
     /// Opens (or creates) the store under `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new().path(dir).open()?;
+        Self::open_with_cache(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens (or creates) the store under `dir` with a page cache of `cache_bytes`.
+    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Self, StoreError> {
+        let db = sled::Config::new().path(dir).cache_capacity(cache_bytes).open()?;
         let store = Self {
             blocks: db.open_tree("blocks")?,
             certs: db.open_tree("certs")?,
@@ -181,6 +219,11 @@ impl SledStore {
             audit_dept: db.open_tree("audit_dept")?,
             audit_cred: db.open_tree("audit_cred")?,
             meta: db.open_tree("meta")?,
+            smt_nodes: db.open_tree("smt_nodes")?,
+            smt_values: db.open_tree("smt_values")?,
+            old_values: db.open_tree("old_values")?,
+            log_hashes: db.open_tree("log_hashes")?,
+            stale: db.open_tree("stale")?,
             db,
         };
         store.backfill_audit_index()?;
@@ -328,6 +371,224 @@ fn cred_key(id: &[u8; 32], log_index: u64) -> Vec<u8> {
     k
 }
 
+/// `prefix || n (BE)`.
+fn prefixed(prefix: &[u8], n: u64) -> Vec<u8> {
+    let mut k = prefix.to_vec();
+    k.extend_from_slice(&n.to_be_bytes());
+    k
+}
+
+/// `level (BE) || index (BE)`.
+fn log_key(level: u32, index: u64) -> [u8; 12] {
+    let mut k = [0u8; 12];
+    k[..4].copy_from_slice(&level.to_be_bytes());
+    k[4..].copy_from_slice(&index.to_be_bytes());
+    k
+}
+
+fn abort<T>(_: T) -> ConflictableTransactionError<()> {
+    ConflictableTransactionError::Abort(())
+}
+
+/// The ledger's trees inside one sled transaction.
+struct LedgerTrees<'a> {
+    meta: &'a TransactionalTree,
+    nodes: &'a TransactionalTree,
+    values: &'a TransactionalTree,
+    old_values: &'a TransactionalTree,
+    log: &'a TransactionalTree,
+    stale: &'a TransactionalTree,
+    entries: &'a TransactionalTree,
+}
+
+impl LedgerTrees<'_> {
+    /// Writes a block's ledger changes; aborts unless the stored head is their parent.
+    fn write(&self, c: &LedgerChanges) -> Result<(), ConflictableTransactionError<()>> {
+        let stored = match self.meta.get(LEDGER_HEAD)? {
+            Some(v) => Some(LedgerHead::from_bytes(&v).map_err(abort)?),
+            None => None,
+        };
+        if stored != c.parent {
+            return Err(abort(()));
+        }
+        let head = c.new_head().map_err(abort)?;
+        let h = head.height.to_be_bytes();
+        for (hash, node) in &c.nodes {
+            let mut v = h.to_vec();
+            v.extend_from_slice(&node.to_bytes());
+            self.nodes.insert(hash.as_slice(), v)?;
+        }
+        for hash in &c.stale_nodes {
+            let mut k = h.to_vec();
+            k.extend_from_slice(hash);
+            self.stale.insert(k, &[])?;
+        }
+        for (k, value) in &c.values {
+            if let Some(old) = self.values.get(k)? {
+                let leaf = smt::leaf_hash(k, &smt::value_hash(&old));
+                self.old_values.insert(leaf.as_slice(), old)?;
+            }
+            match value {
+                Some(v) => self.values.insert(k.as_slice(), v.as_slice())?,
+                None => self.values.remove(k.as_slice())?,
+            };
+        }
+        for n in &c.log {
+            self.log.insert(&log_key(n.level, n.index), n.hash.as_slice())?;
+        }
+        let first = c.parent.map_or(0, |p| p.log_size);
+        for (i, id) in c.entry_ids.iter().enumerate() {
+            let loc = EntryLocation {
+                height: head.height,
+                index_in_block: u32::try_from(i).map_err(abort)?,
+                log_index: first + i as u64,
+            };
+            self.entries.insert(id.as_slice(), codec::encode(&loc).map_err(abort)?)?;
+        }
+        for (from, set) in &c.validator_sets {
+            let mut w = Writer::new();
+            w.seq(set);
+            self.meta.insert(prefixed(VALIDATOR_SET, *from), w.into_bytes())?;
+        }
+        self.meta.insert(LEDGER_HEAD, head.to_bytes())?;
+        Ok(())
+    }
+}
+
+fn read_err(_: impl std::fmt::Debug) -> SmtError {
+    SmtError::Store("the sled store could not be read")
+}
+
+impl LedgerStore for SledStore {
+    fn head(&self) -> Result<Option<LedgerHead>, SmtError> {
+        match self.meta.get(LEDGER_HEAD).map_err(read_err)? {
+            Some(v) => Ok(Some(
+                LedgerHead::from_bytes(&v).map_err(|_| SmtError::Store("damaged ledger head"))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    fn smt_node(&self, hash: &[u8; 32]) -> Result<Option<smt::Node>, SmtError> {
+        let Some(v) = self.smt_nodes.get(hash).map_err(read_err)? else { return Ok(None) };
+        let node = v
+            .get(8..)
+            .and_then(|b| smt::Node::from_bytes(b).ok())
+            .ok_or(SmtError::Store("damaged store: a state node does not decode"))?;
+        // Content addressing makes every read a check: a flipped byte is caught here.
+        if node.hash() != *hash {
+            return Err(SmtError::Store("damaged store: a state node does not match its hash"));
+        }
+        Ok(Some(node))
+    }
+
+    fn state_value(&self, key: &[u8; 32]) -> Result<Option<Vec<u8>>, SmtError> {
+        Ok(self.smt_values.get(key).map_err(read_err)?.map(|v| v.to_vec()))
+    }
+
+    fn log_hash(&self, level: u32, index: u64) -> Result<Option<[u8; 32]>, SmtError> {
+        match self.log_hashes.get(log_key(level, index)).map_err(read_err)? {
+            Some(v) => Ok(Some(
+                <[u8; 32]>::try_from(v.as_ref())
+                    .map_err(|_| SmtError::Store("damaged store: a log hash"))?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    fn has_entry(&self, id: &[u8; 32]) -> Result<bool, SmtError> {
+        self.entries.contains_key(id).map_err(read_err)
+    }
+
+    fn validator_sets(&self) -> Result<Vec<(u64, Vec<Department>)>, SmtError> {
+        let mut out = Vec::new();
+        for kv in self.meta.scan_prefix(VALIDATOR_SET) {
+            let (k, v) = kv.map_err(read_err)?;
+            let from = k
+                .get(VALIDATOR_SET.len()..)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+                .ok_or(SmtError::Store("damaged store: a validator set key"))?;
+            let mut r = Reader::new(&v);
+            let set = r
+                .seq(u32::MAX, "validator set")
+                .map_err(|_| SmtError::Store("damaged store: a validator set"))?;
+            out.push((from, set));
+        }
+        Ok(out)
+    }
+
+    fn apply(&mut self, changes: &LedgerChanges) -> Result<(), SmtError> {
+        let res: Result<(), TransactionError<()>> = (
+            &self.meta,
+            &self.smt_nodes,
+            &self.smt_values,
+            &self.old_values,
+            &self.log_hashes,
+            &self.stale,
+            &self.entries,
+        )
+            .transaction(|(m, n, v, o, l, st, e)| {
+                LedgerTrees {
+                    meta: m,
+                    nodes: n,
+                    values: v,
+                    old_values: o,
+                    log: l,
+                    stale: st,
+                    entries: e,
+                }
+                .write(changes)
+            });
+        match res {
+            Ok(()) => {}
+            Err(TransactionError::Abort(())) => {
+                return Err(SmtError::Store("changes were computed on another head"))
+            }
+            Err(TransactionError::Storage(_)) => return Err(SmtError::Store("sled write failed")),
+        }
+        self.db.flush().map_err(|_| SmtError::Store("sled flush failed"))?;
+        Ok(())
+    }
+}
+
+impl NodeLedgerStore for SledStore {
+    fn old_value(&self, leaf: &[u8; 32]) -> Option<Vec<u8>> {
+        self.old_values.get(leaf).ok().flatten().map(|v| v.to_vec())
+    }
+
+    fn prune_below(&self, height: u64) {
+        // Nodes replaced by block `h` serve only roots below `h`: drop them once `h <= height`,
+        // unless a later block wrote the same node again (content addressing).
+        let end = (height.saturating_add(1)).to_be_bytes();
+        let mut batch = sled::Batch::default();
+        let mut values = sled::Batch::default();
+        let mut nodes = sled::Batch::default();
+        for kv in self.stale.range(..end.as_slice()) {
+            let Ok((k, _)) = kv else { break };
+            batch.remove(k.clone());
+            let (Some(hb), Some(hash)) = (k.get(..8), k.get(8..)) else { continue };
+            let Ok(hb) = <[u8; 8]>::try_from(hb) else { continue };
+            let stale_at = u64::from_be_bytes(hb);
+            let written = self
+                .smt_nodes
+                .get(hash)
+                .ok()
+                .flatten()
+                .and_then(|v| v.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()))
+                .map(u64::from_be_bytes);
+            if written.is_some_and(|w| w < stale_at) {
+                nodes.remove(hash);
+                values.remove(hash);
+            }
+        }
+        // Best effort: a failed prune only leaves garbage that the next one removes.
+        let _ = self.smt_nodes.apply_batch(nodes);
+        let _ = self.old_values.apply_batch(values);
+        let _ = self.stale.apply_batch(batch);
+    }
+}
+
 fn tx_result(res: Result<(), TransactionError<()>>) -> Result<(), StoreError> {
     match res {
         Ok(()) => Ok(()),
@@ -345,7 +606,12 @@ fn height_of(k: &[u8]) -> Result<u64, StoreError> {
 }
 
 impl Store for SledStore {
-    fn put_decided(&self, block: &Block, cert: &StoredCertificate) -> Result<(), StoreError> {
+    fn put_decided(
+        &self,
+        block: &Block,
+        cert: &StoredCertificate,
+        ledger: Option<&LedgerChanges>,
+    ) -> Result<(), StoreError> {
         if cert.height != block.header.height || cert.value_id != block.header.hash().0 {
             return Err(StoreError::Invariant("certificate does not match block"));
         }
@@ -370,6 +636,14 @@ impl Store for SledStore {
             rows.push((id, codec::encode(&loc)?));
         }
         let index = self.audit_rows(block)?;
+        let gov = changes_in(block);
+        if let Some(l) = ledger {
+            if l.head.map(|hd| (hd.height, hd.log_size, hd.state_root, hd.log_root))
+                != Some((h, block.header.log_size, block.header.state_root, block.header.log_root))
+            {
+                return Err(StoreError::Invariant("ledger changes do not match the block"));
+            }
+        }
         let res: Result<(), TransactionError<()>> = (
             &self.blocks,
             &self.certs,
@@ -378,19 +652,53 @@ impl Store for SledStore {
             &self.audit_dept,
             &self.audit_cred,
             &self.meta,
+            &self.smt_nodes,
+            &self.smt_values,
+            &self.old_values,
+            &self.log_hashes,
+            &self.stale,
         )
-            .transaction(|(b, c, e, i, d, cr, m)| {
+            .transaction(|(b, c, e, i, d, cr, m, n, v, o, l, st)| {
                 b.insert(&key(h), block_bytes.as_slice())?;
                 c.insert(&key(h), cert_bytes.as_slice())?;
                 for (id, loc) in &rows {
                     e.insert(id.as_slice(), loc.as_slice())?;
                 }
                 index.write(i, d, cr, m, h)?;
+                for (log_index, leaf) in &gov {
+                    m.insert(prefixed(GOV_CHANGE, *log_index), leaf.as_slice())?;
+                }
+                if let Some(changes) = ledger {
+                    LedgerTrees {
+                        meta: m,
+                        nodes: n,
+                        values: v,
+                        old_values: o,
+                        log: l,
+                        stale: st,
+                        entries: e,
+                    }
+                    .write(changes)?;
+                }
                 Ok::<(), ConflictableTransactionError<()>>(())
             });
         tx_result(res)?;
         self.db.flush()?;
         Ok(())
+    }
+
+    fn governance_changes(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.meta.scan_prefix(GOV_CHANGE) {
+            let (k, v) = kv?;
+            let index = k
+                .get(GOV_CHANGE.len()..)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+                .ok_or(StoreError::Invariant("governance change key"))?;
+            out.push((index, v.to_vec()));
+        }
+        Ok(out)
     }
 
     fn update_certificate(&self, cert: &StoredCertificate) -> Result<(), StoreError> {
@@ -582,10 +890,10 @@ mod tests {
         let b2 = block(2, vec![entry(3)], 3);
         {
             let s = SledStore::open(dir.path()).expect("open");
-            s.put_decided(&b1, &cert(&b1)).expect("put");
-            s.put_decided(&b2, &cert(&b2)).expect("put");
+            s.put_decided(&b1, &cert(&b1), None).expect("put");
+            s.put_decided(&b2, &cert(&b2), None).expect("put");
             // A certificate for another block is refused.
-            assert!(s.put_decided(&b2, &cert(&b1)).is_err());
+            assert!(s.put_decided(&b2, &cert(&b1), None).is_err());
             s.put_checkpoint(2, "note").expect("checkpoint");
         }
         let s = SledStore::open(dir.path()).expect("reopen");
@@ -694,7 +1002,7 @@ mod tests {
         {
             let s = SledStore::open(dir.path()).expect("open");
             for b in [&b1, &b2, &b3] {
-                s.put_decided(b, &cert(b)).expect("put");
+                s.put_decided(b, &cert(b), None).expect("put");
             }
             check(&s);
             // A store written before the index existed: forget the index, reopen, rebuilt.
@@ -706,5 +1014,74 @@ mod tests {
         }
         let s = SledStore::open(dir.path()).expect("reopen");
         check(&s);
+    }
+
+    #[test]
+    fn a_flipped_byte_in_a_stored_state_node_is_caught_at_open_and_on_read() {
+        use certledger_core::ledger::{Department, Genesis};
+        use certledger_core::ledger_store::LedgerStore as _;
+
+        use std::sync::Arc;
+
+        use crate::server::exec::{CoreLedger, Executor as _};
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let admin = SecretKey::from_seed(&[1; 32]);
+        let genesis = Genesis {
+            chain_id: "c".into(),
+            genesis_time: 0,
+            departments: vec![Department {
+                id: "education".into(),
+                name_zh: "教育部".into(),
+                name_en: "Ministry of Education".into(),
+                node_key: SecretKey::from_seed(&[3; 32]).public_key(),
+                admin_keys: vec![admin.public_key()],
+            }],
+        };
+        let ty = |n: u32| {
+            SignedEntry::sign(
+                &admin,
+                "c",
+                EntryBody::RegisterType(RegisterType {
+                    type_id: format!("t{n}"),
+                    name_zh: "类".into(),
+                    name_en: "T".into(),
+                    claims: vec![],
+                    validity_s: 1,
+                    holder_binding: false,
+                }),
+            )
+            .to_bytes()
+        };
+        let store = SledStore::open(dir.path()).expect("open");
+        let mut l = CoreLedger::open(&genesis, store.clone(), Arc::default()).expect("genesis");
+        for h in 1..=3u32 {
+            let entries: Vec<Vec<u8>> = (0..10).map(|i| ty(h * 100 + i)).collect();
+            l.apply_block(u64::from(h), u64::from(h), &entries).expect("apply");
+        }
+        let root = l.outcome().state_root;
+        drop(l);
+        // An intact store reopens at its head.
+        let l = CoreLedger::open(&genesis, store.clone(), Arc::default()).expect("reopen");
+        assert_eq!(l.outcome().state_root, root);
+        drop(l);
+        // Flip one byte of a node below the root: reads through it are refused, not served.
+        let child = match store.smt_node(&root).expect("read").expect("root") {
+            smt::Node::Internal { left, .. } => left,
+            _ => panic!("30 keys under a leaf root"),
+        };
+        let flip = |hash: &[u8; 32]| {
+            let mut v = store.smt_nodes.get(hash).expect("get").expect("stored").to_vec();
+            let last = v.len() - 1;
+            v[last] ^= 1;
+            store.smt_nodes.insert(hash, v).expect("put");
+        };
+        flip(&child);
+        let err = store.smt_node(&child).expect_err("damaged node refused");
+        assert!(err.to_string().contains("damaged store"), "{err}");
+        // Flip one byte of the root node: opening the ledger says the store is damaged.
+        flip(&root);
+        let err = CoreLedger::open(&genesis, store, Arc::default()).expect_err("damaged");
+        assert!(err.to_string().contains("damaged"), "{err}");
     }
 }

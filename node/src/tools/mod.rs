@@ -12,4 +12,5 @@ pub mod failure;
 pub mod governance;
 pub mod issuer;
 pub mod issuer_cli;
+pub mod scale;
 pub mod types_cli;

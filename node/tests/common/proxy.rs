@@ -344,7 +344,9 @@ impl FaultNet {
             let peers: Vec<String> = (0..n)
                 .filter(|j| *j != i)
                 .map(|j| {
-                    let id = certledger_node::server::consensus::peer_id_of(&net.keys[j].public_key()).unwrap();
+                    let id =
+                        certledger_node::server::consensus::peer_id_of(&net.keys[j].public_key())
+                            .unwrap();
                     let port = p2p[i][j].as_ref().unwrap().listen.port();
                     format!("/ip4/127.0.0.1/tcp/{port}/p2p/{id}")
                 })
