@@ -40,8 +40,9 @@ use crate::context::{
 use crate::exec::{self, CoreLedger, EntryError, EntryId, Executor};
 use crate::store::{SledStore, Store};
 use certledger_core::codec::Encode as _;
-use certledger_core::ledger::{quorum_threshold, Department, EntryBody, LogLeaf};
-use certledger_core::note::{self, LedgerCheckpoint, Note, NoteKey, NoteSigner, Quorum};
+use certledger_core::ledger::{Department, EntryBody, LogLeaf};
+use certledger_core::note::{self, LedgerCheckpoint, Note, NoteSigner, Quorum};
+use certledger_core::verify::TrustRoot;
 
 /// Most entries in one block.
 pub const MAX_BLOCK_ENTRIES: usize = 2_000;
@@ -253,7 +254,7 @@ impl NodeHandle {
     /// The checkpoint quorum of `height`: the deciding departments' node keys, named by
     /// department id, more than two thirds of them.
     pub fn quorum_at(&self, height: u64) -> Quorum {
-        quorum_of(&self.chain_id, &self.departments_at(height))
+        TrustRoot::from_departments(&self.chain_id, &self.departments_at(height)).quorum()
     }
 
     /// This node's own signed checkpoint note for committed height `h`, if its department
@@ -276,13 +277,6 @@ impl NodeHandle {
         let me = self.key.public_key();
         self.departments_at(height).into_iter().find(|d| d.node_key == me).map(|d| d.id)
     }
-}
-
-/// The checkpoint quorum of a department set under `chain_id`.
-pub fn quorum_of(chain_id: &str, departments: &[Department]) -> Quorum {
-    let keys: Vec<NoteKey> =
-        departments.iter().map(|d| NoteKey { name: d.id.clone(), key: d.node_key }).collect();
-    Quorum { origin: chain_id.to_owned(), threshold: quorum_threshold(keys.len()), keys }
 }
 
 /// Whether a governance change leaf adds the department with node key `key`.
@@ -330,7 +324,7 @@ pub fn checkpoint_of(h: &BlockHeader) -> LedgerCheckpoint {
 /// The genesis checkpoint quorum: every genesis department's node key named by its
 /// department id, more than 2/3 (later heights: [`NodeHandle::quorum_at`]).
 pub fn checkpoint_quorum(genesis: &Genesis) -> Quorum {
-    quorum_of(&genesis.chain_id, &genesis.to_core().departments)
+    TrustRoot::from_genesis(&genesis.to_core()).quorum()
 }
 
 /// RFC 9162 root over a block's entries (leaf data = entry bytes).
