@@ -162,7 +162,12 @@ pub struct CompromiseCmd {
     #[command(flatten)]
     node: NodeOpts,
     /// The compromised issuer key's own key file (a self-report, from now on only).
-    #[arg(long, value_name = "FILE", required_unless_present = "admin_key", conflicts_with_all = ["admin_key", "issuer"])]
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "admin_key",
+        conflicts_with_all = ["admin_key", "issuer"]
+    )]
     key: Option<PathBuf>,
     /// A department admin key file (of the issuer key's department; may backdate).
     #[arg(long, value_name = "FILE", requires = "issuer")]

@@ -187,7 +187,8 @@ mod tests {
     const CHAIN: &str = "proofs-test";
     /// Department ids; the first (whose admin is `World::admin`) owns the business licence
     /// (`profiles::issuing_department`), which the verifier checks.
-    const DEPARTMENTS: [&str; 4] = ["market-regulation", "public-security", "education", "transport"];
+    const DEPARTMENTS: [&str; 4] =
+        ["market-regulation", "public-security", "education", "transport"];
 
     struct World {
         _dir: tempfile::TempDir,

@@ -397,16 +397,8 @@ async fn issuer_commands_end_to_end() {
     ])
     .await;
     assert_eq!(o.code, i32::from(issuer::EXIT_REFUSED), "{}", o.stderr);
-    let o = cli(&[
-        "revoke",
-        "--node",
-        &url,
-        "--issuer-key",
-        p(&key_d),
-        "--credential-id",
-        &dl_id,
-    ])
-    .await;
+    let o = cli(&["revoke", "--node", &url, "--issuer-key", p(&key_d), "--credential-id", &dl_id])
+        .await;
     assert_eq!(o.code, i32::from(issuer::EXIT_INPUT), "revoke without a reason: {}", o.stderr);
     cli(&[
         "revoke",
