@@ -15,7 +15,7 @@ use base64::Engine as _;
 use certledger_core::bundle::Proofs;
 use certledger_core::codec::Encode as _;
 use certledger_core::credential_file::CredentialFile;
-use certledger_core::ledger::{CredentialStatus, EntryBody, SignedEntry};
+use certledger_core::ledger::{CompromiseIssuer, CredentialStatus, EntryBody, SignedEntry};
 use certledger_core::profiles::{self, CredentialType};
 use certledger_core::sig::SecretKey;
 use certledger_core::verify::{self, Invalid, TrustRoot, Verdict};
@@ -23,7 +23,7 @@ use certledger_core::{didkey, testkit};
 use certledger_node::config::{Genesis, KeyFile};
 use certledger_node::tools::audit::{self, Target};
 use certledger_node::tools::issuer::{self, NodeClient};
-use common::{TestNet, CHAIN_ID};
+use common::{TestNet, CHAIN_ID, OWNERS};
 use serde_json::Value;
 
 const T: Duration = Duration::from_secs(60);
@@ -88,7 +88,7 @@ impl World {
             "--admin-key",
             p(&self.admin_files[dept]),
             "--department",
-            &format!("dept-{dept}"),
+            OWNERS[dept],
             "--new-key-out",
             p(&key_file),
             "--types",
@@ -171,7 +171,7 @@ fn assert_valid(v: &Verdict, what: &str) {
 }
 
 async fn world() -> World {
-    let mut net = TestNet::new(4, 0);
+    let mut net = TestNet::with_departments(&OWNERS, 0);
     let dir = net.dir.path().join("work");
     std::fs::create_dir_all(&dir).unwrap();
     // Node 0 serves a fixture verification page.
@@ -196,11 +196,13 @@ async fn world() -> World {
         KeyFile::new(a).write(&f).unwrap();
         admin_files.push(f);
     }
-    // The shipped types (no CLI registers types; any department admin may).
+    // The shipped types, each registered by its owning department's admin (the department whose
+    // admins may then authorise issuers for it).
     let mut ids = Vec::new();
     for ty in profiles::ALL {
+        let owner = OWNERS.iter().position(|d| *d == ty.issuing_department).unwrap();
         let e = SignedEntry::sign(
-            &net.admins[0],
+            &net.admins[owner],
             CHAIN_ID,
             EntryBody::RegisterType(testkit::register_type(ty)),
         )
@@ -221,11 +223,39 @@ async fn issuer_commands_end_to_end() {
     let w = world().await;
     let url = w.url.clone();
 
-    // Two departments register issuers (dept-0: licences; dept-1: diplomas and identity).
-    let a = w.register(0, "issuer-a", "business-licence,driving-licence").await;
-    let b = w.register(1, "issuer-b", "diploma,identity-attestation").await;
-    assert_ne!(a.public_key(), b.public_key());
+    // Each type's owning department registers its issuer (1 market regulation: licences;
+    // 3 transport: driving licences; 2 education: diplomas; 0 public security: identity).
+    let a = w.register(1, "issuer-a", "business-licence").await;
+    let d = w.register(3, "issuer-d", "driving-licence").await;
+    let b = w.register(2, "issuer-b", "diploma").await;
+    let e = w.register(0, "issuer-e", "identity-attestation").await;
+    let keys: BTreeSet<_> = [&a, &d, &b, &e].iter().map(|k| k.public_key().0).collect();
+    assert_eq!(keys.len(), 4);
 
+    // Refused: an admin of a department that does not own the type, even for its own issuer
+    // (the node answers 403 with the ledger's reason).
+    let o = cli(&[
+        "issuer",
+        "register",
+        "--node",
+        &url,
+        "--admin-key",
+        p(&w.admin_files[2]),
+        "--department",
+        OWNERS[2],
+        "--issuer",
+        &didkey::did_key(&SecretKey::from_seed(&[5; 32]).public_key()),
+        "--types",
+        "business-licence",
+        "--name-zh",
+        "x",
+        "--name-en",
+        "x",
+    ])
+    .await;
+    assert_eq!(o.code, i32::from(issuer::EXIT_REFUSED), "{}", o.stderr);
+    assert!(o.stderr.contains("unauthorised_signer"), "{}", o.stderr);
+    assert!(o.stderr.contains("the type belongs to another department"), "{}", o.stderr);
     // Refused: an admin key of another department; a key that is not an admin at all.
     let o = cli(&[
         "issuer",
@@ -233,9 +263,9 @@ async fn issuer_commands_end_to_end() {
         "--node",
         &url,
         "--admin-key",
-        p(&w.admin_files[1]),
+        p(&w.admin_files[2]),
         "--department",
-        "dept-0",
+        OWNERS[1],
         "--issuer",
         &didkey::did_key(&SecretKey::from_seed(&[5; 32]).public_key()),
         "--types",
@@ -254,13 +284,18 @@ async fn issuer_commands_end_to_end() {
     let did = didkey::did_key(&holder);
     let hex_holder = hex::encode(holder.0);
     let bl = w.issue("issuer-a.key.json", &profiles::BUSINESS_LICENCE, &did, "bl.json").await;
-    let dl = w.issue("issuer-a.key.json", &profiles::DRIVING_LICENCE, &hex_holder, "dl.json").await;
+    let dl = w.issue("issuer-d.key.json", &profiles::DRIVING_LICENCE, &hex_holder, "dl.json").await;
     let dip = w.issue("issuer-b.key.json", &profiles::DIPLOMA, &did, "dip.json").await;
+    let ia = w.issue("issuer-e.key.json", &profiles::IDENTITY_ATTESTATION, &did, "ia.json").await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let ia = w.issue("issuer-b.key.json", &profiles::IDENTITY_ATTESTATION, &did, "ia.json").await;
-    for (f, name) in
-        [(&bl, "business licence"), (&dl, "driving licence"), (&dip, "diploma"), (&ia, "identity")]
-    {
+    let dip2 = w.issue("issuer-b.key.json", &profiles::DIPLOMA, &did, "dip2.json").await;
+    for (f, name) in [
+        (&bl, "business licence"),
+        (&dl, "driving licence"),
+        (&dip, "diploma"),
+        (&ia, "identity"),
+        (&dip2, "second diploma"),
+    ] {
         assert_valid(&w.verdict(f, &f.proofs), name);
         // The ledger holds no claim value: the anchor leaf carries only ids and a commitment.
         let leaf = String::from_utf8_lossy(&f.proofs.anchor_leaf).into_owned();
@@ -348,6 +383,7 @@ async fn issuer_commands_end_to_end() {
 
     // Revoke the driving licence: only its department may, and the proofs then say revoked.
     let dl_id = hex::encode(dl.credential_id);
+    let key_d = w.path("issuer-d.key.json");
     let o = cli(&[
         "revoke",
         "--node",
@@ -361,16 +397,8 @@ async fn issuer_commands_end_to_end() {
     ])
     .await;
     assert_eq!(o.code, i32::from(issuer::EXIT_REFUSED), "{}", o.stderr);
-    let o = cli(&[
-        "revoke",
-        "--node",
-        &url,
-        "--issuer-key",
-        p(&w.path("issuer-a.key.json")),
-        "--credential-id",
-        &dl_id,
-    ])
-    .await;
+    let o = cli(&["revoke", "--node", &url, "--issuer-key", p(&key_d), "--credential-id", &dl_id])
+        .await;
     assert_eq!(o.code, i32::from(issuer::EXIT_INPUT), "revoke without a reason: {}", o.stderr);
     cli(&[
         "revoke",
@@ -378,7 +406,7 @@ async fn issuer_commands_end_to_end() {
         &url,
         "--json",
         "--issuer-key",
-        p(&w.path("issuer-a.key.json")),
+        p(&key_d),
         "--credential-id",
         &dl_id,
         "--reason",
@@ -423,7 +451,7 @@ async fn issuer_commands_end_to_end() {
         &url,
         "--json",
         "--admin-key",
-        p(&w.admin_files[0]),
+        p(&w.admin_files[1]),
         "--old-key",
         p(&key_a),
         "--new-key-out",
@@ -462,25 +490,52 @@ async fn issuer_commands_end_to_end() {
     let bl2 = w.issue("issuer-a2.key.json", &profiles::BUSINESS_LICENCE, &did, "bl2.json").await;
     assert_valid(&w.verdict(&bl2, &bl2.proofs), "licence by the new key");
 
-    // Compromise issuer B since the identity attestation's anchor time (signed by B itself):
-    // the attestation is refused, the diploma anchored 2 s earlier still verifies.
-    let since = ia.proofs.credential_record.anchored_time;
+    // Compromise issuer B since the second diploma's anchor time: the key itself may not
+    // backdate its report (refused by the CLI before submitting, and by the node: 403), its
+    // department's admin may. The second diploma is refused, the one anchored 2 s earlier still
+    // verifies.
+    let since = dip2.proofs.credential_record.anchored_time;
     assert!(dip.proofs.credential_record.anchored_time < since);
-    cli(&[
+    let key_b = w.path("issuer-b.key.json");
+    let o = cli(&[
         "issuer",
         "compromise",
         "--node",
         &url,
         "--key",
-        p(&w.path("issuer-b.key.json")),
+        p(&key_b),
+        "--since",
+        &since.to_string(),
+    ])
+    .await;
+    assert_eq!(o.code, i32::from(issuer::EXIT_INPUT), "{}", o.stderr);
+    assert!(o.stderr.contains("--admin-key"), "{}", o.stderr);
+    let backdated = SignedEntry::sign(
+        &b,
+        CHAIN_ID,
+        EntryBody::CompromiseIssuer(CompromiseIssuer { issuer_key: b.public_key(), since }),
+    );
+    let (s, v) = w.net.submit(0, &backdated.to_bytes()).await;
+    assert_eq!(s, 403, "{v}");
+    assert_eq!(v["error"], "unauthorised_signer", "{v}");
+    cli(&[
+        "issuer",
+        "compromise",
+        "--node",
+        &url,
+        "--admin-key",
+        p(&w.admin_files[2]),
+        "--issuer",
+        p(&key_b),
         "--since",
         &since.to_string(),
     ])
     .await
     .ok();
     let proofs =
-        w.proofs_where(&ia.credential_id, |p| p.issuer_record.compromised_since.is_some()).await;
-    assert_eq!(w.verdict(&ia, &proofs), Verdict::Invalid(Invalid::IssuerKeyCompromised));
+        w.proofs_where(&dip2.credential_id, |p| p.issuer_record.compromised_since.is_some()).await;
+    assert_eq!(proofs.issuer_record.compromised_since, Some(since));
+    assert_eq!(w.verdict(&dip2, &proofs), Verdict::Invalid(Invalid::IssuerKeyCompromised));
     let proofs =
         w.proofs_where(&dip.credential_id, |p| p.issuer_record.compromised_since.is_some()).await;
     assert_valid(&w.verdict(&dip, &proofs), "diploma anchored before the compromise");
@@ -516,7 +571,7 @@ async fn issuer_commands_end_to_end() {
         "--trust-root",
         p(&w.trust_root_file),
         "--department",
-        "dept-0",
+        OWNERS[1],
         "--from",
         "0",
         "--to",
@@ -531,9 +586,9 @@ async fn issuer_commands_end_to_end() {
     assert_eq!(v["verified"], true);
     let count =
         |kind: &str| v["items"].as_array().unwrap().iter().filter(|i| i["kind"] == kind).count();
-    // bl, dl, bl2 anchored; revoke + suspend + reinstate; a and a2 registered; a retired.
-    assert_eq!(count("anchor_issuance"), 3, "{v}");
-    assert_eq!(count("change_status"), 3, "{v}");
+    // bl, bl2 anchored; suspend + reinstate; a and a2 registered; a retired.
+    assert_eq!(count("anchor_issuance"), 2, "{v}");
+    assert_eq!(count("change_status"), 2, "{v}");
     assert_eq!(count("register_issuer"), 2, "{v}");
     assert_eq!(count("retire_issuer"), 1, "{v}");
     assert!(v["checkpoint_heights"].as_array().unwrap().len() >= 3, "paged by 3");
@@ -550,7 +605,7 @@ async fn issuer_commands_end_to_end() {
             "--trust-root",
             p(&w.trust_root_file),
             "--department",
-            "dept-1",
+            OWNERS[2],
             "--all",
         ])
         .await
@@ -570,9 +625,9 @@ async fn issuer_commands_end_to_end() {
     }
     assert_eq!(compromises, 1);
     // Tampering with a served proof or summary is caught.
-    let (s, page) = w.net.get(0, "/v1/audit/department/dept-0?limit=50").await;
+    let (s, page) = w.net.get(0, "/v1/audit/department/market-regulation?limit=50").await;
     assert_eq!(s, 200, "{page}");
-    let target = Target::Department { id: "dept-0".into(), from: 0, to: u64::MAX };
+    let target = Target::Department { id: OWNERS[1].into(), from: 0, to: u64::MAX };
     assert!(audit::verify_page(&page, &target, &w.trust_root).is_ok());
     let mut bad = page.clone();
     let first = bad["items"][1]["proof"][0].as_str().unwrap().to_owned();
@@ -581,7 +636,7 @@ async fn issuer_commands_end_to_end() {
     let mut bad = page.clone();
     bad["items"][1]["kind"] = Value::String("retire_issuer".into());
     assert!(audit::verify_page(&bad, &target, &w.trust_root).is_err());
-    let other = Target::Department { id: "dept-1".into(), from: 0, to: u64::MAX };
+    let other = Target::Department { id: OWNERS[2].into(), from: 0, to: u64::MAX };
     assert!(audit::verify_page(&page, &other, &w.trust_root).is_err());
     let (s, _) = w.net.get(0, "/v1/audit/department/..%2Fx").await;
     assert_eq!(s, 400);
@@ -622,7 +677,7 @@ async fn issuer_commands_end_to_end() {
 async fn batch_issuance_resumes_without_issuing_twice() {
     let w = world().await;
     let url = w.url.clone();
-    w.register(2, "issuer-c", "identity-attestation").await;
+    w.register(0, "issuer-c", "identity-attestation").await;
     let key_c = w.path("issuer-c.key.json");
 
     // A bad row is named and nothing is issued.
@@ -791,7 +846,7 @@ async fn batch_issuance_resumes_without_issuing_twice() {
         "--trust-root",
         p(&w.trust_root_file),
         "--department",
-        "dept-2",
+        OWNERS[0],
         "--all",
         "--limit",
         "500",

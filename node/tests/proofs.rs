@@ -19,7 +19,7 @@ use certledger_core::sig::SecretKey;
 use certledger_core::smt::SmtProof;
 use certledger_core::verify::{self, Policy, TrustRoot, Verdict};
 use certledger_core::{issuance, profiles, testkit};
-use common::{id_hex, TestNet, CHAIN_ID};
+use common::{id_hex, TestNet, CHAIN_ID, OWNERS};
 
 fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
@@ -47,7 +47,7 @@ async fn proofs_from(net: &TestNet, i: usize, id: &[u8; 32]) -> (u64, Proofs) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proofs_from_another_node_verify() {
-    let mut net = TestNet::new(4, 0);
+    let mut net = TestNet::with_departments(&OWNERS, 0);
     net.start_all();
     net.wait_height(&[0, 1, 2, 3], 1, Duration::from_secs(120)).await;
     let genesis =
@@ -57,22 +57,20 @@ async fn proofs_from_another_node_verify() {
     let (s, v) = net.get(1, "/v1/trust-root").await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(TrustRoot::from_json(&v.to_string()).unwrap(), trust_root);
-    let quorum = note::Quorum {
-        origin: trust_root.chain_id.clone(),
-        keys: trust_root.keys.clone(),
-        threshold: trust_root.threshold,
-    };
+    let quorum = trust_root.quorum();
 
-    // Type and issuer (department 0), then a business licence anchored through node 0.
+    // Type and issuer (its owner, market regulation: department 1), then a business licence
+    // anchored through node 0.
     let bl = &profiles::BUSINESS_LICENCE;
+    assert_eq!(OWNERS[1], bl.issuing_department);
     let issuer = SecretKey::generate(&mut rand::rngs::OsRng);
     let t = now();
     let setup = [
-        sign(&net.admins[0], EntryBody::RegisterType(testkit::register_type(bl))),
+        sign(&net.admins[1], EntryBody::RegisterType(testkit::register_type(bl))),
         sign(
-            &net.admins[0],
+            &net.admins[1],
             EntryBody::RegisterIssuer(RegisterIssuer {
-                department: "dept-0".into(),
+                department: OWNERS[1].into(),
                 issuer_key: issuer.public_key(),
                 types: vec![bl.id.to_owned()],
                 valid_from: t - 60,

@@ -6,9 +6,10 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use certledger_core::codec::Encode as _;
-use certledger_core::ledger::{quorum_threshold, Department, EntryBody, LogLeaf};
-use certledger_core::note::{LedgerCheckpoint, NoteKey, Quorum};
+use certledger_core::ledger::{Department, EntryBody, LogLeaf};
+use certledger_core::note::{LedgerCheckpoint, Quorum};
 use certledger_core::sig::PublicKey;
+use certledger_core::verify::TrustRoot;
 
 use crate::config::Genesis;
 use crate::server::context::{Block, BlockHeader};
@@ -20,11 +21,10 @@ pub const MAX_BLOCK_ENTRIES: usize = 2_000;
 /// Malachite's default configuration).
 pub const MAX_BLOCK_BYTES: usize = 3 * 1024 * 1024;
 
-/// The checkpoint quorum of a department set under `chain_id`.
+/// The checkpoint quorum of a department set under `chain_id` (core's one rule:
+/// [`TrustRoot::from_departments`]).
 pub fn quorum_of(chain_id: &str, departments: &[Department]) -> Quorum {
-    let keys: Vec<NoteKey> =
-        departments.iter().map(|d| NoteKey { name: d.id.clone(), key: d.node_key }).collect();
-    Quorum { origin: chain_id.to_owned(), threshold: quorum_threshold(keys.len()), keys }
+    TrustRoot::from_departments(chain_id, departments).quorum()
 }
 
 /// Whether a governance change leaf adds the department with node key `key`.

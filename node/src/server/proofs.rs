@@ -186,6 +186,10 @@ mod tests {
     use crate::server::handle::open_node;
 
     const CHAIN: &str = "proofs-test";
+    /// Department ids; the first (whose admin is `World::admin`) owns the business licence
+    /// (`profiles::issuing_department`), which the verifier checks.
+    const DEPARTMENTS: [&str; 4] =
+        ["market-regulation", "public-security", "education", "transport"];
 
     struct World {
         _dir: tempfile::TempDir,
@@ -208,7 +212,7 @@ mod tests {
                 .iter()
                 .enumerate()
                 .map(|(i, k)| GenesisDepartment {
-                    id: format!("dept-{i}"),
+                    id: DEPARTMENTS[i].into(),
                     name_zh: format!("部门{i}"),
                     name_en: format!("Department {i}"),
                     node_key: k.public_key(),
@@ -280,7 +284,7 @@ mod tests {
         fn cosign(&self, header: &BlockHeader) {
             let mut note = Note::new(&checkpoint_of(header).to_body()).expect("note");
             for (i, k) in self.node_keys.iter().enumerate().take(3) {
-                note.sign(&NoteSigner::new(&format!("dept-{i}"), k.clone()).expect("signer"))
+                note.sign(&NoteSigner::new(DEPARTMENTS[i], k.clone()).expect("signer"))
                     .expect("sign");
             }
             self.node.store.put_checkpoint(header.height, &note.to_text()).expect("put");
@@ -307,7 +311,7 @@ mod tests {
                 w.sign(
                     &w.admin,
                     EntryBody::RegisterIssuer(RegisterIssuer {
-                        department: "dept-0".into(),
+                        department: DEPARTMENTS[0].into(),
                         issuer_key: issuer.public_key(),
                         types: vec![bl.id.into()],
                         valid_from: 0,

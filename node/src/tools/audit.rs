@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use certledger_core::ledger::{EntryBody, LogLeaf, SignedEntry};
 use certledger_core::merkle;
-use certledger_core::note::{self, Quorum};
+use certledger_core::note;
 use certledger_core::sig::PublicKey;
 use certledger_core::verify::TrustRoot;
 use serde_json::{json, Value};
@@ -184,11 +184,7 @@ pub fn verify_page(
     target: &Target,
     trust_root: &TrustRoot,
 ) -> anyhow::Result<(Vec<AuditItem>, u64, Option<String>, bool)> {
-    let quorum = Quorum {
-        origin: trust_root.chain_id.clone(),
-        keys: trust_root.keys.clone(),
-        threshold: trust_root.threshold,
-    };
+    let quorum = trust_root.quorum();
     let note_text = field(field(page, "checkpoint")?, "note")?.as_str().unwrap_or("");
     let cp = note::verify_checkpoint(note_text, &quorum)
         .map_err(|e| unverified(format!("the checkpoint does not verify: {e}")))?;

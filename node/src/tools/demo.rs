@@ -249,7 +249,7 @@ pub async fn run(
         }
     }
     let cp_height =
-        certledger_core::note::verify_checkpoint(&proofs.checkpoint, &quorum(&trust_root))
+        certledger_core::note::verify_checkpoint(&proofs.checkpoint, &trust_root.quorum())
             .map(|c| c.height)
             .map_err(|e| anyhow!("served checkpoint: {e}"))?;
     println!("== proofs fetched from {node_b} against cosigned checkpoint height {cp_height}");
@@ -369,14 +369,6 @@ pub async fn run(
         proofs_from: node_b.clone(),
         out_dir,
     })
-}
-
-fn quorum(t: &TrustRoot) -> certledger_core::note::Quorum {
-    certledger_core::note::Quorum {
-        origin: t.chain_id.clone(),
-        keys: t.keys.clone(),
-        threshold: t.threshold,
-    }
 }
 
 /// `GET /v1/proofs/credential/{id}` until a cosigned checkpoint covers the credential.

@@ -348,6 +348,27 @@ pub async fn compromise(
     node.submit_and_wait(&entry).await.context("reporting the issuer key compromised")
 }
 
+/// Seconds a self-reported compromise is dated ahead of the reporter's clock: the ledger takes
+/// a self-declared `since` only from the block time on, and the block that commits the report
+/// is built a moment after it is sent.
+pub const SELF_REPORT_LEAD_S: u64 = 5;
+
+/// The `since` of a compromise the issuer key reports itself (`specs/ledger.md`, "Authority
+/// over an issuer record"): a time before `now` is refused here, before anything is submitted
+/// (only the department's admins may backdate); a time sooner than [`SELF_REPORT_LEAD_S`] from
+/// `now` becomes `now + SELF_REPORT_LEAD_S`, the first time the ledger will surely accept.
+pub fn self_reported_since(since: u64, now: u64) -> anyhow::Result<u64> {
+    if since < now {
+        return Err(input(format!(
+            "--since {} is in the past: an issuer key reports its own compromise only from now \
+             on; to backdate, sign with an admin key of its department (--admin-key FILE \
+             --issuer KEY) / 签发密钥只能自报从现在起的泄露，追溯须由本部门管理员签署",
+            format_time(since)
+        )));
+    }
+    Ok(since.max(now.saturating_add(SELF_REPORT_LEAD_S)))
+}
+
 /// What `issuer rotate` did.
 #[derive(Clone, Debug)]
 pub struct Rotated {
@@ -699,5 +720,20 @@ mod tests {
         let e = Pending::issue(&issuer, ty, &json!({"name": "x"}), &holder, "c", 1, &mut rng)
             .unwrap_err();
         assert_eq!(exit_code(&e), EXIT_INPUT);
+    }
+
+    /// A key's own compromise report is never backdated (the ledger would refuse it, and a
+    /// thief must not invalidate earlier credentials): refused before submitting; "now" is
+    /// dated to the first time the ledger surely accepts.
+    #[test]
+    fn a_self_reported_compromise_is_never_in_the_past() {
+        let now = 1_800_000_000;
+        for past in [0, now - 3600, now - 1] {
+            let e = self_reported_since(past, now).unwrap_err();
+            assert_eq!(exit_code(&e), EXIT_INPUT, "{past}");
+            assert!(e.to_string().contains("--admin-key"), "{e}");
+        }
+        assert_eq!(self_reported_since(now, now).unwrap(), now + SELF_REPORT_LEAD_S);
+        assert_eq!(self_reported_since(now + 3600, now).unwrap(), now + 3600);
     }
 }

@@ -66,12 +66,18 @@ pub enum IssuerCmd {
         certledger-node issuer retire --node http://127.0.0.1:8080 --admin-key dept.admin.key.json \\\n    \
         --issuer issuer.key.json --at +1h\n\nThe ledger refuses a retirement time before the block time.")]
     Retire(RetireCmd),
-    /// Report an issuer key compromised since a time (signed by an admin key of its department
-    /// or by the issuer key itself); credentials it anchored from then on stop verifying.
+    /// Report an issuer key compromised since a time (signed by the issuer key itself, from now
+    /// on only, or by an admin key of its department, which may backdate); credentials it
+    /// anchored from then on stop verifying.
     #[command(after_help = "Examples:\n  \
-        certledger-node issuer compromise --node http://127.0.0.1:8080 --key dept.admin.key.json \\\n    \
-        --issuer did:key:z6Mk... --since 2026-03-01T09:30:00Z\n  \
-        certledger-node issuer compromise --node http://127.0.0.1:8080 --key issuer.key.json --since -2h")]
+        certledger-node issuer compromise --node http://127.0.0.1:8080 --key issuer.key.json\n  \
+        certledger-node issuer compromise --node http://127.0.0.1:8080 --admin-key dept.admin.key.json \\\n    \
+        --issuer did:key:z6Mk... --since 2026-03-01T09:30:00Z\n\n\
+        自报泄露 (--key) 只能从现在起生效; 追溯到过去的时间须由本部门管理员签署 (--admin-key),\n\
+        管理员也可把自报的时间改早。\n\
+        A key reports its own compromise (--key) from now on only; a past --since needs an admin\n\
+        key of its department (--admin-key), which may also correct a self-declared time to an\n\
+        earlier one.")]
     Compromise(CompromiseCmd),
 }
 
@@ -155,14 +161,22 @@ pub struct RetireCmd {
 pub struct CompromiseCmd {
     #[command(flatten)]
     node: NodeOpts,
-    /// The signing key file: a department admin key, or the compromised issuer key itself.
-    #[arg(long, value_name = "FILE")]
-    key: PathBuf,
-    /// The compromised issuer key (default: the --key itself).
+    /// The compromised issuer key's own key file (a self-report, from now on only).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "admin_key",
+        conflicts_with_all = ["admin_key", "issuer"]
+    )]
+    key: Option<PathBuf>,
+    /// A department admin key file (of the issuer key's department; may backdate).
+    #[arg(long, value_name = "FILE", requires = "issuer")]
+    admin_key: Option<PathBuf>,
+    /// The compromised issuer key, with --admin-key (did:key, hex, base64url or its key file).
     #[arg(long)]
     issuer: Option<String>,
-    /// Compromised since (may be in the past).
-    #[arg(long, allow_hyphen_values = true)]
+    /// Compromised since (default now; a time in the past needs --admin-key).
+    #[arg(long, default_value = "now", allow_hyphen_values = true)]
     since: String,
 }
 
@@ -431,12 +445,16 @@ pub async fn run_issuer(cmd: IssuerCmd) -> anyhow::Result<()> {
         }
         IssuerCmd::Compromise(c) => {
             let node = c.node.client()?;
-            let signer = load_key(&c.key)?;
-            let key = match &c.issuer {
-                Some(k) => parse_public_key(k)?,
-                None => signer.public_key(),
-            };
             let since = parse_time(&c.since, now)?;
+            let (signer, key, since) = match (&c.key, &c.admin_key, &c.issuer) {
+                (Some(own), _, _) => {
+                    let signer = load_key(own)?;
+                    let key = signer.public_key();
+                    (signer, key, issuer::self_reported_since(since, now)?)
+                }
+                (None, Some(admin), Some(k)) => (load_key(admin)?, parse_public_key(k)?, since),
+                _ => return Err(input("give --key, or --admin-key with --issuer")),
+            };
             let done = issuer::compromise(&node, &signer, &key, since).await?;
             emit(
                 c.node.json,

@@ -18,7 +18,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use certledger_core::codec::Decode as _;
 use certledger_core::ledger::{self, EntryBody, RegisterType, SignedEntry, TypeRecord};
-use certledger_core::note::{self, Quorum};
+use certledger_core::note;
 use certledger_core::profiles;
 use certledger_core::smt::SmtProof;
 use certledger_core::verify::TrustRoot;
@@ -28,14 +28,15 @@ use serde_json::{json, Value};
 /// `type ...`.
 #[derive(Subcommand, Debug)]
 pub enum TypeCmd {
-    /// Register shipped credential types on the ledger (signed by any department admin key;
-    /// by convention the type's issuing department registers it).
+    /// Register shipped credential types on the ledger (signed by a department admin key; the
+    /// registering department owns the type and alone authorises issuers for it, so a shipped
+    /// type must be registered by its issuing department to verify).
     #[command(after_help = "Examples:\n  \
         certledger-node type register --node http://127.0.0.1:8080 \\\n    \
         --admin-key keys/dept-1.admin.key.json --type business-licence\n  \
         certledger-node type register --node http://127.0.0.1:8080 \\\n    \
         --admin-key keys/dept-0.admin.key.json --type urn:cn:certledger:vct:identity-attestation:1\n\n\
-        Types, each with the department that issues it by convention:\n  \
+        Types, each with the department that must register and issue it:\n  \
         business-licence (market-regulation), driving-licence (transport),\n  \
         diploma (education), identity-attestation (public-security); or a type id.\n\
         A type already registered with the same definition is reported and counts as success.\n\n\
@@ -101,11 +102,7 @@ async fn proven_type(node: &NodeClient, root: &TrustRoot, type_id: &str) -> anyh
     if status != 200 {
         return Err(unavailable(format!("state lookup on {}: HTTP {status} {v}", node.base())));
     }
-    let quorum = Quorum {
-        origin: root.chain_id.clone(),
-        keys: root.keys.clone(),
-        threshold: root.threshold,
-    };
+    let quorum = root.quorum();
     let cp = note::verify_checkpoint(v["checkpoint"].as_str().unwrap_or(""), &quorum)
         .map_err(|e| unverified(format!("the checkpoint does not verify: {e}")))?;
     let b64 = |name: &str| -> anyhow::Result<Option<Vec<u8>>> {

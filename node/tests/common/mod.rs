@@ -16,6 +16,11 @@ use serde_json::Value;
 
 pub const CHAIN_ID: &str = "certledger-test";
 
+/// The departments that own the shipped credential types (`profiles::issuing_department`), in
+/// the devnet's order (`certledger-node devnet`): a test that verifies shipped types names its
+/// validators so ([`TestNet::with_departments`]).
+pub const OWNERS: [&str; 4] = ["public-security", "market-regulation", "education", "transport"];
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -33,8 +38,16 @@ pub struct TestNet {
 }
 
 impl TestNet {
-    /// Writes genesis, keys and configs for `validators` validators plus `observers` observers.
+    /// Writes genesis, keys and configs for `validators` validators (departments `dept-<i>`)
+    /// plus `observers` observers.
     pub fn new(validators: usize, observers: usize) -> Self {
+        let ids: Vec<String> = (0..validators).map(|i| format!("dept-{i}")).collect();
+        Self::with_departments(&ids.iter().map(String::as_str).collect::<Vec<_>>(), observers)
+    }
+
+    /// Like [`TestNet::new`], one validator per department id in `ids`.
+    pub fn with_departments(ids: &[&str], observers: usize) -> Self {
+        let validators = ids.len();
         let dir = tempfile::tempdir().unwrap();
         let total = validators + observers;
         let keys: Vec<SecretKey> =
@@ -47,7 +60,7 @@ impl TestNet {
             genesis_time: 0,
             departments: (0..validators)
                 .map(|i| GenesisDepartment {
-                    id: format!("dept-{i}"),
+                    id: ids[i].to_owned(),
                     name_zh: format!("部门{i}"),
                     name_en: format!("Department {i}"),
                     node_key: keys[i].public_key(),
