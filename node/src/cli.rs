@@ -110,7 +110,7 @@ pub enum Cmd {
     #[command(after_help = "Examples:\n  certledger-node demo --dir ./devnet\n  \
         certledger-node demo --dir ./devnet --holder-key <hex from `certledger-wallet init --json`>")]
     Demo {
-        /// The devnet directory (genesis.json, keys/, node-<i>/node.toml).
+        /// The devnet directory (genesis.json, keys/, node-`<i>`/node.toml).
         #[arg(long)]
         dir: PathBuf,
         /// Also issue a business licence to this holder key (64 hex digits, e.g. a wallet's

@@ -20,8 +20,8 @@ use certledger_core::codec::Encode as _;
 use certledger_core::ledger::{
     AnchorIssuance, Department, EntryBody, Genesis, RegisterIssuer, SignedEntry,
 };
+use certledger_core::profiles;
 use certledger_core::sig::SecretKey;
-use certledger_core::{profiles, testkit};
 use serde_json::{json, Value};
 
 use crate::server::chain::entries_root;
@@ -72,7 +72,7 @@ fn ed25519_verify_us() -> f64 {
     let e = SignedEntry::sign(
         &key,
         CHAIN,
-        EntryBody::RegisterType(testkit::register_type(&profiles::BUSINESS_LICENCE)),
+        EntryBody::RegisterType(profiles::register_type(&profiles::BUSINESS_LICENCE)),
     );
     let n = 2_000;
     let t = Instant::now();
@@ -154,7 +154,7 @@ pub fn run(dir: &Path, sizes: &[u64], block_entries: usize) -> anyhow::Result<Ve
         }],
     };
     let mut node = Node::open(dir, &genesis)?;
-    let ty = testkit::register_type(&profiles::BUSINESS_LICENCE);
+    let ty = profiles::register_type(&profiles::BUSINESS_LICENCE);
     let issuer = SecretKey::from_seed(&[3; 32]);
     let setup = vec![
         SignedEntry::sign(&admin, CHAIN, EntryBody::RegisterType(ty.clone())).to_bytes(),
