@@ -442,6 +442,30 @@ async fn issuer_commands_end_to_end() {
     assert_valid(&w.verdict(&bl, &proofs), "reinstated licence");
     assert_eq!(proofs.credential_record.status_reason, 8);
 
+    // The operator dashboard counts what was just committed, per department and type (counts
+    // only), and serves its page.
+    let d: Value = reqwest::get(format!("{url}/v1/dashboard")).await.unwrap().json().await.unwrap();
+    let count = |dept: &str, ty: &str, kind: &str| {
+        d["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["department"] == dept && c["type"] == ty)
+            .map(|c| c[kind].as_u64().unwrap())
+            .unwrap_or(0)
+    };
+    assert_eq!(count("transport", profiles::DRIVING_LICENCE.id, "revoked"), 1, "{d}");
+    assert_eq!(count("market-regulation", profiles::BUSINESS_LICENCE.id, "suspended"), 1, "{d}");
+    assert_eq!(count("market-regulation", profiles::BUSINESS_LICENCE.id, "reinstated"), 1, "{d}");
+    assert!(count("market-regulation", profiles::BUSINESS_LICENCE.id, "issued") >= 1, "{d}");
+    assert_eq!(count("education", profiles::BUSINESS_LICENCE.id, "issued"), 0, "{d}");
+    assert_eq!(d["departments"].as_array().unwrap().len(), 4, "{d}");
+    assert!(!d["recent_blocks"].as_array().unwrap().is_empty(), "{d}");
+    assert!(!d.to_string().contains(&dl_id), "no credential id on the dashboard");
+    let page = reqwest::get(format!("{url}/dashboard/")).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("app.js"));
+
     // Rotate issuer A: the old key retires in 3 s; its earlier licence still verifies with the
     // historical authorisation (issuer record with retired_at after the anchor time).
     let o = cli(&[

@@ -485,12 +485,13 @@ impl AppLoop {
         }
         if let Err(e) = s.ledger.adopt(&executed) {
             error!(height = h, error = %e, "the ledger could not adopt the stored block; stopping");
-            std::process::exit(74);
+            return Err(Fatal::storage("ledger head after the stored block", e));
         }
         let ids: Vec<EntryId> = block.entries.iter().filter_map(|e| exec::entry_id(e)).collect();
         s.mempool.remove_committed(&ids);
         s.metrics.blocks_committed += 1;
         s.metrics.entries_committed += ids.len() as u64;
+        self.node.activity().record_block(h, ids.len() as u64, crate::server::dashboard::now_ms());
         // The checkpoint of height h is cosigned by the departments that decided h.
         let me = self.node.key.public_key();
         let dept = s.ledger.validators_at(h).into_iter().find(|d| d.node_key == me).map(|d| d.id);

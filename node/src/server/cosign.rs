@@ -94,6 +94,10 @@ async fn cosign_height(node: &NodeHandle, h: u64) -> Result<bool, Fatal> {
     }
     let text = merged.to_text();
     if note::verify_checkpoint(&text, &quorum).is_ok() {
+        if let Ok(signed) = merged.verify(&quorum.keys) {
+            let names = signed.iter().filter_map(|i| quorum.keys.get(*i)).map(|k| k.name.clone());
+            node.activity().record_cosigners(h, names);
+        }
         if let Err(e) = node.store.put_checkpoint(h, &text) {
             error!(error = %e, "storage write failed; stopping");
             return Err(Fatal::storage("checkpoint note", e));
@@ -130,6 +134,9 @@ mod tests {
         }
         fn governance_changes(&self) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
             self.0.governance_changes()
+        }
+        fn stats(&self) -> Result<Vec<crate::server::store::StatRow>, StoreError> {
+            self.0.stats()
         }
         fn update_certificate(&self, c: &StoredCertificate) -> Result<(), StoreError> {
             self.0.update_certificate(c)

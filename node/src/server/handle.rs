@@ -77,9 +77,19 @@ pub struct NodeHandle {
     pub sigs: Arc<exec::SigCache>,
     /// Client submissions not yet forwarded to the peers.
     pub outbox: Outbox,
+    /// Recent commits and cosigners, for the operator dashboard (bounded).
+    pub activity: Mutex<crate::server::dashboard::Activity>,
 }
 
 impl NodeHandle {
+    /// The dashboard's activity record (a poisoned lock is taken over: it holds only figures).
+    pub fn activity(&self) -> MutexGuard<'_, crate::server::dashboard::Activity> {
+        match self.activity.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
     /// Locks the shared state; a poisoned lock means a task panicked, which is fatal.
     pub fn lock(&self) -> MutexGuard<'_, Shared> {
         match self.shared.lock() {
@@ -314,5 +324,6 @@ pub fn open_node(cfg: &NodeToml) -> anyhow::Result<Arc<NodeHandle>> {
         changes: Mutex::new(changes),
         sigs,
         outbox: Default::default(),
+        activity: Mutex::new(Default::default()),
     }))
 }

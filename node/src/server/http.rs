@@ -84,6 +84,7 @@ fn routes() -> Vec<Route> {
         Route::new(Verb::Get, "/v1/audit/department/{id}", audit::department_handler),
         Route::new(Verb::Get, "/v1/audit/credential/{id}", audit::credential_handler),
         Route::new(Verb::Get, "/v1/validator-chain", governance::validator_chain_handler),
+        Route::new(Verb::Get, "/v1/dashboard", crate::server::dashboard::dashboard_handler),
         Route::new(Verb::Get, "/health", health),
         Route::new(Verb::Get, "/metrics", metrics),
     ]

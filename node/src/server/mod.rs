@@ -1,7 +1,8 @@
 //! The department server: consensus ([`consensus`]), the mempool and outbox ([`mempool`]),
 //! checkpoint cosigning ([`cosign`]), ledger execution ([`exec`]), storage ([`store`], [`codec`]),
 //! the Malachite context with block and vote formats ([`context`]), and the HTTP API ([`http`],
-//! with [`forward`], [`proofs`], [`audit`], [`governance`] and the verification page [`web`]).
+//! with [`forward`], [`proofs`], [`audit`], [`governance`], the verification page [`web`] and the
+//! operator [`dashboard`]).
 //! [`handle`] holds the state these share; [`chain`] the values derived from committed blocks.
 
 use std::path::Path;
@@ -18,6 +19,7 @@ pub mod codec;
 pub mod consensus;
 pub mod context;
 pub mod cosign;
+pub mod dashboard;
 pub mod exec;
 pub mod fatal;
 pub mod forward;
@@ -40,7 +42,7 @@ pub async fn run(config: &Path, web_dir: Option<&Path>) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding HTTP on {}", cfg.http_listen))?;
     info!(http = %cfg.http_listen, p2p = %cfg.p2p_listen, "node starting");
-    let mut app = http::router(handle.clone());
+    let mut app = http::router(handle.clone()).merge(dashboard::router());
     if let Some(dir) = web::find_web_dir(web_dir.or(cfg.web_dir.as_deref()))? {
         info!(dir = %dir.display(), "serving the verification page at /verify/");
         app = app.merge(web::router(&dir));

@@ -9,6 +9,7 @@
 //! status changes, keyed by credential id and log index), plus each issuer key's department and
 //! registration. Blocks stored before the index existed are indexed when the store is opened.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -163,6 +164,83 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<AuditRow>, StoreError>;
     /// An issuer key's department and registration entry.
     fn issuer_index(&self, issuer_key: &[u8; 32]) -> Result<Option<IssuerIndex>, StoreError>;
+    /// The dashboard's counters (issued and status changes per department and type), at most
+    /// [`MAX_STAT_ROWS`] rows, in key order.
+    fn stats(&self) -> Result<Vec<StatRow>, StoreError>;
+}
+
+/// Most counter rows [`Store::stats`] returns (departments x types x kinds).
+pub const MAX_STAT_ROWS: usize = 4096;
+
+/// What a counter counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StatKind {
+    /// Credentials anchored.
+    Issued,
+    /// Status changes to revoked.
+    Revoked,
+    /// Status changes to suspended.
+    Suspended,
+    /// Status changes back to active.
+    Reinstated,
+}
+
+impl StatKind {
+    fn tag(self) -> u8 {
+        match self {
+            Self::Issued => 0,
+            Self::Revoked => 1,
+            Self::Suspended => 2,
+            Self::Reinstated => 3,
+        }
+    }
+
+    fn from_tag(tag: u8) -> Option<Self> {
+        [Self::Issued, Self::Revoked, Self::Suspended, Self::Reinstated]
+            .into_iter()
+            .find(|k| k.tag() == tag)
+    }
+}
+
+/// One dashboard counter: committed entries of `kind` for credentials of `type_id` anchored by
+/// `department`'s issuers. Counts only: no credential id, holder or claim.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatRow {
+    /// The anchoring department.
+    pub department: String,
+    /// The credential type.
+    pub type_id: String,
+    /// What is counted.
+    pub kind: StatKind,
+    /// How many.
+    pub count: u64,
+}
+
+/// Counter keys in `meta`: `stats/ department \0 type \0 kind-tag` -> count (u64 BE).
+const STATS: &[u8] = b"stats/";
+
+fn stat_key(department: &str, type_id: &str, kind: StatKind) -> Vec<u8> {
+    let mut k = Vec::with_capacity(STATS.len() + department.len() + type_id.len() + 3);
+    k.extend_from_slice(STATS);
+    k.extend_from_slice(department.as_bytes());
+    k.push(0);
+    k.extend_from_slice(type_id.as_bytes());
+    k.push(0);
+    k.push(kind.tag());
+    k
+}
+
+fn parse_stat(k: &[u8], v: &[u8]) -> Option<StatRow> {
+    let rest = k.strip_prefix(STATS)?;
+    let mut parts = rest.splitn(3, |b| *b == 0);
+    let department = String::from_utf8(parts.next()?.to_vec()).ok()?;
+    let type_id = String::from_utf8(parts.next()?.to_vec()).ok()?;
+    let kind = match parts.next()? {
+        [tag] => StatKind::from_tag(*tag)?,
+        _ => return None,
+    };
+    let count = u64::from_be_bytes(<[u8; 8]>::try_from(v).ok()?);
+    Some(StatRow { department, type_id, kind, count })
 }
 
 /// The sled store.
@@ -202,6 +280,55 @@ pub const DEFAULT_CACHE_BYTES: u64 = 64 << 20;
 const AUDIT_HEIGHT: &[u8] = b"audit_height";
 
 impl SledStore {
+    /// The dashboard counter increments of a decided block: anchors by (issuer's department,
+    /// type); status changes by the credential's anchoring department and type, read from its
+    /// credential record in the committed state (or from an anchor earlier in the same block).
+    fn stat_deltas(&self, block: &Block) -> Result<BTreeMap<Vec<u8>, u64>, StoreError> {
+        use certledger_core::ledger::{credential_state_key, CredentialRecord, CredentialStatus};
+        let mut out: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+        let mut in_block: BTreeMap<[u8; 32], (String, String)> = BTreeMap::new();
+        let mut new_issuers: BTreeMap<[u8; 32], String> = BTreeMap::new();
+        for bytes in &block.entries {
+            let entry = decode_entry(bytes)
+                .map_err(|_| StoreError::Invariant("undecodable entry in a decided block"))?;
+            match &entry.body {
+                EntryBody::RegisterIssuer(b) => {
+                    new_issuers.insert(b.issuer_key.0, b.department.clone());
+                }
+                EntryBody::AnchorIssuance(b) => {
+                    let dept = match new_issuers.get(&entry.signer.0) {
+                        Some(d) => Some(d.clone()),
+                        None => self.issuer_index(&entry.signer.0)?.map(|i| i.department),
+                    };
+                    if let Some(dept) = dept {
+                        *out.entry(stat_key(&dept, &b.type_id, StatKind::Issued)).or_default() += 1;
+                        in_block.insert(b.credential_id, (dept, b.type_id.clone()));
+                    }
+                }
+                EntryBody::ChangeStatus(b) => {
+                    let kind = match b.status {
+                        CredentialStatus::Revoked => StatKind::Revoked,
+                        CredentialStatus::Suspended => StatKind::Suspended,
+                        _ => StatKind::Reinstated,
+                    };
+                    let owner = match in_block.get(&b.credential_id) {
+                        Some(o) => Some(o.clone()),
+                        None => self
+                            .smt_values
+                            .get(credential_state_key(&b.credential_id))?
+                            .and_then(|v| CredentialRecord::from_bytes(&v).ok())
+                            .map(|r| (r.department, r.type_id)),
+                    };
+                    if let Some((dept, ty)) = owner {
+                        *out.entry(stat_key(&dept, &ty, kind)).or_default() += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
     /// Opens (or creates) the store under `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         Self::open_with_cache(dir, DEFAULT_CACHE_BYTES)
@@ -636,6 +763,7 @@ impl Store for SledStore {
             rows.push((id, codec::encode(&loc)?));
         }
         let index = self.audit_rows(block)?;
+        let stats = self.stat_deltas(block)?;
         let gov = changes_in(block);
         if let Some(l) = ledger {
             if l.head.map(|hd| (hd.height, hd.log_size, hd.state_root, hd.log_root))
@@ -667,6 +795,15 @@ impl Store for SledStore {
                 index.write(i, d, cr, m, h)?;
                 for (log_index, leaf) in &gov {
                     m.insert(prefixed(GOV_CHANGE, *log_index), leaf.as_slice())?;
+                }
+                for (k, add) in &stats {
+                    let now = match m.get(k)? {
+                        Some(v) => {
+                            <[u8; 8]>::try_from(v.as_ref()).map(u64::from_be_bytes).unwrap_or(0)
+                        }
+                        None => 0,
+                    };
+                    m.insert(k.as_slice(), &now.saturating_add(*add).to_be_bytes())?;
                 }
                 if let Some(changes) = ledger {
                     LedgerTrees {
@@ -827,6 +964,15 @@ impl Store for SledStore {
             Some(v) => Ok(Some(codec::decode(&v)?)),
             None => Ok(None),
         }
+    }
+
+    fn stats(&self) -> Result<Vec<StatRow>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.meta.scan_prefix(STATS).take(MAX_STAT_ROWS) {
+            let (k, v) = kv?;
+            out.push(parse_stat(&k, &v).ok_or(StoreError::Invariant("dashboard counter"))?);
+        }
+        Ok(out)
     }
 }
 

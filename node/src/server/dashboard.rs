@@ -1,0 +1,286 @@
+//! The operator dashboard: the page at `/dashboard/` (node/dashboard/, compiled into the binary,
+//! so an operator needs no web directory) and its data at `GET /v1/dashboard`.
+//!
+//! What it shows, and where each figure comes from:
+//! - this node: height, log size, mempool (the shared state);
+//! - the departments deciding the next height (from the ledger), each with the newest height its
+//!   node cosigned as seen by this node's cosigning ([`Activity::record_cosigners`]);
+//! - commit rate and block interval over the last [`RECENT_BLOCKS`] blocks this process committed
+//!   ([`Activity::record_block`]; after a restart the window fills again as blocks commit);
+//! - issuance and status-change counts per department and credential type, kept in storage in
+//!   the same transaction as each block ([`crate::server::store::Store::stats`]).
+//!
+//! Counts only: no credential id, holder key or claim appears here.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+
+use crate::server::handle::NodeHandle;
+use crate::server::store::StatKind;
+
+/// Blocks kept for the commit-rate and interval charts.
+pub const RECENT_BLOCKS: usize = 240;
+/// Departments whose cosigned heights are remembered (more than any department set).
+const MAX_COSIGNERS: usize = 256;
+
+/// The page's routes (besides the API route `/v1/dashboard`).
+pub const ROUTES: &[&str] = &["/dashboard/", "/dashboard/app.js", "/dashboard/style.css"];
+
+const INDEX_HTML: &str = include_str!("../../dashboard/index.html");
+const APP_JS: &str = include_str!("../../dashboard/app.js");
+const STYLE_CSS: &str = include_str!("../../dashboard/style.css");
+
+/// Milliseconds since the Unix epoch (wall clock: the charts show when blocks were decided here).
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// One committed block, as the charts need it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct BlockActivity {
+    /// Its height.
+    pub height: u64,
+    /// Entries in it.
+    pub entries: u64,
+    /// When this node stored it (ms since the epoch).
+    pub decided_at_ms: u64,
+}
+
+/// Recent runtime activity: bounded, never proportional to the ledger.
+#[derive(Debug, Default)]
+pub struct Activity {
+    blocks: VecDeque<BlockActivity>,
+    cosigned: BTreeMap<String, u64>,
+}
+
+impl Activity {
+    /// Records a committed block (the oldest drops out past [`RECENT_BLOCKS`]).
+    pub fn record_block(&mut self, height: u64, entries: u64, decided_at_ms: u64) {
+        self.blocks.push_back(BlockActivity { height, entries, decided_at_ms });
+        while self.blocks.len() > RECENT_BLOCKS {
+            self.blocks.pop_front();
+        }
+    }
+
+    /// Records the departments (by id) whose node signatures made height `h`'s checkpoint.
+    pub fn record_cosigners(&mut self, h: u64, departments: impl IntoIterator<Item = String>) {
+        for d in departments {
+            if !self.cosigned.contains_key(&d) && self.cosigned.len() >= MAX_COSIGNERS {
+                continue;
+            }
+            let e = self.cosigned.entry(d).or_insert(h);
+            *e = (*e).max(h);
+        }
+    }
+
+    /// The remembered blocks, oldest first.
+    pub fn blocks(&self) -> impl Iterator<Item = &BlockActivity> {
+        self.blocks.iter()
+    }
+
+    /// The newest height `department` was seen cosigning.
+    pub fn last_cosigned(&self, department: &str) -> Option<u64> {
+        self.cosigned.get(department).copied()
+    }
+}
+
+/// `GET /v1/dashboard`.
+#[derive(Debug, Serialize)]
+pub struct Dashboard {
+    /// Chain id.
+    pub chain_id: String,
+    /// This node.
+    pub node: NodeFacts,
+    /// The departments deciding the next height.
+    pub departments: Vec<DepartmentFacts>,
+    /// The shipped credential types' names (zh/en), for the counts table.
+    pub types: Vec<TypeName>,
+    /// Recent committed blocks, oldest first.
+    pub recent_blocks: Vec<BlockActivity>,
+    /// Counters per department and type.
+    pub counts: Vec<CountRow>,
+}
+
+/// This node's figures.
+#[derive(Debug, Serialize)]
+pub struct NodeFacts {
+    /// This node's department id, when its key belongs to a deciding department.
+    pub department: Option<String>,
+    /// Whether it votes.
+    pub validator: bool,
+    /// Last committed height.
+    pub height: u64,
+    /// Log size.
+    pub log_size: u64,
+    /// Entries waiting.
+    pub mempool: usize,
+}
+
+/// A department and what this node saw of its node.
+#[derive(Debug, Serialize)]
+pub struct DepartmentFacts {
+    /// Department id.
+    pub id: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+    /// Deciding (always true here: the list is the deciding set).
+    pub validator: bool,
+    /// The newest height its node's signature was seen in a quorum checkpoint.
+    pub last_cosigned_height: Option<u64>,
+}
+
+/// A credential type's display names.
+#[derive(Debug, Serialize)]
+pub struct TypeName {
+    /// Type id.
+    pub id: String,
+    /// Chinese name.
+    pub name_zh: String,
+    /// English name.
+    pub name_en: String,
+}
+
+/// Counters of one department and type.
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct CountRow {
+    /// Department id.
+    pub department: String,
+    /// Type id.
+    pub r#type: String,
+    /// Credentials anchored.
+    pub issued: u64,
+    /// Revocations.
+    pub revoked: u64,
+    /// Suspensions.
+    pub suspended: u64,
+    /// Reinstatements.
+    pub reinstated: u64,
+}
+
+/// The dashboard's data, from the node's state, activity and storage.
+pub fn dashboard(node: &NodeHandle) -> Result<Dashboard, crate::server::store::StoreError> {
+    let (height, log_size, mempool) = {
+        let s = node.lock();
+        let height = s.last_header.as_ref().map(|h| h.height).unwrap_or(0);
+        (height, s.ledger.outcome().log_size, s.mempool.len())
+    };
+    let deciding = node.departments_at(height + 1);
+    let me = node.key.public_key();
+    let activity = node.activity();
+    let departments = deciding
+        .iter()
+        .map(|d| DepartmentFacts {
+            id: d.id.clone(),
+            name_zh: d.name_zh.clone(),
+            name_en: d.name_en.clone(),
+            validator: true,
+            last_cosigned_height: activity.last_cosigned(&d.id),
+        })
+        .collect();
+    let recent_blocks = activity.blocks().copied().collect();
+    drop(activity);
+    let mut counts: BTreeMap<(String, String), CountRow> = BTreeMap::new();
+    for row in node.store.stats()? {
+        let c = counts.entry((row.department.clone(), row.type_id.clone())).or_insert_with(|| {
+            CountRow { department: row.department, r#type: row.type_id, ..CountRow::default() }
+        });
+        match row.kind {
+            StatKind::Issued => c.issued = row.count,
+            StatKind::Revoked => c.revoked = row.count,
+            StatKind::Suspended => c.suspended = row.count,
+            StatKind::Reinstated => c.reinstated = row.count,
+        }
+    }
+    Ok(Dashboard {
+        chain_id: node.chain_id.clone(),
+        node: NodeFacts {
+            department: deciding.iter().find(|d| d.node_key == me).map(|d| d.id.clone()),
+            validator: node.is_validator,
+            height,
+            log_size,
+            mempool,
+        },
+        departments,
+        types: certledger_core::profiles::ALL
+            .iter()
+            .map(|t| TypeName {
+                id: t.id.to_owned(),
+                name_zh: t.name_zh.to_owned(),
+                name_en: t.name_en.to_owned(),
+            })
+            .collect(),
+        recent_blocks,
+        counts: counts.into_values().collect(),
+    })
+}
+
+/// `GET /v1/dashboard`.
+pub async fn dashboard_handler(State(node): State<Arc<NodeHandle>>) -> Response {
+    let node2 = node.clone();
+    match tokio::task::spawn_blocking(move || dashboard(&node2)).await {
+        Ok(Ok(d)) => Json(d).into_response(),
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("storage: {e}")).into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "dashboard task failed").into_response(),
+    }
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body)
+        .into_response()
+}
+
+/// The page's routes: `/dashboard` redirects to `/dashboard/`, and the three files.
+pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new()
+        .route("/dashboard", get(|| async { Redirect::permanent("/dashboard/") }))
+        .route("/dashboard/", get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }))
+        .route(
+            "/dashboard/app.js",
+            get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }),
+        )
+        .route(
+            "/dashboard/style.css",
+            get(|| async { asset("text/css; charset=utf-8", STYLE_CSS) }),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_blocks_are_bounded_and_cosigned_heights_only_grow() {
+        let mut a = Activity::default();
+        for h in 1..=(RECENT_BLOCKS as u64 + 10) {
+            a.record_block(h, h * 2, h * 500);
+        }
+        let kept: Vec<u64> = a.blocks().map(|b| b.height).collect();
+        assert_eq!(kept.len(), RECENT_BLOCKS);
+        assert_eq!(kept.first(), Some(&11));
+        a.record_cosigners(9, ["education".to_owned()]);
+        a.record_cosigners(7, ["education".to_owned(), "transport".to_owned()]);
+        assert_eq!(a.last_cosigned("education"), Some(9));
+        assert_eq!(a.last_cosigned("transport"), Some(7));
+        assert_eq!(a.last_cosigned("health"), None);
+        for i in 0..(MAX_COSIGNERS + 5) {
+            a.record_cosigners(1, [format!("d{i}")]);
+        }
+        assert_eq!(a.cosigned.len(), MAX_COSIGNERS);
+    }
+
+    #[test]
+    fn the_page_files_are_the_ones_in_node_dashboard() {
+        assert!(INDEX_HTML.contains("app.js") && INDEX_HTML.contains("style.css"));
+        assert!(APP_JS.contains("../v1/dashboard"));
+    }
+}
