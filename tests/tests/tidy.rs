@@ -1,6 +1,7 @@
 //! Repository hygiene checks that keep ARCHITECTURE.md's invariants true:
 //! core's dependency tree has no I/O runtime, storage or networking crate; only the node knows
-//! tokio, sled and libp2p; every Rust source file opens with a `//!` doc comment.
+//! tokio, sled and libp2p; core has no `rand` (so no OS randomness to call); every Rust source
+//! file opens with a `//!` doc comment; every path ARCHITECTURE.md's code maps name exists.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -52,6 +53,62 @@ fn core_and_verifier_have_no_io_runtime() {
             );
         }
     }
+}
+
+#[test]
+fn core_takes_randomness_as_a_parameter() {
+    let deps = dependency_names("certledger-core", None);
+    assert!(deps.iter().any(|d| d == "rand_core"), "core names randomness through rand_core");
+    assert!(!deps.iter().any(|d| d == "rand"), "core depends on rand (thread_rng, OsRng)");
+}
+
+/// The backticked paths in the rows of ARCHITECTURE.md's "Code map" tables (those that start
+/// with a crate or folder of the workspace).
+fn code_map_paths(text: &str) -> Vec<String> {
+    const ROOTS: &[&str] = &[
+        "core/",
+        "node/",
+        "wallet-cli/",
+        "verifier-wasm/",
+        "scripts/",
+        "tests/",
+        "specs/",
+        "fuzz/",
+    ];
+    let mut out = Vec::new();
+    let mut in_map = false;
+    for line in text.lines() {
+        if line.starts_with("## ") {
+            in_map = line.starts_with("## Code map");
+            continue;
+        }
+        if !in_map || !line.starts_with('|') {
+            continue;
+        }
+        let first_cell = line.split('|').nth(1).unwrap_or("");
+        for (i, part) in first_cell.split('`').enumerate() {
+            if i % 2 == 1 && ROOTS.iter().any(|r| part.starts_with(r)) {
+                out.push(part.to_owned());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_path_in_the_code_maps_exists() {
+    let text = std::fs::read_to_string(workspace_root().join("ARCHITECTURE.md")).unwrap();
+    let paths = code_map_paths(&text);
+    assert!(paths.len() > 30, "the code maps were not read: {paths:?}");
+    let missing: Vec<&String> =
+        paths.iter().filter(|p| !workspace_root().join(p.as_str()).exists()).collect();
+    assert!(missing.is_empty(), "ARCHITECTURE.md names paths that do not exist: {missing:?}");
+}
+
+#[test]
+fn the_code_map_reader_takes_first_cells_of_code_map_tables_only() {
+    let text = "## Code map: x\n| path | what |\n|---|---|\n| `core/a.rs`, `node/b` | `core/no.rs` |\n## Other\n| `core/c.rs` | x |\n";
+    assert_eq!(code_map_paths(text), vec!["core/a.rs".to_owned(), "node/b".to_owned()]);
 }
 
 #[test]
