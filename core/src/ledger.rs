@@ -392,6 +392,24 @@ impl Decode for RegisterVerifier {
     }
 }
 
+/// Replaces a verifier's request-signing key (signed by an admin key of the verifier's
+/// department). Requests signed by the old key are refused from this block on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RotateVerifier {
+    /// The registered verifier id.
+    pub verifier_id: String,
+    /// The new request-signing key.
+    pub new_key: PublicKey,
+}
+
+/// Retires a verifier (signed by an admin key of the verifier's department). Its record stays,
+/// marked retired, so its id is never reused and every request it signs is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetireVerifier {
+    /// The registered verifier id.
+    pub verifier_id: String,
+}
+
 /// Anchors an issued credential (signed by an issuer key authorised for `type_id`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AnchorIssuance {
@@ -526,6 +544,10 @@ pub enum EntryBody {
     ChangeStatus(ChangeStatus),
     /// Tag 8.
     ChangeValidators(ChangeValidators),
+    /// Tag 9.
+    RotateVerifier(RotateVerifier),
+    /// Tag 10.
+    RetireVerifier(RetireVerifier),
 }
 
 impl Encode for EntryBody {
@@ -564,6 +586,12 @@ impl Encode for EntryBody {
                 w.u8(8).seq(&b.add);
                 write_strs(w, &b.remove);
                 w.u64(b.effective_height).seq(&b.approvals);
+            }
+            Self::RotateVerifier(b) => {
+                w.u8(9).str(&b.verifier_id).put(&b.new_key);
+            }
+            Self::RetireVerifier(b) => {
+                w.u8(10).str(&b.verifier_id);
             }
         }
     }
@@ -630,6 +658,13 @@ impl Decode for EntryBody {
                     effective_height: r.u64("effective height")?,
                     approvals: r.seq(MAX_DEPARTMENTS, "approvals")?,
                 })
+            }
+            9 => Self::RotateVerifier(RotateVerifier {
+                verifier_id: read_token(r, "verifier id")?,
+                new_key: PublicKey::decode(r)?,
+            }),
+            10 => {
+                Self::RetireVerifier(RetireVerifier { verifier_id: read_token(r, "verifier id")? })
             }
             tag => return Err(DecodeError::UnknownTag { what: "entry body", tag }),
         })
@@ -972,19 +1007,28 @@ impl Decode for TypeRecord {
     }
 }
 
-/// A registered verifier: exactly the registration's fields (same layout).
+/// A registered verifier: the registration's fields (same layout, `verifier_key` being the
+/// current key after any rotation), then the retirement time.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VerifierRecord(pub RegisterVerifier);
+pub struct VerifierRecord {
+    /// The registration, with the current request-signing key.
+    pub registration: RegisterVerifier,
+    /// Block time of the retirement, once retired.
+    pub retired_at: Option<u64>,
+}
 
 impl Encode for VerifierRecord {
     fn encode(&self, w: &mut Writer) {
-        w.put(&self.0);
+        w.put(&self.registration).option(&self.retired_at);
     }
 }
 
 impl Decode for VerifierRecord {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self(RegisterVerifier::decode(r)?))
+        Ok(Self {
+            registration: RegisterVerifier::decode(r)?,
+            retired_at: r.option("verifier retired_at")?,
+        })
     }
 }
 
@@ -1144,6 +1188,9 @@ pub enum EntryError {
     /// The credential type is not registered.
     #[error("unknown credential type")]
     UnknownType,
+    /// The verifier id is not registered.
+    #[error("unknown verifier")]
+    UnknownVerifier,
     /// The issuer key belongs to another department than the credential's.
     #[error("wrong department")]
     WrongDepartment,
@@ -1270,6 +1317,10 @@ impl<'a, S: LedgerStore> Overlay<'a, S> {
         self.read(&department_state_key(id))?.ok_or(EntryError::UnknownDepartment)
     }
 
+    fn verifier(&self, verifier_id: &str) -> Result<VerifierRecord, EntryError> {
+        self.read(&verifier_state_key(verifier_id))?.ok_or(EntryError::UnknownVerifier)
+    }
+
     fn issuer(&self, key: &PublicKey) -> Result<IssuerRecord, EntryError> {
         self.read(&issuer_state_key(key))?.ok_or(EntryError::UnknownIssuer)
     }
@@ -1345,8 +1396,14 @@ impl<'a, S: LedgerStore> Overlay<'a, S> {
         rec: &IssuerRecord,
         signer: &PublicKey,
     ) -> Result<bool, EntryError> {
-        if self.raw(&department_state_key(&rec.department))?.is_some() {
-            self.require_admin(&rec.department, signer)?;
+        self.require_record_authority(&rec.department, signer)
+    }
+
+    /// [`Self::require_issuer_authority`] for any record owned by department `dept` (issuer and
+    /// verifier records).
+    fn require_record_authority(&self, dept: &str, signer: &PublicKey) -> Result<bool, EntryError> {
+        if self.raw(&department_state_key(dept))?.is_some() {
+            self.require_admin(dept, signer)?;
             return Ok(false);
         }
         if self.admin_department(signer)?.is_none() {
@@ -1478,6 +1535,23 @@ impl<'a, S: LedgerStore> Overlay<'a, S> {
                     return Err(EntryError::AlreadyRegistered("verifier id"));
                 }
             }
+            EntryBody::RotateVerifier(b) => {
+                let rec = self.verifier(&b.verifier_id)?;
+                self.require_record_authority(&rec.registration.department, signer)?;
+                if rec.retired_at.is_some() {
+                    return Err(EntryError::Invalid("verifier retired"));
+                }
+                if rec.registration.verifier_key == b.new_key {
+                    return Err(EntryError::Invalid("the new key is the current key"));
+                }
+            }
+            EntryBody::RetireVerifier(b) => {
+                let rec = self.verifier(&b.verifier_id)?;
+                self.require_record_authority(&rec.registration.department, signer)?;
+                if rec.retired_at.is_some() {
+                    return Err(EntryError::Invalid("verifier already retired"));
+                }
+            }
             EntryBody::AnchorIssuance(b) => {
                 let rec = self.issuer(signer).map_err(|_| EntryError::UnknownSigner)?;
                 if self.raw(&type_state_key(&b.type_id))?.is_none() {
@@ -1565,7 +1639,18 @@ impl<'a, S: LedgerStore> Overlay<'a, S> {
                 self.write(type_state_key(&b.type_id), &TypeRecord { def: b.clone(), department });
             }
             EntryBody::RegisterVerifier(b) => {
-                self.write(verifier_state_key(&b.verifier_id), &VerifierRecord(b.clone()));
+                let rec = VerifierRecord { registration: b.clone(), retired_at: None };
+                self.write(verifier_state_key(&b.verifier_id), &rec);
+            }
+            EntryBody::RotateVerifier(b) => {
+                let mut rec = self.verifier(&b.verifier_id)?;
+                rec.registration.verifier_key = b.new_key;
+                self.write(verifier_state_key(&b.verifier_id), &rec);
+            }
+            EntryBody::RetireVerifier(b) => {
+                let mut rec = self.verifier(&b.verifier_id)?;
+                rec.retired_at = Some(t);
+                self.write(verifier_state_key(&b.verifier_id), &rec);
             }
             EntryBody::AnchorIssuance(b) => {
                 let issuer = self.issuer(&entry.signer)?;

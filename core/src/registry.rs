@@ -5,15 +5,19 @@
 //! checkpoint is cosigned by the trust root's quorum; it is fresh; the proof leads from the value
 //! (or absence) to the checkpoint's state root. The wallet (verifier registry before presenting)
 //! and department tools (issuer and type registry) call this one function.
+//!
+//! [`check_signed_request`] is the wallet's whole check of a presentation request against the
+//! verifier registry (`specs/request.md`, "Wallet check").
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use crate::codec::Decode;
-use crate::ledger::{self, VerifierRecord};
+use crate::ledger::{self, Purpose, VerifierRecord};
 use crate::merkle::Hash;
 use crate::note::{self, CheckpointError, LedgerCheckpoint};
+use crate::request::{PresentationRequest, RequestError};
 use crate::smt::SmtProof;
 use crate::verify::TrustRoot;
 
@@ -147,10 +151,92 @@ pub fn check_verifier_record(
         .map(|bytes| VerifierRecord::from_bytes(&bytes))
         .transpose()
         .map_err(|_| StateProofError::Malformed("verifier record"))?;
-    if record.as_ref().is_some_and(|r| r.0.verifier_id != verifier_id) {
+    if record.as_ref().is_some_and(|r| r.registration.verifier_id != verifier_id) {
         return Err(StateProofError::WrongKey);
     }
     Ok(Proven { record, checkpoint: proven.checkpoint })
+}
+
+/// Why a wallet refuses a presentation request (`specs/request.md`, "Wallet check").
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestCheckError {
+    /// The registry answer cannot be trusted (could not decide who the verifier is).
+    #[error("the verifier registry answer cannot be trusted: {0}")]
+    Registry(StateProofError),
+    /// The registry proves the verifier id is not registered.
+    #[error("the verifier is not registered")]
+    NotRegistered,
+    /// The signature does not verify under the verifier's current registered key (forged,
+    /// tampered with, or signed by a rotated-out key).
+    #[error("the request is not signed by the verifier's registered key")]
+    BadSignature,
+    /// The verifier was retired.
+    #[error("the verifier was retired at {0}")]
+    Retired(u64),
+    /// The request is not current, or names a type or claim no shipped profile has.
+    #[error("{0}")]
+    Request(RequestError),
+    /// The request's purpose is none of the verifier's registered purposes.
+    #[error("the request's purpose is not one the verifier registered")]
+    UnknownPurpose,
+    /// The request asks for claims its registered purpose does not allow.
+    #[error("the request asks for claims its registered purpose does not allow: {0:?}")]
+    OverAsking(Vec<String>),
+}
+
+/// A request the wallet may answer, with what the registry says about its verifier.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedRequest {
+    /// The verifier's record (names, department, current key).
+    pub record: VerifierRecord,
+    /// The registered purpose the request matched.
+    pub purpose: Purpose,
+    /// The checkpoint the record is proven under.
+    pub checkpoint: LedgerCheckpoint,
+}
+
+/// The registered purpose a request's `purpose` text names: the purpose whose id equals the
+/// whole text or its first word. Never a union of purposes.
+pub fn registered_purpose<'a>(record: &'a VerifierRecord, purpose: &str) -> Option<&'a Purpose> {
+    let first_word = purpose.split_whitespace().next().unwrap_or_default();
+    record.registration.purposes.iter().find(|p| p.id == purpose || p.id == first_word)
+}
+
+/// The wallet's check of a signed presentation request, before it uses any field of it: the
+/// registry answer for the request's `verifier_id` is proven under `trust_root` (at most
+/// `max_age_s` old at `now`); the verifier is registered; the signature verifies under its
+/// current key (so a rotated-out key fails); it is not retired; the request is current (within
+/// `skew_s`) and names shipped types and claims; its purpose is one registered purpose and every
+/// claim it asks for is allowed by that purpose.
+pub fn check_signed_request(
+    request: &PresentationRequest,
+    answer: &StateProofJson,
+    trust_root: &TrustRoot,
+    max_age_s: u64,
+    now: u64,
+    skew_s: u64,
+) -> Result<CheckedRequest, RequestCheckError> {
+    let proven = check_verifier_record(answer, request.verifier_id(), trust_root, max_age_s, now)
+        .map_err(RequestCheckError::Registry)?;
+    let record = proven.record.ok_or(RequestCheckError::NotRegistered)?;
+    request
+        .verify_signature(&record.registration.verifier_key)
+        .map_err(|_| RequestCheckError::BadSignature)?;
+    if let Some(at) = record.retired_at {
+        return Err(RequestCheckError::Retired(at));
+    }
+    request.check_time(now, skew_s).map_err(RequestCheckError::Request)?;
+    request.check_against_profiles().map_err(RequestCheckError::Request)?;
+    let purpose = registered_purpose(&record, request.purpose())
+        .cloned()
+        .ok_or(RequestCheckError::UnknownPurpose)?;
+    let over: Vec<String> =
+        request.claims().iter().filter(|c| !purpose.claims.contains(c)).cloned().collect();
+    if !over.is_empty() {
+        return Err(RequestCheckError::OverAsking(over));
+    }
+    Ok(CheckedRequest { record, purpose, checkpoint: proven.checkpoint })
 }
 
 #[cfg(test)]
@@ -202,7 +288,7 @@ mod tests {
         let (s, now) = world();
         let root = s.trust_root();
         let proven = check_verifier_record(&answer(&s, VERIFIER), VERIFIER, &root, 3600, now);
-        assert_eq!(proven.unwrap().record.unwrap().0.verifier_id, VERIFIER);
+        assert_eq!(proven.unwrap().record.unwrap().registration.verifier_id, VERIFIER);
         let absent = check_verifier_record(&answer(&s, "nobody"), "nobody", &root, 3600, now);
         assert_eq!(absent.unwrap().record, None);
     }

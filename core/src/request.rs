@@ -15,19 +15,27 @@
 //!
 //! Both forms pass through the same validation, so a value accepted from one is accepted from the
 //! other, and converting between them is lossless.
+//!
+//! Version 2 requests are signed: `signature` is the verifier's registered key
+//! ([`crate::ledger::RegisterVerifier::verifier_key`]) over the canonical bytes of every other
+//! field, under [`crate::sig::ns::VERIFIER_REQUEST`]. Parsing checks the form only; a wallet
+//! checks the signature against a proven registry record with
+//! [`crate::registry::check_signed_request`] before it uses any field.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{DecodeError, Encode, Reader, Writer};
+use crate::codec::{Decode as _, DecodeError, Encode, Reader, Writer};
+use crate::sig::{ns, PublicKey, SecretKey, Signature, SignatureError, SIGNATURE_LEN};
 
 /// The request format version this module reads and writes.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Magic bytes opening the binary form: `CLR` and the version.
 pub const MAGIC: [u8; 4] = [0x43, 0x4C, 0x52, VERSION];
-/// Prefix of the text form.
+/// Prefix of the text form (the text form's own name, unchanged across request versions: the
+/// version is the fourth byte of the binary form).
 pub const TEXT_PREFIX: &str = "CLR1.";
 /// Largest JSON form accepted, in bytes.
 pub const MAX_JSON_BYTES: usize = 8 * 1024;
@@ -68,7 +76,7 @@ const _: () = {
         + MAX_CLAIMS * (4 + MAX_CLAIM_NAME_BYTES)
         + 4
         + MAX_CREDENTIAL_TYPES * (4 + MAX_CREDENTIAL_TYPE_BYTES);
-    let binary = 4 + strs + 16;
+    let binary = 4 + strs + 16 + SIGNATURE_LEN as u32;
     assert!((binary as usize).div_ceil(3) * 4 + TEXT_PREFIX.len() <= MAX_TEXT_BYTES);
     assert!(MIN_NONCE_BYTES as usize <= NEW_NONCE_BYTES);
     assert!(NEW_NONCE_BYTES <= MAX_NONCE_BYTES as usize);
@@ -127,6 +135,9 @@ pub enum RequestError {
     /// `created_at` is more than the tolerated skew after `now`.
     #[error("the request was created in the future")]
     NotYetValid,
+    /// The signature is not unpadded base64url of 64 bytes.
+    #[error("signature must be unpadded base64url of 64 bytes")]
+    BadSignature,
 }
 
 /// What a verifier asks for; the input of [`PresentationRequest::new`].
@@ -149,7 +160,8 @@ pub struct RequestOptions {
 }
 
 /// A validated presentation request. Every value of this type satisfies the rules of
-/// `specs/request.md`; fields are reachable only through getters.
+/// `specs/request.md`; fields are reachable only through getters. The signature is carried, not
+/// trusted: see [`PresentationRequest::verify_signature`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PresentationRequest {
     verifier_id: String,
@@ -160,6 +172,7 @@ pub struct PresentationRequest {
     audience: String,
     created_at: u64,
     expires_at: u64,
+    signature: Signature,
 }
 
 /// The JSON form, field for field (`specs/request.md`).
@@ -175,13 +188,16 @@ struct RequestJson {
     audience: String,
     created_at: u64,
     expires_at: u64,
+    signature: String,
 }
 
 impl PresentationRequest {
     /// Creates a request with a fresh 256-bit nonce drawn from `rng`, created at `now` (Unix
-    /// seconds) and expiring `options.lifetime_s` later.
+    /// seconds), expiring `options.lifetime_s` later, signed by `key` (the verifier's registered
+    /// request-signing key).
     pub fn new(
         options: RequestOptions,
+        key: &SecretKey,
         rng: &mut impl CryptoRngCore,
         now: u64,
     ) -> Result<Self, RequestError> {
@@ -196,7 +212,7 @@ impl PresentationRequest {
         let mut credential_types = options.credential_types;
         credential_types.sort();
         credential_types.dedup();
-        let request = Self {
+        let mut request = Self {
             verifier_id: options.verifier_id,
             purpose: options.purpose,
             claims,
@@ -205,9 +221,30 @@ impl PresentationRequest {
             audience: options.audience,
             created_at: now,
             expires_at: now.checked_add(options.lifetime_s).ok_or(RequestError::BadLifetime)?,
+            signature: Signature([0; SIGNATURE_LEN]),
         };
         request.validate()?;
+        request.signature = key.sign(ns::VERIFIER_REQUEST, &request.signed_bytes());
         Ok(request)
+    }
+
+    /// The bytes the verifier signs: the canonical binary form without its signature (magic,
+    /// then every field up to `expires_at`).
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new();
+        self.encode_fields(&mut w);
+        w.into_bytes()
+    }
+
+    /// The signature, as carried (unchecked).
+    pub fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    /// Checks the signature under `key` (the verifier's registered key), strictly and under
+    /// [`crate::sig::ns::VERIFIER_REQUEST`].
+    pub fn verify_signature(&self, key: &PublicKey) -> Result<(), SignatureError> {
+        key.verify(ns::VERIFIER_REQUEST, &self.signed_bytes(), &self.signature)
     }
 
     /// The format version (always [`VERSION`]).
@@ -298,16 +335,31 @@ impl PresentationRequest {
                 max: MAX_JSON_BYTES as u64,
             });
         }
+        // The version first, so that an older (unsigned, version 1) request is named as such.
+        #[derive(Deserialize)]
+        struct Version {
+            version: u64,
+        }
+        let v: Version = serde_json::from_str(json).map_err(|_| RequestError::MalformedJson)?;
+        if v.version != u64::from(VERSION) {
+            return Err(RequestError::UnsupportedVersion(v.version));
+        }
         let raw: RequestJson =
             serde_json::from_str(json).map_err(|_| RequestError::MalformedJson)?;
-        if raw.version != u64::from(VERSION) {
-            return Err(RequestError::UnsupportedVersion(raw.version));
-        }
         if raw.nonce.len() > (MAX_NONCE_BYTES as usize).div_ceil(3) * 4 {
             return Err(RequestError::BadNonce);
         }
         let nonce =
             URL_SAFE_NO_PAD.decode(raw.nonce.as_bytes()).map_err(|_| RequestError::BadNonce)?;
+        if raw.signature.len() > SIGNATURE_LEN.div_ceil(3) * 4 {
+            return Err(RequestError::BadSignature);
+        }
+        let signature = URL_SAFE_NO_PAD
+            .decode(raw.signature.as_bytes())
+            .ok()
+            .and_then(|b| <[u8; SIGNATURE_LEN]>::try_from(b).ok())
+            .map(Signature)
+            .ok_or(RequestError::BadSignature)?;
         let request = Self {
             verifier_id: raw.verifier_id,
             purpose: raw.purpose,
@@ -317,6 +369,7 @@ impl PresentationRequest {
             audience: raw.audience,
             created_at: raw.created_at,
             expires_at: raw.expires_at,
+            signature,
         };
         request.validate()?;
         Ok(request)
@@ -334,6 +387,7 @@ impl PresentationRequest {
             audience: self.audience.clone(),
             created_at: self.created_at,
             expires_at: self.expires_at,
+            signature: URL_SAFE_NO_PAD.encode(self.signature.0),
         };
         // Serialising a struct of strings, string lists and integers into a String cannot fail.
         serde_json::to_string(&raw).unwrap_or_default()
@@ -388,6 +442,7 @@ impl PresentationRequest {
         let audience = r.string(MAX_AUDIENCE_BYTES, "audience")?;
         let created_at = r.u64("created_at")?;
         let expires_at = r.u64("expires_at")?;
+        let signature = Signature::decode(r)?;
         Ok(Self {
             verifier_id,
             purpose,
@@ -397,6 +452,7 @@ impl PresentationRequest {
             audience,
             created_at,
             expires_at,
+            signature,
         })
     }
 
@@ -435,6 +491,13 @@ impl PresentationRequest {
 
 impl Encode for PresentationRequest {
     fn encode(&self, w: &mut Writer) {
+        self.encode_fields(w);
+        w.put(&self.signature);
+    }
+}
+
+impl PresentationRequest {
+    fn encode_fields(&self, w: &mut Writer) {
         w.fixed(&MAGIC);
         w.str(&self.verifier_id);
         w.str(&self.purpose);
@@ -525,8 +588,12 @@ mod tests {
         }
     }
 
+    fn key() -> SecretKey {
+        SecretKey::from_seed(&[9; 32])
+    }
+
     fn request() -> PresentationRequest {
-        PresentationRequest::new(options(), &mut StdRng::seed_from_u64(7), 1_800_000_000)
+        PresentationRequest::new(options(), &key(), &mut StdRng::seed_from_u64(7), 1_800_000_000)
             .expect("valid options")
     }
 
@@ -543,8 +610,9 @@ mod tests {
         assert_eq!(r.nonce().len(), 32);
         assert_eq!(r.created_at(), 1_800_000_000);
         assert_eq!(r.expires_at(), 1_800_000_600);
-        assert_eq!(r.version(), 1);
-        let other = PresentationRequest::new(options(), &mut StdRng::seed_from_u64(8), 0).unwrap();
+        assert_eq!(r.version(), 2);
+        let other =
+            PresentationRequest::new(options(), &key(), &mut StdRng::seed_from_u64(8), 0).unwrap();
         assert_ne!(r.nonce(), other.nonce());
         r.check_against_profiles().unwrap();
     }
@@ -553,7 +621,7 @@ mod tests {
     fn json_and_text_round_trip_losslessly() {
         let r = request();
         let json = r.to_json();
-        assert!(json.starts_with(r#"{"version":1,"verifier_id":"sh-pudong-counter-12""#));
+        assert!(json.starts_with(r#"{"version":2,"verifier_id":"sh-pudong-counter-12""#));
         assert_eq!(PresentationRequest::from_json(&json).unwrap(), r);
         let text = r.to_text();
         assert!(text.starts_with("CLR1."));
@@ -573,8 +641,8 @@ mod tests {
         let dup = request().to_json().replacen("{", r#"{"audience":"x","#, 1);
         assert_eq!(PresentationRequest::from_json(&dup), Err(RequestError::MalformedJson));
         assert_eq!(
-            PresentationRequest::from_json(&json_with("version", 2.into())),
-            Err(RequestError::UnsupportedVersion(2))
+            PresentationRequest::from_json(&json_with("version", 3.into())),
+            Err(RequestError::UnsupportedVersion(3))
         );
         assert_eq!(
             PresentationRequest::from_json(&json_with("claims", serde_json::json!(["b", "a"]))),
@@ -647,13 +715,13 @@ mod tests {
         for bad in [0, MAX_LIFETIME_S + 1] {
             let o = RequestOptions { lifetime_s: bad, ..options() };
             assert_eq!(
-                PresentationRequest::new(o, &mut StdRng::seed_from_u64(1), 5),
+                PresentationRequest::new(o, &key(), &mut StdRng::seed_from_u64(1), 5),
                 Err(RequestError::BadLifetime)
             );
         }
         let o = RequestOptions { lifetime_s: 10, ..options() };
         assert_eq!(
-            PresentationRequest::new(o, &mut StdRng::seed_from_u64(1), u64::MAX),
+            PresentationRequest::new(o, &key(), &mut StdRng::seed_from_u64(1), u64::MAX),
             Err(RequestError::BadLifetime)
         );
         assert_eq!(
@@ -665,11 +733,61 @@ mod tests {
     #[test]
     fn profiles_check_refuses_unknown_types_and_claims() {
         let o = RequestOptions { claims: vec!["vehicle_classes".into()], ..options() };
-        let r = PresentationRequest::new(o, &mut StdRng::seed_from_u64(1), 5).unwrap();
+        let r = PresentationRequest::new(o, &key(), &mut StdRng::seed_from_u64(1), 5).unwrap();
         assert_eq!(r.check_against_profiles(), Err(RequestError::UnknownClaim));
         let o = RequestOptions { credential_types: vec!["urn:x".into()], ..options() };
-        let r = PresentationRequest::new(o, &mut StdRng::seed_from_u64(1), 5).unwrap();
+        let r = PresentationRequest::new(o, &key(), &mut StdRng::seed_from_u64(1), 5).unwrap();
         assert_eq!(r.check_against_profiles(), Err(RequestError::UnknownCredentialType));
+    }
+
+    #[test]
+    fn the_signature_covers_every_field_under_its_own_namespace() {
+        let r = request();
+        r.verify_signature(&key().public_key()).unwrap();
+        let other = SecretKey::from_seed(&[10; 32]).public_key();
+        assert_eq!(r.verify_signature(&other), Err(SignatureError::Invalid));
+        // Each field changed in the JSON form: the form still parses, the signature fails.
+        for (field, value) in [
+            ("verifier_id", serde_json::json!("another-counter")),
+            ("purpose", serde_json::json!("something else")),
+            ("claims", serde_json::json!(["credit_code", "entity_name", "legal_rep"])),
+            ("audience", serde_json::json!("https://evil.example")),
+            ("nonce", serde_json::json!(URL_SAFE_NO_PAD.encode([3u8; 32]))),
+            ("created_at", serde_json::json!(1_800_000_001u64)),
+            ("expires_at", serde_json::json!(1_800_000_601u64)),
+        ] {
+            let changed = PresentationRequest::from_json(&json_with(field, value)).unwrap();
+            assert_eq!(
+                changed.verify_signature(&key().public_key()),
+                Err(SignatureError::Invalid),
+                "{field}"
+            );
+        }
+        // The same bytes signed under another namespace do not verify as a request.
+        let mut wrong_ns = r.clone();
+        wrong_ns.signature = key().sign(ns::PSEUDONYM, &r.signed_bytes());
+        assert_eq!(wrong_ns.verify_signature(&key().public_key()), Err(SignatureError::Invalid));
+        // The signature is the last 64 bytes of the binary form; the rest is what is signed.
+        let bytes = r.to_bytes();
+        assert_eq!(bytes[..bytes.len() - 64], r.signed_bytes()[..]);
+        assert_eq!(bytes[bytes.len() - 64..], r.signature().0[..]);
+    }
+
+    #[test]
+    fn an_unsigned_version_1_request_is_refused_by_version() {
+        let mut v: serde_json::Value = serde_json::from_str(&request().to_json()).unwrap();
+        v["version"] = 1.into();
+        v.as_object_mut().unwrap().remove("signature");
+        assert_eq!(
+            PresentationRequest::from_json(&v.to_string()),
+            Err(RequestError::UnsupportedVersion(1))
+        );
+        for bad in ["", "AAAA", &URL_SAFE_NO_PAD.encode([0u8; 65])] {
+            assert_eq!(
+                PresentationRequest::from_json(&json_with("signature", bad.into())),
+                Err(RequestError::BadSignature)
+            );
+        }
     }
 
     #[test]
@@ -684,10 +802,10 @@ mod tests {
             assert!(PresentationRequest::from_text(&bad).is_err(), "{bad}");
         }
         let mut bytes = request().to_bytes();
-        bytes[3] = 2;
+        bytes[3] = 1;
         assert_eq!(
             PresentationRequest::from_canonical_bytes(&bytes),
-            Err(RequestError::UnsupportedVersion(2))
+            Err(RequestError::UnsupportedVersion(1))
         );
         let mut bytes = request().to_bytes();
         bytes.push(0);

@@ -52,6 +52,8 @@ pub mod ns {
     pub const PEER_BINDING: Namespace = Namespace("certledger/v1/peer-binding");
     /// A holder's per-verifier pseudonym proof.
     pub const PSEUDONYM: Namespace = Namespace("certledger/v1/pseudonym");
+    /// A verifier's presentation request, signed by its registered key.
+    pub const VERIFIER_REQUEST: Namespace = Namespace("certledger/v1/verifier-request");
 
     /// All namespaces, for documentation and uniqueness tests.
     pub const ALL: &[Namespace] = &[
@@ -62,6 +64,7 @@ pub mod ns {
         CONSENSUS_PROPOSAL_PART,
         PEER_BINDING,
         PSEUDONYM,
+        VERIFIER_REQUEST,
     ];
 }
 

@@ -474,16 +474,16 @@ fn registry_rules() {
         Err(EntryError::UnknownSigner)
     );
     fx.one(sign(&admin(2), EntryBody::RegisterVerifier(v.clone()))).unwrap();
-    assert_eq!(fx.ledger.verifier("bank-1"), Some(VerifierRecord(v)));
+    assert_eq!(
+        fx.ledger.verifier("bank-1"),
+        Some(VerifierRecord { registration: v, retired_at: None })
+    );
     assert_eq!(fx.ledger.credential_type(DIPLOMA).unwrap().department, "civil-affairs");
     // Entries that the decoders would refuse are never committed (here: 33 purposes, a bad
     // department slug, unsorted issuer types).
     let mut many = RegisterVerifier {
         verifier_id: "bank-2".into(),
-        ..match fx.ledger.verifier("bank-1") {
-            Some(VerifierRecord(v)) => v,
-            None => unreachable!(),
-        }
+        ..fx.ledger.verifier("bank-1").unwrap().registration
     };
     many.purposes = (0..33).map(|i| Purpose { id: format!("p{i:02}"), claims: vec![] }).collect();
     assert_eq!(
@@ -758,6 +758,11 @@ fn every_type_round_trips() {
         }),
         anchor(0, 1, DIPLOMA).body,
         status(0, 1, CredentialStatus::Suspended, 3).body,
+        EntryBody::RotateVerifier(RotateVerifier {
+            verifier_id: "v".into(),
+            new_key: key(2).public_key(),
+        }),
+        EntryBody::RetireVerifier(RetireVerifier { verifier_id: "v".into() }),
     ];
     bodies.push(approved(change(vec![department("taxation", 9)], &["education"], 9), &[0, 1]).body);
     for b in &bodies {
@@ -770,10 +775,12 @@ fn every_type_round_trips() {
     rt(&fx.ledger.credential(&[1; 32]).unwrap());
     rt(&fx.ledger.credential_type(DIPLOMA).unwrap());
     rt(&fx.ledger.validator_record().unwrap());
-    rt(&VerifierRecord(match &bodies[4] {
+    let registration = match &bodies[4] {
         EntryBody::RegisterVerifier(v) => v.clone(),
         _ => unreachable!(),
-    }));
+    };
+    rt(&VerifierRecord { registration: registration.clone(), retired_at: None });
+    rt(&VerifierRecord { registration, retired_at: Some(7) });
     rt(&IssuerRecord {
         department: "education".into(),
         issuer_key: key(3).public_key(),
@@ -820,4 +827,80 @@ fn caller_verified_signatures_skip_only_the_signature_check() {
     // Every other check still runs when the signature is skipped: a replay is refused.
     let again = anchor(0, 1, DIPLOMA);
     assert_eq!(fx.ledger.apply_block_with(h + 1, t, &[again], &|_| true), Err(EntryError::Replay));
+}
+
+fn bank_verifier() -> RegisterVerifier {
+    RegisterVerifier {
+        verifier_id: "bank-1".into(),
+        department: "market-regulation".into(),
+        name_zh: "银行".into(),
+        name_en: "Bank".into(),
+        verifier_key: key(50).public_key(),
+        purposes: vec![Purpose { id: "kyc".into(), claims: vec!["name".into()] }],
+    }
+}
+
+fn rotate(id: &str, seed: u8) -> EntryBody {
+    EntryBody::RotateVerifier(RotateVerifier {
+        verifier_id: id.into(),
+        new_key: key(seed).public_key(),
+    })
+}
+
+fn retire(id: &str) -> EntryBody {
+    EntryBody::RetireVerifier(RetireVerifier { verifier_id: id.into() })
+}
+
+/// Issue #11 item 5: a verifier's key is rotated and the verifier retired by an admin of its
+/// registering department only; the record keeps the current key and the retirement time.
+#[test]
+fn verifier_rotation_and_retirement_by_the_registering_department() {
+    let mut fx = Fx::new(4);
+    fx.one(sign(&admin(2), EntryBody::RegisterVerifier(bank_verifier()))).unwrap();
+    // Unknown verifier; another department's admin; the verifier's own key; an issuer key.
+    assert_eq!(fx.one(sign(&admin(2), rotate("nobody", 51))), Err(EntryError::UnknownVerifier));
+    for who in [admin(0), admin(1), key(50)] {
+        assert!(matches!(
+            fx.one(sign(&who, rotate("bank-1", 51))),
+            Err(EntryError::NotAuthorised(_) | EntryError::UnknownSigner)
+        ));
+        assert!(matches!(
+            fx.one(sign(&who, retire("bank-1"))),
+            Err(EntryError::NotAuthorised(_) | EntryError::UnknownSigner)
+        ));
+    }
+    // Rotating to the current key is refused; a new key replaces the old one.
+    assert!(matches!(fx.one(sign(&admin(2), rotate("bank-1", 50))), Err(EntryError::Invalid(_))));
+    fx.one(sign(&admin(2), rotate("bank-1", 51))).unwrap();
+    let rec = fx.ledger.verifier("bank-1").unwrap();
+    assert_eq!(rec.registration.verifier_key, key(51).public_key());
+    assert_eq!(rec.retired_at, None);
+    assert_eq!(rec.registration.purposes, bank_verifier().purposes);
+    // Retired at the block time; a second retirement, a rotation after it and a new
+    // registration of the same id are refused.
+    fx.one(sign(&admin(2), retire("bank-1"))).unwrap();
+    let rec = fx.ledger.verifier("bank-1").unwrap();
+    assert_eq!(rec.retired_at, Some(fx.time));
+    // (The identical entry is a replay; the rule behind it is "already retired".)
+    assert_eq!(fx.one(sign(&admin(2), retire("bank-1"))), Err(EntryError::Replay));
+    assert_eq!(
+        fx.one(sign(&admin(2), rotate("bank-1", 52))),
+        Err(EntryError::Invalid("verifier retired"))
+    );
+    assert_eq!(
+        fx.one(sign(
+            &admin(2),
+            EntryBody::RegisterVerifier(RegisterVerifier {
+                verifier_key: key(53).public_key(),
+                ..bank_verifier()
+            })
+        )),
+        Err(EntryError::AlreadyRegistered("verifier id"))
+    );
+    // The record and both entries round-trip through the canonical encoding.
+    let again = VerifierRecord::from_bytes(&rec.to_bytes()).unwrap();
+    assert_eq!(again, rec);
+    for body in [rotate("bank-1", 51), retire("bank-1")] {
+        assert_eq!(EntryBody::from_bytes(&body.to_bytes()).unwrap(), body);
+    }
 }
