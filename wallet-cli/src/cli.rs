@@ -110,6 +110,18 @@ pub enum Command {
     ///
     /// Example: certledger-wallet present --request request.json --out answer.clb --png answer.png
     Present(PresentArgs),
+    /// The consent history: every signed request this wallet answered, what it disclosed and
+    /// when (newest first); `--out` exports it as JSON with each verifier's signed request.
+    ///
+    /// Example: certledger-wallet history --out consents.json
+    History {
+        /// Export the whole history as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Show only this verifier id.
+        #[arg(long, value_name = "ID")]
+        verifier: Option<String>,
+    },
     /// Fetch fresh proofs for every credential from a node and update their status.
     ///
     /// Example: certledger-wallet refresh --node http://127.0.0.1:8080
@@ -209,6 +221,10 @@ pub struct PresentArgs {
     /// Do not add the per-verifier pseudonym to an identity attestation.
     #[arg(long)]
     pub no_pseudonym: bool,
+    /// TESTING ONLY: answer a request without checking its signature and the verifier's
+    /// registration (no --node or --verifier-record). Anyone can forge such a request.
+    #[arg(long)]
+    pub insecure_unchecked_request: bool,
 }
 
 /// Arguments of `verify`.
@@ -220,12 +236,20 @@ pub struct VerifyArgs {
     /// The trust root JSON file.
     #[arg(long, value_name = "FILE")]
     pub trust_root: PathBuf,
+    /// The request the bundle answers (a file, JSON or `CLR1.` text): its nonce, audience and
+    /// `expires_at` are used (instead of --nonce and --audience).
+    #[arg(long, value_name = "FILE|STRING", conflicts_with_all = ["nonce", "audience"])]
+    pub request: Option<String>,
     /// The nonce of the request (base64url text as in the request).
-    #[arg(long, allow_hyphen_values = true)]
-    pub nonce: String,
+    #[arg(long, allow_hyphen_values = true, required_unless_present = "request")]
+    pub nonce: Option<String>,
     /// The audience of the request.
-    #[arg(long)]
-    pub audience: String,
+    #[arg(long, required_unless_present = "request")]
+    pub audience: Option<String>,
+    /// The seen-nonce file: each accepted nonce is recorded there until its request expires, and
+    /// a second bundle for it is refused (default: `seen-nonces.json` in the wallet directory).
+    #[arg(long, value_name = "FILE")]
+    pub seen_nonces: Option<PathBuf>,
     /// Verify as of this Unix time (default: now).
     #[arg(long, value_name = "UNIX")]
     pub at: Option<u64>,
@@ -235,6 +259,10 @@ pub struct VerifyArgs {
     /// Oldest key-binding accepted, in seconds (raise it for printed cards).
     #[arg(long, default_value_t = 300)]
     pub max_presentation_age: u64,
+    /// The nonce is not a verifier's challenge (a printed card, checked again and again): do not
+    /// record it or refuse a repeat.
+    #[arg(long)]
+    pub repeatable: bool,
 }
 
 /// Arguments of `print`.

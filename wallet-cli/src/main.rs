@@ -64,6 +64,9 @@ fn main() -> ExitCode {
         Command::List => commands::list::list(&ctx),
         Command::Show { id } => commands::show::show(&ctx, &id),
         Command::Present(args) => commands::present::present(&ctx, &args),
+        Command::History { out, verifier } => {
+            commands::history::history(&ctx, out.as_deref(), verifier.as_deref())
+        }
         Command::Refresh { node } => commands::refresh::refresh(&ctx, &node),
         Command::Verify(args) => commands::verify::verify(&ctx, &args),
         Command::Print(args) => commands::print::print(&ctx, &args),

@@ -47,6 +47,47 @@ pub struct WalletData {
     /// same verifier always sees the same copy and no two verifiers share one.
     #[serde(default)]
     pub attestation_for_verifier: BTreeMap<String, String>,
+    /// Every signed request the wallet answered, oldest first (at most [`MAX_CONSENTS`]): the
+    /// consent history `history` lists and exports.
+    #[serde(default)]
+    pub consents: Vec<ConsentRecord>,
+}
+
+/// Most consent records kept; beyond it the oldest is dropped (with a notice).
+pub const MAX_CONSENTS: usize = 5000;
+
+/// One answered request: who saw what, and when. `request` is the verifier's signed request
+/// (`CLR1.` text), so the verifier's own signature proves who asked for what.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentRecord {
+    /// When the bundle was made (Unix seconds).
+    pub at: u64,
+    /// The signed request, `CLR1.` text.
+    pub request: String,
+    /// The verifier id.
+    pub verifier_id: String,
+    /// The registered Chinese name, when the registry was checked.
+    pub verifier_name_zh: Option<String>,
+    /// The registered English name, when the registry was checked.
+    pub verifier_name_en: Option<String>,
+    /// The request's purpose text.
+    pub purpose: String,
+    /// The registered purpose it matched.
+    pub registered_purpose: Option<String>,
+    /// Whether the signature was checked against the registry (false only with
+    /// `--insecure-unchecked-request`).
+    pub signature_checked: bool,
+    /// The registry checkpoint's time.
+    pub registry_as_of: Option<u64>,
+    /// The audience the presentation was bound to.
+    pub audience: String,
+    /// The credentials presented: (id, type id), the main one first.
+    pub credentials: Vec<(String, String)>,
+    /// The claim names disclosed.
+    pub disclosed: Vec<String>,
+    /// The per-verifier pseudonym shown, if any.
+    pub pseudonym: Option<String>,
 }
 
 impl Drop for WalletData {
@@ -334,6 +375,14 @@ impl Wallet {
             }
         }
         Ok(None)
+    }
+
+    /// Appends a consent record; returns the oldest one when it had to be dropped.
+    pub fn record_consent(&mut self, record: ConsentRecord) -> Option<ConsentRecord> {
+        let consents = &mut self.data.consents;
+        let dropped = if consents.len() >= MAX_CONSENTS { Some(consents.remove(0)) } else { None };
+        consents.push(record);
+        dropped
     }
 
     /// The stored trust root.

@@ -149,7 +149,7 @@ impl World {
                 department: "education".to_owned(),
                 name_zh: "浦东市民中心".to_owned(),
                 name_en: "Pudong service centre".to_owned(),
-                verifier_key: SecretKey::from_seed(&[9; 32]).public_key(),
+                verifier_key: verifier_key().public_key(),
                 purposes: vec![Purpose {
                     id: "diploma-check".to_owned(),
                     claims: vec!["institution".to_owned(), "level".to_owned(), "name".to_owned()],
@@ -221,17 +221,32 @@ impl World {
     }
 }
 
+/// The verifier's registered request-signing key.
+fn verifier_key() -> SecretKey {
+    SecretKey::from_seed(&[9; 32])
+}
+
 fn request(claims: &[&str], audience: &str) -> PresentationRequest {
+    signed_request(&verifier_key(), "diploma-check 核验学历", claims, audience)
+}
+
+fn signed_request(
+    key: &SecretKey,
+    purpose: &str,
+    claims: &[&str],
+    audience: &str,
+) -> PresentationRequest {
     PresentationRequest::new(
         RequestOptions {
             verifier_id: VERIFIER.to_owned(),
-            purpose: "diploma-check 核验学历".to_owned(),
+            purpose: purpose.to_owned(),
             claims: claims.iter().map(|c| (*c).to_owned()).collect(),
             credential_types: vec![profiles::DIPLOMA.id.to_owned()],
             audience: audience.to_owned(),
             lifetime_s: 600,
         },
-        &mut SeededRng::from_label(&format!("request {claims:?} {audience}")),
+        key,
+        &mut SeededRng::from_label(&format!("request {purpose} {claims:?} {audience}")),
         now(),
     )
     .expect("request")
@@ -579,35 +594,6 @@ fn present_then_verify_and_replays_are_refused() {
     let bundle = env.path("answer.clb").display().to_string();
     let nonce = req.nonce_b64();
 
-    let j = env.ok(&[
-        "verify",
-        &bundle,
-        "--trust-root",
-        &tr,
-        "--nonce",
-        &nonce,
-        "--audience",
-        "pudong-counter-1",
-    ]);
-    assert_eq!(j["verdict"], "valid");
-    let claims = j["accepted"]["claims"].as_array().expect("claims");
-    let names: Vec<&str> = claims.iter().filter_map(|c| c["name"].as_str()).collect();
-    assert_eq!(names, ["name", "institution"]);
-
-    // The text itself is accepted as well as the file.
-    let text = std::fs::read_to_string(env.path("answer.clb")).expect("read");
-    let j = env.ok(&[
-        "verify",
-        text.trim(),
-        "--trust-root",
-        &tr,
-        "--nonce",
-        &nonce,
-        "--audience",
-        "pudong-counter-1",
-    ]);
-    assert_eq!(j["verdict"], "valid");
-
     // Replays: another nonce, another audience.
     let other_nonce = request(&["name"], "x-other").nonce_b64();
     let r = env.fails(
@@ -681,13 +667,49 @@ fn present_then_verify_and_replays_are_refused() {
         1,
     );
 
+    // None of the refusals used the nonce up: the bundle is accepted once.
+    let j = env.ok(&[
+        "verify",
+        &bundle,
+        "--trust-root",
+        &tr,
+        "--nonce",
+        &nonce,
+        "--audience",
+        "pudong-counter-1",
+    ]);
+    assert_eq!(j["verdict"], "valid");
+    let claims = j["accepted"]["claims"].as_array().expect("claims");
+    let names: Vec<&str> = claims.iter().filter_map(|c| c["name"].as_str()).collect();
+    assert_eq!(names, ["name", "institution"]);
+    // The text itself is accepted as well as the file (another verifier: its own seen file).
+    let text = std::fs::read_to_string(env.path("answer.clb")).expect("read");
+    let other_seen = env.path("other-seen.json").display().to_string();
+    let j = env.ok(&[
+        "verify",
+        text.trim(),
+        "--trust-root",
+        &tr,
+        "--nonce",
+        &nonce,
+        "--audience",
+        "pudong-counter-1",
+        "--seen-nonces",
+        &other_seen,
+    ]);
+    assert_eq!(j["verdict"], "valid");
+
     // Disclosing less than asked is the citizen's choice; more is a usage error.
     let args = present_args(&env, &req_file, &["--verifier-record", &record, "--disclose", "name"]);
     assert_eq!(env.ok(&strs(&args))["disclosed"], json!(["name"]));
-    let args = present_args(&env, &req_file, &["--disclose", "name,programme"]);
+    let args = present_args(
+        &env,
+        &req_file,
+        &["--verifier-record", &record, "--disclose", "name,programme"],
+    );
     env.fails(&strs(&args), 2);
     // Without --yes and without a terminal: refuses to proceed silently.
-    let mut args = present_args(&env, &req_file, &[]);
+    let mut args = present_args(&env, &req_file, &["--verifier-record", &record]);
     args.retain(|a| a != "--yes");
     env.fails(&strs(&args), 2);
 }
@@ -720,7 +742,7 @@ fn qr_png_round_trip() {
     missing.extend(["--trust-root", &tr, "--nonce", &nonce, "--audience", "pudong-counter-1"]);
     env.fails(&missing, 2);
     // The terminal rendering is drawn without --json.
-    let r = env.run(&strs(&present_args(&env, &req_file, &[])));
+    let r = env.run(&strs(&present_args(&env, &req_file, &["--verifier-record", &record])));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains('█') || r.stdout.contains('▀') || r.stdout.contains('▄'));
 }
@@ -749,7 +771,7 @@ fn refresh_picks_up_a_revocation() {
     assert_eq!(j["credentials"][0]["status"], "revoked");
     assert_eq!(env.ok(&["list"])["credentials"][0]["status"], "revoked");
     // A revoked credential is not presented.
-    let args = present_args(&env, &req_file, &[]);
+    let args = present_args(&env, &req_file, &["--node", &node.url]);
     assert_eq!(env.fails(&strs(&args), 1).error_code(), "revoked");
     // An unreachable node: exit 4.
     let dead = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -781,6 +803,7 @@ fn print_card_round_trip() {
         "certledger:print",
         "--max-presentation-age",
         "31536000",
+        "--repeatable",
     ]);
     assert_eq!(v["verdict"], "valid");
     assert_eq!(
@@ -821,6 +844,7 @@ fn print_card_round_trip() {
             "certledger:print",
             "--max-presentation-age",
             "31536000",
+            "--repeatable",
         ]);
         assert_eq!(v["verdict"], "valid", "{font}");
     }
@@ -905,4 +929,130 @@ fn completions_and_man_page_need_no_wallet() {
     assert!(r.stdout.contains(".TH certledger-wallet"), "{}", r.stdout);
     assert!(!env.wallet_dir.exists());
     env.fails(&["completions", "no-such-shell"], 2);
+}
+
+/// Issue #11 item 5: the wallet used to answer any request naming a registered verifier (the
+/// registered key was never used) and answered requests without consulting the registry at all.
+#[test]
+fn a_request_not_signed_by_the_registered_key_is_refused_before_anything_else() {
+    let (env, world, _) = wallet_with_diploma("forged request");
+    let record = env.write("verifier.json", &world.state_proof(VERIFIER));
+    let forged = signed_request(
+        &SecretKey::from_seed(&[66; 32]),
+        "diploma-check",
+        &["institution", "name"],
+        VERIFIER,
+    );
+    let args = present_args(&env, &forged.to_text(), &["--verifier-record", &record]);
+    let r = env.fails(&strs(&args), 1);
+    assert_eq!(r.error_code(), "bad_request_signature");
+    assert!(!env.path("answer.clb").exists());
+    // A genuine request altered after signing (one more claim) is refused the same way.
+    let mut altered: Value = serde_json::from_str(&request(&["name"], VERIFIER).to_json()).unwrap();
+    altered["claims"] = json!(["institution", "name"]);
+    let file = env.write("altered.json", &altered.to_string());
+    let args = present_args(&env, &file, &["--verifier-record", &record]);
+    assert_eq!(env.fails(&strs(&args), 1).error_code(), "bad_request_signature");
+    // No registry data: refused, unless the loud testing override is given.
+    let genuine = request(&["name"], VERIFIER);
+    let args = present_args(&env, &genuine.to_text(), &[]);
+    assert_eq!(env.fails(&strs(&args), 1).error_code(), "verifier_unchecked");
+    let args = present_args(&env, &genuine.to_text(), &["--insecure-unchecked-request"]);
+    let mut all = strs(&args);
+    all.push("--json");
+    let r = env.run(&all);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("WARNING") && r.stderr.contains("NOT checked"), "{}", r.stderr);
+    assert_eq!(r.json()["request_signature_checked"], false);
+    // A purpose that is not a registered purpose id is refused, not widened to the union.
+    let unregistered = signed_request(&verifier_key(), "核验学历", &["name"], VERIFIER);
+    let args = present_args(&env, &unregistered.to_text(), &["--verifier-record", &record]);
+    assert_eq!(env.fails(&strs(&args), 1).error_code(), "unknown_purpose");
+    // An unsigned version 1 request is refused as such.
+    let mut v1: Value = serde_json::from_str(&genuine.to_json()).unwrap();
+    v1["version"] = 1.into();
+    v1.as_object_mut().unwrap().remove("signature");
+    let file = env.write("v1.json", &v1.to_string());
+    let args = present_args(&env, &file, &["--verifier-record", &record]);
+    env.fails(&strs(&args), 2);
+}
+
+/// Issue #11 item 5: the wallet keeps every answered request as a consent record, listed and
+/// exported, with the verifier's signed request so the verifier's own signature proves who asked.
+#[test]
+fn history_lists_and_exports_every_answered_request() {
+    let (env, world, _) = wallet_with_diploma("history");
+    let record = env.write("verifier.json", &world.state_proof(VERIFIER));
+    assert_eq!(env.ok(&["history"])["records"], json!([]));
+    let first = request(&["institution", "name"], VERIFIER);
+    env.ok(&strs(&present_args(&env, &first.to_text(), &["--verifier-record", &record])));
+    let second = request(&["name"], VERIFIER);
+    let args = present_args(&env, &second.to_text(), &["--verifier-record", &record]);
+    env.ok(&strs(&args));
+    // A refused request leaves no record.
+    let forged =
+        signed_request(&SecretKey::from_seed(&[66; 32]), "diploma-check", &["name"], VERIFIER);
+    env.fails(&strs(&present_args(&env, &forged.to_text(), &["--verifier-record", &record])), 1);
+
+    let out = env.path("consents.json").display().to_string();
+    let j = env.ok(&["history", "--out", &out]);
+    let records = j["records"].as_array().expect("records");
+    assert_eq!(records.len(), 2);
+    // Newest first; each with what was disclosed, when, to whom, and the signed request.
+    assert_eq!(records[0]["disclosed"], json!(["name"]));
+    assert_eq!(records[1]["disclosed"], json!(["institution", "name"]));
+    for (r, req) in records.iter().zip([&second, &first]) {
+        assert_eq!(r["verifier_id"], VERIFIER);
+        assert_eq!(r["verifier_name_en"], "Pudong service centre");
+        assert_eq!(r["registered_purpose"], "diploma-check");
+        assert_eq!(r["signature_checked"], true);
+        assert!(r["at"].as_u64().is_some_and(|t| t + 60 > now()));
+        let signed = PresentationRequest::from_text(r["request"].as_str().expect("request"))
+            .expect("stored request parses");
+        assert_eq!(&signed, req);
+        signed.verify_signature(&verifier_key().public_key()).expect("verifier's signature");
+    }
+    let exported: Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("export")).expect("json");
+    assert_eq!(exported["records"], j["records"]);
+    // The history is inside the encrypted wallet: the file does not contain it in clear.
+    let raw = std::fs::read(env.wallet_file()).expect("wallet file");
+    assert!(!raw.windows(VERIFIER.len()).any(|w| w == VERIFIER.as_bytes()));
+    // Both languages; a filter by verifier.
+    let zh = env.run(&["history", "--lang", "zh"]);
+    assert!(
+        zh.stdout.contains("签名已核验") && zh.stdout.contains("浦东市民中心"),
+        "{}",
+        zh.stdout
+    );
+    let en = env.run(&["history", "--lang", "en"]);
+    assert!(en.stdout.contains("signature checked"), "{}", en.stdout);
+    assert_eq!(env.ok(&["history", "--verifier", "nobody"])["records"], json!([]));
+}
+
+/// Issue #11 item 6: the same bundle was accepted twice within its freshness window.
+#[test]
+fn verify_accepts_a_nonce_once_and_enforces_the_request_expiry() {
+    let (env, world, _) = wallet_with_diploma("single-use nonce");
+    let record = env.write("verifier.json", &world.state_proof(VERIFIER));
+    let tr = env.path("trust.json").display().to_string();
+    let req = request(&["institution", "name"], VERIFIER);
+    let req_file = env.write("req.json", &req.to_json());
+    env.ok(&strs(&present_args(&env, &req_file, &["--verifier-record", &record])));
+    let bundle = env.path("answer.clb").display().to_string();
+    let by_request = ["verify", &bundle, "--trust-root", &tr, "--request", &req_file];
+    assert_eq!(env.ok(&by_request)["verdict"], "valid");
+    // The same bundle again: refused, by request or by bare nonce and audience.
+    assert_eq!(env.fails(&by_request, 1).error_code(), "nonce_replayed");
+    let nonce = req.nonce_b64();
+    let bare = ["verify", &bundle, "--trust-root", &tr, "--nonce", &nonce, "--audience", VERIFIER];
+    assert_eq!(env.fails(&bare, 1).error_code(), "nonce_replayed");
+    // The seen-nonce file is persisted in the wallet directory and bounded by expiry: once the
+    // request expired, the entry is forgotten, and the request itself is refused as expired.
+    let seen = std::fs::read_to_string(env.wallet_dir.join("seen-nonces.json")).expect("seen");
+    assert!(seen.contains(&nonce), "{seen}");
+    let late = (req.expires_at() + 1).to_string();
+    let mut expired = by_request.to_vec();
+    expired.extend(["--at", &late]);
+    assert_eq!(env.fails(&expired, 1).error_code(), "request_expired");
 }

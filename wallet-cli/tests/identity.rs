@@ -138,6 +138,8 @@ fn request_file(env: &Env, verifier: &str, types: &[&str], claims: &[&str], n: u
             audience: verifier.to_owned(),
             lifetime_s: 600,
         },
+        // These verifiers are not on the ledger: the tests present with the testing override.
+        &certledger_core::sig::SecretKey::from_seed(&[5; 32]),
         &mut SeededRng::from_label(&format!("request {verifier} {n}")),
         now(),
     )
@@ -164,7 +166,17 @@ fn present(
     let req = request_file(env, verifier, types, claims, n);
     let out = env.path(&format!("answer-{verifier}-{n}.clb")).display().to_string();
     let png = env.path(&format!("answer-{verifier}-{n}.png")).display().to_string();
-    let mut args = vec!["present", "--request", &req, "--yes", "--out", &out, "--png", &png];
+    let mut args = vec![
+        "present",
+        "--request",
+        &req,
+        "--yes",
+        "--insecure-unchecked-request",
+        "--out",
+        &out,
+        "--png",
+        &png,
+    ];
     args.extend_from_slice(extra);
     let json = env.ok(&args);
     let request: Value = serde_json::from_str(&std::fs::read_to_string(&req).unwrap()).unwrap();
@@ -316,7 +328,17 @@ fn the_batch_runs_out_and_says_so() {
     let out = env.path("four.clb").display().to_string();
     let png = env.path("four.png").display().to_string();
     env.refused(
-        &["present", "--request", &req, "--yes", "--out", &out, "--png", &png],
+        &[
+            "present",
+            "--request",
+            &req,
+            "--yes",
+            "--insecure-unchecked-request",
+            "--out",
+            &out,
+            "--png",
+            &png,
+        ],
         1,
         "batch_exhausted",
     );
@@ -374,8 +396,21 @@ fn a_licence_is_presented_with_the_attestation_and_linked() {
     let mut unlinked = bundle.clone();
     unlinked.linked[0].link = None;
     let text = env.write("unlinked.clb", &unlinked.to_text());
+    // (Checked as by another verifier: this nonce was used up by the bundle accepted above.)
+    let seen = env.path("other-seen.json").display().to_string();
     let r = env.refused(
-        &["verify", &text, "--trust-root", &tr, "--nonce", &shown.nonce, "--audience", "hotel-a"],
+        &[
+            "verify",
+            &text,
+            "--trust-root",
+            &tr,
+            "--nonce",
+            &shown.nonce,
+            "--audience",
+            "hotel-a",
+            "--seen-nonces",
+            &seen,
+        ],
         1,
         "bad_link_proof",
     );
@@ -391,6 +426,7 @@ fn a_licence_is_presented_with_the_attestation_and_linked() {
             "--request",
             &req,
             "--yes",
+            "--insecure-unchecked-request",
             "--out",
             &out,
             "--png",

@@ -32,6 +32,7 @@ pub fn init(ctx: &Ctx) -> CmdResult<Output> {
         credentials: Vec::new(),
         next_key_index: 0,
         attestation_for_verifier: std::collections::BTreeMap::new(),
+        consents: Vec::new(),
     };
     ensure_dir(&ctx.wallet_path)?;
     let wallet = Wallet::create(ctx.wallet_path.clone(), &pass, data)?;

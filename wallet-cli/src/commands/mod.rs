@@ -13,6 +13,7 @@ use crate::error::{keystore, usage, CmdResult, Failure, Kind, ResultExt as _};
 use crate::store::{self, Status, StoredCredential, Wallet};
 
 pub mod backup;
+pub mod history;
 pub mod identity;
 pub mod import;
 pub mod init;

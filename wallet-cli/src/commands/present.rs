@@ -1,9 +1,11 @@
 //! `present`: answer a verifier's presentation request with a bundle (`specs/wallet.md`).
 //!
-//! [`present`] runs named phases, each a function of its own: [`check_request`],
-//! [`choose_credentials`], [`check_registry`], [`refresh_chosen`], [`choose_disclosures`],
-//! [`pseudonym_for`], [`summary`] (and [`confirm`]), [`build_bundle`], [`self_check`],
-//! [`write_outputs`] (file, PNGs, terminal QR).
+//! [`present`] runs named phases, each a function of its own: [`check_request`] (the request's
+//! signature against the verifier's proven registry record, before anything else),
+//! [`choose_credentials`], [`refresh_chosen`], [`choose_disclosures`], [`pseudonym_for`],
+//! [`summary`] (and [`confirm`]), [`build_bundle`], [`self_check`], the consent record
+//! ([`consent_record`], kept in the encrypted wallet) and [`write_outputs`] (file, PNGs,
+//! terminal QR).
 
 use std::fmt::Write as _;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
@@ -13,9 +15,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use certledger_core::bundle::{Bundle, LinkedBundle, LinkedCredential, Presentation};
 use certledger_core::codec::Encode as _;
-use certledger_core::ledger::{self, VerifierRecord};
+use certledger_core::ledger;
 use certledger_core::pseudonym::{LinkProof, PseudonymProof};
-use certledger_core::registry::{self, StateProofError, StateProofJson};
+use certledger_core::registry::{self, RequestCheckError, StateProofError, StateProofJson};
 use certledger_core::request::PresentationRequest;
 use certledger_core::sdjwt::SdJwt;
 use certledger_core::verify::{self, Policy, TrustRoot, Verdict};
@@ -29,7 +31,7 @@ use super::{
 use crate::cli::{Lang, PresentArgs};
 use crate::error::{keystore, refused, usage, CmdResult, Failure, Reason};
 use crate::node::{HttpNode, ProofSource};
-use crate::store::{Status, StoredCredential, Wallet};
+use crate::store::{ConsentRecord, Status, StoredCredential, Wallet};
 use crate::{identity, qr};
 
 /// Oldest verifier-registry checkpoint accepted, in seconds.
@@ -40,15 +42,14 @@ const REQUEST_SKEW_S: u64 = 60;
 /// `present`.
 pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
     let now = now();
-    let request = check_request(read_request(&args.request)?, now)?;
+    let request = read_request(&args.request)?;
     let mut wallet = open_wallet(ctx)?;
     let trust_root = wallet.trust_root()?;
     let source = args.node.as_deref().map(HttpNode::new).transpose()?;
-    let mut notices = Vec::new();
+    let registry = check_request(args, source.as_ref(), &request, &trust_root, now)?;
+    let mut notices = registry.notices.clone();
 
     let choice = choose_credentials(&mut wallet, &request, args, now, &mut notices)?;
-    let registry = check_registry(args, source.as_ref(), &request, &trust_root, now)?;
-    notices.extend(registry.notices.iter().cloned());
     let creds = refresh_chosen(
         &mut wallet,
         source.as_ref().map(|s| s as &dyn ProofSource),
@@ -71,10 +72,19 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
     }
     let bundle = build_bundle(&wallet, &creds, &disclosure, &request, pseudonym, now)?;
     notices.extend(self_check(&bundle, &trust_root, &request, &disclosure.names, now));
-    if choice.newly_assigned {
-        // This verifier keeps this attestation copy from now on.
-        wallet.save()?;
+    // The consent record is saved (with the attestation copy newly assigned to this verifier,
+    // if any) before the bundle leaves the wallet: nothing is disclosed unrecorded.
+    let record =
+        consent_record(&request, &registry, &creds, &disclosure, pseudonym_text.as_deref(), now);
+    if let Some(dropped) = wallet.record_consent(record) {
+        notices.push(format!(
+            "notice: the consent history is full; the oldest record (from {}) was dropped: \
+             export the history regularly with `history --out FILE`\n\
+             注意：出示记录已满，已删除最早的一条记录，请定期导出",
+            date(dropped.at)
+        ));
     }
+    wallet.save()?;
     let text = bundle.to_text();
     let written = write_outputs(args, &text, !args.no_terminal_qr && !ctx.json)?;
 
@@ -92,6 +102,7 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
         "pseudonym": pseudonym_text,
         "verifier_id": request.verifier_id(),
         "verifier_registry_checked": registry.checked_at.is_some(),
+        "request_signature_checked": registry.checked_at.is_some(),
         "verifier_record_as_of": registry.checked_at,
         "matched_purpose": registry.matched_purpose,
         "audience": request.audience(),
@@ -108,7 +119,7 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
 // Request check
 
 /// The request from `--request`: a file (JSON, `CLR1.` text or a QR PNG) or the text itself.
-fn read_request(arg: &str) -> CmdResult<PresentationRequest> {
+pub(super) fn read_request(arg: &str) -> CmdResult<PresentationRequest> {
     let path = Path::new(arg);
     let text = if arg.len() < 4096 && path.is_file() {
         let bytes = read_input(path, MAX_PNG_BYTES)?;
@@ -134,19 +145,150 @@ fn read_request(arg: &str) -> CmdResult<PresentationRequest> {
     parsed.map_err(|e| usage(format!("the request is invalid: {e}")))
 }
 
-/// Phase 1: the request is valid now and names shipped types and claims only.
-fn check_request(request: PresentationRequest, now: u64) -> CmdResult<PresentationRequest> {
-    request.check_time(now, REQUEST_SKEW_S).map_err(|e| {
-        refused(
+/// What the verifier registry said about the requesting verifier.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct RegistryCheck {
+    /// The registry checkpoint's time, when the request was checked against the registry.
+    checked_at: Option<u64>,
+    /// The registered names (zh, en).
+    verifier_name: Option<(String, String)>,
+    /// The registered purpose the request matched.
+    matched_purpose: Option<String>,
+    /// Warnings and notices for the citizen.
+    notices: Vec<String>,
+}
+
+/// The refusal for a registry answer that cannot be trusted.
+fn bad_record(e: StateProofError) -> Failure {
+    let (en, zh) = match e {
+        StateProofError::WrongKey => {
+            ("the verifier record is for another verifier id", "核验方登记记录与请求中的核验方不符")
+        }
+        StateProofError::Checkpoint(_) => (
+            "the verifier record's checkpoint is not cosigned by the trusted departments",
+            "核验方登记记录的检查点未获得受信任部门的共同签名",
+        ),
+        StateProofError::NotFresh => ("the verifier record is not fresh", "核验方登记记录已过时"),
+        StateProofError::ProofMismatch => (
+            "the verifier record proof does not match the checkpoint",
+            "核验方登记证明与检查点不符",
+        ),
+        _ => ("the verifier record is malformed", "核验方登记记录格式错误"),
+    };
+    refused("bad_verifier_record", en, zh)
+}
+
+/// The refusal for each reason [`registry::check_signed_request`] gives.
+fn refusal(request: &PresentationRequest, e: RequestCheckError) -> Failure {
+    let id = request.verifier_id();
+    match e {
+        RequestCheckError::Registry(e) => bad_record(e),
+        RequestCheckError::NotRegistered => refused(
+            "verifier_not_registered",
+            format!("verifier {id} is not registered on the ledger"),
+            format!("核验方 {id} 未在账本上登记"),
+        ),
+        RequestCheckError::BadSignature => refused(
+            "bad_request_signature",
+            format!(
+                "the request is not signed by the registered key of verifier {id} (forged, \
+                 altered, or signed with a replaced key)"
+            ),
+            format!("请求未由核验方 {id} 的登记密钥签名（伪造、被篡改或密钥已更换）"),
+        ),
+        RequestCheckError::Retired(at) => refused(
+            "verifier_retired",
+            format!("verifier {id} was retired on {}", date(at)),
+            format!("核验方 {id} 已于 {} 注销", date(at)),
+        ),
+        RequestCheckError::Request(
+            e @ (certledger_core::request::RequestError::Expired
+            | certledger_core::request::RequestError::NotYetValid),
+        ) => refused(
             "request_expired",
             format!("the request is not valid now: {e}"),
             "请求已过期或尚未生效",
-        )
-    })?;
-    request.check_against_profiles().map_err(|e| {
-        refused("bad_request", format!("the request is invalid: {e}"), "请求内容无效")
-    })?;
-    Ok(request)
+        ),
+        RequestCheckError::Request(e) => {
+            refused("bad_request", format!("the request is invalid: {e}"), "请求内容无效")
+        }
+        RequestCheckError::UnknownPurpose => refused(
+            "unknown_purpose",
+            format!(
+                "the request's purpose \"{}\" is none of the purposes verifier {id} registered",
+                request.purpose()
+            ),
+            format!("请求的用途不是核验方 {id} 登记的用途"),
+        ),
+        RequestCheckError::OverAsking(over) => {
+            let list = over.join(", ");
+            refused(
+                "over_asking",
+                format!(
+                    "the verifier asks for claims its registered purpose does not allow: {list}"
+                ),
+                format!("核验方请求了其登记用途不允许的信息：{list}"),
+            )
+        }
+        _ => refused("bad_request", "the request was refused", "请求被拒绝"),
+    }
+}
+
+/// The loud warning when `--insecure-unchecked-request` was given.
+const UNCHECKED_WARNING: &str = "WARNING: --insecure-unchecked-request: the request's signature \
+    and the verifier's registration were NOT checked; anyone may have made this request\n\
+    警告：未核验请求签名与核验方登记信息，此请求可能由任何人伪造";
+
+/// Phase 1, before anything else is done with the request: the verifier's registry record
+/// (from `--verifier-record` or `--node`) proven by core against the trust root, the request's
+/// signature under the registered key, the verifier not retired, the request current, its
+/// purpose a registered one and its claims allowed by that purpose. Without registry data the
+/// request is refused, unless `--insecure-unchecked-request` (testing only) is given.
+fn check_request(
+    args: &PresentArgs,
+    source: Option<&HttpNode>,
+    request: &PresentationRequest,
+    trust_root: &TrustRoot,
+    now: u64,
+) -> CmdResult<RegistryCheck> {
+    let answer: StateProofJson =
+        match (&args.verifier_record, source) {
+            (Some(path), _) => serde_json::from_str(&read_text(path)?)
+                .map_err(|e| usage(format!("the verifier record file is malformed: {e}")))?,
+            (None, Some(src)) => src.state(&ledger::verifier_state_key(request.verifier_id()))?,
+            (None, None) if args.insecure_unchecked_request => {
+                let current = request
+                    .check_time(now, REQUEST_SKEW_S)
+                    .and_then(|()| request.check_against_profiles());
+                current.map_err(|e| refusal(request, RequestCheckError::Request(e)))?;
+                return Ok(RegistryCheck {
+                    notices: vec![UNCHECKED_WARNING.to_owned()],
+                    ..RegistryCheck::default()
+                });
+            }
+            (None, None) => return Err(refused(
+                "verifier_unchecked",
+                "the request cannot be checked without the verifier registry: give --node URL or \
+                 --verifier-record FILE",
+                "缺少核验方登记信息，无法核验请求：请提供 --node 或 --verifier-record",
+            )),
+        };
+    let checked = registry::check_signed_request(
+        request,
+        &answer,
+        trust_root,
+        VERIFIER_RECORD_AGE_S,
+        now,
+        REQUEST_SKEW_S,
+    )
+    .map_err(|e| refusal(request, e))?;
+    let reg = &checked.record.registration;
+    Ok(RegistryCheck {
+        checked_at: Some(checked.checkpoint.time),
+        verifier_name: Some((reg.name_zh.clone(), reg.name_en.clone())),
+        matched_purpose: Some(checked.purpose.id),
+        notices: Vec::new(),
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -156,8 +298,6 @@ fn check_request(request: PresentationRequest, now: u64) -> CmdResult<Presentati
 struct Choice {
     /// Indices into the wallet's credentials: the main one first, then `--with` in order.
     indices: Vec<usize>,
-    /// Whether an identity attestation copy was assigned to this verifier just now.
-    newly_assigned: bool,
 }
 
 /// The notice when a chosen attestation copy is also shown to other verifiers.
@@ -187,7 +327,6 @@ fn choose_credentials(
         .map(|(i, _)| i)
         .collect();
     let identity_type = identity::attestation_type();
-    let mut newly_assigned = false;
     let index = match &args.credential {
         Some(id) => {
             let i = wallet.find(id)?;
@@ -211,9 +350,9 @@ fn choose_credentials(
                 wallet.data.credentials.get(*i).is_some_and(|c| c.type_id == identity_type)
             });
             if identity_requested && has_copy {
-                let (i, assigned) =
+                // A newly assigned copy is saved with the consent record.
+                let (i, _assigned) =
                     identity::copy_for_verifier(wallet, request.verifier_id(), now)?;
-                newly_assigned = assigned;
                 i
             } else {
                 match candidates.as_slice() {
@@ -252,130 +391,7 @@ fn choose_credentials(
     if indices.len() > 1 + certledger_core::bundle::MAX_LINKED as usize {
         return Err(usage("at most 4 credentials can be presented together with the main one"));
     }
-    Ok(Choice { indices, newly_assigned })
-}
-
-// ---------------------------------------------------------------------------------------------
-// Registry check
-
-/// What the verifier registry said about the requesting verifier.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct RegistryCheck {
-    /// The registry checkpoint's time, when the registry was checked.
-    checked_at: Option<u64>,
-    /// The registered names (zh, en).
-    verifier_name: Option<(String, String)>,
-    /// The registered purpose the request matched, if one did by id.
-    matched_purpose: Option<String>,
-    /// Warnings and notices for the citizen.
-    notices: Vec<String>,
-}
-
-/// The refusal for a registry answer that cannot be trusted.
-fn bad_record(e: StateProofError) -> Failure {
-    let (en, zh) = match e {
-        StateProofError::WrongKey => {
-            ("the verifier record is for another verifier id", "核验方登记记录与请求中的核验方不符")
-        }
-        StateProofError::Checkpoint(_) => (
-            "the verifier record's checkpoint is not cosigned by the trusted departments",
-            "核验方登记记录的检查点未获得受信任部门的共同签名",
-        ),
-        StateProofError::NotFresh => ("the verifier record is not fresh", "核验方登记记录已过时"),
-        StateProofError::ProofMismatch => (
-            "the verifier record proof does not match the checkpoint",
-            "核验方登记证明与检查点不符",
-        ),
-        _ => ("the verifier record is malformed", "核验方登记记录格式错误"),
-    };
-    refused("bad_verifier_record", en, zh)
-}
-
-/// Phase 3: the verifier's registry record (from `--verifier-record` or `--node`), proven by
-/// core against the trust root, and the request's claims against its registered purpose.
-fn check_registry(
-    args: &PresentArgs,
-    source: Option<&HttpNode>,
-    request: &PresentationRequest,
-    trust_root: &TrustRoot,
-    now: u64,
-) -> CmdResult<RegistryCheck> {
-    let answer: StateProofJson = match (&args.verifier_record, source) {
-        (Some(path), _) => serde_json::from_str(&read_text(path)?)
-            .map_err(|e| usage(format!("the verifier record file is malformed: {e}")))?,
-        (None, Some(src)) => src.state(&ledger::verifier_state_key(request.verifier_id()))?,
-        (None, None) => {
-            return Ok(RegistryCheck {
-                notices: vec!["warning: the verifier registry was not checked (give --node or \
-                     --verifier-record)\n注意：未核对核验方登记信息"
-                    .to_owned()],
-                ..RegistryCheck::default()
-            })
-        }
-    };
-    let proven = registry::check_verifier_record(
-        &answer,
-        request.verifier_id(),
-        trust_root,
-        VERIFIER_RECORD_AGE_S,
-        now,
-    )
-    .map_err(bad_record)?;
-    let Some(record) = proven.record else {
-        return Err(refused(
-            "verifier_not_registered",
-            format!("verifier {} is not registered on the ledger", request.verifier_id()),
-            format!("核验方 {} 未在账本上登记", request.verifier_id()),
-        ));
-    };
-    let mut check = check_purpose(&record, request)?;
-    check.checked_at = Some(proven.checkpoint.time);
-    Ok(check)
-}
-
-/// The request's claims against the registered purposes (threat T9, over-asking).
-fn check_purpose(
-    record: &VerifierRecord,
-    request: &PresentationRequest,
-) -> CmdResult<RegistryCheck> {
-    let (purpose, allowed) = allowed_claims(record, request.purpose());
-    let over: Vec<&str> =
-        request.claims().iter().filter(|c| !allowed.contains(c)).map(String::as_str).collect();
-    if !over.is_empty() {
-        let list = over.join(", ");
-        return Err(refused(
-            "over_asking",
-            format!("the verifier asks for claims its registered purpose does not allow: {list}"),
-            format!("核验方请求了其登记用途不允许的信息：{list}"),
-        ));
-    }
-    let mut notices = Vec::new();
-    if purpose.is_none() {
-        notices.push(
-            "notice: the request's purpose is not a registered purpose id; checked against all \
-             of the verifier's registered purposes"
-                .to_owned(),
-        );
-    }
-    Ok(RegistryCheck {
-        checked_at: None,
-        verifier_name: Some((record.0.name_zh.clone(), record.0.name_en.clone())),
-        matched_purpose: purpose,
-        notices,
-    })
-}
-
-/// Claims the verifier may ask for under its registration: the purpose whose id equals the
-/// request's purpose (or its first word); else the union of all its purposes.
-fn allowed_claims(record: &VerifierRecord, purpose: &str) -> (Option<String>, Vec<String>) {
-    let first_word = purpose.split_whitespace().next().unwrap_or_default();
-    if let Some(p) = record.0.purposes.iter().find(|p| p.id == purpose || p.id == first_word) {
-        return (Some(p.id.clone()), p.claims.clone());
-    }
-    let mut all: Vec<String> = record.0.purposes.iter().flat_map(|p| p.claims.clone()).collect();
-    all.sort();
-    all.dedup();
-    (None, all)
+    Ok(Choice { indices })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -538,6 +554,18 @@ fn summary(
     if let Some((zh, en)) = &registry.verifier_name {
         let _ = writeln!(summary, "  registered as 登记名称: {zh} / {en}");
     }
+    match registry.checked_at {
+        Some(t) => {
+            let _ = writeln!(
+                summary,
+                "  request signed by its registered key 请求签名已核验 (registry as of 登记信息截至 {})",
+                date(t)
+            );
+        }
+        None => {
+            let _ = writeln!(summary, "  REQUEST NOT CHECKED 请求未经核验");
+        }
+    }
     let _ = writeln!(summary, "Purpose 用途: {}", request.purpose());
     let _ = writeln!(summary, "Audience 受众: {}", request.audience());
     for (k, (c, claims)) in creds.iter().zip(&disclosure.shown).enumerate() {
@@ -663,6 +691,33 @@ fn self_check(
     }
 }
 
+/// Phase 10: the consent record of this presentation: the signed request itself (so the
+/// verifier's own signature proves who asked), what was disclosed from which credential, and when.
+fn consent_record(
+    request: &PresentationRequest,
+    registry: &RegistryCheck,
+    creds: &[StoredCredential],
+    disclosure: &Disclosure,
+    pseudonym: Option<&str>,
+    now: u64,
+) -> ConsentRecord {
+    ConsentRecord {
+        at: now,
+        request: request.to_text(),
+        verifier_id: request.verifier_id().to_owned(),
+        verifier_name_zh: registry.verifier_name.as_ref().map(|(zh, _)| zh.clone()),
+        verifier_name_en: registry.verifier_name.as_ref().map(|(_, en)| en.clone()),
+        purpose: request.purpose().to_owned(),
+        registered_purpose: registry.matched_purpose.clone(),
+        signature_checked: registry.checked_at.is_some(),
+        registry_as_of: registry.checked_at,
+        audience: request.audience().to_owned(),
+        credentials: creds.iter().map(|c| (c.id.clone(), c.type_id.clone())).collect(),
+        disclosed: disclosure.names.clone(),
+        pseudonym: pseudonym.map(str::to_owned),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // QR and files
 
@@ -686,7 +741,7 @@ fn png_paths(base: &Path, n: usize) -> Vec<PathBuf> {
     (1..=n).map(|i| base.with_file_name(format!("{stem}-{i}.{ext}"))).collect()
 }
 
-/// Phase 10: the bundle text to `--out` (else on stdout), the QR code(s) to `--png` (only when
+/// Phase 11: the bundle text to `--out` (else on stdout), the QR code(s) to `--png` (only when
 /// asked) and to the terminal. Nothing is written into the current directory unasked.
 fn write_outputs(args: &PresentArgs, text: &str, terminal_qr: bool) -> CmdResult<Written> {
     let mut human = String::new();
@@ -728,74 +783,6 @@ fn write_outputs(args: &PresentArgs, text: &str, terminal_qr: bool) -> CmdResult
 #[cfg(test)]
 mod tests {
     use super::*;
-    use certledger_core::ledger::{Purpose, RegisterVerifier};
-    use certledger_core::request::RequestOptions;
-
-    fn record(purposes: &[(&str, &[&str])]) -> VerifierRecord {
-        VerifierRecord(RegisterVerifier {
-            verifier_id: "v".to_owned(),
-            department: "education".to_owned(),
-            name_zh: "窗口".to_owned(),
-            name_en: "Counter".to_owned(),
-            verifier_key: certledger_core::sig::SecretKey::from_seed(&[1; 32]).public_key(),
-            purposes: purposes
-                .iter()
-                .map(|(id, claims)| Purpose {
-                    id: (*id).to_owned(),
-                    claims: claims.iter().map(|c| (*c).to_owned()).collect(),
-                })
-                .collect(),
-        })
-    }
-
-    fn request(purpose: &str, claims: &[&str]) -> PresentationRequest {
-        PresentationRequest::new(
-            RequestOptions {
-                verifier_id: "v".to_owned(),
-                purpose: purpose.to_owned(),
-                credential_types: vec![certledger_core::profiles::DIPLOMA.id.to_owned()],
-                claims: claims.iter().map(|c| (*c).to_owned()).collect(),
-                audience: "v".to_owned(),
-                lifetime_s: 600,
-            },
-            &mut certledger_core::testkit::SeededRng::from_label("present tests"),
-            1_700_000_000,
-        )
-        .expect("request")
-    }
-
-    #[test]
-    fn allowed_claims_by_purpose() {
-        let record = record(&[("a", &["name"]), ("b", &["level", "name"])]);
-        let exact = allowed_claims(&record, "b");
-        assert_eq!(exact, (Some("b".to_owned()), vec!["level".to_owned(), "name".to_owned()]));
-        assert_eq!(allowed_claims(&record, "a 核验").1, vec!["name".to_owned()]);
-        let union = allowed_claims(&record, "核验学历");
-        assert_eq!(union, (None, vec!["level".to_owned(), "name".to_owned()]));
-    }
-
-    #[test]
-    fn over_asking_is_refused_and_a_matching_purpose_named() {
-        let record = record(&[("a", &["name"]), ("b", &["level", "name"])]);
-        let fine = check_purpose(&record, &request("a", &["name"])).expect("allowed");
-        assert_eq!(fine.matched_purpose.as_deref(), Some("a"));
-        assert_eq!(fine.verifier_name, Some(("窗口".to_owned(), "Counter".to_owned())));
-        let over = check_purpose(&record, &request("a", &["name", "level"]));
-        assert_eq!(over.err().and_then(|f| f.reason).map(|r| r.code), Some("over_asking".into()));
-        let union = check_purpose(&record, &request("核验", &["level"])).expect("union");
-        assert_eq!(union.notices.len(), 1);
-    }
-
-    #[test]
-    fn a_request_outside_its_validity_is_refused() {
-        let r = request("a", &["name"]);
-        assert!(check_request(r.clone(), 1_700_000_100).is_ok());
-        let late = check_request(r, 1_700_000_000 + 600 + REQUEST_SKEW_S + 1);
-        assert_eq!(
-            late.err().and_then(|f| f.reason).map(|r| r.code),
-            Some("request_expired".into())
-        );
-    }
 
     #[test]
     fn png_names_per_part() {

@@ -1,15 +1,22 @@
 //! `verify BUNDLE…`: decide a bundle locally with the browser's pipeline.
+//!
+//! Nonces are single-use (issue #11 item 6): every accepted `(audience, nonce)` is kept in a
+//! bounded seen-nonce file until its request expires, and a second bundle for it is refused
+//! before it is verified. With `--request` the request's `expires_at` is enforced too.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use certledger_core::bundle::LinkedBundle;
 use certledger_core::qrparts;
 use certledger_core::verify::{self, Policy, TrustRoot, Verdict};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{
-    date, now, qr_texts_in_png, read_input, read_text, value_text, Ctx, Output, MAX_PNG_BYTES,
+    date, ensure_dir, now, qr_texts_in_png, read_input, read_text, value_text, Ctx, Output,
+    MAX_PNG_BYTES,
 };
 use crate::cli::VerifyArgs;
 use crate::error::{refused, usage, CmdResult, Failure, Kind, Reason, ResultExt as _};
@@ -42,20 +49,128 @@ fn bundle_text_from_inputs(inputs: &[String]) -> CmdResult<String> {
     qr::join(&payloads)
 }
 
+/// The seen-nonce file's name in the wallet directory.
+pub const SEEN_NONCES_FILE: &str = "seen-nonces.json";
+/// Most unexpired nonces the seen-nonce file holds; when it is full, verification is refused
+/// (could not decide) rather than forgetting a nonce that could then be replayed.
+pub const MAX_SEEN_NONCES: usize = 10_000;
+/// Largest seen-nonce file read, in bytes.
+const MAX_SEEN_FILE_BYTES: u64 = 2 * 1024 * 1024;
+/// Clock skew tolerated on request times, and kept beyond a bare nonce's freshness window.
+const SKEW_S: u64 = 60;
+
+/// The seen-nonce file: `"<audience> <nonce>"` → the Unix time it may be forgotten.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeenNonces {
+    version: u32,
+    seen: BTreeMap<String, u64>,
+}
+
+/// The nonce, audience and forget-after time the bundle is checked against.
+struct Challenge {
+    nonce: String,
+    audience: String,
+    expires_at: u64,
+}
+
+/// From `--request` (whose `expires_at` is enforced at `at`), or `--nonce` and `--audience`
+/// (remembered for the presentation's freshness window).
+fn challenge(args: &VerifyArgs, at: u64) -> CmdResult<Challenge> {
+    if let Some(arg) = &args.request {
+        let request = super::present::read_request(arg)?;
+        request.check_time(at, SKEW_S).map_err(|e| {
+            refused(
+                "request_expired",
+                format!("the request is not valid now: {e}"),
+                "请求已过期或尚未生效",
+            )
+        })?;
+        return Ok(Challenge {
+            nonce: request.nonce_b64(),
+            audience: request.audience().to_owned(),
+            expires_at: request.expires_at(),
+        });
+    }
+    let (Some(nonce), Some(audience)) = (&args.nonce, &args.audience) else {
+        return Err(usage("give --request, or --nonce and --audience"));
+    };
+    Ok(Challenge {
+        nonce: nonce.clone(),
+        audience: audience.clone(),
+        expires_at: at.saturating_add(args.max_presentation_age).saturating_add(SKEW_S),
+    })
+}
+
+fn seen_path(ctx: &Ctx, args: &VerifyArgs) -> PathBuf {
+    args.seen_nonces.clone().unwrap_or_else(|| {
+        ctx.wallet_path.parent().unwrap_or(Path::new(".")).join(SEEN_NONCES_FILE)
+    })
+}
+
+/// Reads the seen-nonce file (absent: empty) and forgets what expired by `at`.
+fn load_seen(path: &Path, at: u64) -> CmdResult<SeenNonces> {
+    if !path.exists() {
+        return Ok(SeenNonces { version: 1, seen: BTreeMap::new() });
+    }
+    let bytes = read_input(path, MAX_SEEN_FILE_BYTES)?;
+    let mut seen: SeenNonces = serde_json::from_slice(&bytes)
+        .map_err(|e| usage(format!("the seen-nonce file {} is malformed: {e}", path.display())))?;
+    seen.seen.retain(|_, expires| *expires > at);
+    Ok(seen)
+}
+
+fn save_seen(path: &Path, seen: &SeenNonces) -> CmdResult<()> {
+    let bytes = serde_json::to_vec(seen)
+        .map_err(|e| usage(format!("cannot encode the seen-nonce file: {e}")))?;
+    ensure_dir(path)?;
+    crate::keystore::write_atomic(path, &bytes).map_err(|f| Failure::new(Kind::Usage, f.error))
+}
+
 /// `verify`.
-pub fn verify(_ctx: &Ctx, args: &VerifyArgs) -> CmdResult<Output> {
+pub fn verify(ctx: &Ctx, args: &VerifyArgs) -> CmdResult<Output> {
     let trust_root = TrustRoot::from_json(&read_text(&args.trust_root)?)
         .kind(Kind::Usage, "the trust root is unusable")?;
+    let at = args.at.unwrap_or_else(now);
+    let challenge = challenge(args, at)?;
     let text = bundle_text_from_inputs(&args.bundle)?;
     let bundle = LinkedBundle::from_text(&text).map_err(|e| {
         refused("malformed_bundle", format!("the bundle is malformed: {e}"), "出示内容格式错误")
     })?;
-    let mut policy = Policy::new(&args.nonce, &args.audience);
+    let seen_file = (!args.repeatable).then(|| seen_path(ctx, args));
+    let key = format!("{} {}", challenge.audience, challenge.nonce);
+    let mut seen = match &seen_file {
+        Some(path) => Some(load_seen(path, at)?),
+        None => None,
+    };
+    if seen.as_ref().is_some_and(|s| s.seen.contains_key(&key)) {
+        return Err(refused(
+            "nonce_replayed",
+            "a bundle for this request (nonce and audience) was already accepted: a nonce is \
+             single-use",
+            "此请求（随机数与受众）已接受过出示内容，随机数只能使用一次",
+        ));
+    }
+    let mut policy = Policy::new(&challenge.nonce, &challenge.audience);
     policy.required_claims = args.require_claim.clone();
     policy.max_presentation_age_s = args.max_presentation_age;
-    let at = args.at.unwrap_or_else(now);
     match verify::verify_linked(&bundle, &trust_root, &policy, at) {
         Ok(Verdict::Valid(accepted)) => {
+            if let (Some(path), Some(seen)) = (&seen_file, seen.as_mut()) {
+                if seen.seen.len() >= MAX_SEEN_NONCES {
+                    return Err(refused(
+                        "seen_nonces_full",
+                        format!(
+                            "the seen-nonce file {} holds {MAX_SEEN_NONCES} unexpired nonces: \
+                             cannot record this one, so the bundle is not accepted",
+                            path.display()
+                        ),
+                        "已记录的随机数过多，无法记录本次随机数，未接受出示内容",
+                    ));
+                }
+                seen.seen.insert(key, challenge.expires_at.max(at.saturating_add(1)));
+                save_seen(path, seen)?;
+            }
             let mut text = format!(
                 "VALID 有效: {} / {}\nissuer 签发部门: {}\ncheckpoint 检查点: height {} ({})\n",
                 accepted.type_name_zh,
