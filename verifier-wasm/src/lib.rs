@@ -7,7 +7,8 @@
 //!
 //! Exports (all pure apart from [`create_request`], which draws its nonce from
 //! `crypto.getRandomValues`):
-//! - [`create_request`]: a fresh presentation request (JSON and `CLR1.` text form);
+//! - [`create_request`]: a fresh presentation request (JSON and `CLR1.` text form), signed with
+//!   the counter's key, and [`signing_public_key`]: that key's public half, to register;
 //! - [`parse_request`]: the JSON of a request given in text form;
 //! - [`request_qr_svg`]: a QR code of any short text as an SVG document;
 //! - [`decode_qr_image`]: the text of the first QR code found in an RGBA image, and
@@ -38,12 +39,21 @@ use wasm_bindgen::prelude::*;
 const TS_TYPES: &'static str = include_str!("../web/types.d.ts");
 
 /// Creates a presentation request from `options_json` (see `RequestOptionsJs` in `types.d.ts`)
-/// at `now_ms` (JS `Date.now()`), with a 256-bit nonce from `crypto.getRandomValues`. Returns the
-/// JSON `{"request": <request JSON>, "text": "CLR1...."}`; throws an `Error` whose message says
-/// what is wrong with the options.
+/// at `now_ms` (JS `Date.now()`), with a 256-bit nonce from `crypto.getRandomValues`, signed with
+/// the counter's key (`seed_b64`, the base64url of its 32-byte seed). Returns the JSON
+/// `{"request": <request JSON>, "text": "CLR1...."}`; throws an `Error` whose message says what
+/// is wrong with the options or key.
 #[wasm_bindgen]
-pub fn create_request(options_json: &str, now_ms: f64) -> Result<String, JsError> {
-    request::create_request_json(options_json, now_ms, &mut rand_core::OsRng).map_err(js_error)
+pub fn create_request(options_json: &str, seed_b64: &str, now_ms: f64) -> Result<String, JsError> {
+    request::create_request_json(options_json, seed_b64, now_ms, &mut rand_core::OsRng)
+        .map_err(js_error)
+}
+
+/// The public key of the counter's signing key (`seed_b64`) as JSON `{"base64url", "hex"}`: what
+/// the department registers with `certledger-node verifier register --verifier-key`.
+#[wasm_bindgen]
+pub fn signing_public_key(seed_b64: &str) -> Result<String, JsError> {
+    request::public_key_json(seed_b64).map_err(js_error)
 }
 
 /// Parses a request in `CLR1.` text form (for example a decoded QR code) and returns its JSON.

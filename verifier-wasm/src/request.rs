@@ -1,7 +1,12 @@
 //! Presentation requests for the page: the JS-facing options and answer shapes, converted by hand
-//! to and from `certledger_core::request`.
+//! to and from `certledger_core::request`, and the counter's request-signing key (a 32-byte seed
+//! the page draws from `crypto.getRandomValues` and keeps in its storage; the department registers
+//! its public key with `certledger-node verifier register`).
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use certledger_core::request::{PresentationRequest, RequestError, RequestOptions};
+use certledger_core::sig::SecretKey;
 use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +25,9 @@ pub enum PageRequestError {
     /// `now_ms` is not a finite, non-negative number.
     #[error("the current time is not a valid number of milliseconds")]
     BadTime,
+    /// The signing key is not the unpadded base64url of a 32-byte seed.
+    #[error("the counter's signing key must be the base64url of 32 bytes")]
+    BadKey,
     /// The request itself breaks a rule of `specs/request.md`.
     #[error("{0}")]
     Request(#[from] RequestError),
@@ -56,14 +64,40 @@ pub fn unix_seconds(now_ms: f64) -> Option<u64> {
     Some((now_ms / 1000.0).floor() as u64)
 }
 
-/// Builds a request from the page's options. The audience defaults to the verifier id and the
-/// lifetime to [`DEFAULT_LIFETIME_S`]; types must be shipped profiles and every claim must be
-/// defined by one of them.
+/// The signing key from its stored form, the unpadded base64url of its 32-byte seed.
+pub fn signing_key(seed_b64: &str) -> Result<SecretKey, PageRequestError> {
+    if seed_b64.len() > 64 {
+        return Err(PageRequestError::BadKey);
+    }
+    let seed: [u8; 32] = URL_SAFE_NO_PAD
+        .decode(seed_b64.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or(PageRequestError::BadKey)?;
+    Ok(SecretKey::from_seed(&seed))
+}
+
+/// The public key of a stored seed as `{"base64url": .., "hex": ..}`: what the counter shows the
+/// department to register.
+pub fn public_key_json(seed_b64: &str) -> Result<String, PageRequestError> {
+    let public = signing_key(seed_b64)?.public_key();
+    let v = serde_json::json!({
+        "base64url": URL_SAFE_NO_PAD.encode(public.0),
+        "hex": certledger_core::sig::to_hex(&public.0),
+    });
+    Ok(v.to_string())
+}
+
+/// Builds a request from the page's options, signed with the counter's key (`seed_b64`). The
+/// audience defaults to the verifier id and the lifetime to [`DEFAULT_LIFETIME_S`]; types must be
+/// shipped profiles and every claim must be defined by one of them.
 pub fn create_request_json(
     options_json: &str,
+    seed_b64: &str,
     now_ms: f64,
     rng: &mut impl CryptoRngCore,
 ) -> Result<String, PageRequestError> {
+    let key = signing_key(seed_b64)?;
     if options_json.len() > MAX_OPTIONS_BYTES {
         return Err(PageRequestError::BadOptions);
     }
@@ -78,7 +112,7 @@ pub fn create_request_json(
         credential_types: js.credential_types,
         lifetime_s: js.lifetime_s.unwrap_or(DEFAULT_LIFETIME_S),
     };
-    let request = PresentationRequest::new(options, rng, now)?;
+    let request = PresentationRequest::new(options, &key, rng, now)?;
     request.check_against_profiles()?;
     Ok(created_json(&request))
 }
@@ -104,14 +138,17 @@ mod tests {
     use rand::rngs::StdRng;
     use rand::SeedableRng;
 
+    const SEED: &str = "QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI";
+
     const OPTIONS: &str = r#"{"verifier_id":"counter-7","purpose":"核验学历 check a diploma",
         "claims":["name","institution","name"],
         "credential_types":["urn:cn:certledger:vct:diploma:1"]}"#;
 
     #[test]
     fn creates_a_request_with_defaults_and_round_trips_its_text() {
-        let out = create_request_json(OPTIONS, 1_800_000_000_123.0, &mut StdRng::seed_from_u64(1))
-            .unwrap();
+        let out =
+            create_request_json(OPTIONS, SEED, 1_800_000_000_123.0, &mut StdRng::seed_from_u64(1))
+                .unwrap();
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["request"]["audience"], "counter-7");
         assert_eq!(v["request"]["claims"], serde_json::json!(["institution", "name"]));
@@ -126,17 +163,49 @@ mod tests {
     #[test]
     fn refuses_bad_options_and_times() {
         let mut rng = StdRng::seed_from_u64(1);
-        assert_eq!(create_request_json("{}", 0.0, &mut rng), Err(PageRequestError::BadOptions));
+        assert_eq!(
+            create_request_json("{}", SEED, 0.0, &mut rng),
+            Err(PageRequestError::BadOptions)
+        );
         let extra = OPTIONS.replacen('{', r#"{"x":1,"#, 1);
-        assert_eq!(create_request_json(&extra, 0.0, &mut rng), Err(PageRequestError::BadOptions));
+        assert_eq!(
+            create_request_json(&extra, SEED, 0.0, &mut rng),
+            Err(PageRequestError::BadOptions)
+        );
         for t in [f64::NAN, -1.0, f64::INFINITY] {
-            assert_eq!(create_request_json(OPTIONS, t, &mut rng), Err(PageRequestError::BadTime));
+            assert_eq!(
+                create_request_json(OPTIONS, SEED, t, &mut rng),
+                Err(PageRequestError::BadTime)
+            );
         }
         let wrong_claim = OPTIONS.replace("institution", "vehicle_classes");
         assert_eq!(
-            create_request_json(&wrong_claim, 0.0, &mut rng),
+            create_request_json(&wrong_claim, SEED, 0.0, &mut rng),
             Err(PageRequestError::Request(RequestError::UnknownClaim))
         );
         assert!(parse_request_json("CLB1.AAAA").is_err());
+        for bad in ["", "AAAA", "not base64!"] {
+            assert_eq!(
+                create_request_json(OPTIONS, bad, 0.0, &mut rng),
+                Err(PageRequestError::BadKey)
+            );
+        }
+    }
+
+    #[test]
+    fn requests_are_signed_by_the_counter_key_it_shows() {
+        let out =
+            create_request_json(OPTIONS, SEED, 1_800_000_000_000.0, &mut StdRng::seed_from_u64(2))
+                .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let request = PresentationRequest::from_text(v["text"].as_str().unwrap()).unwrap();
+        let shown: serde_json::Value =
+            serde_json::from_str(&public_key_json(SEED).unwrap()).unwrap();
+        let public = signing_key(SEED).unwrap().public_key();
+        assert_eq!(shown["base64url"], URL_SAFE_NO_PAD.encode(public.0));
+        assert_eq!(shown["hex"], certledger_core::sig::to_hex(&public.0));
+        request.verify_signature(&public).unwrap();
+        let other = SecretKey::from_seed(&[1; 32]).public_key();
+        assert!(request.verify_signature(&other).is_err());
     }
 }

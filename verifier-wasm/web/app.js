@@ -2,9 +2,15 @@
 // or camera) and show the verdict. Everything runs in this page with the WebAssembly module; the
 // only network use after loading is an explicit "load trust root from a node" click, which fetches
 // the node's trust root and validator chain and follows the chain here (specs/verifier.md).
+//
+// The counter signs its requests with its own key (issue #11 item 5): a 32-byte seed drawn from
+// crypto.getRandomValues on first use and kept in localStorage; its public key is shown for the
+// department to register (`certledger-node verifier register --verifier-key`). Nonces of the
+// page's requests are single-use (item 6): a valid bundle uses its request's nonce up, recorded in
+// localStorage until the request expires, and an expired request accepts no bundle.
 import init, {
   collect_bundle_parts, create_request, decode_qr_codes, follow_validator_chain, profiles,
-  request_qr_svg, verify_bundle, Verifier,
+  request_qr_svg, signing_public_key, verify_bundle, Verifier,
 } from "./pkg/certledger_verifier.js";
 
 const STRINGS = {
@@ -23,6 +29,12 @@ const STRINGS = {
     defaultPurpose: "窗口业务办理", qrLabel: "核验请求二维码", requestText: "请求文本",
     requestSummary: (p, t) => `请市民用钱包扫描此二维码。用途：${p}。有效期至 ${t}。`,
     requestFailed: "无法生成请求：",
+    purposeHint: "以本窗口登记的用途编号开头，例如 hire 招聘核验。",
+    counterKeyHeading: "本窗口的请求签名密钥（公钥）",
+    counterKeyHint: "请所属部门登记此公钥（certledger-node verifier register --verifier-key …）；本页生成的请求均以此密钥签名，密钥只保存在本浏览器中。",
+    nonceUsed: "此请求已接受过一次出示，同一请求不能重复使用，请生成新的请求。",
+    requestExpired: "此请求已过期，请生成新的请求。",
+    nonceStoreFull: "已记录的请求过多，请稍后再试。",
     step2: "第二步：读取并核验凭证", dropHint: "把凭证文件或二维码图片拖到这里",
     openFile: "选择文件或图片", cameraStart: "摄像头扫码", cameraStop: "关闭摄像头",
     cameraFailed: "无法打开摄像头：", pasteLabel: "或粘贴凭证文本（CLB1. 开头）", verify: "核验",
@@ -52,6 +64,12 @@ const STRINGS = {
     defaultPurpose: "Counter service", qrLabel: "Presentation request QR code", requestText: "Request text",
     requestSummary: (p, t) => `Ask the citizen to scan this with their wallet. Purpose: ${p}. Valid until ${t}.`,
     requestFailed: "Could not create the request: ",
+    purposeHint: "Start with the purpose id registered for this counter, e.g. hire.",
+    counterKeyHeading: "This counter's request-signing key (public)",
+    counterKeyHint: "Ask your department to register this key (certledger-node verifier register --verifier-key …); every request this page makes is signed with it. The key stays in this browser.",
+    nonceUsed: "A bundle for this request was already accepted; a request is single-use. Create a new request.",
+    requestExpired: "This request has expired. Create a new request.",
+    nonceStoreFull: "Too many requests are recorded; try again later.",
     step2: "Step 2: read and check the credential", dropHint: "Drop a credential file or QR image here",
     openFile: "Choose a file or image", cameraStart: "Scan with camera", cameraStop: "Stop camera",
     cameraFailed: "Cannot open the camera: ", pasteLabel: "or paste the credential text (starts with CLB1.)",
@@ -81,7 +99,39 @@ const state = {
   result: null,
   camera: null,
   parts: [], // CLBQ1 parts of a bundle split over several QR codes, collected so far
+  counterKey: null, // { seed, public: { base64url, hex } }: this counter's request-signing key
 };
+
+// ---- the counter's request-signing key and the used nonces ----
+const COUNTER_KEY = "certledger.counterKey";
+const USED_NONCES = "certledger.usedNonces";
+// Most unexpired used nonces kept; beyond it bundles are refused rather than a nonce forgotten.
+const MAX_USED_NONCES = 1000;
+
+function base64url(bytes) {
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+// The stored key, or a new one from the browser's CSPRNG (also when the stored one is unusable).
+function loadCounterKey() {
+  let seed = localStorage.getItem(COUNTER_KEY);
+  try {
+    if (seed) { state.counterKey = { seed, public: JSON.parse(signing_public_key(seed)) }; return; }
+  } catch { /* replaced below */ }
+  const bytes = new Uint8Array(32);
+  crypto.getRandomValues(bytes);
+  seed = base64url(bytes);
+  localStorage.setItem(COUNTER_KEY, seed);
+  state.counterKey = { seed, public: JSON.parse(signing_public_key(seed)) };
+}
+
+// nonce -> expires_at (Unix seconds) of the page's requests whose bundle was accepted.
+function usedNonces(now) {
+  let used = {};
+  try { used = JSON.parse(localStorage.getItem(USED_NONCES) ?? "{}") ?? {}; } catch { used = {}; }
+  for (const [nonce, expires] of Object.entries(used)) if (!(expires > now)) delete used[nonce];
+  return used;
+}
 const t = (key) => STRINGS[state.lang][key];
 
 function applyLanguage() {
@@ -96,6 +146,7 @@ function applyLanguage() {
   toggle.lang = state.lang === "zh" ? "en" : "zh-CN";
   $("camera-toggle").textContent = state.camera ? t("cameraStop") : t("cameraStart");
   if (!$("purpose").dataset.edited) $("purpose").value = t("defaultPurpose");
+  $("counter-key").textContent = state.counterKey?.public.base64url ?? "";
   renderTypes();
   renderTrust();
   renderRequest();
@@ -136,7 +187,7 @@ function createRequest() {
     credential_types: [$("cred-type").value],
   };
   try {
-    const created = JSON.parse(create_request(JSON.stringify(options), Date.now()));
+    const created = JSON.parse(create_request(JSON.stringify(options), state.counterKey.seed, Date.now()));
     state.request = { ...created, svg: request_qr_svg(created.text) };
     state.policyOverride = null;
   } catch (e) {
@@ -381,16 +432,27 @@ function verify() {
   if (!policy) { showLocalError("needRequest"); return; }
   const policyJson = JSON.stringify(policy);
   const now = Date.now() / 1000;
+  // The page's own request: refused once expired or once a bundle for it was accepted.
+  const own = state.policyOverride ? null : state.request.request;
+  const used = own ? usedNonces(now) : null;
+  if (own && now >= own.expires_at) { showLocalError("requestExpired", "", "invalid"); return; }
+  if (own && used[own.nonce] !== undefined) { showLocalError("nonceUsed", "", "invalid"); return; }
   // The cached Verifier answers exactly as verify_bundle; the latter reports an unusable root.
   const value = state.verifier
     ? state.verifier.verify(text, policyJson, now)
     : verify_bundle(text, state.trustRoot.text, policyJson, now);
+  if (own && value.status === "valid") {
+    if (Object.keys(used).length >= MAX_USED_NONCES) { showLocalError("nonceStoreFull"); return; }
+    used[own.nonce] = own.expires_at;
+    localStorage.setItem(USED_NONCES, JSON.stringify(used));
+  }
   state.result = { kind: "verdict", value };
   renderResult();
 }
 
-function showLocalError(key, detail = "") {
-  state.result = { kind: "local", key, detail };
+// A refusal decided by the page itself: "error" (could not check) unless `status` says otherwise.
+function showLocalError(key, detail = "", status = "error") {
+  state.result = { kind: "local", key, detail, status };
   renderResult();
 }
 
@@ -401,7 +463,7 @@ function renderResult() {
   const other = state.lang === "zh" ? "en" : "zh";
   let status, reason, reasonOther;
   if (r.kind === "local") {
-    status = "error";
+    status = r.status ?? "error";
     reason = STRINGS[state.lang][r.key] + r.detail;
     reasonOther = STRINGS[other][r.key] + r.detail;
   } else {
@@ -531,6 +593,7 @@ async function main() {
     return;
   }
   state.types = JSON.parse(profiles());
+  loadCounterKey();
   const pinned = localStorage.getItem("certledger.pinnedTrustRoot");
   if (pinned) {
     try { state.pinned = { text: pinned, parsed: parseTrustRoot(pinned) }; } catch { localStorage.removeItem("certledger.pinnedTrustRoot"); }
@@ -547,6 +610,14 @@ async function main() {
 // an explicit policy instead of the current request's.
 window.certledgerPage = {
   usePolicy(policy) { state.policyOverride = policy; },
+  counterPublicKey() { return state.counterKey?.public ?? null; },
+  // A request this counter made elsewhere (its JSON): the page's current request from now on,
+  // with the same single-use nonce and expiry rules as one created here.
+  useRequest(request) {
+    state.request = { request, text: "", svg: "" };
+    state.policyOverride = null;
+    renderRequest();
+  },
   cacheStats() { return state.verifier?.cache_stats() ?? null; },
   decodeDrawable,
 };

@@ -18,7 +18,7 @@ export interface RequestOptionsJs {
 
 /** A presentation request in JSON form (specs/request.md). */
 export interface PresentationRequestJson {
-  version: 1;
+  version: 2;
   verifier_id: string;
   purpose: string;
   claims: string[];
@@ -28,6 +28,15 @@ export interface PresentationRequestJson {
   audience: string;
   created_at: number;
   expires_at: number;
+  /** The counter's Ed25519 signature over the other fields (namespace
+   * certledger/v1/verifier-request), unpadded base64url of 64 bytes. */
+  signature: string;
+}
+
+/** What signing_public_key returns, as JSON: the counter key's public half, to register. */
+export interface CounterPublicKey {
+  base64url: string;
+  hex: string;
 }
 
 /** What create_request and parse_request return, as JSON. */
