@@ -5,8 +5,10 @@
 # `certledger-node issue` to a citizen wallet's holder key, imported, presented and verified with
 # `certledger-wallet`; revocation, suspension and reinstatement; an identity attestation batch
 # (`issue-batch`) giving per-verifier pseudonyms; linked credentials; a department audit; an
-# issuer key rotation; and a governance change adding the spare department (`gov`), after which
-# blocks still commit. Each case is counted; the first failure stops the run (the rest are
+# issuer key rotation; signed verifier requests (`certledger-node verifier register|rotate|retire|
+# request`: forged, rotated-out and retired requests refused, nonces single-use, the consent
+# history); and a governance change adding the spare department (`gov`), after which blocks still
+# commit. Each case is counted; the first failure stops the run (the rest are
 # reported as skipped). Needs no network beyond 127.0.0.1; stops every process it started.
 # Uses the debug binaries `cargo test --workspace` built. Exits non-zero on any failure.
 set -euo pipefail
@@ -96,21 +98,20 @@ EOF
 EOF
 }
 
-# request FILE VERIFIER TYPES CLAIMS: writes a presentation request (audience = verifier id, so a
+# Verifiers registered in case_verifiers (purpose `e2e`, every claim asked for here), each with its
+# own request-signing key file in $WORK/verifiers/.
+VERIFIERS=(counter-business-licence counter-driving-licence counter-diploma
+  counter-identity-attestation verifier-a verifier-b counter-linked counter-after-change counter-rotate)
+E2E_CLAIMS=age_over_18,credit_code,entity_name,institution,level,name,region,vehicle_classes
+
+# request FILE VERIFIER TYPES CLAIMS [KEY]: writes a presentation request signed with the
+# verifier's key (or KEY) by `certledger-node verifier request` (audience = verifier id, so a
 # pseudonym is shown) and prints its nonce. TYPES and CLAIMS are comma separated.
 request() {
-  python3 - "$@" <<'EOF'
-import base64, json, os, sys, time
-path, verifier, types, claims = sys.argv[1:5]
-nonce = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
-now = int(time.time())
-json.dump({"version": 1, "verifier_id": verifier, "purpose": "e2e check",
-           "claims": sorted(set(claims.split(","))),
-           "credential_types": ["urn:cn:certledger:vct:%s:1" % t for t in types.split(",")],
-           "nonce": nonce, "audience": verifier, "created_at": now, "expires_at": now + 600},
-          open(path, "w"))
-print(nonce)
-EOF
+  local path="$1" verifier="$2" types="$3" claims="$4" key="${5:-$WORK/verifiers/$2.key.json}"
+  "$NODE" verifier request --key "$key" --verifier-id "$verifier" --purpose "e2e check" \
+    --type "$types" --claims "$claims" --out "$path" >/dev/null || return
+  jv "$path" 'd["nonce"]'
 }
 
 W=("$WALLET" --wallet-dir "$WORK/wallet" --passphrase-file "$WORK/pass")
@@ -121,9 +122,10 @@ present_verify() {
   shift 4
   nonce="$(request "$WORK/$name.request.json" "$verifier" "$types" "$claims")"
   run "$name-present" "${W[@]}" --json present --request "$WORK/$name.request.json" --yes \
-    --out "$WORK/$name.clb" --png "$WORK/$name.png" --no-terminal-qr "$@" || return
+    --node "${N[0]}" --out "$WORK/$name.clb" --png "$WORK/$name.png" --no-terminal-qr "$@" || return
   run "$name-verify" "$WALLET" --json verify "$WORK/$name.clb" --trust-root "$WORK/trust-root.json" \
-    --nonce="$nonce" --audience "$verifier" || return
+    --request "$WORK/$name.request.json" --seen-nonces "$WORK/seen-nonces.json" || return
+  ok_json "$WORK/$name.request.json" "d['nonce'] == '$nonce'" || return
   ok_json "$OUT/$name-verify.out" 'd["verdict"] == "valid"' || return
   local c
   for c in ${claims//,/ }; do
@@ -264,6 +266,104 @@ case_issue_each() {
   refused import-again "${W[@]}" import "$WORK/diploma.credential.json" || return
 }
 
+case_verifiers() {
+  local v pids=() rc=0 p
+  mkdir -p "$WORK/verifiers"
+  for v in "${VERIFIERS[@]}"; do
+    "$NODE" keygen --out "$WORK/verifiers/$v.key.json" >/dev/null || bad "keygen $v" || return
+  done
+  for v in "${VERIFIERS[@]}"; do
+    run "verifier-register-$v" "$NODE" verifier register --node "${N[2]}" --json \
+      --admin-key "$(admin_key education)" --department education --verifier-id "$v" \
+      --name-zh "$v 窗口" --name-en "$v counter" --verifier-key "$WORK/verifiers/$v.key.json" \
+      --purpose "e2e=$E2E_CLAIMS" --purpose "other=name" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || rc=1; done
+  [ "$rc" = 0 ] || bad "verifier register" || return
+  # Wallets check requests against the registry as of the newest cosigned checkpoint: wait until
+  # one covers every registration.
+  local top=0 h cp=0
+  for v in "${VERIFIERS[@]}"; do
+    h="$(jv "$OUT/verifier-register-$v.out" 'd["committed"]["height"]')"
+    [ "$h" -gt "$top" ] && top="$h"
+  done
+  for _ in $(seq 1 80); do
+    cp="$(curl -fsS "${N[0]}/v1/checkpoints/latest" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["height"])' 2>/dev/null || echo 0)"
+    [ "$cp" -ge "$top" ] && break
+    sleep 0.25
+  done
+  [ "$cp" -ge "$top" ] || bad "no cosigned checkpoint at height $top (latest $cp)" || return
+  # Another department's admin cannot rotate education's verifier: exit 4 (refused).
+  refused verifier-rotate-wrong "$NODE" verifier rotate --node "${N[1]}" \
+    --admin-key "$(admin_key transport)" --verifier-id counter-rotate \
+    --new-key "$WORK/verifiers/counter-diploma.key.json" || return
+  [ "$(cat "$OUT/verifier-rotate-wrong.rc")" = 4 ] || bad "expected exit 4, got $(cat "$OUT/verifier-rotate-wrong.rc")" || return
+}
+
+# present_code NAME REQUEST-FILE: `present` of REQUEST-FILE with the business licence; prints the
+# refusal code ("ok" if it was answered).
+present_code() {
+  local rc=0
+  timeout 120 "${W[@]}" --json present --request "$2" --yes --node "${N[0]}" \
+    --out "$WORK/$1.clb" --no-terminal-qr --credential="${WID[business-licence]}" \
+    >"$OUT/$1.out" 2>"$OUT/$1.err" || rc=$?
+  if [ "$rc" = 0 ]; then echo ok; else jv "$OUT/$1.out" 'd["error"].get("code")'; fi
+}
+
+case_signed_requests() {
+  local t=business-licence code
+  # A request naming a registered verifier but signed by another key: refused, nothing written.
+  "$NODE" keygen --out "$WORK/verifiers/forger.key.json" >/dev/null || bad "keygen" || return
+  request "$WORK/forged.request.json" counter-business-licence "$t" entity_name \
+    "$WORK/verifiers/forger.key.json" >/dev/null || return
+  code="$(present_code forged "$WORK/forged.request.json")"
+  [ "$code" = bad_request_signature ] || bad "forged request: $code" || return
+  [ ! -e "$WORK/forged.clb" ] || bad "a bundle was written for a forged request" || return
+  # A purpose that is not registered is refused, not widened to the union of the purposes.
+  "$NODE" verifier request --key "$WORK/verifiers/counter-business-licence.key.json" \
+    --verifier-id counter-business-licence --purpose "核验 anything" --type "$t" \
+    --claims name --out "$WORK/unregistered-purpose.request.json" >/dev/null || return
+  code="$(present_code unregistered-purpose "$WORK/unregistered-purpose.request.json")"
+  [ "$code" = unknown_purpose ] || bad "unregistered purpose: $code" || return
+  # The bundle shown to the business-licence counter was accepted once: the same again is refused.
+  refused verify-replayed "$WALLET" --json verify "$WORK/show-$t.clb" --trust-root "$WORK/trust-root.json" \
+    --request "$WORK/show-$t.request.json" --seen-nonces "$WORK/seen-nonces.json" || return
+  ok_json "$OUT/verify-replayed.out" 'd["error"]["code"] == "nonce_replayed"' || return
+  # Rotation: once a checkpoint covers it, the old key's requests are refused and the new key's
+  # answered. Retirement: every request refused.
+  "$NODE" keygen --out "$WORK/verifiers/counter-rotate-2.key.json" >/dev/null || bad "keygen" || return
+  run verifier-rotate "$NODE" verifier rotate --node "${N[3]}" --json \
+    --admin-key "$(admin_key education)" --verifier-id counter-rotate \
+    --new-key "$WORK/verifiers/counter-rotate-2.key.json" || return
+  for _ in $(seq 1 40); do
+    request "$WORK/rotated-old.request.json" counter-rotate "$t" entity_name >/dev/null || return
+    code="$(present_code rotated-old "$WORK/rotated-old.request.json")"
+    [ "$code" = bad_request_signature ] && break
+    sleep 0.25
+  done
+  [ "$code" = bad_request_signature ] || bad "request by the rotated-out key: $code" || return
+  request "$WORK/rotated-new.request.json" counter-rotate "$t" entity_name \
+    "$WORK/verifiers/counter-rotate-2.key.json" >/dev/null || return
+  code="$(present_code rotated-new "$WORK/rotated-new.request.json")"
+  [ "$code" = ok ] || bad "request by the new key: $code" || return
+  run verifier-retire "$NODE" verifier retire --node "${N[3]}" --json \
+    --admin-key "$(admin_key education)" --verifier-id counter-rotate || return
+  for _ in $(seq 1 40); do
+    request "$WORK/retired.request.json" counter-rotate "$t" entity_name \
+      "$WORK/verifiers/counter-rotate-2.key.json" >/dev/null || return
+    code="$(present_code retired-verifier "$WORK/retired.request.json")"
+    [ "$code" = verifier_retired ] && break
+    sleep 0.25
+  done
+  [ "$code" = verifier_retired ] || bad "request of a retired verifier: $code" || return
+  # The consent history lists every answered request with its signed request, and exports.
+  run history "${W[@]}" --json history --out "$WORK/consents.json" || return
+  ok_json "$OUT/history.out" 'len(d["records"]) >= 5 and all(r["signature_checked"] for r in d["records"])' || return
+  ok_json "$OUT/history.out" '[r for r in d["records"] if r["verifier_id"] == "counter-business-licence" and r["disclosed"] == ["credit_code", "entity_name"]]' || return
+  ok_json "$WORK/consents.json" 'all(r["request"].startswith("CLR1.") for r in d["records"])' || return
+}
+
 present_type() {
   local t="$1"
   present_verify "show-$t" "counter-$t" "$t" "${SHOW[$t]}" --credential="${WID[$t]}" || return
@@ -293,7 +393,7 @@ case_revoke() {
   local nonce
   nonce="$(request "$WORK/revoked.request.json" counter-diploma diploma institution)"
   refused present-revoked "${W[@]}" --json present --request "$WORK/revoked.request.json" --yes \
-    --out "$WORK/revoked.clb" --no-terminal-qr --credential="${WID[diploma]}" || return
+    --node "${N[0]}" --out "$WORK/revoked.clb" --no-terminal-qr --credential="${WID[diploma]}" || return
   ok_json "$OUT/present-revoked.out" 'd["error"]["code"] == "revoked"' || return
   # A verifier holding the bundle shown before the revocation, with its status proofs replaced
   # by the node's current ones (a verifier refreshing the status itself), refuses it: revoked.
@@ -312,14 +412,16 @@ proofs = b64d(json.load(open(sys.argv[2]))["proofs"])
 out = "CLB1." + base64.urlsafe_b64encode(head + proofs).decode().rstrip("=")
 open(sys.argv[3], "w").write(out)
 EOF
+  # (Another verifier, with its own seen nonces: the first one used this nonce up.)
   refused verify-revoked "$WALLET" --json verify "$WORK/revoked.clb" \
     --trust-root "$WORK/trust-root.json" --nonce="$(jv "$WORK/show-diploma.request.json" 'd["nonce"]')" \
-    --audience counter-diploma || return
+    --audience counter-diploma --seen-nonces "$WORK/seen-other.json" || return
   ok_json "$OUT/verify-revoked.out" 'd["error"]["code"] == "revoked"' || return
   # The unaltered old bundle still verifies on its own (older) proofs: what a verifier
   # without fresh status accepts; the checkpoint age bounds that window.
   run verify-old "$WALLET" --json verify "$WORK/show-diploma.clb" --trust-root "$WORK/trust-root.json" \
-    --nonce="$(jv "$WORK/show-diploma.request.json" 'd["nonce"]')" --audience counter-diploma || return
+    --nonce="$(jv "$WORK/show-diploma.request.json" 'd["nonce"]')" --audience counter-diploma \
+    --seen-nonces "$WORK/seen-other.json" || return
 }
 
 wallet_status_of() {
@@ -340,7 +442,7 @@ case_suspend_reinstate() {
   wallet_status_of refresh-suspended "${WID[driving-licence]}" suspended || return
   request "$WORK/suspended.request.json" counter-driving-licence driving-licence name >/dev/null
   refused present-suspended "${W[@]}" --json present --request "$WORK/suspended.request.json" \
-    --yes --out "$WORK/suspended.clb" --no-terminal-qr --credential="${WID[driving-licence]}" || return
+    --yes --node "${N[0]}" --out "$WORK/suspended.clb" --no-terminal-qr --credential="${WID[driving-licence]}" || return
   ok_json "$OUT/present-suspended.out" 'd["error"]["code"] == "suspended"' || return
   run reinstate "$NODE" reinstate --node "${N[3]}" --json --issuer-key "$key" --credential-id="$id" || return
   ok_json "$OUT/reinstate.out" 'd["status"] == "active" and d["reason"] == 8' || return
@@ -497,10 +599,12 @@ CASES=(
   "type register (4 departments) + type list (proven) + re-register:case_types"
   "issuer register in 4 departments, cross-department refused:case_issuers"
   "issue each shipped type + wallet import:case_issue_each"
+  "verifier register (9 verifiers, their own keys), cross-department rotate refused:case_verifiers"
   "present + verify: business licence:case_present_business_licence"
   "present + verify: driving licence:case_present_driving_licence"
   "present + verify: diploma:case_present_diploma"
   "present + verify: identity attestation:case_present_identity_attestation"
+  "signed requests: forged, unregistered purpose, replayed nonce, rotated key, retired verifier, history:case_signed_requests"
   "revoke: refresh shows revoked, present and verify refuse (revoked):case_revoke"
   "suspend + reinstate: refused while suspended, verifies after:case_suspend_reinstate"
   "identity batch: identity keys --count 3, issue-batch, import, rerun idempotent:case_identity_batch"

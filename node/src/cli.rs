@@ -13,7 +13,7 @@ use crate::config::{Genesis, KeyFile};
 use crate::logging::LogFormat;
 use crate::server;
 use crate::server::fatal::Fatal;
-use crate::tools::{bench, demo, devnet, governance as gov, issuer_cli, types_cli};
+use crate::tools::{bench, demo, devnet, governance as gov, issuer_cli, types_cli, verifier_cli};
 
 /// The `certledger-node` command line.
 #[derive(Parser)]
@@ -175,6 +175,9 @@ pub enum Cmd {
     /// Issuer key registry: register, rotate, retire, compromise (see specs/node.md).
     #[command(subcommand)]
     Issuer(issuer_cli::IssuerCmd),
+    /// Verifier registry: register, rotate, retire; sign a presentation request (specs/request.md).
+    #[command(subcommand)]
+    Verifier(verifier_cli::VerifierCmd),
     /// Issue one credential: sign an SD-JWT VC, anchor its commitment, write the credential file.
     Issue(issuer_cli::IssueCmd),
     /// Issue one credential per CSV / JSON Lines row, concurrently and resumably.
@@ -430,6 +433,7 @@ pub async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
         }
         Cmd::Type(c) => types_cli::run(c).await,
         Cmd::Issuer(c) => issuer_cli::run_issuer(c).await,
+        Cmd::Verifier(c) => verifier_cli::run(c).await,
         Cmd::Issue(c) => issuer_cli::run_issue(c).await,
         Cmd::IssueBatch(c) => issuer_cli::run_batch(c).await,
         Cmd::Revoke(c) => {

@@ -1,6 +1,6 @@
 //! The department tools: clients of a node's HTTP API ([`client`]) that build and sign entries locally
-//! ([`issuer`], [`issuer_cli`], [`batch`], [`types_cli`], [`governance`], [`audit`]), and the
-//! devnet, demo and benchmark drivers ([`devnet`], [`demo`], [`mod@bench`]).
+//! ([`issuer`], [`issuer_cli`], [`batch`], [`types_cli`], [`verifier_cli`], [`governance`],
+//! [`audit`]), and the devnet, demo and benchmark drivers ([`devnet`], [`demo`], [`mod@bench`]).
 
 pub mod audit;
 pub mod batch;
@@ -14,3 +14,4 @@ pub mod issuer;
 pub mod issuer_cli;
 pub mod scale;
 pub mod types_cli;
+pub mod verifier_cli;
