@@ -323,7 +323,7 @@ case_signed_requests() {
   # A purpose that is not registered is refused, not widened to the union of the purposes.
   "$NODE" verifier request --key "$WORK/verifiers/counter-business-licence.key.json" \
     --verifier-id counter-business-licence --purpose "核验 anything" --type "$t" \
-    --claims name --out "$WORK/unregistered-purpose.request.json" >/dev/null || return
+    --claims entity_name --out "$WORK/unregistered-purpose.request.json" >/dev/null || return
   code="$(present_code unregistered-purpose "$WORK/unregistered-purpose.request.json")"
   [ "$code" = unknown_purpose ] || bad "unregistered purpose: $code" || return
   # The bundle shown to the business-licence counter was accepted once: the same again is refused.

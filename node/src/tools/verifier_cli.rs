@@ -150,12 +150,8 @@ fn parse_purpose(text: &str) -> anyhow::Result<Purpose> {
     let (id, claims) = text
         .split_once('=')
         .ok_or_else(|| input(format!("--purpose `{text}` must be ID=claim,claim")))?;
-    let mut claims: Vec<String> = claims
-        .split(',')
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .map(str::to_owned)
-        .collect();
+    let mut claims: Vec<String> =
+        claims.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect();
     claims.sort();
     claims.dedup();
     Ok(Purpose { id: id.trim().to_owned(), claims })
@@ -192,7 +188,8 @@ fn report(o: &NodeOpts, what: &str, verifier_id: &str, done: &Committed) {
 pub async fn run(cmd: VerifierCmd) -> anyhow::Result<()> {
     match cmd {
         VerifierCmd::Register(c) => {
-            let mut purposes = c.purposes.iter().map(|p| parse_purpose(p)).collect::<Result<Vec<_>, _>>()?;
+            let mut purposes =
+                c.purposes.iter().map(|p| parse_purpose(p)).collect::<Result<Vec<_>, _>>()?;
             purposes.sort_by(|a, b| a.id.cmp(&b.id));
             let body = EntryBody::RegisterVerifier(RegisterVerifier {
                 verifier_id: c.verifier_id.clone(),
@@ -226,8 +223,11 @@ pub async fn run(cmd: VerifierCmd) -> anyhow::Result<()> {
 
 fn request(c: RequestCmd) -> anyhow::Result<()> {
     let key = load_key(&c.key)?;
-    let types =
-        c.types.iter().map(|t| parse_type(t).map(|ty| ty.id.to_owned())).collect::<Result<_, _>>()?;
+    let types = c
+        .types
+        .iter()
+        .map(|t| parse_type(t).map(|ty| ty.id.to_owned()))
+        .collect::<Result<_, _>>()?;
     let options = RequestOptions {
         audience: c.audience.clone().unwrap_or_else(|| c.verifier_id.clone()),
         verifier_id: c.verifier_id,
@@ -238,9 +238,7 @@ fn request(c: RequestCmd) -> anyhow::Result<()> {
     };
     let request = PresentationRequest::new(options, &key, &mut rand::rngs::OsRng, now_s())
         .map_err(|e| input(format!("the request is invalid: {e}")))?;
-    request
-        .check_against_profiles()
-        .map_err(|e| input(format!("the request is invalid: {e}")))?;
+    request.check_against_profiles().map_err(|e| input(format!("the request is invalid: {e}")))?;
     match &c.out {
         Some(path) => {
             std::fs::write(path, request.to_json())
