@@ -7,7 +7,7 @@
 //! presentation request with a verifier's request-signing key file, for agency services and
 //! scripts (the verifier page signs its own in the browser).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use certledger_core::ledger::{
@@ -162,7 +162,7 @@ fn client(o: &NodeOpts) -> anyhow::Result<NodeClient> {
 }
 
 /// Signs `body` with the admin key, submits it and waits for the commit.
-async fn submit(o: &NodeOpts, admin_key: &PathBuf, body: EntryBody) -> anyhow::Result<Committed> {
+async fn submit(o: &NodeOpts, admin_key: &Path, body: EntryBody) -> anyhow::Result<Committed> {
     let node = client(o)?;
     let admin = load_key(admin_key)?;
     let chain_id = node.chain_id().await?;
