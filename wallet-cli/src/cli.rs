@@ -21,13 +21,14 @@ Examples:
   certledger-wallet trust set trust-root.json
   certledger-wallet import diploma.credential.json
   certledger-wallet list --lang en
-  certledger-wallet present --request request.json --out answer.clb --png answer.png
+  certledger-wallet present --request request.json --node http://127.0.0.1:8080 --out answer.clb
+  certledger-wallet history --out consents.json
   certledger-wallet completions bash > ~/.local/share/bash-completion/completions/certledger-wallet
   certledger-wallet refresh --node http://127.0.0.1:8080
-  certledger-wallet verify answer.clb --trust-root trust-root.json --nonce N --audience A
+  certledger-wallet verify answer.clb --trust-root trust-root.json --request request.json
   certledger-wallet print 3q2-7w --out card.png
   certledger-wallet identity keys --count 10 --out keys.json
-  certledger-wallet present --request request.json --with 3q2-7w";
+  certledger-wallet present --request request.json --node http://127.0.0.1:8080 --with 3q2-7w";
 
 /// The citizen wallet for certledger credentials.
 #[derive(Parser)]
@@ -108,7 +109,8 @@ pub enum Command {
     },
     /// Answer a verifier's presentation request with a bundle (file and QR codes).
     ///
-    /// Example: certledger-wallet present --request request.json --out answer.clb --png answer.png
+    /// Example: certledger-wallet present --request request.json --node http://127.0.0.1:8080
+    /// --out answer.clb --png answer.png
     Present(PresentArgs),
     /// The consent history: every signed request this wallet answered, what it disclosed and
     /// when (newest first); `--out` exports it as JSON with each verifier's signed request.
@@ -132,7 +134,7 @@ pub enum Command {
     },
     /// Verify a bundle locally (the browser's pipeline). No wallet needed.
     ///
-    /// Example: certledger-wallet verify answer.clb --trust-root tr.json --nonce N --audience A
+    /// Example: certledger-wallet verify answer.clb --trust-root tr.json --request request.json
     Verify(VerifyArgs),
     /// Print a credential as a PNG card: QR of a full presentation and bilingual text.
     ///
