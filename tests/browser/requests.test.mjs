@@ -72,6 +72,18 @@ test("the counter key is made in the browser, kept, shown, and signs every reque
   const other = await openPage(env, { lang: "en" });
   assert.notEqual((await other.page.textContent("#counter-key")).trim(), shown);
   await other.context.close();
+  // A new key (for a rotation): shown and kept, the old request dropped, new requests signed by it.
+  await page.click("#counter-key-new");
+  const renewed = (await page.textContent("#counter-key")).trim();
+  assert.match(renewed, /^[A-Za-z0-9_-]{43}$/);
+  assert.notEqual(renewed, shown);
+  assert.equal(await page.isHidden("#request-out"), true);
+  const third = await createRequest(page);
+  assert.ok(signatureValid(third, renewed));
+  assert.equal(signatureValid(third, shown), false);
+  await page.reload();
+  await page.waitForSelector("body[data-ready=true]");
+  assert.equal((await page.textContent("#counter-key")).trim(), renewed);
   await screenshot(page, "request-counter-key");
   assert.deepEqual(errors, []);
   await context.close();

@@ -31,7 +31,8 @@ const STRINGS = {
     requestFailed: "无法生成请求：",
     purposeHint: "以本窗口登记的用途编号开头，例如 hire 招聘核验。",
     counterKeyHeading: "本窗口的请求签名密钥（公钥）",
-    counterKeyHint: "请所属部门登记此公钥（certledger-node verifier register --verifier-key …）；本页生成的请求均以此密钥签名，密钥只保存在本浏览器中。",
+    counterKeyHint: "请所属部门登记此公钥（certledger-node verifier register --verifier-key …）；本页生成的请求均以此密钥签名，密钥只保存在本浏览器中。换新密钥后须由部门更换登记（verifier rotate）。",
+    counterKeyNew: "生成新密钥",
     nonceUsed: "此请求已接受过一次出示，同一请求不能重复使用，请生成新的请求。",
     requestExpired: "此请求已过期，请生成新的请求。",
     nonceStoreFull: "已记录的请求过多，请稍后再试。",
@@ -66,7 +67,8 @@ const STRINGS = {
     requestFailed: "Could not create the request: ",
     purposeHint: "Start with the purpose id registered for this counter, e.g. hire.",
     counterKeyHeading: "This counter's request-signing key (public)",
-    counterKeyHint: "Ask your department to register this key (certledger-node verifier register --verifier-key …); every request this page makes is signed with it. The key stays in this browser.",
+    counterKeyHint: "Ask your department to register this key (certledger-node verifier register --verifier-key …); every request this page makes is signed with it. The key stays in this browser. After making a new key the department must rotate the registration (verifier rotate).",
+    counterKeyNew: "Make a new key",
     nonceUsed: "A bundle for this request was already accepted; a request is single-use. Create a new request.",
     requestExpired: "This request has expired. Create a new request.",
     nonceStoreFull: "Too many requests are recorded; try again later.",
@@ -112,12 +114,15 @@ function base64url(bytes) {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-// The stored key, or a new one from the browser's CSPRNG (also when the stored one is unusable).
-function loadCounterKey() {
-  let seed = localStorage.getItem(COUNTER_KEY);
+// The stored key, or a new one from the browser's CSPRNG (also when the stored one is unusable,
+// or when `fresh`: the clerk replaces the key, and the current request, signed by the old one, is
+// dropped).
+function loadCounterKey(fresh = false) {
+  let seed = fresh ? null : localStorage.getItem(COUNTER_KEY);
   try {
     if (seed) { state.counterKey = { seed, public: JSON.parse(signing_public_key(seed)) }; return; }
   } catch { /* replaced below */ }
+  if (fresh) state.request = null;
   const bytes = new Uint8Array(32);
   crypto.getRandomValues(bytes);
   seed = base64url(bytes);
@@ -564,6 +569,7 @@ function wire() {
   $("cred-type").addEventListener("change", renderClaims);
   $("purpose").addEventListener("input", () => { $("purpose").dataset.edited = "1"; });
   $("create-request").addEventListener("click", createRequest);
+  $("counter-key-new").addEventListener("click", () => { loadCounterKey(true); applyLanguage(); });
   $("trust-file").addEventListener("change", async (ev) => {
     const file = ev.target.files[0];
     if (!file) return;
