@@ -1056,3 +1056,38 @@ fn verify_accepts_a_nonce_once_and_enforces_the_request_expiry() {
     expired.extend(["--at", &late]);
     assert_eq!(env.fails(&expired, 1).error_code(), "request_expired");
 }
+
+/// Issue #11 item 5: a request signed by a rotated-out key, or by a retired verifier, is refused
+/// by the wallet once the registry record it is shown says so.
+#[test]
+fn rotated_out_keys_and_retired_verifiers_are_refused() {
+    use certledger_core::ledger::{RetireVerifier, RotateVerifier};
+    let (env, mut world, _) = wallet_with_diploma("rotated verifier");
+    let admin = world.s.department("education").expect("dept").admin.clone();
+    let new_key = SecretKey::from_seed(&[10; 32]);
+    world.s.submit(
+        &admin,
+        EntryBody::RotateVerifier(RotateVerifier {
+            verifier_id: VERIFIER.to_owned(),
+            new_key: new_key.public_key(),
+        }),
+    );
+    world.s.commit(1).expect("commit");
+    let record = env.write("rotated.json", &world.state_proof(VERIFIER));
+    let old = request(&["name"], VERIFIER);
+    let args = present_args(&env, &old.to_text(), &["--verifier-record", &record]);
+    assert_eq!(env.fails(&strs(&args), 1).error_code(), "bad_request_signature");
+    let new = signed_request(&new_key, "diploma-check", &["name"], VERIFIER);
+    let args = present_args(&env, &new.to_text(), &["--verifier-record", &record]);
+    env.ok(&strs(&args));
+
+    world.s.submit(
+        &admin,
+        EntryBody::RetireVerifier(RetireVerifier { verifier_id: VERIFIER.to_owned() }),
+    );
+    world.s.commit(1).expect("commit");
+    let record = env.write("retired.json", &world.state_proof(VERIFIER));
+    let again = signed_request(&new_key, "diploma-check 再次", &["name"], VERIFIER);
+    let args = present_args(&env, &again.to_text(), &["--verifier-record", &record]);
+    assert_eq!(env.fails(&strs(&args), 1).error_code(), "verifier_retired");
+}
