@@ -8,7 +8,7 @@ use certledger_core::ledger::LogLeaf;
 use certledger_core::note::{self, Note};
 use tracing::error;
 
-use crate::api::CheckpointNote;
+use certledger_core::api::CheckpointNote;
 use crate::server::chain::checkpoint_of;
 use crate::server::fatal::Fatal;
 use crate::server::handle::NodeHandle;

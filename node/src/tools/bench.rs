@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, Context as _};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use certledger_core::api::{self, Health, SubmitRequest};
 use certledger_core::codec::Encode as _;
 use certledger_core::ledger::{AnchorIssuance, EntryBody, RegisterIssuer, SignedEntry};
 use certledger_core::profiles;
@@ -72,7 +73,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 async fn post(client: &reqwest::Client, base: &str, entry: &[u8]) -> anyhow::Result<u16> {
-    let body = json!({ "entry": URL_SAFE_NO_PAD.encode(entry) });
+    let body = SubmitRequest { entry: URL_SAFE_NO_PAD.encode(entry) };
     Ok(client.post(format!("{base}/v1/entries")).json(&body).send().await?.status().as_u16())
 }
 
@@ -83,8 +84,7 @@ pub async fn run(cfg: &BenchConfig) -> anyhow::Result<Value> {
         .timeout(Duration::from_secs(20))
         .pool_max_idle_per_host(cfg.max_in_flight.max(1))
         .build()?;
-    let health: Value = client.get(format!("{base}/health")).send().await?.json().await?;
-    let chain_id = health["chain_id"].as_str().context("health has no chain_id")?.to_owned();
+    let chain_id = health(&client, &base).await?.chain_id;
 
     // Set-up: a type and an issuer for this run.
     let run_id: u64 = rand::random();
@@ -154,15 +154,12 @@ pub async fn run(cfg: &BenchConfig) -> anyhow::Result<Value> {
                     let Ok(r) = client.get(format!("{base}/v1/blocks/{next}")).send().await else {
                         break;
                     };
-                    let Ok(b) = r.json::<Value>().await else { break };
+                    let Ok(b) = r.json::<api::Block>().await else { break };
                     let seen = Instant::now();
                     blocks += 1;
                     let sent = sent.lock().await;
-                    for e in b["entries"].as_array().map(Vec::as_slice).unwrap_or_default() {
-                        let Some(bytes) = e.as_str().and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
-                        else {
-                            continue;
-                        };
+                    for e in &b.entries {
+                        let Ok(bytes) = URL_SAFE_NO_PAD.decode(e) else { continue };
                         let Some(id) = crate::server::exec::entry_id(&bytes) else { continue };
                         if let Some(t0) = sent.get(&id) {
                             latencies.push(seen.duration_since(*t0).as_secs_f64() * 1000.0);
@@ -219,8 +216,7 @@ pub async fn run(cfg: &BenchConfig) -> anyhow::Result<Value> {
             last_height = h;
             last_progress = Instant::now();
         }
-        let v: Value = client.get(format!("{base}/health")).send().await?.json().await?;
-        let mempool = v["mempool"].as_u64().unwrap_or(0);
+        let mempool = health(&client, &base).await?.mempool;
         if mempool == 0 && h > start_height {
             // Let the watcher read the last blocks.
             tokio::time::sleep(Duration::from_millis(300)).await;
@@ -264,7 +260,10 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
+async fn health(client: &reqwest::Client, base: &str) -> anyhow::Result<Health> {
+    Ok(client.get(format!("{base}/health")).send().await?.error_for_status()?.json().await?)
+}
+
 async fn health_height(client: &reqwest::Client, base: &str) -> anyhow::Result<u64> {
-    let v: Value = client.get(format!("{base}/health")).send().await?.json().await?;
-    v["height"].as_u64().ok_or_else(|| anyhow!("health has no height"))
+    Ok(health(client, base).await?.height)
 }

@@ -105,10 +105,8 @@ pub async fn wait_ready(urls: &[String]) -> anyhow::Result<()> {
     for u in urls {
         let c = Clients::at(u)?;
         loop {
-            if let Ok((200, v)) = c.get("/health").await {
-                if v["height"].as_u64().unwrap_or(0) >= 1 {
-                    break;
-                }
+            if c.health().await.is_ok_and(|h| h.height >= 1) {
+                break;
             }
             if Instant::now() > deadline {
                 bail!("node {u} is not producing blocks");

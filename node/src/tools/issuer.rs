@@ -37,7 +37,7 @@ pub use crate::tools::client::{Committed, NodeClient, Submitted};
 pub use crate::tools::failure::{
     exit_code, Failure, EXIT_INPUT, EXIT_REFUSED, EXIT_UNAVAILABLE, EXIT_UNVERIFIED,
 };
-pub(crate) use crate::tools::failure::{input, unavailable, unverified};
+pub(crate) use crate::tools::failure::{input, unverified};
 
 /// The current Unix time in seconds.
 pub fn now_s() -> u64 {

@@ -85,10 +85,6 @@ fn unverified(msg: String) -> anyhow::Error {
     Failure::Unverified(msg).into()
 }
 
-fn unavailable(msg: String) -> anyhow::Error {
-    Failure::Unavailable(msg).into()
-}
-
 /// A type's registration as of a cosigned checkpoint, proven.
 struct Proven {
     record: Option<TypeRecord>,
@@ -98,27 +94,16 @@ struct Proven {
 /// Fetches `GET /v1/proofs/state/{type key}` and checks it against `root`.
 async fn proven_type(node: &NodeClient, root: &TrustRoot, type_id: &str) -> anyhow::Result<Proven> {
     let key = ledger::type_state_key(type_id);
-    let (status, v) = node.get(&format!("/v1/proofs/state/{}", hex::encode(key))).await?;
-    if status != 200 {
-        return Err(unavailable(format!("state lookup on {}: HTTP {status} {v}", node.base())));
-    }
+    let answer = node.state_proof(&key).await?;
     let quorum = root.quorum();
-    let cp = note::verify_checkpoint(v["checkpoint"].as_str().unwrap_or(""), &quorum)
+    let cp = note::verify_checkpoint(&answer.checkpoint, &quorum)
         .map_err(|e| unverified(format!("the checkpoint does not verify: {e}")))?;
-    let b64 = |name: &str| -> anyhow::Result<Option<Vec<u8>>> {
-        match &v[name] {
-            Value::Null => Ok(None),
-            Value::String(s) => URL_SAFE_NO_PAD
-                .decode(s)
-                .map(Some)
-                .map_err(|_| unverified(format!("`{name}` is not base64url"))),
-            _ => Err(unverified(format!("`{name}` is not a string"))),
-        }
+    let b64 = |name: &str, s: &str| -> anyhow::Result<Vec<u8>> {
+        URL_SAFE_NO_PAD.decode(s).map_err(|_| unverified(format!("`{name}` is not base64url")))
     };
-    let proof = b64("proof")?.ok_or_else(|| unverified("the answer has no proof".into()))?;
-    let proof = SmtProof::from_bytes(&proof)
+    let proof = SmtProof::from_bytes(&b64("proof", &answer.proof)?)
         .map_err(|e| unverified(format!("the state proof is malformed: {e}")))?;
-    let value = b64("value")?;
+    let value = answer.value.as_deref().map(|v| b64("value", v)).transpose()?;
     proof
         .verify(&cp.state_root, &key, value.as_deref())
         .map_err(|e| unverified(format!("the state proof of {type_id} does not verify: {e}")))?;
