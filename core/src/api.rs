@@ -11,12 +11,13 @@
 //! base64url strings as each field says; a client still decides every proof itself (core's
 //! `verify`, `registry`, `merkle`, `note`), never trusting the node's summary.
 //!
-//! Not here: `GET /v1/trust-root`, whose body is the trust root JSON of
-//! [`crate::verify::TrustRoot::from_json`] (with departments); `GET /metrics` (Prometheus text).
+//! `GET /v1/trust-root` answers core's trust root JSON ([`TrustRootJson`], re-exported here,
+//! read with [`crate::verify::TrustRoot::from_json`]); `GET /metrics` is Prometheus text.
 
 use serde::{Deserialize, Serialize};
 
 pub use crate::registry::StateProofJson as StateProof;
+pub use crate::verify::{DepartmentJson, TrustRootJson};
 
 /// Every error answer: `{"error": "<code>", "message": "<text>"}` with a 4xx/5xx status.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -21,10 +21,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use certledger_core::api::{self, AuditIssuer, AuditPage, CheckpointNote, ProvenLeaf};
 use certledger_core::codec::Encode as _;
 use certledger_core::ledger::{LogLeaf, SignedEntry};
 use certledger_core::merkle;
-use certledger_core::api::{self, AuditIssuer, AuditPage, CheckpointNote, ProvenLeaf};
 use serde::Deserialize;
 
 use crate::ids;

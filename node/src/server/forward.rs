@@ -18,8 +18,8 @@ use base64::Engine as _;
 use certledger_core::api::{ForwardedBatch, ForwardedResult};
 
 use crate::server::exec::MAX_ENTRY_BYTES;
-use crate::server::http::{err, internal};
 use crate::server::handle::NodeHandle;
+use crate::server::http::{err, internal};
 
 /// How often the outbox is sent.
 pub const FORWARD_EVERY: Duration = Duration::from_millis(25);

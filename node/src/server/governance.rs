@@ -18,6 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
+use certledger_core::api::{DepartmentInfo, ValidatorChainAnswer};
 use certledger_core::codec::{Decode as _, Encode as _};
 use certledger_core::ledger::{
     validators_state_key, Department, EntryBody, LogLeaf, ValidatorSetRecord,
@@ -26,7 +27,6 @@ use certledger_core::lightclient::{
     follow, ChainHead, ChainStep, Followed, GovernanceTrust, ValidatorChain,
 };
 use certledger_core::note::{LedgerCheckpoint, Note};
-use certledger_core::api::{DepartmentInfo, ValidatorChainAnswer};
 
 use crate::server::http::{err, internal};
 

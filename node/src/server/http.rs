@@ -18,13 +18,13 @@ use serde::Deserialize;
 use crate::server::exec::{EntryError, MAX_ENTRY_BYTES};
 use certledger_core::codec::Encode as _;
 
+use crate::server::handle::NodeHandle;
+use crate::server::mempool::SubmitError;
+use crate::server::proofs::{self, ProofError};
 use certledger_core::api::{
     self, CheckpointNote, ConsistencyProof, CredentialProofs, EntryState, EntryStatus, ErrorBody,
     Health, InclusionProof, StateProof, SubmitRequest,
 };
-use crate::server::handle::NodeHandle;
-use crate::server::mempool::SubmitError;
-use crate::server::proofs::{self, ProofError};
 
 /// The header that marks a peer-forwarded submission.
 pub const FORWARDED_HEADER: &str = "x-certledger-forwarded";

@@ -14,10 +14,10 @@ use certledger_core::sig::PublicKey;
 use certledger_core::verify::{self, TrustRoot};
 use serde::de::DeserializeOwned;
 
+use crate::tools::failure::{input, unavailable, Failure};
 use certledger_core::api::{
     CredentialProofs, EntryState, EntryStatus, ErrorBody, Health, StateProof, SubmitRequest,
 };
-use crate::tools::failure::{input, unavailable, Failure};
 
 /// Where a committed entry is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,9 +136,7 @@ impl NodeClient {
 
     /// `GET path` as [`Self::get`], with any answer but HTTP 200 as an error.
     pub async fn get_ok<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
-        self.get(path)
-            .await?
-            .map_err(|r| unavailable(format!("GET {}{path}: {r}", self.base)))
+        self.get(path).await?.map_err(|r| unavailable(format!("GET {}{path}: {r}", self.base)))
     }
 
     /// The node's `/health`.
@@ -247,7 +245,8 @@ impl NodeClient {
         loop {
             let status = match self.get::<EntryStatus>(&format!("/v1/entries/{id}")).await {
                 Ok(Ok(EntryStatus {
-                    state: EntryState::Committed { height, log_index, .. }, ..
+                    state: EntryState::Committed { height, log_index, .. },
+                    ..
                 })) => return Ok(Committed { height, log_index }),
                 Ok(Ok(_)) => 200,
                 Ok(Err(refusal)) => refusal.status,

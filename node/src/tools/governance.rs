@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _};
 use base64::Engine as _;
+use certledger_core::api::ValidatorChainAnswer;
 use certledger_core::codec::Encode as _;
 use certledger_core::ledger::{Approval, ChangeValidators, Department, EntryBody, SignedEntry};
 use certledger_core::lightclient::{follow, GovernanceTrust, ValidatorChain};
 use certledger_core::sig::{PublicKey, SecretKey, Signature};
-use certledger_core::api::ValidatorChainAnswer;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
