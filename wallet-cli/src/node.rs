@@ -24,6 +24,11 @@ use crate::error::{network, CmdResult};
 /// Largest node response read, in bytes.
 pub const MAX_RESPONSE_BYTES: u64 = 256 * 1024;
 
+/// Timeout of one request to a node.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Characters of a node's error answer quoted in the wallet's message.
+const ERROR_SNIPPET_CHARS: usize = 200;
+
 /// Where fresh proofs come from.
 pub trait ProofSource {
     /// Proofs for a credential against the latest cosigned checkpoint.
@@ -46,7 +51,7 @@ impl HttpNode {
             return Err(crate::error::usage("--node must be an http:// or https:// URL"));
         }
         let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(30)))
+            .timeout_global(Some(REQUEST_TIMEOUT))
             .http_status_as_error(false)
             .build()
             .into();
@@ -65,7 +70,7 @@ impl HttpNode {
             .read_to_string()
             .map_err(|e| network(format!("GET {url}: cannot read the response: {e}")))?;
         if status != 200 {
-            let snippet: String = body.chars().take(200).collect();
+            let snippet: String = body.chars().take(ERROR_SNIPPET_CHARS).collect();
             return Err(network(format!("GET {url}: HTTP {status}: {snippet}")));
         }
         Ok(body)

@@ -72,6 +72,17 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted.get(rank.min(sorted.len() - 1)).copied().unwrap_or(0.0)
 }
 
+/// Timeout of one benchmark HTTP request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// Pause between two looks for new blocks by the commit watcher.
+const WATCH_EVERY: Duration = Duration::from_millis(50);
+/// Pause between two looks whether the mempool is drained.
+const DRAIN_POLL_EVERY: Duration = Duration::from_millis(200);
+/// Time left to the watcher to read the last blocks once the mempool is empty.
+const LAST_BLOCKS_GRACE: Duration = Duration::from_millis(300);
+/// A load level ends when the height has not moved for this long.
+const STALL_LIMIT: Duration = Duration::from_secs(120);
+
 async fn post(client: &reqwest::Client, base: &str, entry: &[u8]) -> anyhow::Result<u16> {
     let body = SubmitRequest { entry: URL_SAFE_NO_PAD.encode(entry) };
     Ok(client.post(format!("{base}/v1/entries")).json(&body).send().await?.status().as_u16())
@@ -81,7 +92,7 @@ async fn post(client: &reqwest::Client, base: &str, entry: &[u8]) -> anyhow::Res
 pub async fn run(cfg: &BenchConfig) -> anyhow::Result<Value> {
     let base = cfg.urls.first().ok_or_else(|| anyhow!("no node URL"))?.clone();
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
+        .timeout(REQUEST_TIMEOUT)
         .pool_max_idle_per_host(cfg.max_in_flight.max(1))
         .build()?;
     let chain_id = health(&client, &base).await?.chain_id;
@@ -171,7 +182,7 @@ pub async fn run(cfg: &BenchConfig) -> anyhow::Result<Value> {
                 if done.load(std::sync::atomic::Ordering::SeqCst) {
                     return (latencies, committed_at, blocks);
                 }
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                tokio::time::sleep(WATCH_EVERY).await;
             }
         })
     };
@@ -210,7 +221,7 @@ pub async fn run(cfg: &BenchConfig) -> anyhow::Result<Value> {
     let mut last_progress = Instant::now();
     let mut last_height = 0;
     loop {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(DRAIN_POLL_EVERY).await;
         let h = health_height(&client, &base).await.unwrap_or(0);
         if h != last_height {
             last_height = h;
@@ -219,10 +230,10 @@ pub async fn run(cfg: &BenchConfig) -> anyhow::Result<Value> {
         let mempool = health(&client, &base).await?.mempool;
         if mempool == 0 && h > start_height {
             // Let the watcher read the last blocks.
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            tokio::time::sleep(LAST_BLOCKS_GRACE).await;
             break;
         }
-        if last_progress.elapsed() > Duration::from_secs(120) {
+        if last_progress.elapsed() > STALL_LIMIT {
             break;
         }
     }

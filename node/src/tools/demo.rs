@@ -99,6 +99,9 @@ impl Clients {
     }
 }
 
+/// Pause between two asks whether a node commits blocks yet.
+const READY_POLL_EVERY: Duration = Duration::from_millis(200);
+
 /// Waits until every node answers `/health` with a committed height.
 pub async fn wait_ready(urls: &[String]) -> anyhow::Result<()> {
     let deadline = Instant::now() + STEP_TIMEOUT;
@@ -111,7 +114,7 @@ pub async fn wait_ready(urls: &[String]) -> anyhow::Result<()> {
             if Instant::now() > deadline {
                 bail!("node {u} is not producing blocks");
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(READY_POLL_EVERY).await;
         }
     }
     Ok(())
@@ -240,7 +243,13 @@ pub async fn run(
     // 4. Proofs from another node, once a cosigned checkpoint covers the anchor.
     let proofs = Clients::at(node_b)?.proofs(&issued.credential_id).await?;
     let trust_root = TrustRoot::from_genesis(&genesis.to_core());
-    match verify::verify_credential(&issued.sd_jwt, &proofs, &trust_root, 3600, now_s())? {
+    match verify::verify_credential(
+        &issued.sd_jwt,
+        &proofs,
+        &trust_root,
+        crate::tools::issuer::MAX_CHECKPOINT_AGE_S,
+        now_s(),
+    )? {
         Verdict::Valid(_) => {}
         Verdict::Invalid(r) => {
             bail!("the issued credential does not verify with {node_b}'s proofs: {r}")

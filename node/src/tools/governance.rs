@@ -22,6 +22,12 @@ use crate::config::{Genesis, GenesisDepartment, KeyFile};
 use crate::server::governance::departments_info;
 use crate::tools::issuer::NodeClient;
 
+/// How long a governance command waits for the node (commit of its entry).
+const NODE_WAIT: Duration = Duration::from_secs(60);
+/// Fewest heights between the node's height and a change's `effective_height`, so that the
+/// change can commit before it takes effect.
+pub const MIN_CHANGE_DELAY: u64 = 2;
+
 /// Largest change file read, in bytes.
 pub const MAX_CHANGE_FILE_BYTES: u64 = 256 * 1024;
 
@@ -158,7 +164,7 @@ pub async fn propose(
         chain_id: g.chain_id,
         add: departments,
         remove: remove.to_vec(),
-        effective_height: height + delay.max(2),
+        effective_height: height + delay.max(MIN_CHANGE_DELAY),
         approvals: Vec::new(),
     };
     file.to_core()?;
@@ -211,5 +217,5 @@ pub async fn fetch_and_follow(node_url: &str, genesis: &Path) -> anyhow::Result<
 
 /// The issuer commands' node client (bounded waits, the node's refusal reasons).
 fn node_client(url: &str) -> anyhow::Result<NodeClient> {
-    NodeClient::new(url, Duration::from_secs(60))
+    NodeClient::new(url, NODE_WAIT)
 }
