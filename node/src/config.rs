@@ -11,7 +11,6 @@ use malachitebft_app_channel::app::config::{
 use malachitebft_app_channel::app::types::core::LinearTimeouts;
 use serde::{Deserialize, Serialize};
 
-
 /// Longest a consensus round step may wait however many rounds failed (Malachite's linear
 /// timeouts grow by a quarter per round up to this).
 pub const MAX_ROUND_TIMEOUT: Duration = Duration::from_secs(30);

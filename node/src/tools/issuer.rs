@@ -543,7 +543,7 @@ impl Pending {
             MAX_CHECKPOINT_AGE_S,
             now_s(),
         )
-            .map_err(|e| unverified(format!("the issued credential could not be checked: {e}")))?
+        .map_err(|e| unverified(format!("the issued credential could not be checked: {e}")))?
         {
             Verdict::Valid(_) => Ok(Delivered { file, committed }),
             Verdict::Invalid(r) => Err(unverified(format!(
