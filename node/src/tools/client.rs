@@ -19,8 +19,8 @@ use certledger_core::api::{
     CredentialProofs, EntryState, EntryStatus, ErrorBody, Health, StateProof, SubmitRequest,
 };
 
-/// Where a committed entry is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where a committed entry is (also its `--json` form in the tools' output).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Committed {
     /// Block height.
     pub height: u64,
