@@ -20,11 +20,13 @@
 //! - [`request`]: the presentation request a verifier shows (QR) and a wallet answers.
 //! - [`qrparts`]: the multi-part QR format `CLBQ1` a long bundle text is shown in.
 //! - [`registry`]: registry lookups (state proofs) checked against a trust root.
+//! - [`api`]: the request and response bodies of the node's HTTP API, shared by server and clients.
 //! - [`bundle`] and [`verify`]: the presentation bundle a citizen hands over, and the one
 //!   verification pipeline that decides it.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod bundle;
 pub mod codec;
 pub mod credential_file;

@@ -463,13 +463,11 @@ pub async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Status { url } => {
-            let v: serde_json::Value =
-                reqwest::get(format!("{}/health", url.trim_end_matches('/')))
-                    .await
-                    .context("contacting the node")?
-                    .json()
-                    .await?;
-            println!("{}", serde_json::to_string_pretty(&v)?);
+            let health = crate::tools::client::NodeClient::new(&url, std::time::Duration::ZERO)?
+                .health()
+                .await
+                .context("contacting the node")?;
+            println!("{}", serde_json::to_string_pretty(&health)?);
             Ok(())
         }
     }

@@ -11,6 +11,18 @@ use malachitebft_app_channel::app::config::{
 use malachitebft_app_channel::app::types::core::LinearTimeouts;
 use serde::{Deserialize, Serialize};
 
+/// Longest a consensus round step may wait however many rounds failed (Malachite's linear
+/// timeouts grow by a quarter per round up to this).
+pub const MAX_ROUND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a node tells its peers its height for block sync.
+pub const SYNC_STATUS_EVERY: Duration = Duration::from_millis(500);
+/// How long a block-sync request to a peer may take.
+pub const SYNC_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// `timeout_propose_ms` of the devnet's nodes.
+pub const DEVNET_TIMEOUT_PROPOSE_MS: u64 = 2000;
+/// `timeout_vote_ms` of the devnet's nodes.
+pub const DEVNET_TIMEOUT_VOTE_MS: u64 = 1000;
+
 /// Maximum chain id length in bytes (genesis is refused beyond it; block headers carry it).
 pub const MAX_CHAIN_ID_LEN: usize = 64;
 
@@ -247,7 +259,7 @@ impl NodeToml {
             precommit: vote,
             precommit_delta: vote / 4,
             rebroadcast: propose + vote + vote,
-            max_timeout: Duration::from_secs(30),
+            max_timeout: MAX_ROUND_TIMEOUT,
         }
     }
 
@@ -266,8 +278,8 @@ impl NodeToml {
         let consensus = ConsensusConfig { p2p, ..ConsensusConfig::default() };
         let value_sync = ValueSyncConfig {
             enabled: true,
-            status_update_interval: Duration::from_millis(500),
-            request_timeout: Duration::from_secs(5),
+            status_update_interval: SYNC_STATUS_EVERY,
+            request_timeout: SYNC_REQUEST_TIMEOUT,
             ..ValueSyncConfig::default()
         };
         Ok(EngineConfig { moniker: self.moniker.clone(), consensus, value_sync })

@@ -10,7 +10,6 @@
 //!   [`signal`]: what both share.
 #![forbid(unsafe_code)]
 
-pub mod api;
 pub mod cli;
 pub mod config;
 pub mod ids;

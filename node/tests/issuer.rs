@@ -652,16 +652,19 @@ async fn issuer_commands_end_to_end() {
     let (s, page) = w.net.get(0, "/v1/audit/department/market-regulation?limit=50").await;
     assert_eq!(s, 200, "{page}");
     let target = Target::Department { id: OWNERS[1].into(), from: 0, to: u64::MAX };
-    assert!(audit::verify_page(&page, &target, &w.trust_root).is_ok());
+    let typed = |v: &Value| -> certledger_core::api::AuditPage {
+        serde_json::from_value(v.clone()).expect("an audit page of the API types")
+    };
+    assert!(audit::verify_page(&typed(&page), &target, &w.trust_root).is_ok());
     let mut bad = page.clone();
     let first = bad["items"][1]["proof"][0].as_str().unwrap().to_owned();
     bad["items"][1]["proof"][0] = Value::String(first.chars().rev().collect());
-    assert!(audit::verify_page(&bad, &target, &w.trust_root).is_err());
+    assert!(audit::verify_page(&typed(&bad), &target, &w.trust_root).is_err());
     let mut bad = page.clone();
     bad["items"][1]["kind"] = Value::String("retire_issuer".into());
-    assert!(audit::verify_page(&bad, &target, &w.trust_root).is_err());
+    assert!(audit::verify_page(&typed(&bad), &target, &w.trust_root).is_err());
     let other = Target::Department { id: OWNERS[2].into(), from: 0, to: u64::MAX };
-    assert!(audit::verify_page(&page, &other, &w.trust_root).is_err());
+    assert!(audit::verify_page(&typed(&page), &other, &w.trust_root).is_err());
     let (s, _) = w.net.get(0, "/v1/audit/department/..%2Fx").await;
     assert_eq!(s, 400);
 

@@ -12,6 +12,8 @@ use image::{GrayImage, Luma};
 
 /// Env var naming a font file to use.
 pub const FONT_ENV: &str = "CERTLEDGER_WALLET_FONT";
+/// Largest text a card is printed from, in bytes.
+pub const MAX_CARD_INPUT_BYTES: usize = 64 * 1024 * 1024;
 
 const CJK_FONTS: &[&str] = &[
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -36,7 +38,7 @@ pub struct LoadedFont {
 
 fn load(path: &Path) -> Option<LoadedFont> {
     let data = std::fs::read(path).ok()?;
-    if data.len() > 64 * 1024 * 1024 {
+    if data.len() > MAX_CARD_INPUT_BYTES {
         return None;
     }
     let font = FontVec::try_from_vec_and_index(data, 0).ok()?;

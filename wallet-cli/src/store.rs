@@ -23,6 +23,8 @@ use crate::keystore::{self, SealKey};
 pub const WALLET_FILE: &str = "wallet.clw";
 /// Env var holding the passphrase (for scripts; the prompt is preferred interactively).
 pub const PASSPHRASE_ENV: &str = "CERTLEDGER_WALLET_PASSPHRASE";
+/// Longest passphrase accepted, in bytes (Argon2id reads all of it).
+pub const MAX_PASSPHRASE_BYTES: usize = 1024;
 
 /// The plaintext payload (JSON, version 1).
 #[derive(Serialize, Deserialize)]
@@ -250,8 +252,10 @@ fn check_passphrase(p: Zeroizing<String>) -> CmdResult<Zeroizing<String>> {
     if p.is_empty() {
         return Err(usage("the passphrase is empty"));
     }
-    if p.len() > 1024 {
-        return Err(usage("the passphrase is longer than 1024 bytes"));
+    if p.len() > MAX_PASSPHRASE_BYTES {
+        return Err(usage(format!(
+            "the passphrase is longer than {MAX_PASSPHRASE_BYTES} bytes / 口令超过 {MAX_PASSPHRASE_BYTES} 字节"
+        )));
     }
     Ok(p)
 }
@@ -417,12 +421,16 @@ impl Wallet {
 /// How long a command waits for another command on the same wallet to finish, unless
 /// `CERTLEDGER_WALLET_LOCK_WAIT_S` says otherwise.
 pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+/// Longest lock wait `CERTLEDGER_WALLET_LOCK_WAIT_S` may ask for, in seconds.
+pub const MAX_LOCK_WAIT_S: u64 = 3600;
+/// Pause between two tries to take the wallet lock.
+const LOCK_POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 fn lock_wait() -> std::time::Duration {
     std::env::var("CERTLEDGER_WALLET_LOCK_WAIT_S")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
-        .map_or(LOCK_WAIT, |s| std::time::Duration::from_secs(s.min(3600)))
+        .map_or(LOCK_WAIT, |s| std::time::Duration::from_secs(s.min(MAX_LOCK_WAIT_S)))
 }
 
 /// Takes the wallet directory's exclusive lock (`<dir>/.lock`, released when the returned file is
@@ -444,7 +452,7 @@ pub fn lock_wallet_dir(dir: &Path) -> CmdResult<Option<std::fs::File>> {
         match file.try_lock_exclusive() {
             Ok(true) => return Ok(Some(file)),
             Ok(false) if start.elapsed() < wait => {
-                std::thread::sleep(std::time::Duration::from_millis(100));
+                std::thread::sleep(LOCK_POLL_EVERY);
             }
             Ok(false) => {
                 return Err(keystore(format!(

@@ -21,11 +21,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use certledger_core::api::{self, AuditIssuer, AuditPage, CheckpointNote, ProvenLeaf};
 use certledger_core::codec::Encode as _;
 use certledger_core::ledger::{LogLeaf, SignedEntry};
 use certledger_core::merkle;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use crate::ids;
 use crate::server::handle::NodeHandle;
@@ -38,9 +38,7 @@ pub const MAX_LIMIT: usize = 500;
 
 type St = State<Arc<NodeHandle>>;
 
-fn err(status: StatusCode, code: &str, message: impl std::fmt::Display) -> Response {
-    (status, Json(json!({ "error": code, "message": message.to_string() }))).into_response()
-}
+use crate::server::http::err;
 
 /// Query of `GET /v1/audit/department/{id}`.
 #[derive(Deserialize)]
@@ -105,12 +103,12 @@ fn leaf_at(node: &NodeHandle, loc: &EntryLocation) -> Result<Vec<u8>, AuditError
     Ok(LogLeaf { height: block.header.height, time: block.header.time, entry }.to_bytes())
 }
 
-/// One proven leaf as JSON, or `None` when it is past the checkpoint.
+/// One proven leaf, or `None` when it is past the checkpoint.
 fn proven(
     node: &NodeHandle,
     cp: &Checkpoint,
     loc: &EntryLocation,
-) -> Result<Option<Value>, AuditError> {
+) -> Result<Option<ProvenLeaf>, AuditError> {
     if loc.log_index >= cp.log_size {
         return Ok(None);
     }
@@ -123,24 +121,27 @@ fn proven(
     if merkle::leaf_hash(&leaf) != node.lock().ledger.leaf_hash(loc.log_index).unwrap_or([0; 32]) {
         return Err(AuditError::Unavailable("rebuilt leaf differs from the log"));
     }
-    Ok(Some(json!({
-        "log_index": loc.log_index,
-        "height": loc.height,
-        "leaf": URL_SAFE_NO_PAD.encode(&leaf),
-        "proof": proof.path.iter().map(hex::encode).collect::<Vec<_>>(),
-    })))
+    Ok(Some(ProvenLeaf {
+        log_index: loc.log_index,
+        height: loc.height,
+        leaf: URL_SAFE_NO_PAD.encode(&leaf),
+        proof: proof.path.iter().map(hex::encode).collect(),
+    }))
 }
 
-fn item(node: &NodeHandle, cp: &Checkpoint, row: &AuditRow) -> Result<Option<Value>, AuditError> {
-    let Some(mut v) = proven(node, cp, &row.location)? else { return Ok(None) };
-    v["time"] = json!(row.time);
-    v["kind"] = json!(row.kind.as_str());
-    v["issuer_key"] = json!(URL_SAFE_NO_PAD.encode(row.issuer_key));
-    v["credential_id"] = match row.credential_id {
-        Some(id) => json!(URL_SAFE_NO_PAD.encode(id)),
-        None => Value::Null,
-    };
-    Ok(Some(v))
+fn item(
+    node: &NodeHandle,
+    cp: &Checkpoint,
+    row: &AuditRow,
+) -> Result<Option<api::AuditItem>, AuditError> {
+    let Some(proven) = proven(node, cp, &row.location)? else { return Ok(None) };
+    Ok(Some(api::AuditItem {
+        proven,
+        time: row.time,
+        kind: row.kind.as_str().to_owned(),
+        issuer_key: URL_SAFE_NO_PAD.encode(row.issuer_key),
+        credential_id: row.credential_id.map(|id| URL_SAFE_NO_PAD.encode(id)),
+    }))
 }
 
 fn clamp_limit(limit: Option<usize>) -> usize {
@@ -151,7 +152,7 @@ fn department_answer(
     node: &NodeHandle,
     department: &str,
     q: &DepartmentQuery,
-) -> Result<Value, AuditError> {
+) -> Result<AuditPage, AuditError> {
     let cp = checkpoint(node)?;
     let from = q.from.unwrap_or(0);
     let to = q.to.unwrap_or(u64::MAX);
@@ -163,7 +164,7 @@ fn department_answer(
     // One more than asked tells whether there is a next page.
     let rows = node.store.audit_department(department, from, to, after, limit + 1)?;
     let mut items = Vec::new();
-    let mut issuers: BTreeMap<[u8; 32], Value> = BTreeMap::new();
+    let mut issuers: BTreeMap<[u8; 32], AuditIssuer> = BTreeMap::new();
     let mut held_back = false;
     for row in rows.iter().take(limit) {
         let Some(v) = item(node, &cp, row)? else {
@@ -174,10 +175,12 @@ fn department_answer(
         items.push(v);
         if let std::collections::btree_map::Entry::Vacant(slot) = issuers.entry(row.issuer_key) {
             if let Some(idx) = node.store.issuer_index(&row.issuer_key)? {
-                if let Some(mut reg) = proven(node, &cp, &idx.location)? {
-                    reg["issuer_key"] = json!(URL_SAFE_NO_PAD.encode(row.issuer_key));
-                    reg["department"] = json!(idx.department);
-                    slot.insert(reg);
+                if let Some(proven) = proven(node, &cp, &idx.location)? {
+                    slot.insert(AuditIssuer {
+                        proven,
+                        issuer_key: URL_SAFE_NO_PAD.encode(row.issuer_key),
+                        department: idx.department,
+                    });
                 }
             }
         }
@@ -188,16 +191,17 @@ fn department_answer(
     } else {
         None
     };
-    Ok(json!({
-        "department": department,
-        "from": from,
-        "to": to,
-        "checkpoint": { "height": cp.height, "note": cp.note },
-        "items": items,
-        "issuers": issuers.into_values().collect::<Vec<_>>(),
-        "next_cursor": next,
-        "held_back": held_back,
-    }))
+    Ok(AuditPage {
+        department: Some(department.to_owned()),
+        credential_id: None,
+        from: Some(from),
+        to: Some(to),
+        checkpoint: CheckpointNote { height: cp.height, note: cp.note },
+        items,
+        issuers: Some(issuers.into_values().collect()),
+        next_cursor: next,
+        held_back,
+    })
 }
 
 fn department_cursor(row: &AuditRow) -> String {
@@ -213,7 +217,7 @@ fn credential_answer(
     node: &NodeHandle,
     id: &[u8; 32],
     q: &CredentialQuery,
-) -> Result<Value, AuditError> {
+) -> Result<AuditPage, AuditError> {
     let cp = checkpoint(node)?;
     let after = match q.cursor.as_deref() {
         None | Some("") => None,
@@ -236,13 +240,14 @@ fn credential_answer(
     } else {
         None
     };
-    Ok(json!({
-        "credential_id": URL_SAFE_NO_PAD.encode(id),
-        "checkpoint": { "height": cp.height, "note": cp.note },
-        "items": items,
-        "next_cursor": next,
-        "held_back": held_back,
-    }))
+    Ok(AuditPage {
+        credential_id: Some(URL_SAFE_NO_PAD.encode(id)),
+        checkpoint: CheckpointNote { height: cp.height, note: cp.note },
+        items,
+        next_cursor: next,
+        held_back,
+        ..AuditPage::default()
+    })
 }
 
 /// `GET /v1/audit/department/{id}`.

@@ -482,12 +482,15 @@ impl Codec<LivenessMsg<LedgerContext>> for LedgerCodec {
     }
 }
 
+/// Longest libp2p peer id in a validator proof, in bytes (a multihash of an Ed25519 key is 38).
+pub const MAX_PEER_ID_BYTES: usize = 128;
+
 impl Codec<ValidatorProof<LedgerContext>> for LedgerCodec {
     type Error = CodecError;
 
     fn decode(&self, bytes: Bytes) -> Result<ValidatorProof<LedgerContext>, CodecError> {
         let w: WireProof = decode(&bytes)?;
-        if w.public_key.len() != 32 || w.peer_id.len() > 128 {
+        if w.public_key.len() != 32 || w.peer_id.len() > MAX_PEER_ID_BYTES {
             return Err(CodecError::Invalid("validator proof"));
         }
         Ok(ValidatorProof::new(w.public_key, w.peer_id, sig64(&w.signature)?))

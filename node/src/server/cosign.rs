@@ -8,10 +8,10 @@ use certledger_core::ledger::LogLeaf;
 use certledger_core::note::{self, Note};
 use tracing::error;
 
-use crate::api::CheckpointNote;
 use crate::server::chain::checkpoint_of;
 use crate::server::fatal::Fatal;
 use crate::server::handle::NodeHandle;
+use certledger_core::api::CheckpointNote;
 
 /// How often the cosigning task looks for heights to complete.
 pub const COSIGN_EVERY: Duration = Duration::from_millis(300);

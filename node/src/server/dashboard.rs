@@ -17,13 +17,16 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
+pub use certledger_core::api::{
+    BlockActivity, CountRow, Dashboard, DepartmentFacts, NodeFacts, TypeName,
+};
 
 use crate::server::handle::NodeHandle;
+use crate::server::http::internal;
 use crate::server::store::StatKind;
 
 /// Blocks kept for the commit-rate and interval charts.
@@ -41,17 +44,6 @@ const STYLE_CSS: &str = include_str!("../../dashboard/style.css");
 /// Milliseconds since the Unix epoch (wall clock: the charts show when blocks were decided here).
 pub fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
-}
-
-/// One committed block, as the charts need it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct BlockActivity {
-    /// Its height.
-    pub height: u64,
-    /// Entries in it.
-    pub entries: u64,
-    /// When this node stored it (ms since the epoch).
-    pub decided_at_ms: u64,
 }
 
 /// Recent runtime activity: bounded, never proportional to the ledger.
@@ -92,87 +84,12 @@ impl Activity {
     }
 }
 
-/// `GET /v1/dashboard`.
-#[derive(Debug, Serialize)]
-pub struct Dashboard {
-    /// Chain id.
-    pub chain_id: String,
-    /// This node.
-    pub node: NodeFacts,
-    /// The departments deciding the next height.
-    pub departments: Vec<DepartmentFacts>,
-    /// The shipped credential types' names (zh/en), for the counts table.
-    pub types: Vec<TypeName>,
-    /// Recent committed blocks, oldest first.
-    pub recent_blocks: Vec<BlockActivity>,
-    /// Counters per department and type.
-    pub counts: Vec<CountRow>,
-}
-
-/// This node's figures.
-#[derive(Debug, Serialize)]
-pub struct NodeFacts {
-    /// This node's department id, when its key belongs to a deciding department.
-    pub department: Option<String>,
-    /// Whether it votes.
-    pub validator: bool,
-    /// Last committed height.
-    pub height: u64,
-    /// Log size.
-    pub log_size: u64,
-    /// Entries waiting.
-    pub mempool: usize,
-}
-
-/// A department and what this node saw of its node.
-#[derive(Debug, Serialize)]
-pub struct DepartmentFacts {
-    /// Department id.
-    pub id: String,
-    /// Chinese name.
-    pub name_zh: String,
-    /// English name.
-    pub name_en: String,
-    /// Deciding (always true here: the list is the deciding set).
-    pub validator: bool,
-    /// The newest height its node's signature was seen in a quorum checkpoint.
-    pub last_cosigned_height: Option<u64>,
-}
-
-/// A credential type's display names.
-#[derive(Debug, Serialize)]
-pub struct TypeName {
-    /// Type id.
-    pub id: String,
-    /// Chinese name.
-    pub name_zh: String,
-    /// English name.
-    pub name_en: String,
-}
-
-/// Counters of one department and type.
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
-pub struct CountRow {
-    /// Department id.
-    pub department: String,
-    /// Type id.
-    pub r#type: String,
-    /// Credentials anchored.
-    pub issued: u64,
-    /// Revocations.
-    pub revoked: u64,
-    /// Suspensions.
-    pub suspended: u64,
-    /// Reinstatements.
-    pub reinstated: u64,
-}
-
 /// The dashboard's data, from the node's state, activity and storage.
 pub fn dashboard(node: &NodeHandle) -> Result<Dashboard, crate::server::store::StoreError> {
     let (height, log_size, mempool) = {
         let s = node.lock();
         let height = s.last_header.as_ref().map(|h| h.height).unwrap_or(0);
-        (height, s.ledger.outcome().log_size, s.mempool.len())
+        (height, s.ledger.outcome().log_size, s.mempool.len() as u64)
     };
     let deciding = node.departments_at(height + 1);
     let me = node.key.public_key();
@@ -229,8 +146,8 @@ pub async fn dashboard_handler(State(node): State<Arc<NodeHandle>>) -> Response 
     let node2 = node.clone();
     match tokio::task::spawn_blocking(move || dashboard(&node2)).await {
         Ok(Ok(d)) => Json(d).into_response(),
-        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("storage: {e}")).into_response(),
-        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "dashboard task failed").into_response(),
+        Ok(Err(e)) => internal(format!("storage: {e}")),
+        Err(_) => internal("dashboard task failed"),
     }
 }
 

@@ -15,11 +15,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
-use serde::Deserialize;
-use serde_json::json;
+use certledger_core::api::{ForwardedBatch, ForwardedResult};
 
 use crate::server::exec::MAX_ENTRY_BYTES;
 use crate::server::handle::NodeHandle;
+use crate::server::http::{err, internal};
 
 /// How often the outbox is sent.
 pub const FORWARD_EVERY: Duration = Duration::from_millis(25);
@@ -42,7 +42,7 @@ pub async fn forward_loop(node: Arc<NodeHandle>) {
                 .iter()
                 .map(|e| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(e))
                 .collect();
-            let body = Arc::new(json!({ "entries": b64 }));
+            let body = Arc::new(ForwardedBatch { entries: b64 });
             for base in &node.peer_http {
                 let client = node.http.clone();
                 let url = format!("{base}/v1/entries/forwarded");
@@ -58,22 +58,17 @@ pub async fn forward_loop(node: Arc<NodeHandle>) {
     }
 }
 
-#[derive(Deserialize)]
-struct Batch {
-    entries: Vec<String>,
-}
-
 /// `POST /v1/entries/forwarded`: a batch of entries from a peer (or any client); each is
 /// checked like a single submission and queued; none is forwarded again.
 pub async fn post_forwarded(
     State(node): State<Arc<NodeHandle>>,
     body: axum::body::Bytes,
 ) -> Response {
-    let Ok(batch) = serde_json::from_slice::<Batch>(&body) else {
+    let Ok(batch) = serde_json::from_slice::<ForwardedBatch>(&body) else {
         return bad("body must be JSON {\"entries\": [\"<base64url>\", ...]}");
     };
     if batch.entries.len() > MAX_FORWARD_BATCH {
-        return bad("more than 1024 entries in one batch");
+        return bad(format!("more than {MAX_FORWARD_BATCH} entries in one batch"));
     }
     let mut decoded = Vec::with_capacity(batch.entries.len());
     for e in &batch.entries {
@@ -98,18 +93,11 @@ pub async fn post_forwarded(
     })
     .await;
     match done {
-        Ok((accepted, refused)) => {
-            Json(json!({ "accepted": accepted, "refused": refused })).into_response()
-        }
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(json!({ "error": "internal", "message": e.to_string() })),
-        )
-            .into_response(),
+        Ok((accepted, refused)) => Json(ForwardedResult { accepted, refused }).into_response(),
+        Err(e) => internal(e),
     }
 }
 
-fn bad(message: &str) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({ "error": "malformed", "message": message })))
-        .into_response()
+fn bad(message: impl std::fmt::Display) -> Response {
+    err(StatusCode::BAD_REQUEST, "malformed", message)
 }

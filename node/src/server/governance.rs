@@ -18,6 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
+use certledger_core::api::{DepartmentInfo, ValidatorChainAnswer};
 use certledger_core::codec::{Decode as _, Encode as _};
 use certledger_core::ledger::{
     validators_state_key, Department, EntryBody, LogLeaf, ValidatorSetRecord,
@@ -26,7 +27,8 @@ use certledger_core::lightclient::{
     follow, ChainHead, ChainStep, Followed, GovernanceTrust, ValidatorChain,
 };
 use certledger_core::note::{LedgerCheckpoint, Note};
-use serde_json::{json, Value};
+
+use crate::server::http::{err, internal};
 
 use crate::server::handle::NodeHandle;
 
@@ -101,39 +103,29 @@ pub fn validator_chain(node: &NodeHandle) -> Result<(ValidatorChain, Followed), 
 pub async fn validator_chain_handler(State(node): State<Arc<NodeHandle>>) -> Response {
     let built = tokio::task::spawn_blocking(move || validator_chain(&node)).await;
     match built {
-        Ok(Ok((chain, followed))) => Json(json!({
-            "chain": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(chain.to_bytes()),
-            "steps": chain.steps.len(),
-            "height": followed.head.height,
-            "departments": departments_json(&followed.trust.departments),
-        }))
+        Ok(Ok((chain, followed))) => Json(ValidatorChainAnswer {
+            chain: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(chain.to_bytes()),
+            steps: chain.steps.len() as u64,
+            height: followed.head.height,
+            departments: departments_info(&followed.trust.departments),
+        })
         .into_response(),
-        Ok(Err(e @ (ChainUnavailable::NoCheckpoint | ChainUnavailable::NoStepCheckpoint(_)))) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "error": "not_ready", "message": e.to_string() })),
-        )
-            .into_response(),
-        Ok(Err(e)) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(json!({ "error": "internal", "message": e.to_string() })),
-        )
-            .into_response(),
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(json!({ "error": "internal", "message": e.to_string() })),
-        )
-            .into_response(),
+        Ok(Err(e @ (ChainUnavailable::NoCheckpoint | ChainUnavailable::NoStepCheckpoint(_)))) => {
+            err(StatusCode::SERVICE_UNAVAILABLE, "not_ready", e)
+        }
+        Ok(Err(e)) => internal(e),
+        Err(e) => internal(e),
     }
 }
 
-/// The JSON form of a department set served by the node (without admin keys).
-pub fn departments_json(ds: &[Department]) -> Vec<Value> {
+/// A department set as the node serves it (without admin keys).
+pub fn departments_info(ds: &[Department]) -> Vec<DepartmentInfo> {
     ds.iter()
-        .map(|d| {
-            json!({
-                "id": d.id, "name_zh": d.name_zh, "name_en": d.name_en,
-                "node_key": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d.node_key.0),
-            })
+        .map(|d| DepartmentInfo {
+            id: d.id.clone(),
+            name_zh: d.name_zh.clone(),
+            name_en: d.name_en.clone(),
+            node_key: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d.node_key.0),
         })
         .collect()
 }

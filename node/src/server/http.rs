@@ -14,15 +14,17 @@ use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use base64::Engine as _;
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::server::exec::{EntryError, MAX_ENTRY_BYTES};
 use certledger_core::codec::Encode as _;
 
-use crate::api::{CheckpointNote, EntryState, EntryStatus, ErrorBody, Health, SubmitRequest};
 use crate::server::handle::NodeHandle;
 use crate::server::mempool::SubmitError;
 use crate::server::proofs::{self, ProofError};
+use certledger_core::api::{
+    self, CheckpointNote, ConsistencyProof, CredentialProofs, EntryState, EntryStatus, ErrorBody,
+    Health, InclusionProof, StateProof, SubmitRequest,
+};
 
 /// The header that marks a peer-forwarded submission.
 pub const FORWARDED_HEADER: &str = "x-certledger-forwarded";
@@ -116,12 +118,13 @@ async fn cors(State(_): St, method: Method, mut resp: Response) -> Response {
     resp
 }
 
-fn err(status: StatusCode, code: &str, message: impl std::fmt::Display) -> Response {
-    (status, Json(ErrorBody { error: code.to_owned(), message: message.to_string() }))
-        .into_response()
+/// An error answer (`ErrorBody`) with `status`.
+pub(crate) fn err(status: StatusCode, code: &str, message: impl std::fmt::Display) -> Response {
+    (status, Json(ErrorBody::new(code, message))).into_response()
 }
 
-fn internal(e: impl std::fmt::Display) -> Response {
+/// An HTTP 500 `internal` error answer.
+pub(crate) fn internal(e: impl std::fmt::Display) -> Response {
     err(StatusCode::INTERNAL_SERVER_ERROR, "internal", e)
 }
 
@@ -267,10 +270,11 @@ struct InclusionQ {
 async fn inclusion(State(node): St, Query(q): Query<InclusionQ>) -> Response {
     let s = node.lock();
     match s.ledger.inclusion_proof(q.index, q.size) {
-        Some(path) => Json(json!({
-            "index": q.index, "size": q.size,
-            "path": path.iter().map(hex::encode).collect::<Vec<_>>(),
-        }))
+        Some(path) => Json(InclusionProof {
+            index: q.index,
+            size: q.size,
+            path: path.iter().map(hex::encode).collect(),
+        })
         .into_response(),
         None => err(StatusCode::BAD_REQUEST, "out_of_range", "index must be < size <= log size"),
     }
@@ -285,10 +289,11 @@ struct ConsistencyQ {
 async fn consistency(State(node): St, Query(q): Query<ConsistencyQ>) -> Response {
     let s = node.lock();
     match s.ledger.consistency_proof(q.old, q.new) {
-        Some(path) => Json(json!({
-            "old": q.old, "new": q.new,
-            "path": path.iter().map(hex::encode).collect::<Vec<_>>(),
-        }))
+        Some(path) => Json(ConsistencyProof {
+            old: q.old,
+            new: q.new,
+            path: path.iter().map(hex::encode).collect(),
+        })
         .into_response(),
         None => err(StatusCode::BAD_REQUEST, "out_of_range", "need 0 < old <= new <= log size"),
     }
@@ -314,11 +319,13 @@ async fn state_proof(State(node): St, Path(key): Path<String>) -> Response {
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let node2 = node.clone();
     match tokio::task::spawn_blocking(move || proofs::state_at_checkpoint(&node2, &k)).await {
-        Ok(Ok(at)) => Json(json!({
-            "key": hex::encode(k), "height": at.height,
-            "value": at.value.map(|v| b64.encode(v)),
-            "proof": b64.encode(at.proof.to_bytes()), "checkpoint": at.checkpoint,
-        }))
+        Ok(Ok(at)) => Json(StateProof {
+            key: hex::encode(k),
+            height: at.height,
+            value: at.value.map(|v| b64.encode(v)),
+            proof: b64.encode(at.proof.to_bytes()),
+            checkpoint: at.checkpoint,
+        })
         .into_response(),
         Ok(Err(e)) => proof_error(e),
         Err(_) => internal("proof task failed"),
@@ -337,7 +344,7 @@ async fn credential_proofs(State(node): St, Path(id): Path<String>) -> Response 
     let node2 = node.clone();
     match tokio::task::spawn_blocking(move || proofs::credential_proofs(&node2, &id)).await {
         Ok(Ok((height, p))) => {
-            Json(json!({ "height": height, "proofs": b64.encode(p.to_bytes()) })).into_response()
+            Json(CredentialProofs { height, proofs: b64.encode(p.to_bytes()) }).into_response()
         }
         Ok(Err(e)) => proof_error(e),
         Err(_) => internal("proof task failed"),
@@ -354,24 +361,37 @@ async fn block(State(node): St, Path(height): Path<u64>) -> Response {
     };
     let h = &b.header;
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    Json(json!({
-        "hash": hex::encode(h.hash().0),
-        "header": {
-            "chain_id": h.chain_id, "height": h.height, "prev_block_hash": hex::encode(h.prev_block_hash),
-            "time": h.time, "proposer": hex::encode(h.proposer), "entries_root": hex::encode(h.entries_root),
-            "log_size": h.log_size, "log_root": hex::encode(h.log_root), "state_root": hex::encode(h.state_root),
-            "validators_hash": hex::encode(h.validators_hash),
-            "next_validators_hash": hex::encode(h.next_validators_hash),
+    Json(api::Block {
+        hash: hex::encode(h.hash().0),
+        header: api::BlockHeader {
+            chain_id: h.chain_id.clone(),
+            height: h.height,
+            prev_block_hash: hex::encode(h.prev_block_hash),
+            time: h.time,
+            proposer: hex::encode(h.proposer),
+            entries_root: hex::encode(h.entries_root),
+            log_size: h.log_size,
+            log_root: hex::encode(h.log_root),
+            state_root: hex::encode(h.state_root),
+            validators_hash: hex::encode(h.validators_hash),
+            next_validators_hash: hex::encode(h.next_validators_hash),
         },
-        "header_bytes": hex::encode(h.canonical_bytes()),
-        "entries": b.entries.iter().map(|e| b64.encode(e)).collect::<Vec<_>>(),
-        "certificate": {
-            "height": c.height, "round": c.round, "value_id": hex::encode(c.value_id),
-            "signatures": c.signatures.iter().map(|(a, s)| json!({
-                "address": hex::encode(a), "signature": hex::encode(s),
-            })).collect::<Vec<_>>(),
+        header_bytes: hex::encode(h.canonical_bytes()),
+        entries: b.entries.iter().map(|e| b64.encode(e)).collect(),
+        certificate: api::Certificate {
+            height: c.height,
+            round: c.round,
+            value_id: hex::encode(c.value_id),
+            signatures: c
+                .signatures
+                .iter()
+                .map(|(a, s)| api::CommitSignature {
+                    address: hex::encode(a),
+                    signature: hex::encode(s),
+                })
+                .collect(),
         },
-    }))
+    })
     .into_response()
 }
 
@@ -400,7 +420,7 @@ async fn health(State(node): St) -> Response {
         state_root: hex::encode(out.state_root),
         validator: node.is_validator,
         public_key: hex::encode(node.key.public_key().0),
-        mempool: s.mempool.len(),
+        mempool: s.mempool.len() as u64,
     })
     .into_response()
 }

@@ -27,6 +27,8 @@ pub mod governance;
 pub mod handle;
 pub mod http;
 pub mod mempool;
+#[cfg(test)]
+mod openapi_check;
 pub mod proofs;
 pub mod store;
 pub mod web;

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use certledger_core::api;
 use certledger_core::ledger::{EntryBody, LogLeaf, SignedEntry};
 use certledger_core::merkle;
 use certledger_core::note;
@@ -17,7 +18,7 @@ use serde_json::{json, Value};
 
 use crate::ids;
 pub use crate::server::audit::DEFAULT_LIMIT;
-use crate::tools::issuer::{self, format_time, input, unavailable, unverified, NodeClient};
+use crate::tools::issuer::{self, format_time, input, unverified, NodeClient};
 
 /// Most pages the CLI follows with `--all`.
 pub const MAX_PAGES: usize = 1000;
@@ -131,30 +132,20 @@ pub enum Target {
     Credential([u8; 32]),
 }
 
-fn field<'a>(v: &'a Value, name: &str) -> anyhow::Result<&'a Value> {
-    match v.get(name) {
-        Some(x) if !x.is_null() => Ok(x),
-        _ => Err(unverified(format!("audit answer without `{name}`"))),
-    }
-}
-
 /// Checks one proven leaf against the checkpoint; returns the decoded leaf.
 fn check_leaf(
-    v: &Value,
+    v: &api::ProvenLeaf,
     cp: &note::LedgerCheckpoint,
     chain_id: &str,
 ) -> anyhow::Result<(u64, LogLeaf)> {
-    let index = field(v, "log_index")?.as_u64().ok_or_else(|| unverified("bad log_index"))?;
-    let leaf = URL_SAFE_NO_PAD
-        .decode(field(v, "leaf")?.as_str().unwrap_or(""))
-        .map_err(|_| unverified("leaf is not base64url"))?;
-    let path: Vec<[u8; 32]> = field(v, "proof")?
-        .as_array()
-        .ok_or_else(|| unverified("proof is not a list"))?
+    let index = v.log_index;
+    let leaf = URL_SAFE_NO_PAD.decode(&v.leaf).map_err(|_| unverified("leaf is not base64url"))?;
+    let path: Vec<[u8; 32]> = v
+        .proof
         .iter()
         .map(|h| {
-            h.as_str()
-                .and_then(|s| hex::decode(s).ok())
+            hex::decode(h)
+                .ok()
                 .and_then(|b| <[u8; 32]>::try_from(b).ok())
                 .ok_or_else(|| unverified("proof hash is not 64 hex digits"))
         })
@@ -169,10 +160,10 @@ fn check_leaf(
     Ok((index, leaf))
 }
 
-fn b64_key(v: &Value, name: &str) -> anyhow::Result<[u8; 32]> {
-    v.get(name)
-        .and_then(Value::as_str)
-        .and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
+fn b64_key(s: &str, name: &str) -> anyhow::Result<[u8; 32]> {
+    URL_SAFE_NO_PAD
+        .decode(s)
+        .ok()
         .and_then(|b| <[u8; 32]>::try_from(b).ok())
         .ok_or_else(|| unverified(format!("`{name}` is not 32 bytes of base64url")))
 }
@@ -180,20 +171,19 @@ fn b64_key(v: &Value, name: &str) -> anyhow::Result<[u8; 32]> {
 /// Verifies one page; returns its items, the checkpoint height, the next cursor and whether
 /// entries were held back for want of a newer checkpoint.
 pub fn verify_page(
-    page: &Value,
+    page: &api::AuditPage,
     target: &Target,
     trust_root: &TrustRoot,
 ) -> anyhow::Result<(Vec<AuditItem>, u64, Option<String>, bool)> {
     let quorum = trust_root.quorum();
-    let note_text = field(field(page, "checkpoint")?, "note")?.as_str().unwrap_or("");
-    let cp = note::verify_checkpoint(note_text, &quorum)
+    let cp = note::verify_checkpoint(&page.checkpoint.note, &quorum)
         .map_err(|e| unverified(format!("the checkpoint does not verify: {e}")))?;
     let chain_id = &trust_root.chain_id;
     // Department answers: every issuer key mentioned must be proven registered to it.
     let mut registered: BTreeMap<[u8; 32], String> = BTreeMap::new();
     if let Target::Department { .. } = target {
-        for reg in page.get("issuers").and_then(Value::as_array).into_iter().flatten() {
-            let (_, leaf) = check_leaf(reg, &cp, chain_id)?;
+        for reg in page.issuers.iter().flatten() {
+            let (_, leaf) = check_leaf(&reg.proven, &cp, chain_id)?;
             let EntryBody::RegisterIssuer(b) = &leaf.entry.body else {
                 return Err(unverified("an issuer proof is not a RegisterIssuer entry"));
             };
@@ -201,13 +191,13 @@ pub fn verify_page(
         }
     }
     let mut items = Vec::new();
-    for v in field(page, "items")?.as_array().ok_or_else(|| unverified("items is not a list"))? {
-        let (log_index, leaf) = check_leaf(v, &cp, chain_id)?;
+    for v in &page.items {
+        let (log_index, leaf) = check_leaf(&v.proven, &cp, chain_id)?;
         let it = AuditItem { log_index, height: leaf.height, time: leaf.time, entry: leaf.entry };
         // The node's summary must be what the proven leaf says.
-        if v.get("kind").and_then(Value::as_str) != Some(it.kind())
-            || b64_key(v, "issuer_key")? != it.issuer_key().0
-            || v.get("time").and_then(Value::as_u64) != Some(it.time)
+        if v.kind != it.kind()
+            || b64_key(&v.issuer_key, "issuer_key")? != it.issuer_key().0
+            || v.time != it.time
         {
             return Err(unverified(format!(
                 "log index {log_index}: summary differs from the leaf"
@@ -238,9 +228,7 @@ pub fn verify_page(
         }
         items.push(it);
     }
-    let next = page.get("next_cursor").and_then(Value::as_str).map(str::to_owned);
-    let held_back = page.get("held_back").and_then(Value::as_bool).unwrap_or(true);
-    Ok((items, cp.height, next, held_back))
+    Ok((items, cp.height, page.next_cursor.clone(), page.held_back))
 }
 
 /// Fetches an audit answer from `node` (following cursors when `all`, up to [`MAX_PAGES`]) and
@@ -269,10 +257,7 @@ pub async fn fetch_and_verify(
         if let Some(c) = &cursor {
             path.push_str(&format!("&cursor={c}"));
         }
-        let (s, page) = node.get(&path).await?;
-        if s != 200 {
-            return Err(unavailable(format!("GET {path}: HTTP {s} {page}")));
-        }
+        let page: api::AuditPage = node.get_ok(&path).await?;
         let (items, height, next, held_back) = verify_page(&page, target, trust_root)?;
         let progressed = !items.is_empty();
         out.items.extend(items);

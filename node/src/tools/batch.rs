@@ -36,6 +36,8 @@ pub const MAX_CONCURRENCY: usize = 256;
 pub const HOLDER_COLUMN: &str = "holder_key";
 /// The journal's file name inside the out directory.
 pub const JOURNAL: &str = "journal.jsonl";
+/// Failed rows listed in the summary (the journal has them all).
+const MAX_FAILURES_SHOWN: usize = 10;
 
 /// One input row, checked.
 #[derive(Clone, Debug)]
@@ -413,7 +415,8 @@ pub async fn run(node: &NodeClient, a: &BatchArgs<'_>) -> anyhow::Result<BatchRe
     }
     bar.finish_and_clear();
     if !failures.is_empty() {
-        let shown: Vec<&str> = failures.iter().take(10).map(String::as_str).collect();
+        let shown: Vec<&str> =
+            failures.iter().take(MAX_FAILURES_SHOWN).map(String::as_str).collect();
         let summary = format!(
             "{} row(s) not completed (rerun the same command to resume):\n  {}",
             failures.len(),

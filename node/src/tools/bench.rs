@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, Context as _};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use certledger_core::api::{self, Health, SubmitRequest};
 use certledger_core::codec::Encode as _;
 use certledger_core::ledger::{AnchorIssuance, EntryBody, RegisterIssuer, SignedEntry};
 use certledger_core::profiles;
@@ -71,8 +72,19 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted.get(rank.min(sorted.len() - 1)).copied().unwrap_or(0.0)
 }
 
+/// Timeout of one benchmark HTTP request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+/// Pause between two looks for new blocks by the commit watcher.
+const WATCH_EVERY: Duration = Duration::from_millis(50);
+/// Pause between two looks whether the mempool is drained.
+const DRAIN_POLL_EVERY: Duration = Duration::from_millis(200);
+/// Time left to the watcher to read the last blocks once the mempool is empty.
+const LAST_BLOCKS_GRACE: Duration = Duration::from_millis(300);
+/// A load level ends when the height has not moved for this long.
+const STALL_LIMIT: Duration = Duration::from_secs(120);
+
 async fn post(client: &reqwest::Client, base: &str, entry: &[u8]) -> anyhow::Result<u16> {
-    let body = json!({ "entry": URL_SAFE_NO_PAD.encode(entry) });
+    let body = SubmitRequest { entry: URL_SAFE_NO_PAD.encode(entry) };
     Ok(client.post(format!("{base}/v1/entries")).json(&body).send().await?.status().as_u16())
 }
 
@@ -80,11 +92,10 @@ async fn post(client: &reqwest::Client, base: &str, entry: &[u8]) -> anyhow::Res
 pub async fn run(cfg: &BenchConfig) -> anyhow::Result<Value> {
     let base = cfg.urls.first().ok_or_else(|| anyhow!("no node URL"))?.clone();
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
+        .timeout(REQUEST_TIMEOUT)
         .pool_max_idle_per_host(cfg.max_in_flight.max(1))
         .build()?;
-    let health: Value = client.get(format!("{base}/health")).send().await?.json().await?;
-    let chain_id = health["chain_id"].as_str().context("health has no chain_id")?.to_owned();
+    let chain_id = health(&client, &base).await?.chain_id;
 
     // Set-up: a type and an issuer for this run.
     let run_id: u64 = rand::random();
@@ -154,15 +165,12 @@ pub async fn run(cfg: &BenchConfig) -> anyhow::Result<Value> {
                     let Ok(r) = client.get(format!("{base}/v1/blocks/{next}")).send().await else {
                         break;
                     };
-                    let Ok(b) = r.json::<Value>().await else { break };
+                    let Ok(b) = r.json::<api::Block>().await else { break };
                     let seen = Instant::now();
                     blocks += 1;
                     let sent = sent.lock().await;
-                    for e in b["entries"].as_array().map(Vec::as_slice).unwrap_or_default() {
-                        let Some(bytes) = e.as_str().and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
-                        else {
-                            continue;
-                        };
+                    for e in &b.entries {
+                        let Ok(bytes) = URL_SAFE_NO_PAD.decode(e) else { continue };
                         let Some(id) = crate::server::exec::entry_id(&bytes) else { continue };
                         if let Some(t0) = sent.get(&id) {
                             latencies.push(seen.duration_since(*t0).as_secs_f64() * 1000.0);
@@ -174,7 +182,7 @@ pub async fn run(cfg: &BenchConfig) -> anyhow::Result<Value> {
                 if done.load(std::sync::atomic::Ordering::SeqCst) {
                     return (latencies, committed_at, blocks);
                 }
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                tokio::time::sleep(WATCH_EVERY).await;
             }
         })
     };
@@ -213,20 +221,19 @@ pub async fn run(cfg: &BenchConfig) -> anyhow::Result<Value> {
     let mut last_progress = Instant::now();
     let mut last_height = 0;
     loop {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(DRAIN_POLL_EVERY).await;
         let h = health_height(&client, &base).await.unwrap_or(0);
         if h != last_height {
             last_height = h;
             last_progress = Instant::now();
         }
-        let v: Value = client.get(format!("{base}/health")).send().await?.json().await?;
-        let mempool = v["mempool"].as_u64().unwrap_or(0);
+        let mempool = health(&client, &base).await?.mempool;
         if mempool == 0 && h > start_height {
             // Let the watcher read the last blocks.
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            tokio::time::sleep(LAST_BLOCKS_GRACE).await;
             break;
         }
-        if last_progress.elapsed() > Duration::from_secs(120) {
+        if last_progress.elapsed() > STALL_LIMIT {
             break;
         }
     }
@@ -264,7 +271,10 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
+async fn health(client: &reqwest::Client, base: &str) -> anyhow::Result<Health> {
+    Ok(client.get(format!("{base}/health")).send().await?.error_for_status()?.json().await?)
+}
+
 async fn health_height(client: &reqwest::Client, base: &str) -> anyhow::Result<u64> {
-    let v: Value = client.get(format!("{base}/health")).send().await?.json().await?;
-    v["height"].as_u64().ok_or_else(|| anyhow!("health has no height"))
+    Ok(health(client, base).await?.height)
 }

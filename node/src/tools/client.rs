@@ -12,13 +12,15 @@ use certledger_core::codec::{Decode as _, Encode as _};
 use certledger_core::ledger::{self, IssuerRecord, SignedEntry};
 use certledger_core::sig::PublicKey;
 use certledger_core::verify::{self, TrustRoot};
-use serde_json::Value;
+use serde::de::DeserializeOwned;
 
-use crate::api::{EntryState, EntryStatus, ErrorBody, Health, SubmitRequest};
 use crate::tools::failure::{input, unavailable, Failure};
+use certledger_core::api::{
+    CredentialProofs, EntryState, EntryStatus, ErrorBody, Health, StateProof, SubmitRequest,
+};
 
-/// Where a committed entry is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where a committed entry is (also its `--json` form in the tools' output).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Committed {
     /// Block height.
     pub height: u64,
@@ -52,10 +54,32 @@ pub enum Submitted {
     },
 }
 
+/// A node's answer that is not HTTP 200: its status and error body (empty when the body is
+/// not the API's error form).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// HTTP status.
+    pub status: u16,
+    /// The node's error code and message.
+    pub body: ErrorBody,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HTTP {} {}: {}", self.status, self.body.error, self.body.message)
+    }
+}
+
+/// Largest node answer read, in bytes (an audit page of 500 items with 32 KiB entries fits).
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+/// Timeout of one HTTP request to a node.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Pause between two polls of an entry's status.
 const POLL_EVERY: Duration = Duration::from_millis(150);
 /// Pause before retrying a submission the node could not take (connection error, HTTP 5xx).
 const RETRY_EVERY: Duration = Duration::from_millis(300);
+/// Pause between two asks for a credential's proofs (waiting for a checkpoint to cover it).
+const PROOFS_POLL_EVERY: Duration = Duration::from_millis(200);
 /// How long an entry may be missing from a node before it is submitted again.
 const RESUBMIT_AFTER: Duration = Duration::from_secs(2);
 
@@ -67,7 +91,7 @@ impl NodeClient {
             return Err(input(format!("--node `{base}` must be an http:// or https:// URL")));
         }
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
+            .timeout(REQUEST_TIMEOUT)
             .build()
             .context("building the HTTP client")?;
         Ok(Self { base, http, wait })
@@ -78,25 +102,51 @@ impl NodeClient {
         &self.base
     }
 
-    /// `GET path`: status and JSON body (`Null` when not JSON).
-    pub async fn get(&self, path: &str) -> anyhow::Result<(u16, Value)> {
+    /// Reads a response body of at most [`MAX_ANSWER_BYTES`].
+    async fn read_bounded(url: &str, mut r: reqwest::Response) -> anyhow::Result<Vec<u8>> {
+        let mut body = Vec::new();
+        while let Some(chunk) =
+            r.chunk().await.map_err(|e| unavailable(format!("reading {url}: {e}")))?
+        {
+            if body.len().saturating_add(chunk.len()) > MAX_ANSWER_BYTES {
+                return Err(unavailable(format!("{url}: answer over {MAX_ANSWER_BYTES} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    /// `GET path` parsed into the API type `T` (`certledger_core::api`) on HTTP 200; any other
+    /// status is a [`Refusal`] with the node's error body. A 200 answer that is not a `T` is
+    /// an error (the node is unavailable or not this API).
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<Result<T, Refusal>> {
         let url = format!("{}{path}", self.base);
         let r =
             self.http.get(&url).send().await.map_err(|e| unavailable(format!("GET {url}: {e}")))?;
         let status = r.status().as_u16();
-        Ok((status, r.json::<Value>().await.unwrap_or(Value::Null)))
+        let body = Self::read_bounded(&url, r).await?;
+        if status != 200 {
+            let body = serde_json::from_slice(&body).unwrap_or_default();
+            return Ok(Err(Refusal { status, body }));
+        }
+        serde_json::from_slice(&body)
+            .map(Ok)
+            .map_err(|e| unavailable(format!("GET {url}: unexpected answer: {e}")))
+    }
+
+    /// `GET path` as [`Self::get`], with any answer but HTTP 200 as an error.
+    pub async fn get_ok<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<T> {
+        self.get(path).await?.map_err(|r| unavailable(format!("GET {}{path}: {r}", self.base)))
+    }
+
+    /// The node's `/health`.
+    pub async fn health(&self) -> anyhow::Result<Health> {
+        self.get_ok("/health").await
     }
 
     /// The node's chain id (from `/health`).
     pub async fn chain_id(&self) -> anyhow::Result<String> {
-        let (s, v) = self.get("/health").await?;
-        match serde_json::from_value::<Health>(v) {
-            Ok(h) if s == 200 => Ok(h.chain_id),
-            _ => Err(unavailable(format!(
-                "{}/health answered HTTP {s} without a chain id",
-                self.base
-            ))),
-        }
+        Ok(self.health().await?.chain_id)
     }
 
     /// The trust root: from `file` when given, else the node's `/v1/trust-root` (which trusts
@@ -138,10 +188,10 @@ impl NodeClient {
         let deadline = Instant::now() + self.wait;
         loop {
             let sent = self.http.post(&url).json(&body).send().await;
-            let (status, v) = match sent {
+            let (status, body) = match sent {
                 Ok(r) => {
                     let s = r.status().as_u16();
-                    (s, r.json::<Value>().await.unwrap_or(Value::Null))
+                    (s, Self::read_bounded(&url, r).await?)
                 }
                 Err(e) if Instant::now() < deadline => {
                     tracing::debug!(error = %e, "submission failed; retrying");
@@ -150,8 +200,7 @@ impl NodeClient {
                 }
                 Err(e) => return Err(unavailable(format!("POST {url}: {e}"))),
             };
-            let ErrorBody { error, message } =
-                serde_json::from_value(v.clone()).unwrap_or_default();
+            let ErrorBody { error, message } = serde_json::from_slice(&body).unwrap_or_default();
             match (status, error.as_str()) {
                 (202, _) => return Ok(Submitted::Accepted),
                 (409, "duplicate") => return Ok(Submitted::Duplicate),
@@ -159,7 +208,10 @@ impl NodeClient {
                     tokio::time::sleep(RETRY_EVERY).await;
                 }
                 (400..=499, _) => return Ok(Submitted::Refused { status, code: error, message }),
-                _ => return Err(unavailable(format!("POST {url}: HTTP {status} {v}"))),
+                _ => {
+                    let text = String::from_utf8_lossy(&body);
+                    return Err(unavailable(format!("POST {url}: HTTP {status} {text}")));
+                }
             }
         }
     }
@@ -191,22 +243,17 @@ impl NodeClient {
         let deadline = Instant::now() + self.wait;
         let mut missing_since: Option<Instant> = None;
         loop {
-            let (s, v) = match self.get(&format!("/v1/entries/{id}")).await {
-                Ok(x) => x,
-                Err(_) if Instant::now() < deadline => (0, Value::Null),
+            let status = match self.get::<EntryStatus>(&format!("/v1/entries/{id}")).await {
+                Ok(Ok(EntryStatus {
+                    state: EntryState::Committed { height, log_index, .. },
+                    ..
+                })) => return Ok(Committed { height, log_index }),
+                Ok(Ok(_)) => 200,
+                Ok(Err(refusal)) => refusal.status,
+                Err(_) if Instant::now() < deadline => 0,
                 Err(e) => return Err(e),
             };
-            if s == 200 {
-                match serde_json::from_value::<EntryStatus>(v) {
-                    Ok(EntryStatus {
-                        state: EntryState::Committed { height, log_index, .. },
-                        ..
-                    }) => return Ok(Committed { height, log_index }),
-                    Ok(_) => {}
-                    Err(e) => return Err(unavailable(format!("entry status: {e}"))),
-                }
-            }
-            if s == 404 {
+            if status == 404 {
                 // Dropped from the mempool (e.g. no longer valid when a block was built):
                 // submitting again either queues it or returns the ledger's reason.
                 let since = *missing_since.get_or_insert_with(Instant::now);
@@ -232,38 +279,38 @@ impl NodeClient {
         let path = format!("/v1/proofs/credential/{}", URL_SAFE_NO_PAD.encode(credential_id));
         let deadline = Instant::now() + self.wait;
         loop {
-            let (s, v) = match self.get(&path).await {
-                Ok(x) => x,
-                Err(_) if Instant::now() < deadline => (0, Value::Null),
+            let last = match self.get::<CredentialProofs>(&path).await {
+                Ok(Ok(answer)) => {
+                    let bytes = URL_SAFE_NO_PAD
+                        .decode(&answer.proofs)
+                        .map_err(|_| unavailable("proofs are not base64url"))?;
+                    return Proofs::decode_bytes(&bytes)
+                        .map_err(|e| unavailable(format!("proofs: {e}")));
+                }
+                Ok(Err(refusal)) => refusal.to_string(),
+                Err(e) if Instant::now() < deadline => e.to_string(),
                 Err(e) => return Err(e),
             };
-            if s == 200 {
-                let b64 = v["proofs"]
-                    .as_str()
-                    .ok_or_else(|| unavailable("proofs response without proofs"))?;
-                let bytes = URL_SAFE_NO_PAD
-                    .decode(b64)
-                    .map_err(|_| unavailable("proofs are not base64url"))?;
-                return Proofs::decode_bytes(&bytes)
-                    .map_err(|e| unavailable(format!("proofs: {e}")));
-            }
             if Instant::now() > deadline {
                 return Err(unavailable(format!(
-                    "no proofs from {} within {:?}: HTTP {s} {v}",
+                    "no proofs from {} within {:?}: {last}",
                     self.base, self.wait
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(PROOFS_POLL_EVERY).await;
         }
     }
 
-    /// The current (cosigned-checkpoint) value of a state key, if present.
+    /// `GET /v1/proofs/state/{key}`: a state value with its proof and checkpoint (unchecked).
+    pub async fn state_proof(&self, key: &[u8; 32]) -> anyhow::Result<StateProof> {
+        self.get_ok(&format!("/v1/proofs/state/{}", hex::encode(key))).await
+    }
+
+    /// The current (cosigned-checkpoint) value of a state key, if present (unchecked: the
+    /// tools trust the node they were pointed at for their own lookups).
     pub async fn state_value(&self, key: &[u8; 32]) -> anyhow::Result<Option<Vec<u8>>> {
-        let (s, v) = self.get(&format!("/v1/proofs/state/{}", hex::encode(key))).await?;
-        if s != 200 {
-            return Err(unavailable(format!("state lookup on {}: HTTP {s} {v}", self.base)));
-        }
-        match v["value"].as_str() {
+        let answer = self.state_proof(key).await?;
+        match answer.value {
             None => Ok(None),
             Some(b64) => URL_SAFE_NO_PAD
                 .decode(b64)

@@ -99,21 +99,22 @@ impl Clients {
     }
 }
 
+/// Pause between two asks whether a node commits blocks yet.
+const READY_POLL_EVERY: Duration = Duration::from_millis(200);
+
 /// Waits until every node answers `/health` with a committed height.
 pub async fn wait_ready(urls: &[String]) -> anyhow::Result<()> {
     let deadline = Instant::now() + STEP_TIMEOUT;
     for u in urls {
         let c = Clients::at(u)?;
         loop {
-            if let Ok((200, v)) = c.get("/health").await {
-                if v["height"].as_u64().unwrap_or(0) >= 1 {
-                    break;
-                }
+            if c.health().await.is_ok_and(|h| h.height >= 1) {
+                break;
             }
             if Instant::now() > deadline {
                 bail!("node {u} is not producing blocks");
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(READY_POLL_EVERY).await;
         }
     }
     Ok(())
@@ -242,7 +243,13 @@ pub async fn run(
     // 4. Proofs from another node, once a cosigned checkpoint covers the anchor.
     let proofs = Clients::at(node_b)?.proofs(&issued.credential_id).await?;
     let trust_root = TrustRoot::from_genesis(&genesis.to_core());
-    match verify::verify_credential(&issued.sd_jwt, &proofs, &trust_root, 3600, now_s())? {
+    match verify::verify_credential(
+        &issued.sd_jwt,
+        &proofs,
+        &trust_root,
+        crate::tools::issuer::MAX_CHECKPOINT_AGE_S,
+        now_s(),
+    )? {
         Verdict::Valid(_) => {}
         Verdict::Invalid(r) => {
             bail!("the issued credential does not verify with {node_b}'s proofs: {r}")

@@ -18,6 +18,9 @@ use crate::tools::demo;
 /// Department names (zh, en) used by `genesis` and `devnet`.
 /// The first four are the issuing departments of the shipped credential types, so a 4-validator
 /// devnet can register issuers for every type.
+/// How often `devnet run` checks whether a node process exited.
+const CHILD_CHECK_EVERY: Duration = Duration::from_secs(1);
+
 const DEPARTMENTS: &[(&str, &str, &str)] = &[
     ("public-security", "公安部", "Ministry of Public Security"),
     ("market-regulation", "国家市场监督管理总局", "State Administration for Market Regulation"),
@@ -177,8 +180,8 @@ pub async fn devnet(
                     .map(|(_, (_, w))| format!("http://127.0.0.1:{w}"))
                     .collect(),
                 block_time_ms,
-                timeout_propose_ms: 2000,
-                timeout_vote_ms: 1000,
+                timeout_propose_ms: crate::config::DEVNET_TIMEOUT_PROPOSE_MS,
+                timeout_vote_ms: crate::config::DEVNET_TIMEOUT_VOTE_MS,
                 danger_propose_bad_state_root: false,
                 danger_propose_invalid_entry: None,
                 web_dir: web_dir.clone(),
@@ -251,7 +254,7 @@ pub async fn devnet(
     loop {
         tokio::select! {
             _ = &mut stop => break,
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {
+            _ = tokio::time::sleep(CHILD_CHECK_EVERY) => {
                 for (i, c) in children.0.iter_mut().enumerate() {
                     if let Ok(Some(status)) = c.try_wait() {
                         error!(node = i, %status, "a node exited; see its node.log");

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _};
 use base64::Engine as _;
+use certledger_core::api::ValidatorChainAnswer;
 use certledger_core::codec::Encode as _;
 use certledger_core::ledger::{Approval, ChangeValidators, Department, EntryBody, SignedEntry};
 use certledger_core::lightclient::{follow, GovernanceTrust, ValidatorChain};
@@ -18,8 +19,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::config::{Genesis, GenesisDepartment, KeyFile};
-use crate::server::governance::departments_json;
+use crate::server::governance::departments_info;
 use crate::tools::issuer::NodeClient;
+
+/// How long a governance command waits for the node (commit of its entry).
+const NODE_WAIT: Duration = Duration::from_secs(60);
+/// Fewest heights between the node's height and a change's `effective_height`, so that the
+/// change can commit before it takes effect.
+pub const MIN_CHANGE_DELAY: u64 = 2;
 
 /// Largest change file read, in bytes.
 pub const MAX_CHANGE_FILE_BYTES: u64 = 256 * 1024;
@@ -141,9 +148,7 @@ pub async fn propose(
     out: &Path,
 ) -> anyhow::Result<Value> {
     let g = Genesis::load(genesis)?;
-    let (_, health) = node_client(node_url)?.get("/health").await?;
-    let height =
-        health["height"].as_u64().ok_or_else(|| anyhow!("{node_url}/health has no height"))?;
+    let height = node_client(node_url)?.health().await?.height;
     let mut departments = Vec::new();
     for p in add {
         let text =
@@ -159,7 +164,7 @@ pub async fn propose(
         chain_id: g.chain_id,
         add: departments,
         remove: remove.to_vec(),
-        effective_height: height + delay.max(2),
+        effective_height: height + delay.max(MIN_CHANGE_DELAY),
         approvals: Vec::new(),
     };
     file.to_core()?;
@@ -192,12 +197,12 @@ pub async fn submit(change: &Path, admin_key: &Path, node_url: &str) -> anyhow::
 /// `gov chain`: fetches the validator chain and follows it from the genesis file.
 pub async fn fetch_and_follow(node_url: &str, genesis: &Path) -> anyhow::Result<Value> {
     let g = Genesis::load(genesis)?;
-    let (_, v) = node_client(node_url)?.get("/v1/validator-chain").await?;
-    let text = v["chain"]
-        .as_str()
-        .ok_or_else(|| anyhow!("no chain served: {}", v["message"].as_str().unwrap_or("?")))?;
+    let answer: ValidatorChainAnswer = node_client(node_url)?
+        .get("/v1/validator-chain")
+        .await?
+        .map_err(|r| anyhow!("no chain served: {r}"))?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text)
+        .decode(&answer.chain)
         .context("the chain is not base64url")?;
     let chain = ValidatorChain::from_bytes_checked(&bytes).context("the chain does not decode")?;
     let followed = follow(&GovernanceTrust::from_genesis(&g.to_core()), &chain)
@@ -205,12 +210,12 @@ pub async fn fetch_and_follow(node_url: &str, genesis: &Path) -> anyhow::Result<
     Ok(json!({
         "height": followed.head.height,
         "changes": chain.steps.len(),
-        "departments": departments_json(&followed.trust.departments),
+        "departments": departments_info(&followed.trust.departments),
         "trust_root": serde_json::from_str::<Value>(&followed.trust.to_trust_root().to_json())?,
     }))
 }
 
 /// The issuer commands' node client (bounded waits, the node's refusal reasons).
 fn node_client(url: &str) -> anyhow::Result<NodeClient> {
-    NodeClient::new(url, Duration::from_secs(60))
+    NodeClient::new(url, NODE_WAIT)
 }

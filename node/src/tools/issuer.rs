@@ -34,10 +34,15 @@ use serde_json::{json, Value};
 
 use crate::config::KeyFile;
 pub use crate::tools::client::{Committed, NodeClient, Submitted};
+
+/// Largest `OUT.pending` file read back when an interrupted `issue` resumes, in bytes.
+pub const MAX_PENDING_FILE_BYTES: u64 = 256 * 1024;
+/// Oldest checkpoint, in seconds, the proofs of a credential just issued may be against.
+pub const MAX_CHECKPOINT_AGE_S: u64 = 3600;
 pub use crate::tools::failure::{
     exit_code, Failure, EXIT_INPUT, EXIT_REFUSED, EXIT_UNAVAILABLE, EXIT_UNVERIFIED,
 };
-pub(crate) use crate::tools::failure::{input, unavailable, unverified};
+pub(crate) use crate::tools::failure::{input, unverified};
 
 /// The current Unix time in seconds.
 pub fn now_s() -> u64 {
@@ -531,8 +536,14 @@ impl Pending {
             sd_jwt: self.sd_jwt.clone(),
             proofs,
         };
-        match verify::verify_credential(&file.sd_jwt, &file.proofs, trust_root, 3600, now_s())
-            .map_err(|e| unverified(format!("the issued credential could not be checked: {e}")))?
+        match verify::verify_credential(
+            &file.sd_jwt,
+            &file.proofs,
+            trust_root,
+            MAX_CHECKPOINT_AGE_S,
+            now_s(),
+        )
+        .map_err(|e| unverified(format!("the issued credential could not be checked: {e}")))?
         {
             Verdict::Valid(_) => Ok(Delivered { file, committed }),
             Verdict::Invalid(r) => Err(unverified(format!(
@@ -574,7 +585,7 @@ pub async fn issue(node: &NodeClient, a: &IssueArgs<'_>) -> anyhow::Result<(Deli
     let pending_file = pending_path(a.out);
     let trust_root = node.trust_root(a.trust_root).await?;
     let (pending, resumed) = if pending_file.exists() {
-        let v = read_json_file(&pending_file, 256 * 1024)?;
+        let v = read_json_file(&pending_file, MAX_PENDING_FILE_BYTES)?;
         let p = Pending::from_json(&v)
             .with_context(|| format!("reading {}", pending_file.display()))?;
         (p, true)

@@ -18,7 +18,7 @@ use crate::tools::audit::{self, Target};
 use crate::tools::batch::{self, BatchArgs};
 use crate::tools::issuer::{
     self, emit, format_time, input, load_key, now_s, parse_credential_id, parse_public_key,
-    parse_reason, parse_time, parse_type, Committed, IssueArgs, NodeClient, RegisterArgs,
+    parse_reason, parse_time, parse_type, IssueArgs, NodeClient, RegisterArgs,
 };
 
 /// Options every command that talks to a node takes.
@@ -336,10 +336,6 @@ pub struct AuditCredentialCmd {
     credential_id: String,
 }
 
-fn committed_json(c: &Committed) -> serde_json::Value {
-    json!({ "height": c.height, "log_index": c.log_index })
-}
-
 fn new_key_file(path: &std::path::Path) -> anyhow::Result<SecretKey> {
     if path.exists() {
         return Err(input(format!("{} exists; refusing to overwrite a key", path.display())));
@@ -377,7 +373,7 @@ pub async fn run_issuer(cmd: IssuerCmd) -> anyhow::Result<()> {
             let did = didkey::did_key(&issuer_key);
             emit(
                 c.node.json,
-                &json!({ "issuer_key": did, "department": c.department, "committed": committed_json(&done) }),
+                &json!({ "issuer_key": did, "department": c.department, "committed": done }),
                 &format!(
                     "registered issuer {did} for {} at height {} (log index {})",
                     c.department, done.height, done.log_index
@@ -411,8 +407,8 @@ pub async fn run_issuer(cmd: IssuerCmd) -> anyhow::Result<()> {
                     "new_key": didkey::did_key(&r.new_key),
                     "old_key": didkey::did_key(&old),
                     "old_retired_at": r.old_retired_at,
-                    "registered": committed_json(&r.registered),
-                    "retired": committed_json(&r.retired),
+                    "registered": r.registered,
+                    "retired": r.retired,
                 }),
                 &format!(
                     "registered {} at height {}; {} retires at {} (entry at height {})",
@@ -433,7 +429,7 @@ pub async fn run_issuer(cmd: IssuerCmd) -> anyhow::Result<()> {
             let done = issuer::retire(&node, &admin, &key, at).await?;
             emit(
                 c.node.json,
-                &json!({ "issuer_key": didkey::did_key(&key), "at": at, "committed": committed_json(&done) }),
+                &json!({ "issuer_key": didkey::did_key(&key), "at": at, "committed": done }),
                 &format!(
                     "issuer {} retires at {} (committed at height {})",
                     didkey::did_key(&key),
@@ -458,7 +454,7 @@ pub async fn run_issuer(cmd: IssuerCmd) -> anyhow::Result<()> {
             let done = issuer::compromise(&node, &signer, &key, since).await?;
             emit(
                 c.node.json,
-                &json!({ "issuer_key": didkey::did_key(&key), "since": since, "committed": committed_json(&done) }),
+                &json!({ "issuer_key": didkey::did_key(&key), "since": since, "committed": done }),
                 &format!(
                     "issuer {} compromised since {} (committed at height {})",
                     didkey::did_key(&key),
@@ -497,7 +493,7 @@ pub async fn run_issue(c: IssueCmd) -> anyhow::Result<()> {
             "type": ty.id,
             "out": c.out.display().to_string(),
             "resumed": resumed,
-            "committed": committed_json(&d.committed),
+            "committed": d.committed,
         }),
         &format!(
             "{}issued {} / {} {id} (anchored at height {}, log index {}); wrote {}",
@@ -570,7 +566,7 @@ pub async fn run_status(c: StatusCmd, status: CredentialStatus) -> anyhow::Resul
         c.node.json,
         &json!({
             "credential_id": URL_SAFE_NO_PAD.encode(id), "status": name, "reason": reason,
-            "reason_name": issuer::reason_name(reason), "committed": committed_json(&done),
+            "reason_name": issuer::reason_name(reason), "committed": done,
         }),
         &format!(
             "credential {} is now {name} (reason {reason}{}) at height {}",

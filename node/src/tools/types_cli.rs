@@ -17,13 +17,13 @@ use crate::tools::issuer_cli::NodeOpts;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use certledger_core::codec::Decode as _;
-use certledger_core::ledger::{self, EntryBody, RegisterType, SignedEntry, TypeRecord};
+use certledger_core::ledger::{self, EntryBody, SignedEntry, TypeRecord};
 use certledger_core::note;
 use certledger_core::profiles;
 use certledger_core::smt::SmtProof;
 use certledger_core::verify::TrustRoot;
 use clap::{Args, Subcommand};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 /// `type ...`.
 #[derive(Subcommand, Debug)]
@@ -85,10 +85,6 @@ fn unverified(msg: String) -> anyhow::Error {
     Failure::Unverified(msg).into()
 }
 
-fn unavailable(msg: String) -> anyhow::Error {
-    Failure::Unavailable(msg).into()
-}
-
 /// A type's registration as of a cosigned checkpoint, proven.
 struct Proven {
     record: Option<TypeRecord>,
@@ -98,27 +94,16 @@ struct Proven {
 /// Fetches `GET /v1/proofs/state/{type key}` and checks it against `root`.
 async fn proven_type(node: &NodeClient, root: &TrustRoot, type_id: &str) -> anyhow::Result<Proven> {
     let key = ledger::type_state_key(type_id);
-    let (status, v) = node.get(&format!("/v1/proofs/state/{}", hex::encode(key))).await?;
-    if status != 200 {
-        return Err(unavailable(format!("state lookup on {}: HTTP {status} {v}", node.base())));
-    }
+    let answer = node.state_proof(&key).await?;
     let quorum = root.quorum();
-    let cp = note::verify_checkpoint(v["checkpoint"].as_str().unwrap_or(""), &quorum)
+    let cp = note::verify_checkpoint(&answer.checkpoint, &quorum)
         .map_err(|e| unverified(format!("the checkpoint does not verify: {e}")))?;
-    let b64 = |name: &str| -> anyhow::Result<Option<Vec<u8>>> {
-        match &v[name] {
-            Value::Null => Ok(None),
-            Value::String(s) => URL_SAFE_NO_PAD
-                .decode(s)
-                .map(Some)
-                .map_err(|_| unverified(format!("`{name}` is not base64url"))),
-            _ => Err(unverified(format!("`{name}` is not a string"))),
-        }
+    let b64 = |name: &str, s: &str| -> anyhow::Result<Vec<u8>> {
+        URL_SAFE_NO_PAD.decode(s).map_err(|_| unverified(format!("`{name}` is not base64url")))
     };
-    let proof = b64("proof")?.ok_or_else(|| unverified("the answer has no proof".into()))?;
-    let proof = SmtProof::from_bytes(&proof)
+    let proof = SmtProof::from_bytes(&b64("proof", &answer.proof)?)
         .map_err(|e| unverified(format!("the state proof is malformed: {e}")))?;
-    let value = b64("value")?;
+    let value = answer.value.as_deref().map(|v| b64("value", v)).transpose()?;
     proof
         .verify(&cp.state_root, &key, value.as_deref())
         .map_err(|e| unverified(format!("the state proof of {type_id} does not verify: {e}")))?;
@@ -129,16 +114,43 @@ async fn proven_type(node: &NodeClient, root: &TrustRoot, type_id: &str) -> anyh
     Ok(Proven { record, checkpoint_height: cp.height })
 }
 
-fn record_json(def: &RegisterType, department: Option<&str>) -> Value {
-    json!({
-        "id": def.type_id,
-        "name_zh": def.name_zh,
-        "name_en": def.name_en,
-        "claims": def.claims.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
-        "validity_s": def.validity_s,
-        "holder_binding": def.holder_binding,
-        "registered_by": department,
-    })
+/// One row of `type list` (its `--json` form).
+#[derive(Debug, Serialize)]
+struct TypeRow {
+    id: String,
+    name_zh: Option<String>,
+    name_en: Option<String>,
+    /// The registered definition's claims, validity and binding (registered types only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claims: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    validity_s: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    holder_binding: Option<bool>,
+    registered_by: Option<String>,
+    alias: Option<&'static str>,
+    registered: bool,
+    shipped: bool,
+    matches_shipped_profile: Option<bool>,
+    checkpoint_height: u64,
+}
+
+/// What `type register` did with one type (its `--json` form).
+#[derive(Debug, Serialize)]
+struct RegisterRow {
+    r#type: &'static str,
+    already: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    registered_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    committed: Option<CommittedAt>,
+}
+
+/// Where an entry was committed.
+#[derive(Debug, Serialize)]
+struct CommittedAt {
+    height: u64,
+    log_index: u64,
 }
 
 /// Runs `type ...`.
@@ -175,7 +187,12 @@ async fn register(c: TypeRegisterCmd) -> anyhow::Result<()> {
             }
             out.push((
                 ty,
-                json!({ "type": ty.id, "already": true, "registered_by": rec.department }),
+                RegisterRow {
+                    r#type: ty.id,
+                    already: true,
+                    registered_by: Some(rec.department),
+                    committed: None,
+                },
             ));
             continue;
         }
@@ -186,34 +203,34 @@ async fn register(c: TypeRegisterCmd) -> anyhow::Result<()> {
             .map_err(|e| e.context(format!("registering {}", ty.id)))?;
         out.push((
             ty,
-            json!({
-                "type": ty.id, "already": false,
-                "committed": { "height": done.height, "log_index": done.log_index },
-            }),
+            RegisterRow {
+                r#type: ty.id,
+                already: false,
+                registered_by: None,
+                committed: Some(CommittedAt { height: done.height, log_index: done.log_index }),
+            },
         ));
     }
     if c.node.json {
-        println!("{}", json!({ "types": out.iter().map(|(_, v)| v).collect::<Vec<_>>() }));
+        #[derive(Serialize)]
+        struct Registered<'a> {
+            types: Vec<&'a RegisterRow>,
+        }
+        let types = out.iter().map(|(_, v)| v).collect();
+        println!("{}", serde_json::to_string(&Registered { types })?);
         return Ok(());
     }
-    for (ty, v) in &out {
-        if v["already"] == true {
-            println!(
-                "{} / {} ({}) was already registered by {}",
-                ty.name_zh,
-                ty.name_en,
-                ty.id,
-                v["registered_by"].as_str().unwrap_or("?")
-            );
-        } else {
-            println!(
+    for (ty, row) in &out {
+        match (&row.registered_by, &row.committed) {
+            (Some(by), _) => println!(
+                "{} / {} ({}) was already registered by {by}",
+                ty.name_zh, ty.name_en, ty.id
+            ),
+            (None, Some(at)) => println!(
                 "registered {} / {} ({}) at height {} (log index {})",
-                ty.name_zh,
-                ty.name_en,
-                ty.id,
-                v["committed"]["height"],
-                v["committed"]["log_index"]
-            );
+                ty.name_zh, ty.name_en, ty.id, at.height, at.log_index
+            ),
+            (None, None) => {}
         }
     }
     Ok(())
@@ -239,49 +256,54 @@ async fn list(c: TypeListCmd) -> anyhow::Result<()> {
         heights.push(p.checkpoint_height);
         let shipped = profiles::by_id(id);
         let alias = shipped.map(issuer::type_alias);
-        let mut v = match &p.record {
-            Some(rec) => record_json(&rec.def, Some(&rec.department)),
-            None => json!({
-                "id": id,
-                "name_zh": shipped.map(|t| t.name_zh),
-                "name_en": shipped.map(|t| t.name_en),
-                "registered_by": Value::Null,
-            }),
-        };
-        v["alias"] = json!(alias);
-        v["registered"] = json!(p.record.is_some());
-        v["shipped"] = json!(shipped.is_some());
-        v["matches_shipped_profile"] = json!(match (shipped, &p.record) {
-            (Some(ty), Some(rec)) => Some(profiles::register_type(ty) == rec.def),
-            _ => None,
+        let def = p.record.as_ref().map(|r| &r.def);
+        rows.push(TypeRow {
+            id: def.map_or_else(|| id.clone(), |d| d.type_id.clone()),
+            name_zh: def
+                .map(|d| d.name_zh.clone())
+                .or_else(|| shipped.map(|t| t.name_zh.to_owned())),
+            name_en: def
+                .map(|d| d.name_en.clone())
+                .or_else(|| shipped.map(|t| t.name_en.to_owned())),
+            claims: def.map(|d| d.claims.iter().map(|c| c.name.clone()).collect()),
+            validity_s: def.map(|d| d.validity_s),
+            holder_binding: def.map(|d| d.holder_binding),
+            registered_by: p.record.as_ref().map(|r| r.department.clone()),
+            alias,
+            registered: p.record.is_some(),
+            shipped: shipped.is_some(),
+            matches_shipped_profile: match (shipped, &p.record) {
+                (Some(ty), Some(rec)) => Some(profiles::register_type(ty) == rec.def),
+                _ => None,
+            },
+            checkpoint_height: p.checkpoint_height,
         });
-        v["checkpoint_height"] = json!(p.checkpoint_height);
-        rows.push(v);
     }
     if c.node.json {
-        println!("{}", json!({ "verified": true, "types": rows }));
+        #[derive(Serialize)]
+        struct Listed<'a> {
+            verified: bool,
+            types: &'a [TypeRow],
+        }
+        println!("{}", serde_json::to_string(&Listed { verified: true, types: &rows })?);
         return Ok(());
     }
     for v in &rows {
         let name = format!(
             "{} / {}",
-            v["name_zh"].as_str().unwrap_or("?"),
-            v["name_en"].as_str().unwrap_or("?")
+            v.name_zh.as_deref().unwrap_or("?"),
+            v.name_en.as_deref().unwrap_or("?")
         );
-        let state = match v["registered_by"].as_str() {
+        let state = match &v.registered_by {
             Some(d) => format!("registered by {d}"),
             None => "not registered".to_owned(),
         };
-        let mismatch = if v["matches_shipped_profile"] == false {
+        let mismatch = if v.matches_shipped_profile == Some(false) {
             " (differs from the shipped profile)"
         } else {
             ""
         };
-        println!(
-            "{:<22} {:<45} {name}: {state}{mismatch}",
-            v["alias"].as_str().unwrap_or("-"),
-            v["id"].as_str().unwrap_or("?")
-        );
+        println!("{:<22} {:<45} {name}: {state}{mismatch}", v.alias.unwrap_or("-"), v.id);
     }
     heights.sort_unstable();
     heights.dedup();
