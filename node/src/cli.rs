@@ -22,6 +22,9 @@ pub struct Cli {
     /// Log format on stderr: `text` for people, `json` (one object per line) for collectors.
     #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// CA certificate(s), PEM, that the tools trust for `https://` node URLs (no other roots).
+    #[arg(long, global = true, env = "CERTLEDGER_CA", value_name = "PEM")]
+    pub ca: Option<PathBuf>,
     #[command(subcommand)]
     /// The command.
     pub command: Cmd,
@@ -459,12 +462,14 @@ pub async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Status { url } => {
-            let v: serde_json::Value =
-                reqwest::get(format!("{}/health", url.trim_end_matches('/')))
-                    .await
-                    .context("contacting the node")?
-                    .json()
-                    .await?;
+            let client = crate::tools::client::http_builder()?.build()?;
+            let v: serde_json::Value = client
+                .get(format!("{}/health", url.trim_end_matches('/')))
+                .send()
+                .await
+                .context("contacting the node")?
+                .json()
+                .await?;
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(())
         }

@@ -1,7 +1,8 @@
 //! The tools' client of a node's HTTP API ([`NodeClient`]): submissions, the one
 //! submit-and-wait loop, proofs and state lookups, each wait bounded.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -16,6 +17,22 @@ use serde_json::Value;
 
 use crate::api::{EntryState, EntryStatus, ErrorBody, Health, SubmitRequest};
 use crate::tools::failure::{input, unavailable, Failure};
+
+/// The CA file the tools trust for `https://` nodes (`--ca`, `CERTLEDGER_CA`), set once at
+/// start-up by [`set_ca`].
+static CA: OnceLock<PathBuf> = OnceLock::new();
+
+/// Sets the CA file (PEM) every node client of this process trusts; the first call wins.
+pub fn set_ca(path: Option<PathBuf>) {
+    if let Some(p) = path {
+        let _ = CA.set(p);
+    }
+}
+
+/// An HTTP client builder trusting the [`set_ca`] certificates (none: `https://` fails).
+pub fn http_builder() -> anyhow::Result<reqwest::ClientBuilder> {
+    crate::config::http_client(CA.get().map(PathBuf::as_path))
+}
 
 /// Where a committed entry is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,7 +83,7 @@ impl NodeClient {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(input(format!("--node `{base}` must be an http:// or https:// URL")));
         }
-        let http = reqwest::Client::builder()
+        let http = http_builder()?
             .timeout(Duration::from_secs(10))
             .build()
             .context("building the HTTP client")?;

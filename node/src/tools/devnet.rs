@@ -182,6 +182,7 @@ pub async fn devnet(
                 danger_propose_bad_state_root: false,
                 danger_propose_invalid_entry: None,
                 web_dir: web_dir.clone(),
+                http: Default::default(),
             };
             std::fs::write(node_dir.join("node.toml"), toml::to_string(&cfg)?)?;
         }

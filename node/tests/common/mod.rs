@@ -102,6 +102,7 @@ impl TestNet {
                 danger_propose_bad_state_root: false,
                 danger_propose_invalid_entry: None,
                 web_dir: None,
+                http: Default::default(),
             };
             let path = nd.join("node.toml");
             std::fs::write(&path, toml::to_string(&cfg).unwrap()).unwrap();
