@@ -234,11 +234,11 @@ mod tests {
         let ca = dir.path().join("ca.pem");
         let with_ca = HttpNode::with_ca(&url, Some(&ca)).unwrap();
         // The TLS session worked: the node's own answer (404) comes back.
-        let e = with_ca.state(&[0u8; 32]).err().expect("404 is an error").to_string();
+        let e = with_ca.state(&[0u8; 32]).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(e.contains("HTTP 404"), "{e}");
         // Without the CA the certificate is refused before any HTTP.
         let without = HttpNode::with_ca(&url, None).unwrap();
-        let e = without.state(&[0u8; 32]).err().expect("unknown issuer").to_string();
+        let e = without.state(&[0u8; 32]).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(!e.contains("HTTP 404"), "{e}");
         assert!(e.to_lowercase().contains("certificate") || e.contains("Issuer"), "{e}");
         // A CA file that is missing or holds no certificate is a usage error.
