@@ -302,3 +302,37 @@ pub async fn serve(
         });
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::panic)]
+mod tests {
+    use super::*;
+
+    /// `1234567` as `1,234,567`.
+    fn grouped(n: usize) -> String {
+        let digits = n.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    #[test]
+    fn the_specification_lists_every_body_limit_with_its_size() {
+        let spec = include_str!("../../../specs/node.md");
+        let limits = crate::server::http::body_limits();
+        assert!(limits.iter().any(|(_, _, l)| *l == FORWARDED_BODY));
+        assert!(limits.iter().any(|(_, _, l)| *l == SUBMIT_BODY));
+        for (_, path, limit) in limits {
+            let row = spec
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}` |", limit.name)))
+                .unwrap_or_else(|| panic!("no row for `{}` ({path}) in specs/node.md", limit.name));
+            assert!(row.contains(&format!("{} bytes", grouped(limit.max))), "{row}");
+        }
+    }
+}
