@@ -243,6 +243,10 @@ impl Default for HttpSettings {
     }
 }
 
+/// How long the node's and the tools' HTTP clients keep an idle connection: below the default
+/// `[http] header_timeout_ms`, after which a node closes idle connections.
+pub const CLIENT_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Most bytes of a CA certificate file.
 pub const MAX_CA_FILE_BYTES: u64 = 1024 * 1024;
 
@@ -251,7 +255,10 @@ pub const MAX_CA_FILE_BYTES: u64 = 1024 * 1024;
 /// Without `ca`, `https://` URLs fail with an unknown-issuer error. Used by the node (peers)
 /// and every tool (`--ca`, `CERTLEDGER_CA`).
 pub fn http_client(ca: Option<&Path>) -> anyhow::Result<reqwest::ClientBuilder> {
-    let mut builder = reqwest::Client::builder().tls_built_in_root_certs(false);
+    // Idle pooled connections are dropped before a node's default header time-out closes them.
+    let mut builder = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .pool_idle_timeout(CLIENT_IDLE_TIMEOUT);
     if let Some(path) = ca {
         let len = std::fs::metadata(path)
             .with_context(|| format!("reading the CA file {}", path.display()))?

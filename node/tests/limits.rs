@@ -344,3 +344,18 @@ async fn a_client_over_its_rate_gets_429_with_retry_after() {
     tokio::time::sleep(Duration::from_secs(retry)).await;
     assert_eq!(head_only(&a, "GET", "/health", "").await.0, 200);
 }
+
+/// An idle keep-alive connection does not hold a connection slot past the header time-out (the
+/// clients' pools drop idle connections sooner: `config::http_client`, the wallet's agent).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_keep_alive_connection_is_closed_after_the_header_time_out() {
+    let net = node_with(|h| h.header_timeout_ms = 1_000).await;
+    let a = addr(&net);
+    let mut s = TcpStream::connect(&a).await.unwrap();
+    s.write_all(format!("GET /health HTTP/1.1\r\nhost: {a}\r\n\r\n").as_bytes()).await.unwrap();
+    assert_eq!(read_response(&mut s).await.unwrap().0, 200);
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let _ = s.write_all(format!("GET /health HTTP/1.1\r\nhost: {a}\r\n\r\n").as_bytes()).await;
+    let again = tokio::time::timeout(Duration::from_secs(5), read_response(&mut s)).await;
+    assert!(matches!(again, Ok(None)), "an idle connection was kept open: {again:?}");
+}

@@ -116,6 +116,9 @@ impl HttpNode {
             .build();
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .tls_config(tls)
+            // Below a node's default header time-out (10 s), after which it closes idle
+            // connections.
+            .max_idle_age(Duration::from_secs(5))
             .timeout_global(Some(Duration::from_secs(30)))
             .http_status_as_error(false)
             .build()
