@@ -33,11 +33,20 @@ fn addr(net: &TestNet) -> String {
 
 /// The node process's resident set size in KiB (`/proc/<pid>/status`).
 fn rss_kib(net: &TestNet) -> u64 {
+    proc_status_kib(net, "VmRSS:")
+}
+
+/// The node process's peak resident set size so far in KiB.
+fn peak_rss_kib(net: &TestNet) -> u64 {
+    proc_status_kib(net, "VmHWM:")
+}
+
+fn proc_status_kib(net: &TestNet, field: &str) -> u64 {
     let pid = net.children[0].as_ref().unwrap().id();
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap()
 }
@@ -172,13 +181,61 @@ async fn a_flood_of_oversized_bodies_leaves_memory_flat() {
         }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let after = rss_kib(&net);
+    let (after, peak) = (rss_kib(&net), peak_rss_kib(&net));
     eprintln!(
-        "RSS before {} MiB, after the flood {} MiB; {fully_sent}/24 bodies sent in full",
+        "RSS before {} MiB, after the flood {} MiB, peak {} MiB; {fully_sent}/24 bodies sent in full",
         before / 1024,
-        after / 1024
+        after / 1024,
+        peak / 1024
     );
-    assert!(after < before + 64 * 1024, "RSS grew from {before} KiB to {after} KiB");
+    assert!(peak < before + 64 * 1024, "RSS grew from {before} KiB to a peak of {peak} KiB");
+    assert_eq!(net.get(0, "/health").await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_undeclared_oversized_bodies_is_read_only_up_to_the_limit() {
+    let net = node_with(|_| {}).await;
+    let a = addr(&net);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = rss_kib(&net);
+    // 24 concurrent chunked posts of 40 MB: no length to refuse up front, so each is read up to
+    // the 2 MiB forwarded-batch limit and then refused.
+    const BODY: usize = 40 * 1000 * 1000;
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..24 {
+        let a = a.clone();
+        set.spawn(async move {
+            let mut s = TcpStream::connect(&a).await.unwrap();
+            let head = format!(
+                "POST /v1/entries/forwarded HTTP/1.1\r\nhost: {a}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n"
+            );
+            s.write_all(head.as_bytes()).await.unwrap();
+            let piece = vec![b'A'; 1024 * 1024];
+            let mut sent = 0;
+            while sent < BODY {
+                let framed = [format!("{:x}\r\n", piece.len()).as_bytes(), &piece, b"\r\n"].concat();
+                if s.write_all(&framed).await.is_err() {
+                    break;
+                }
+                sent += piece.len();
+            }
+            sent
+        });
+    }
+    let mut sent = Vec::new();
+    while let Some(r) = set.join_next().await {
+        sent.push(r.unwrap() / (1024 * 1024));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (after, peak) = (rss_kib(&net), peak_rss_kib(&net));
+    eprintln!(
+        "chunked: RSS before {} MiB, after the flood {} MiB, peak {} MiB; MiB written per client before the close: {sent:?}",
+        before / 1024,
+        after / 1024,
+        peak / 1024
+    );
+    // At most 24 bodies of 2 MiB are buffered at once.
+    assert!(peak < before + 128 * 1024, "RSS grew from {before} KiB to a peak of {peak} KiB");
     assert_eq!(net.get(0, "/health").await.0, 200);
 }
 
