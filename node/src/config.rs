@@ -281,6 +281,17 @@ pub fn http_client(ca: Option<&Path>) -> anyhow::Result<reqwest::ClientBuilder> 
 }
 
 impl HttpSettings {
+    /// Refuses settings that would stop the API serving anyone.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.max_connections == 0 || self.max_concurrent_requests == 0 {
+            bail!("[http] max_connections and max_concurrent_requests must be at least 1");
+        }
+        if self.header_timeout_ms == 0 || self.body_timeout_ms == 0 {
+            bail!("[http] header_timeout_ms and body_timeout_ms must be at least 1");
+        }
+        self.tls_files().map(|_| ())
+    }
+
     /// The certificate and key files when TLS is configured; one without the other is an error.
     pub fn tls_files(&self) -> anyhow::Result<Option<(&Path, &Path)>> {
         match (&self.tls_cert, &self.tls_key) {
@@ -307,6 +318,7 @@ impl NodeToml {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let mut c: NodeToml = toml::from_str(&text).context("parsing node.toml")?;
+        c.http.validate()?;
         let base = path.parent().unwrap_or(Path::new("."));
         for p in [&mut c.data_dir, &mut c.key_file, &mut c.genesis_file]
             .into_iter()
@@ -419,5 +431,34 @@ mod tests {
         assert_eq!(NodeToml::load(&path).unwrap().web_dir, Some(dir.path().join("web")));
         std::fs::write(&path, format!("{base}web_dir = \"/srv/verify\"\n")).unwrap();
         assert_eq!(NodeToml::load(&path).unwrap().web_dir, Some(PathBuf::from("/srv/verify")));
+    }
+
+    #[test]
+    fn http_settings_default_resolve_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = "moniker = \"n\"\ndata_dir = \"data\"\nkey_file = \"k.json\"\n\
+            genesis_file = \"g.json\"\nvalidator = true\np2p_listen = \"/ip4/127.0.0.1/tcp/1\"\n\
+            persistent_peers = []\nhttp_listen = \"127.0.0.1:1\"\n";
+        let path = dir.path().join("node.toml");
+        std::fs::write(&path, base).unwrap();
+        assert_eq!(NodeToml::load(&path).unwrap().http, HttpSettings::default());
+        std::fs::write(
+            &path,
+            format!("{base}[http]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\nrate_limit_per_second = 5\n"),
+        )
+        .unwrap();
+        let c = NodeToml::load(&path).unwrap();
+        assert_eq!(c.http.tls_cert, Some(dir.path().join("c.pem")));
+        assert_eq!(c.http.rate_limit_per_second, 5);
+        assert_eq!(c.http.max_connections, 1024);
+        // Written back and read again, the same.
+        std::fs::write(&path, toml::to_string(&c).unwrap()).unwrap();
+        assert_eq!(NodeToml::load(&path).unwrap().http, c.http);
+        for bad in
+            ["tls_cert = \"c.pem\"", "max_connections = 0", "body_timeout_ms = 0", "nope = 1"]
+        {
+            std::fs::write(&path, format!("{base}[http]\n{bad}\n")).unwrap();
+            assert!(NodeToml::load(&path).is_err(), "{bad} was accepted");
+        }
     }
 }
