@@ -396,6 +396,7 @@ async fn a_client_over_its_rate_gets_429_with_retry_after() {
         .and_then(|v| v.trim().parse().ok())
         .expect("Retry-After");
     assert!((1..=2).contains(&retry), "{head}");
+    assert!(head.contains("access-control-allow-origin: *"), "{head}");
     assert_typed(&body, "rate_limited");
     // After waiting as told, the client is served again.
     tokio::time::sleep(Duration::from_secs(retry)).await;

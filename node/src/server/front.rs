@@ -173,8 +173,20 @@ impl FrontDoor {
     }
 }
 
-/// Every request: the client's rate limit, then the cap on requests in progress.
-pub async fn admit(State(front): State<Arc<FrontDoor>>, mut req: Request, next: Next) -> Response {
+/// Every request: the client's rate limit, then the cap on requests in progress. A refused
+/// `GET` keeps the API's CORS header, so a page can read why.
+pub async fn admit(State(front): State<Arc<FrontDoor>>, req: Request, next: Next) -> Response {
+    let read = req.method() == axum::http::Method::GET;
+    let mut resp = admit_inner(&front, req, next).await;
+    if read {
+        resp.headers_mut()
+            .entry(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .or_insert(HeaderValue::from_static("*"));
+    }
+    resp
+}
+
+async fn admit_inner(front: &FrontDoor, mut req: Request, next: Next) -> Response {
     if let (Some(limiter), Some(ConnectInfo(addr))) =
         (&front.limiter, req.extensions().get::<ConnectInfo<SocketAddr>>())
     {
