@@ -73,6 +73,8 @@ pub enum Submitted {
 const POLL_EVERY: Duration = Duration::from_millis(150);
 /// Pause before retrying a submission the node could not take (connection error, HTTP 5xx).
 const RETRY_EVERY: Duration = Duration::from_millis(300);
+/// Pause after the node answered 429 (its `Retry-After` is whole seconds, at least 1).
+const RATE_LIMITED_PAUSE: Duration = Duration::from_secs(1);
 /// How long an entry may be missing from a node before it is submitted again.
 const RESUBMIT_AFTER: Duration = Duration::from_secs(2);
 
@@ -174,6 +176,10 @@ impl NodeClient {
                 (409, "duplicate") => return Ok(Submitted::Duplicate),
                 (500..=599, _) if Instant::now() < deadline => {
                     tokio::time::sleep(RETRY_EVERY).await;
+                }
+                // Over the node's per-client rate limit: not a refusal of the entry.
+                (429, _) if Instant::now() < deadline => {
+                    tokio::time::sleep(RATE_LIMITED_PAUSE).await;
                 }
                 (400..=499, _) => return Ok(Submitted::Refused { status, code: error, message }),
                 _ => return Err(unavailable(format!("POST {url}: HTTP {status} {v}"))),
