@@ -417,3 +417,22 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_time_out() {
     let again = tokio::time::timeout(Duration::from_secs(5), read_response(&mut s)).await;
     assert!(matches!(again, Ok(None)), "an idle connection was kept open: {again:?}");
 }
+
+/// The tools' submit loop waits out a 429 instead of reporting the entry as refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tools_wait_out_a_rate_limit() {
+    use certledger_node::tools::client::{NodeClient, Submitted};
+    let net = node_with(|h| {
+        h.rate_limit_per_second = 1;
+        h.rate_limit_burst = 1;
+    })
+    .await;
+    let a = addr(&net);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Use up the bucket: the next request is over the rate.
+    assert_eq!(head_only(&a, "GET", "/health", "").await.0, 200);
+    assert_eq!(head_only(&a, "GET", "/health", "").await.0, 429);
+    let client = NodeClient::new(&net.urls[0], Duration::from_secs(20)).unwrap();
+    let entry = common::entry(&net.admins[0], b"rate limited submission");
+    assert_eq!(client.submit(&entry).await.unwrap(), Submitted::Accepted);
+}
