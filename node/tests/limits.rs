@@ -436,3 +436,32 @@ async fn the_tools_wait_out_a_rate_limit() {
     let entry = common::entry(&net.admins[0], b"rate limited submission");
     assert_eq!(client.submit(&entry).await.unwrap(), Submitted::Accepted);
 }
+
+/// At most 16 large bodies (forwarded batches) are read at once; small requests still pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_bodies_are_read_a_few_at_a_time() {
+    let net = node_with(|h| h.body_timeout_ms = 30_000).await;
+    let a = addr(&net);
+    let mut slow = Vec::new();
+    for _ in 0..16 {
+        let mut s = TcpStream::connect(&a).await.unwrap();
+        let head = format!(
+            "POST /v1/entries/forwarded HTTP/1.1\r\nhost: {a}\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\n\r\n{{"
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        slow.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (status, head, body) = head_only(
+        &a,
+        "POST",
+        "/v1/entries/forwarded",
+        "content-type: application/json\r\ncontent-length: 1000000\r\n",
+    )
+    .await;
+    assert_eq!(status, 503, "{body}");
+    assert!(head.contains("retry-after:"), "{head}");
+    assert_typed(&body, "busy");
+    assert_eq!(head_only(&a, "GET", "/health", "").await.0, 200);
+    drop(slow);
+}

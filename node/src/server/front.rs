@@ -8,10 +8,10 @@
 //!   (rustls, ring provider).
 //! - [`admit`] (every request): a per-client-IP rate limit (governor, 429 `rate_limited` with
 //!   `Retry-After`) and a cap on requests in progress (503 `busy` with `Retry-After`).
-//! - [`limit_body`] (per route): each endpoint's own named [`BodyLimit`]. A declared
+//! - [`with_body_limit`] (per route): each endpoint's own named [`BodyLimit`]. A declared
 //!   `Content-Length` over it is refused (413 `too_large`) before a byte of the body is read; an
 //!   undeclared (chunked) body is read at most up to the limit, and within `body_timeout_ms`
-//!   (408 `slow_body`).
+//!   (408 `slow_body`); at most [`MAX_LARGE_BODIES`] bodies over 64 KiB at once (503 `busy`).
 //!
 //! Every refusal is the API's typed error body with a Chinese and English message.
 
@@ -85,9 +85,19 @@ fn too_large(limit: BodyLimit) -> Response {
     )
 }
 
-/// The body time-out [`admit`] hands to [`limit_body`].
-#[derive(Clone, Copy, Debug)]
-struct BodyTimeout(Duration);
+/// What [`admit`] hands to the body limit: the body time-out and the large-body slots.
+#[derive(Clone, Debug)]
+struct BodyBudget {
+    timeout: Duration,
+    large: Arc<Semaphore>,
+}
+
+/// Bodies above this many bytes (a forwarded batch) take one of [`MAX_LARGE_BODIES`] slots while
+/// they are read and handled, so at most `MAX_LARGE_BODIES * FORWARDED_BODY.max` (32 MiB) of
+/// such bodies are in memory at once.
+const LARGE_BODY: usize = 64 * 1024;
+/// Large bodies read at once (more than the departments that forward to a node).
+pub const MAX_LARGE_BODIES: usize = 16;
 
 /// `handler` with its body limit (see the module documentation).
 pub fn with_body_limit<S>(handler: MethodRouter<S>, limit: BodyLimit) -> MethodRouter<S>
@@ -116,7 +126,25 @@ async fn read_body(limit: BodyLimit, req: Request, next: Next) -> Response {
     if declared.is_some_and(|n| n > limit.max as u64) {
         return too_large(limit);
     }
-    let timeout = req.extensions().get::<BodyTimeout>().map_or(DEFAULT_BODY_TIMEOUT, |t| t.0);
+    let budget = req.extensions().get::<BodyBudget>().cloned();
+    let timeout = budget.as_ref().map_or(DEFAULT_BODY_TIMEOUT, |b| b.timeout);
+    let _slot = match budget {
+        Some(b) if limit.max > LARGE_BODY => match b.large.try_acquire_owned() {
+            Ok(slot) => Some(slot),
+            Err(_) => {
+                return with_retry_after(
+                    refuse(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "busy",
+                        "节点正在读取过多的大请求体，请稍后再试",
+                        "the node is reading too many large bodies; try again later",
+                    ),
+                    1,
+                )
+            }
+        },
+        _ => None,
+    };
     let (parts, body) = req.into_parts();
     let read =
         tokio::time::timeout(timeout, http_body_util::Limited::new(body, limit.max).collect());
@@ -148,6 +176,7 @@ pub struct FrontDoor {
     requests: Arc<Semaphore>,
     limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
     body_timeout: Duration,
+    large_bodies: Arc<Semaphore>,
 }
 
 impl FrontDoor {
@@ -161,6 +190,7 @@ impl FrontDoor {
             requests: Arc::new(Semaphore::new(settings.max_concurrent_requests)),
             limiter,
             body_timeout: Duration::from_millis(settings.body_timeout_ms),
+            large_bodies: Arc::new(Semaphore::new(MAX_LARGE_BODIES)),
         }
     }
 
@@ -215,7 +245,8 @@ async fn admit_inner(front: &FrontDoor, mut req: Request, next: Next) -> Respons
             1,
         );
     };
-    req.extensions_mut().insert(BodyTimeout(front.body_timeout));
+    req.extensions_mut()
+        .insert(BodyBudget { timeout: front.body_timeout, large: front.large_bodies.clone() });
     next.run(req).await
 }
 
