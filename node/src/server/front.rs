@@ -92,8 +92,9 @@ struct BodyBudget {
     large: Arc<Semaphore>,
 }
 
-/// Bodies above this many bytes (a forwarded batch) take one of [`MAX_LARGE_BODIES`] slots while
-/// they are read and handled, so at most `MAX_LARGE_BODIES * FORWARDED_BODY.max` (32 MiB) of
+/// Bodies of a route whose limit is above this many bytes (a forwarded batch), unless their
+/// declared length is at most this, take one of [`MAX_LARGE_BODIES`] slots while they are read
+/// and handled, so at most `MAX_LARGE_BODIES * FORWARDED_BODY.max` (32 MiB) of
 /// such bodies are in memory at once.
 const LARGE_BODY: usize = 64 * 1024;
 /// Large bodies read at once (more than the departments that forward to a node).
@@ -129,20 +130,23 @@ async fn read_body(limit: BodyLimit, req: Request, next: Next) -> Response {
     let budget = req.extensions().get::<BodyBudget>().cloned();
     let timeout = budget.as_ref().map_or(DEFAULT_BODY_TIMEOUT, |b| b.timeout);
     let _slot = match budget {
-        Some(b) if limit.max > LARGE_BODY => match b.large.try_acquire_owned() {
-            Ok(slot) => Some(slot),
-            Err(_) => {
-                return with_retry_after(
-                    refuse(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "busy",
-                        "节点正在读取过多的大请求体，请稍后再试",
-                        "the node is reading too many large bodies; try again later",
-                    ),
-                    1,
-                )
+        // Only a body that is (or may be) large: a small declared batch never waits on these.
+        Some(b) if limit.max > LARGE_BODY && declared.is_none_or(|n| n > LARGE_BODY as u64) => {
+            match b.large.try_acquire_owned() {
+                Ok(slot) => Some(slot),
+                Err(_) => {
+                    return with_retry_after(
+                        refuse(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "busy",
+                            "节点正在读取过多的大请求体，请稍后再试",
+                            "the node is reading too many large bodies; try again later",
+                        ),
+                        1,
+                    )
+                }
             }
-        },
+        }
         _ => None,
     };
     let (parts, body) = req.into_parts();
