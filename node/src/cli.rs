@@ -22,6 +22,9 @@ pub struct Cli {
     /// Log format on stderr: `text` for people, `json` (one object per line) for collectors.
     #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// CA certificate(s), PEM, that the tools trust for `https://` node URLs (no other roots).
+    #[arg(long, global = true, env = "CERTLEDGER_CA", value_name = "PEM")]
+    pub ca: Option<PathBuf>,
     #[command(subcommand)]
     /// The command.
     pub command: Cmd,

@@ -204,6 +204,114 @@ pub struct NodeToml {
     /// a relative path resolves against this file's directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_dir: Option<PathBuf>,
+    /// The HTTP front door: connection and request caps, time-outs, rate limit, TLS
+    /// (`[http]`; every setting has a default, see `specs/node.md`).
+    #[serde(default)]
+    pub http: HttpSettings,
+}
+
+/// `[http]` in `node.toml`: what the HTTP API accepts before any handler runs
+/// (`specs/node.md`, "HTTP front door").
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Most open client connections; a connection over the cap is closed at once.
+    pub max_connections: usize,
+    /// Most requests handled at once; beyond it the answer is 503 `busy` with `Retry-After`.
+    pub max_concurrent_requests: usize,
+    /// Time a connection has to send a request's complete headers (and to finish the TLS
+    /// handshake), milliseconds; then it is closed.
+    pub header_timeout_ms: u64,
+    /// Time a request has to send its complete body, milliseconds; then 408 `slow_body`.
+    pub body_timeout_ms: u64,
+    /// Requests per second each client IP address may make on average; 0 turns the limit off.
+    pub rate_limit_per_second: u32,
+    /// Requests a client IP address may make in one burst above that rate.
+    pub rate_limit_burst: u32,
+    /// PEM certificate chain: with [`HttpSettings::tls_key`], the API is served over TLS only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of [`HttpSettings::tls_cert`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA certificate(s) the node trusts for `https://` peers in `peer_http`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer_ca: Option<PathBuf>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            max_concurrent_requests: 256,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 10_000,
+            rate_limit_per_second: 1000,
+            rate_limit_burst: 2000,
+            tls_cert: None,
+            tls_key: None,
+            peer_ca: None,
+        }
+    }
+}
+
+/// How long the node's and the tools' HTTP clients keep an idle connection: below the default
+/// `[http] header_timeout_ms`, after which a node closes idle connections.
+pub const CLIENT_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Most bytes of a CA certificate file.
+pub const MAX_CA_FILE_BYTES: u64 = 1024 * 1024;
+
+/// An HTTP client builder that trusts, for `https://` URLs, the CA certificates in the PEM file
+/// `ca` and nothing else (no built-in roots: department nodes use the government's own CA).
+/// Without `ca`, `https://` URLs fail with an unknown-issuer error. Used by the node (peers)
+/// and every tool (`--ca`, `CERTLEDGER_CA`).
+pub fn http_client(ca: Option<&Path>) -> anyhow::Result<reqwest::ClientBuilder> {
+    // Idle pooled connections are dropped before a node's default header time-out closes them.
+    let mut builder = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .pool_idle_timeout(CLIENT_IDLE_TIMEOUT);
+    if let Some(path) = ca {
+        let len = std::fs::metadata(path)
+            .with_context(|| format!("reading the CA file {}", path.display()))?
+            .len();
+        if len > MAX_CA_FILE_BYTES {
+            bail!("the CA file {} is larger than 1 MiB", path.display());
+        }
+        let pem = std::fs::read(path)
+            .with_context(|| format!("reading the CA file {}", path.display()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .with_context(|| format!("{} is not a PEM certificate bundle", path.display()))?;
+        if certs.is_empty() {
+            bail!("the CA file {} holds no certificate", path.display());
+        }
+        for c in certs {
+            builder = builder.add_root_certificate(c);
+        }
+    }
+    Ok(builder)
+}
+
+impl HttpSettings {
+    /// Refuses settings that would stop the API serving anyone.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.max_connections == 0 || self.max_concurrent_requests == 0 {
+            bail!("[http] max_connections and max_concurrent_requests must be at least 1");
+        }
+        if self.header_timeout_ms == 0 || self.body_timeout_ms == 0 {
+            bail!("[http] header_timeout_ms and body_timeout_ms must be at least 1");
+        }
+        self.tls_files().map(|_| ())
+    }
+
+    /// The certificate and key files when TLS is configured; one without the other is an error.
+    pub fn tls_files(&self) -> anyhow::Result<Option<(&Path, &Path)>> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(c), Some(k)) => Ok(Some((c, k))),
+            (None, None) => Ok(None),
+            _ => bail!("[http] tls_cert and tls_key must be given together"),
+        }
+    }
 }
 
 fn default_block_time_ms() -> u64 {
@@ -222,10 +330,14 @@ impl NodeToml {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let mut c: NodeToml = toml::from_str(&text).context("parsing node.toml")?;
+        c.http.validate()?;
         let base = path.parent().unwrap_or(Path::new("."));
         for p in [&mut c.data_dir, &mut c.key_file, &mut c.genesis_file]
             .into_iter()
             .chain(c.web_dir.as_mut())
+            .chain(c.http.tls_cert.as_mut())
+            .chain(c.http.tls_key.as_mut())
+            .chain(c.http.peer_ca.as_mut())
         {
             if p.is_relative() {
                 *p = base.join(&*p);
@@ -331,5 +443,34 @@ mod tests {
         assert_eq!(NodeToml::load(&path).unwrap().web_dir, Some(dir.path().join("web")));
         std::fs::write(&path, format!("{base}web_dir = \"/srv/verify\"\n")).unwrap();
         assert_eq!(NodeToml::load(&path).unwrap().web_dir, Some(PathBuf::from("/srv/verify")));
+    }
+
+    #[test]
+    fn http_settings_default_resolve_and_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = "moniker = \"n\"\ndata_dir = \"data\"\nkey_file = \"k.json\"\n\
+            genesis_file = \"g.json\"\nvalidator = true\np2p_listen = \"/ip4/127.0.0.1/tcp/1\"\n\
+            persistent_peers = []\nhttp_listen = \"127.0.0.1:1\"\n";
+        let path = dir.path().join("node.toml");
+        std::fs::write(&path, base).unwrap();
+        assert_eq!(NodeToml::load(&path).unwrap().http, HttpSettings::default());
+        std::fs::write(
+            &path,
+            format!("{base}[http]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\nrate_limit_per_second = 5\n"),
+        )
+        .unwrap();
+        let c = NodeToml::load(&path).unwrap();
+        assert_eq!(c.http.tls_cert, Some(dir.path().join("c.pem")));
+        assert_eq!(c.http.rate_limit_per_second, 5);
+        assert_eq!(c.http.max_connections, 1024);
+        // Written back and read again, the same.
+        std::fs::write(&path, toml::to_string(&c).unwrap()).unwrap();
+        assert_eq!(NodeToml::load(&path).unwrap().http, c.http);
+        for bad in
+            ["tls_cert = \"c.pem\"", "max_connections = 0", "body_timeout_ms = 0", "nope = 1"]
+        {
+            std::fs::write(&path, format!("{base}[http]\n{bad}\n")).unwrap();
+            assert!(NodeToml::load(&path).is_err(), "{bad} was accepted");
+        }
     }
 }

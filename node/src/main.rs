@@ -9,6 +9,7 @@ use clap::Parser as _;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     certledger_node::logging::init(cli.log_format);
+    certledger_node::tools::client::set_ca(cli.ca);
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

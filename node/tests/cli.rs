@@ -112,6 +112,7 @@ fn log_format_json_writes_one_json_object_per_line() {
         danger_propose_bad_state_root: false,
         danger_propose_invalid_entry: None,
         web_dir: None,
+        http: Default::default(),
     };
     let path = dir.path().join("node.toml");
     std::fs::write(&path, toml::to_string(&cfg).unwrap()).unwrap();

@@ -25,6 +25,7 @@ Examples:
   certledger-wallet history --out consents.json
   certledger-wallet completions bash > ~/.local/share/bash-completion/completions/certledger-wallet
   certledger-wallet refresh --node http://127.0.0.1:8080
+  certledger-wallet refresh --node https://node.example:8443 --ca department-ca.pem
   certledger-wallet verify answer.clb --trust-root trust-root.json --request request.json
   certledger-wallet print 3q2-7w --out card.png
   certledger-wallet identity keys --count 10 --out keys.json
@@ -46,6 +47,9 @@ pub struct Cli {
     /// Display language for names and labels.
     #[arg(long, global = true, value_enum, default_value_t = Lang::Zh)]
     pub lang: Lang,
+    /// CA certificate(s), PEM, trusted for `https://` node URLs (no other roots are trusted).
+    #[arg(long, global = true, env = "CERTLEDGER_CA", value_name = "PEM")]
+    pub ca: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
             Err(_) => ExitCode::from(error::Kind::Usage.exit_code()),
         };
     }
+    node::set_ca(cli.ca.clone());
     let dir = cli.wallet_dir.clone().unwrap_or_else(|| {
         std::env::var_os("HOME")
             .map_or_else(|| PathBuf::from("."), PathBuf::from)

@@ -227,6 +227,7 @@ mod tests {
             danger_propose_bad_state_root: false,
             danger_propose_invalid_entry: None,
             web_dir: None,
+            http: Default::default(),
         };
         let Ok(mut node) = Arc::try_unwrap(open_node(&cfg).expect("open")) else {
             panic!("the handle is shared")

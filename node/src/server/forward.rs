@@ -25,8 +25,24 @@ use crate::server::http::{err, internal};
 pub const FORWARD_EVERY: Duration = Duration::from_millis(25);
 /// Most entries in one forwarded batch (also the most a peer accepts in one request).
 pub const MAX_FORWARD_BATCH: usize = 1024;
-/// Body limit of the forwarded-batch endpoint.
-pub const MAX_FORWARD_BODY: usize = MAX_FORWARD_BATCH * (MAX_ENTRY_BYTES * 4 / 3 + 8) + 64;
+
+/// The outbox split into batches a peer accepts: at most [`MAX_FORWARD_BATCH`] entries and a
+/// JSON body within the forwarded-batch body limit (`front::FORWARDED_BODY`) each.
+pub fn batches(entries: &[Vec<u8>]) -> Vec<&[Vec<u8>]> {
+    // `{"entries":[` + `]}` and, per entry, unpadded base64url in quotes with a comma.
+    let budget = crate::server::front::FORWARDED_BODY.max - 16;
+    let (mut out, mut start, mut bytes) = (Vec::new(), 0, 0);
+    for (i, e) in entries.iter().enumerate() {
+        let cost = e.len().div_ceil(3) * 4 + 3;
+        if i > start && (i - start == MAX_FORWARD_BATCH || bytes + cost > budget) {
+            out.extend(entries.get(start..i));
+            (start, bytes) = (i, 0);
+        }
+        bytes += cost;
+    }
+    out.extend(entries.get(start..).filter(|rest| !rest.is_empty()));
+    out
+}
 
 /// Sends the outbox to every peer, forever.
 pub async fn forward_loop(node: Arc<NodeHandle>) {
@@ -37,7 +53,7 @@ pub async fn forward_loop(node: Arc<NodeHandle>) {
             continue;
         }
         let mut sends = tokio::task::JoinSet::new();
-        for chunk in entries.chunks(MAX_FORWARD_BATCH) {
+        for chunk in batches(&entries) {
             let b64: Vec<String> = chunk
                 .iter()
                 .map(|e| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(e))
@@ -100,4 +116,30 @@ pub async fn post_forwarded(
 
 fn bad(message: impl std::fmt::Display) -> Response {
     err(StatusCode::BAD_REQUEST, "malformed", message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_batch_of_the_outbox_fits_the_peer_body_limit() {
+        let limit = crate::server::front::FORWARDED_BODY.max;
+        let outbox: Vec<Vec<u8>> = (0..200)
+            .map(|i| vec![7u8; if i % 3 == 0 { MAX_ENTRY_BYTES } else { 100 + i }])
+            .chain((0..3000).map(|_| vec![1u8; 200]))
+            .collect();
+        let parts = batches(&outbox);
+        assert_eq!(parts.iter().map(|b| b.len()).sum::<usize>(), outbox.len());
+        for b in &parts {
+            assert!(!b.is_empty() && b.len() <= MAX_FORWARD_BATCH);
+            let b64: Vec<String> = b
+                .iter()
+                .map(|e| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(e))
+                .collect();
+            let body = serde_json::to_vec(&ForwardedBatch { entries: b64 }).unwrap_or_default();
+            assert!(body.len() <= limit, "a batch of {} bytes", body.len());
+        }
+        assert!(batches(&[]).is_empty());
+    }
 }

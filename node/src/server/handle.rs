@@ -320,7 +320,9 @@ pub fn open_node(cfg: &NodeToml) -> anyhow::Result<Arc<NodeHandle>> {
             metrics: Metrics::default(),
         }),
         peer_http: cfg.peer_http.clone(),
-        http: reqwest::Client::builder().timeout(PEER_HTTP_TIMEOUT).build()?,
+        http: crate::config::http_client(cfg.http.peer_ca.as_deref())?
+            .timeout(PEER_HTTP_TIMEOUT)
+            .build()?,
         changes: Mutex::new(changes),
         sigs,
         outbox: Default::default(),

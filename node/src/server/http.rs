@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::handler::Handler;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +18,7 @@ use serde::Deserialize;
 use crate::server::exec::{EntryError, MAX_ENTRY_BYTES};
 use certledger_core::codec::Encode as _;
 
+use crate::server::front::{self, BodyLimit};
 use crate::server::handle::NodeHandle;
 use crate::server::mempool::SubmitError;
 use crate::server::proofs::{self, ProofError};
@@ -30,9 +31,6 @@ use certledger_core::api::{
 pub const FORWARDED_HEADER: &str = "x-certledger-forwarded";
 
 type St = State<Arc<NodeHandle>>;
-
-/// Body limit of every endpoint but the forwarded batch (a submission is one base64url entry).
-pub const MAX_REQUEST_BODY: usize = 4 * MAX_ENTRY_BYTES;
 
 /// The HTTP method of an API route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -47,20 +45,27 @@ pub enum Verb {
 struct Route {
     verb: Verb,
     path: &'static str,
+    body: BodyLimit,
     handler: MethodRouter<Arc<NodeHandle>>,
 }
 
 impl Route {
+    /// A route whose body limit is its verb's: none for `GET`, one submission for `POST`.
     fn new<H, T>(verb: Verb, path: &'static str, handler: H) -> Self
     where
         H: Handler<T, Arc<NodeHandle>>,
         T: 'static,
     {
-        let handler = match verb {
-            Verb::Get => get(handler),
-            Verb::Post => post(handler),
+        let (handler, body) = match verb {
+            Verb::Get => (get(handler), front::NO_BODY),
+            Verb::Post => (post(handler), front::SUBMIT_BODY),
         };
-        Self { verb, path, handler }
+        Self { verb, path, body, handler }
+    }
+
+    /// The route with another body limit.
+    fn body(self, body: BodyLimit) -> Self {
+        Self { body, ..self }
     }
 }
 
@@ -68,11 +73,10 @@ impl Route {
 /// against.
 fn routes() -> Vec<Route> {
     use crate::server::{audit, forward, governance};
-    let mut forwarded = Route::new(Verb::Post, "/v1/entries/forwarded", forward::post_forwarded);
-    forwarded.handler = forwarded.handler.layer(DefaultBodyLimit::max(forward::MAX_FORWARD_BODY));
     vec![
         Route::new(Verb::Post, "/v1/entries", post_entry),
-        forwarded,
+        Route::new(Verb::Post, "/v1/entries/forwarded", forward::post_forwarded)
+            .body(front::FORWARDED_BODY),
         Route::new(Verb::Get, "/v1/entries/{id}", get_entry),
         Route::new(Verb::Get, "/v1/checkpoints/latest", latest_checkpoint),
         Route::new(Verb::Get, "/v1/checkpoints/{height}", checkpoint),
@@ -98,16 +102,18 @@ pub fn route_table() -> Vec<(Verb, &'static str)> {
     routes().iter().map(|r| (r.verb, r.path)).collect()
 }
 
+/// Every API route's body limit (`specs/node.md`, "Body limits").
+pub fn body_limits() -> Vec<(Verb, &'static str, BodyLimit)> {
+    routes().iter().map(|r| (r.verb, r.path, r.body)).collect()
+}
+
 /// The API router.
 pub fn router(node: Arc<NodeHandle>) -> Router {
     let mut router = Router::new();
     for r in routes() {
-        router = router.route(r.path, r.handler);
+        router = router.route(r.path, front::with_body_limit(r.handler, r.body));
     }
-    router
-        .layer(DefaultBodyLimit::max(MAX_REQUEST_BODY))
-        .layer(axum::middleware::map_response_with_state(node.clone(), cors))
-        .with_state(node)
+    router.layer(axum::middleware::map_response_with_state(node.clone(), cors)).with_state(node)
 }
 
 async fn cors(State(_): St, method: Method, mut resp: Response) -> Response {

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use anyhow::{anyhow, Context as _};
-use tracing::{error, info};
+use tracing::info;
 
 use crate::config::NodeToml;
 use crate::signal::shutdown_signal;
@@ -23,6 +23,7 @@ pub mod dashboard;
 pub mod exec;
 pub mod fatal;
 pub mod forward;
+pub mod front;
 pub mod governance;
 pub mod handle;
 pub mod http;
@@ -44,16 +45,19 @@ pub async fn run(config: &Path, web_dir: Option<&Path>) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding HTTP on {}", cfg.http_listen))?;
     info!(http = %cfg.http_listen, p2p = %cfg.p2p_listen, "node starting");
-    let mut app = http::router(handle.clone()).merge(dashboard::router());
+    let tls = match cfg.http.tls_files()? {
+        Some((cert, key)) => Some(front::tls_acceptor(cert, key)?),
+        None => None,
+    };
+    info!(tls = tls.is_some(), "HTTP API scheme: {}", if tls.is_some() { "https" } else { "http" });
+    // The page and dashboard only serve files: no request body (`specs/node.md`).
+    let mut app = http::router(handle.clone()).merge(front::without_body(dashboard::router()));
     if let Some(dir) = web::find_web_dir(web_dir.or(cfg.web_dir.as_deref()))? {
         info!(dir = %dir.display(), "serving the verification page at /verify/");
-        app = app.merge(web::router(&dir));
+        app = app.merge(front::without_body(web::router(&dir)));
     }
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            error!(error = %e, "HTTP server stopped");
-        }
-    });
+    let settings = cfg.http.clone();
+    tokio::spawn(async move { front::serve(listener, app, &settings, tls).await });
     let mut cosign = tokio::spawn(cosign::cosign_loop(handle.clone()));
     tokio::spawn(forward::forward_loop(handle.clone()));
     tokio::select! {

@@ -244,6 +244,7 @@ mod tests {
             danger_propose_bad_state_root: false,
             danger_propose_invalid_entry: None,
             web_dir: None,
+            http: Default::default(),
         };
         let node = open_node(&cfg).expect("open");
         World { _dir: dir, node, node_keys, admin, genesis }

@@ -91,7 +91,7 @@ async fn post(client: &reqwest::Client, base: &str, entry: &[u8]) -> anyhow::Res
 /// Runs one load level and returns its JSON report.
 pub async fn run(cfg: &BenchConfig) -> anyhow::Result<Value> {
     let base = cfg.urls.first().ok_or_else(|| anyhow!("no node URL"))?.clone();
-    let client = reqwest::Client::builder()
+    let client = crate::tools::client::http_builder()?
         .timeout(REQUEST_TIMEOUT)
         .pool_max_idle_per_host(cfg.max_in_flight.max(1))
         .build()?;

@@ -1,7 +1,8 @@
 //! The tools' client of a node's HTTP API ([`NodeClient`]): submissions, the one
 //! submit-and-wait loop, proofs and state lookups, each wait bounded.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -18,6 +19,22 @@ use crate::tools::failure::{input, unavailable, Failure};
 use certledger_core::api::{
     CredentialProofs, EntryState, EntryStatus, ErrorBody, Health, StateProof, SubmitRequest,
 };
+
+/// The CA file the tools trust for `https://` nodes (`--ca`, `CERTLEDGER_CA`), set once at
+/// start-up by [`set_ca`].
+static CA: OnceLock<PathBuf> = OnceLock::new();
+
+/// Sets the CA file (PEM) every node client of this process trusts; the first call wins.
+pub fn set_ca(path: Option<PathBuf>) {
+    if let Some(p) = path {
+        let _ = CA.set(p);
+    }
+}
+
+/// An HTTP client builder trusting the [`set_ca`] certificates (none: `https://` fails).
+pub fn http_builder() -> anyhow::Result<reqwest::ClientBuilder> {
+    crate::config::http_client(CA.get().map(PathBuf::as_path))
+}
 
 /// Where a committed entry is (also its `--json` form in the tools' output).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -80,6 +97,8 @@ const POLL_EVERY: Duration = Duration::from_millis(150);
 const RETRY_EVERY: Duration = Duration::from_millis(300);
 /// Pause between two asks for a credential's proofs (waiting for a checkpoint to cover it).
 const PROOFS_POLL_EVERY: Duration = Duration::from_millis(200);
+/// Pause after the node answered 429 (its `Retry-After` is whole seconds, at least 1).
+const RATE_LIMITED_PAUSE: Duration = Duration::from_secs(1);
 /// How long an entry may be missing from a node before it is submitted again.
 const RESUBMIT_AFTER: Duration = Duration::from_secs(2);
 
@@ -90,10 +109,8 @@ impl NodeClient {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(input(format!("--node `{base}` must be an http:// or https:// URL")));
         }
-        let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .build()
-            .context("building the HTTP client")?;
+        let http =
+            http_builder()?.timeout(REQUEST_TIMEOUT).build().context("building the HTTP client")?;
         Ok(Self { base, http, wait })
     }
 
@@ -206,6 +223,10 @@ impl NodeClient {
                 (409, "duplicate") => return Ok(Submitted::Duplicate),
                 (500..=599, _) if Instant::now() < deadline => {
                     tokio::time::sleep(RETRY_EVERY).await;
+                }
+                // Over the node's per-client rate limit: not a refusal of the entry.
+                (429, _) if Instant::now() < deadline => {
+                    tokio::time::sleep(RATE_LIMITED_PAUSE).await;
                 }
                 (400..=499, _) => return Ok(Submitted::Refused { status, code: error, message }),
                 _ => {

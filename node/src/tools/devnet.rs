@@ -185,6 +185,14 @@ pub async fn devnet(
                 danger_propose_bad_state_root: false,
                 danger_propose_invalid_entry: None,
                 web_dir: web_dir.clone(),
+                // On loopback every node, tool and benchmark shares 127.0.0.1, so a per-client
+                // rate limit would throttle them all together: off on the devnet; and room for
+                // `bench`'s 256 outstanding submissions next to the peers' requests.
+                http: crate::config::HttpSettings {
+                    rate_limit_per_second: 0,
+                    max_concurrent_requests: 1024,
+                    ..Default::default()
+                },
             };
             std::fs::write(node_dir.join("node.toml"), toml::to_string(&cfg)?)?;
         }

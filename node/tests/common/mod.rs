@@ -102,6 +102,12 @@ impl TestNet {
                 danger_propose_bad_state_root: false,
                 danger_propose_invalid_entry: None,
                 web_dir: None,
+                // As on `certledger-node devnet`: on loopback every node and tool shares
+                // 127.0.0.1, so no per-client rate limit (node/tests/limits.rs sets its own).
+                http: certledger_node::config::HttpSettings {
+                    rate_limit_per_second: 0,
+                    ..Default::default()
+                },
             };
             let path = nd.join("node.toml");
             std::fs::write(&path, toml::to_string(&cfg).unwrap()).unwrap();
