@@ -52,6 +52,8 @@ pub mod ns {
     pub const PEER_BINDING: Namespace = Namespace("certledger/v1/peer-binding");
     /// A holder's per-verifier pseudonym proof.
     pub const PSEUDONYM: Namespace = Namespace("certledger/v1/pseudonym");
+    /// A node-to-node HTTP request (forwarded entries), bound to the receiving node.
+    pub const PEER_REQUEST: Namespace = Namespace("certledger/v1/peer-request");
 
     /// All namespaces, for documentation and uniqueness tests.
     pub const ALL: &[Namespace] = &[
@@ -62,6 +64,7 @@ pub mod ns {
         CONSENSUS_PROPOSAL_PART,
         PEER_BINDING,
         PSEUDONYM,
+        PEER_REQUEST,
     ];
 }
 
