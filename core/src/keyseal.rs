@@ -197,14 +197,18 @@ mod tests {
 
     #[test]
     fn seal_open_and_tamper() {
-        let key = SealKey::derive(b"correct horse", KdfParams::WEAK_FOR_TESTS, [7; 16]).expect("key");
+        let key =
+            SealKey::derive(b"correct horse", KdfParams::WEAK_FOR_TESTS, [7; 16]).expect("key");
         let file = key.seal(MAGIC, [9; 24], b"secret payload").expect("seal");
         let (_, plain) = open(&file, MAGIC, b"correct horse", true).expect("open");
         assert_eq!(plain.as_slice(), b"secret payload");
         assert!(!file.windows(14).any(|w| w == b"secret payload"));
         assert_eq!(open(&file, MAGIC, b"wrong", true).err(), Some(SealError::Decrypt));
         assert_eq!(open(&file, MAGIC, b"correct horse", false).err(), Some(SealError::Weak));
-        assert_eq!(open(&file, *b"CLW\x01", b"correct horse", true).err(), Some(SealError::BadHeader));
+        assert_eq!(
+            open(&file, *b"CLW\x01", b"correct horse", true).err(),
+            Some(SealError::BadHeader)
+        );
         for at in [0, 5, 20, 40, HEADER_LEN + 1, file.len() - 1] {
             let mut bad = file.clone();
             if let Some(b) = bad.get_mut(at) {
@@ -213,7 +217,9 @@ mod tests {
             assert!(open(&bad, MAGIC, b"correct horse", true).is_err(), "flip at {at}");
         }
         for len in [0, 3, HEADER_LEN, HEADER_LEN + 15] {
-            assert!(open(file.get(..len).unwrap_or_default(), MAGIC, b"correct horse", true).is_err());
+            assert!(
+                open(file.get(..len).unwrap_or_default(), MAGIC, b"correct horse", true).is_err()
+            );
         }
         let mut huge = file.clone();
         huge[5..9].copy_from_slice(&(MAX_M_KIB + 1).to_be_bytes());

@@ -64,11 +64,11 @@ fn params_for_new_wallet() -> KdfParams {
 
 fn seal_failure(e: SealError) -> Failure {
     keystore(match e {
-        SealError::BadHeader => "the wallet file is corrupted or not a certledger wallet (bad header)",
-        SealError::UnknownAlgorithm => "the wallet file uses an unknown key-derivation or cipher",
-        SealError::OutOfRange => {
-            "the wallet file demands out-of-range key-derivation parameters"
+        SealError::BadHeader => {
+            "the wallet file is corrupted or not a certledger wallet (bad header)"
         }
+        SealError::UnknownAlgorithm => "the wallet file uses an unknown key-derivation or cipher",
+        SealError::OutOfRange => "the wallet file demands out-of-range key-derivation parameters",
         SealError::Weak => {
             "the wallet file uses key-derivation parameters below 64 MiB; refusing a weak store"
         }

@@ -13,7 +13,9 @@
 //! receiver refuses, before parsing the body, a request without it (401), with a bad signature,
 //! a time outside [`PEER_AUTH_WINDOW_S`] or a signature it has already seen (401), or from a key
 //! that is not a department node key in its own ledger now (403). A sender learns a peer's node
-//! key from the peer's `/health` once.
+//! key from the peer's `/health` once. An observer (a node whose key is no department node key)
+//! hands its clients' entries to the peers one by one through the public `POST /v1/entries`,
+//! marked `x-certledger-forwarded: 1`, instead.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -233,6 +235,18 @@ pub async fn forward_loop(node: Arc<NodeHandle>) {
                 }
             }
         }
+        let me = node.key.public_key();
+        let member = {
+            let s = node.lock();
+            let next = s.last_header.as_ref().map_or(0, |h| h.height).saturating_add(1);
+            s.ledger.validators_at(next).iter().any(|d| d.node_key == me)
+        };
+        if !member {
+            // An observer's key is no department node key, so peers refuse its batches: it
+            // hands each entry to the peers' public submission endpoint instead.
+            submit_one_by_one(&node, &entries).await;
+            continue;
+        }
         let mut sends = tokio::task::JoinSet::new();
         for chunk in entries.chunks(MAX_FORWARD_BATCH) {
             let b64: Vec<String> = chunk.iter().map(|e| URL_SAFE_NO_PAD.encode(e)).collect();
@@ -263,6 +277,31 @@ pub async fn forward_loop(node: Arc<NodeHandle>) {
         }
         // Bounded by the client timeout; a peer that is down only loses this copy (it gets
         // the entries with the block that commits them).
+        while sends.join_next().await.is_some() {}
+    }
+}
+
+/// Most concurrent single submissions an observer makes while forwarding.
+const OBSERVER_CONCURRENCY: usize = 32;
+
+/// Sends every entry to every peer as `POST /v1/entries` marked forwarded (the observer path).
+async fn submit_one_by_one(node: &NodeHandle, entries: &[Vec<u8>]) {
+    let posts: Vec<(String, serde_json::Value)> = entries
+        .iter()
+        .flat_map(|e| {
+            let body = json!({ "entry": URL_SAFE_NO_PAD.encode(e) });
+            node.peer_http.iter().map(move |base| (format!("{base}/v1/entries"), body.clone()))
+        })
+        .collect();
+    for wave in posts.chunks(OBSERVER_CONCURRENCY) {
+        let mut sends = tokio::task::JoinSet::new();
+        for (url, body) in wave {
+            let request =
+                node.http.post(url).header(crate::server::http::FORWARDED_HEADER, "1").json(body);
+            sends.spawn(async move {
+                let _ = request.send().await;
+            });
+        }
         while sends.join_next().await.is_some() {}
     }
 }
