@@ -22,6 +22,10 @@ pub struct Cli {
     /// Log format on stderr: `text` for people, `json` (one object per line) for collectors.
     #[arg(long, value_enum, global = true, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// A file whose first line is the passphrase of sealed admin and issuer key files (else
+    /// CERTLEDGER_KEY_PASSPHRASE_FILE, CERTLEDGER_KEY_PASSPHRASE, or a prompt at a terminal).
+    #[arg(long, global = true)]
+    pub passphrase_file: Option<PathBuf>,
     #[command(subcommand)]
     /// The command.
     pub command: Cmd,
@@ -33,9 +37,14 @@ pub enum Cmd {
     /// Generate a department Ed25519 key file.
     #[command(after_help = "Example:\n  certledger-node keygen --out dept.key.json")]
     Keygen {
-        /// Where to write the key file (mode 0600).
+        /// Where to write the key file (created with mode 0600; an existing file is never
+        /// overwritten).
         #[arg(long)]
         out: PathBuf,
+        /// Seal the key under a passphrase (admin and issuer keys); node keys stay plain so
+        /// the node starts unattended.
+        #[arg(long)]
+        encrypt: bool,
     },
     /// Generate node and admin keys for N departments and a genesis file naming them (zh/en).
     #[command(
@@ -329,9 +338,14 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
 /// Runs one command.
 pub async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
     match cmd {
-        Cmd::Keygen { out } => {
+        Cmd::Keygen { out, encrypt } => {
             let key = SecretKey::generate(&mut rand::rngs::OsRng);
-            KeyFile::new(&key).write(&out)?;
+            let file = if encrypt {
+                KeyFile::sealed_from_sources(&key, "the new key")?
+            } else {
+                KeyFile::new(&key)
+            };
+            file.write(&out)?;
             println!("{}", serde_json::to_string(&key.public_key())?);
             Ok(())
         }

@@ -9,6 +9,9 @@ use clap::Parser as _;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     certledger_node::logging::init(cli.log_format);
+    if let Some(file) = cli.passphrase_file.clone() {
+        certledger_node::keyfile::set_passphrase_file(file);
+    }
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

@@ -48,6 +48,8 @@ impl Out {
 async fn cli(args: &[&str]) -> Out {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_certledger-node"))
         .args(args)
+        // New issuer keys are sealed under this passphrase.
+        .env("CERTLEDGER_KEY_PASSPHRASE", "issuer test passphrase")
         .output()
         .await
         .unwrap();

@@ -345,7 +345,9 @@ fn new_key_file(path: &std::path::Path) -> anyhow::Result<SecretKey> {
         return Err(input(format!("{} exists; refusing to overwrite a key", path.display())));
     }
     let key = SecretKey::generate(&mut rand::rngs::OsRng);
-    KeyFile::new(&key).write(path)?;
+    KeyFile::sealed_from_sources(&key, "the new issuer key")
+        .and_then(|f| f.write(path))
+        .map_err(|e| input(format!("{e:#}")))?;
     Ok(key)
 }
 
