@@ -16,6 +16,10 @@ NODE="$CARGO_TARGET_DIR/debug/certledger-node"
 WALLET="$CARGO_TARGET_DIR/debug/certledger-wallet"
 [ -x "$NODE" ] && [ -x "$WALLET" ] || cargo build --locked -q -p certledger-node -p certledger-wallet
 WORK="$(mktemp -d)"
+# Admin and issuer key files are sealed under a passphrase; every tool below reads it from here.
+printf 'e2e key passphrase\n' >"$WORK/key-passphrase"
+chmod 600 "$WORK/key-passphrase"
+export CERTLEDGER_KEY_PASSPHRASE_FILE="$WORK/key-passphrase"
 OUT="$WORK/out"
 mkdir -p "$OUT"
 DEVNET_PID=
