@@ -162,6 +162,13 @@ impl KeyFile {
         write_new_private(path, text.as_bytes())
     }
 
+    /// The public key a key file names, without its secret (so without a passphrase).
+    pub fn public_key_of(path: &Path) -> anyhow::Result<PublicKey> {
+        let text = read_small(path)?;
+        let f: KeyFile = serde_json::from_str(&text).context("parsing key file")?;
+        Ok(f.public_key)
+    }
+
     /// Loads a key file, plain or sealed (then the passphrase comes from the configured
     /// sources).
     pub fn load(path: &Path) -> anyhow::Result<SecretKey> {

@@ -1074,6 +1074,75 @@ mod tests {
         assert_eq!(s.block(3).expect("get"), None);
     }
 
+    /// Bench, not a test (run with `--ignored --nocapture`): the per-item cost of an audit
+    /// answer, the old way (decode the item's whole block) and the new (read its indexed leaf),
+    /// for 100 items in one 3 MB block. Prints JSON; asserts nothing about time.
+    #[test]
+    #[ignore = "bench: prints figures"]
+    fn bench_audit_leaf_reads() {
+        use certledger_core::ledger::AnchorIssuance;
+        let key = SecretKey::from_seed(&[1; 32]);
+        let anchors: Vec<Vec<u8>> = (0..100u8)
+            .map(|i| {
+                SignedEntry::sign(
+                    &key,
+                    "c",
+                    EntryBody::AnchorIssuance(AnchorIssuance {
+                        credential_id: [i; 32],
+                        type_id: "t".into(),
+                        commitment: [0; 32],
+                        nonce: [i; 16],
+                    }),
+                )
+                .to_bytes()
+            })
+            .collect();
+        let filler = |n: usize| {
+            SignedEntry::sign(
+                &key,
+                "c",
+                EntryBody::RegisterType(RegisterType {
+                    type_id: format!("t{n}"),
+                    name_zh: "类".into(),
+                    name_en: "x".repeat(1500),
+                    claims: vec![],
+                    validity_s: 1,
+                    holder_binding: false,
+                }),
+            )
+            .to_bytes()
+        };
+        let mut entries = anchors;
+        entries.extend((0..1900).map(filler));
+        let n = entries.len() as u64;
+        let b = block(1, entries, n);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = SledStore::open(dir.path()).expect("open");
+        s.put_decided(&b, &cert(&b), None).expect("put");
+        let block_bytes = s.block_bytes(1).expect("bytes").map_or(0, |v| v.len());
+        let t = std::time::Instant::now();
+        for i in 0..100usize {
+            let blk = s.block(1).expect("block").expect("stored");
+            let entry = SignedEntry::from_bytes_checked(&blk.entries[i]).expect("entry");
+            let _ = LogLeaf { height: 1, time: blk.header.time, entry }.to_bytes();
+        }
+        let old = t.elapsed();
+        let t = std::time::Instant::now();
+        for i in 0..100u64 {
+            assert!(s.audit_leaf(i).expect("leaf").is_some());
+        }
+        let new = t.elapsed();
+        println!(
+            "{}",
+            serde_json::json!({
+                "items": 100,
+                "block_bytes": block_bytes,
+                "decode_whole_block_ms": old.as_secs_f64() * 1e3,
+                "indexed_leaf_ms": new.as_secs_f64() * 1e3,
+            })
+        );
+    }
+
     #[test]
     fn the_audit_index_follows_departments_and_credentials_and_is_backfilled() {
         use certledger_core::ledger::{

@@ -391,9 +391,11 @@ pub async fn run_issuer(cmd: IssuerCmd) -> anyhow::Result<()> {
             let node = c.node.client()?;
             let admin = load_key(&c.admin_key)?;
             let old = parse_public_key(&c.old_key)?;
+            let new = new_key_file(&c.new_key_out)?;
+            // Relative times count from after the (passphrase-derived) key work.
+            let now = now_s();
             let retire_at = parse_time(&c.retire_old_at, now)?;
             let valid_until = c.valid_until.as_deref().map(|t| parse_time(t, now)).transpose()?;
-            let new = new_key_file(&c.new_key_out)?;
             let r = issuer::rotate(
                 &node,
                 &issuer::RotateArgs {
