@@ -1076,7 +1076,7 @@ mod tests {
 
     /// Bench, not a test (run with `--ignored --nocapture`): the per-item cost of an audit
     /// answer, the old way (decode the item's whole block) and the new (read its indexed leaf),
-    /// for 100 items in one 3 MB block. Prints JSON; asserts nothing about time.
+    /// for 100 items in one full block (2,000 entries). Prints JSON; asserts nothing about time.
     #[test]
     #[ignore = "bench: prints figures"]
     fn bench_audit_leaf_reads() {
@@ -1103,8 +1103,8 @@ mod tests {
                 "c",
                 EntryBody::RegisterType(RegisterType {
                     type_id: format!("t{n}"),
-                    name_zh: "类".into(),
-                    name_en: "x".repeat(1500),
+                    name_zh: "类".repeat(80),
+                    name_en: "x".repeat(250),
                     claims: vec![],
                     validity_s: 1,
                     holder_binding: false,
