@@ -171,12 +171,15 @@ fn annotate(mut v: Value, row: &AuditRow) -> Value {
     v
 }
 
+/// Rows with their leaves.
+type Found<'r> = Vec<(&'r AuditRow, ToProve)>;
+
 /// The rows' leaves up to the first one past the checkpoint; whether one was held back.
 fn leaves_of<'r>(
     node: &NodeHandle,
     cp: &Checkpoint,
     rows: impl Iterator<Item = &'r AuditRow>,
-) -> Result<(Vec<(&'r AuditRow, ToProve)>, bool), AuditError> {
+) -> Result<(Found<'r>, bool), AuditError> {
     let mut out = Vec::new();
     for row in rows {
         match to_prove(node, cp, &row.location)? {
