@@ -449,9 +449,10 @@ case_rotate() {
 }
 
 case_governance() {
+  # The delay leaves room for four passphrase-sealed admin keys to be opened (Argon2id each).
   local net="$WORK/net" eff
   run gov-propose "$NODE" gov propose --node "${N[0]}" --genesis "$net/genesis.json" \
-    --add "$net/keys/dept-4.department.json" --delay 6 --out "$WORK/change.json" || return
+    --add "$net/keys/dept-4.department.json" --delay 20 --out "$WORK/change.json" || return
   local i
   for i in 0 1 2; do
     run "gov-approve-$i" "$NODE" gov approve "$WORK/change.json" --admin-key "$net/keys/dept-$i.admin.key.json" || return
