@@ -158,19 +158,21 @@ impl ReplayGuard {
     }
 }
 
-/// Checks a peer request to `me` at `path`: the header's signature over the body by one of
-/// `members`, within the window of `now`, not seen before. Returns the sender's key.
-#[allow(clippy::too_many_arguments)]
-pub fn check_peer_request(
+/// A peer request's header, checked for form, time and membership: what can be decided
+/// before the body is read.
+pub struct PeerClaim {
+    key: PublicKey,
+    time: u64,
+    sig: Signature,
+}
+
+/// Checks the [`PEER_AUTH_HEADER`]: well formed, within the window of `now`, by one of
+/// `members`. The signature over the body is checked by [`PeerClaim::verify_body`].
+pub fn check_peer_header(
     headers: &HeaderMap,
-    chain_id: &str,
-    me: &PublicKey,
     members: &[PublicKey],
     now: u64,
-    path: &str,
-    body: &[u8],
-    seen: &ReplayGuard,
-) -> Result<PublicKey, PeerAuthError> {
+) -> Result<PeerClaim, PeerAuthError> {
     let value = headers.get(PEER_AUTH_HEADER).ok_or(PeerAuthError::Missing)?;
     let value = value.to_str().map_err(|_| PeerAuthError::Malformed)?;
     let mut parts = value.splitn(3, '.');
@@ -187,11 +189,44 @@ pub fn check_peer_request(
     if !members.contains(&key) {
         return Err(PeerAuthError::NotMember);
     }
-    let sig = Signature(sig);
-    key.verify(ns::PEER_REQUEST, &peer_request_bytes(chain_id, me, time, path, body), &sig)
-        .map_err(|_| PeerAuthError::BadSignature)?;
-    seen.remember(time, &sig, now)?;
-    Ok(key)
+    Ok(PeerClaim { key, time, sig: Signature(sig) })
+}
+
+impl PeerClaim {
+    /// Checks the signature over this request to `me` at `path` with `body`, and that it was
+    /// not seen before. Returns the sender's key.
+    pub fn verify_body(
+        &self,
+        chain_id: &str,
+        me: &PublicKey,
+        path: &str,
+        body: &[u8],
+        seen: &ReplayGuard,
+        now: u64,
+    ) -> Result<PublicKey, PeerAuthError> {
+        let bytes = peer_request_bytes(chain_id, me, self.time, path, body);
+        self.key
+            .verify(ns::PEER_REQUEST, &bytes, &self.sig)
+            .map_err(|_| PeerAuthError::BadSignature)?;
+        seen.remember(self.time, &self.sig, now)?;
+        Ok(self.key)
+    }
+}
+
+/// Checks a whole peer request to `me` at `path` ([`check_peer_header`], then
+/// [`PeerClaim::verify_body`]).
+#[allow(clippy::too_many_arguments)]
+pub fn check_peer_request(
+    headers: &HeaderMap,
+    chain_id: &str,
+    me: &PublicKey,
+    members: &[PublicKey],
+    now: u64,
+    path: &str,
+    body: &[u8],
+    seen: &ReplayGuard,
+) -> Result<PublicKey, PeerAuthError> {
+    check_peer_header(headers, members, now)?.verify_body(chain_id, me, path, body, seen, now)
 }
 
 fn decode_fixed<const N: usize>(s: &str) -> Option<[u8; N]> {
@@ -317,27 +352,35 @@ struct Batch {
 pub async fn post_forwarded(
     State(node): State<Arc<NodeHandle>>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> Response {
     let members: Vec<PublicKey> = {
         let s = node.lock();
         let next = s.last_header.as_ref().map_or(0, |h| h.height).saturating_add(1);
         s.ledger.validators_at(next).iter().map(|d| d.node_key).collect()
     };
-    let me = node.key.public_key();
-    if let Err(e) = check_peer_request(
-        &headers,
-        &node.chain_id,
-        &me,
-        &members,
-        now_s(),
-        FORWARD_PATH,
-        &body,
-        &node.peer_replay,
-    ) {
+    let refuse = |e: PeerAuthError| {
         let code = if e == PeerAuthError::NotMember { "forbidden" } else { "unauthorized" };
-        return (e.status(), Json(json!({ "error": code, "message": e.to_string() })))
+        (e.status(), Json(json!({ "error": code, "message": e.to_string() }))).into_response()
+    };
+    let now = now_s();
+    // Header, time and membership first: a stranger's body is never read.
+    let claim = match check_peer_header(&headers, &members, now) {
+        Ok(c) => c,
+        Err(e) => return refuse(e),
+    };
+    let Ok(body) = axum::body::to_bytes(body, MAX_FORWARD_BODY).await else {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Json(json!({ "error": "too_large", "message": "forwarded batch over its limit" })),
+        )
             .into_response();
+    };
+    let me = node.key.public_key();
+    if let Err(e) =
+        claim.verify_body(&node.chain_id, &me, FORWARD_PATH, &body, &node.peer_replay, now)
+    {
+        return refuse(e);
     }
     let Ok(batch) = serde_json::from_slice::<Batch>(&body) else {
         return bad("body must be JSON {\"entries\": [\"<base64url>\", ...]}");
@@ -510,7 +553,7 @@ mod tests {
         };
         let node = open_node(&cfg).expect("open");
         let post = |h: HeaderMap, body: &'static [u8]| {
-            post_forwarded(State(node.clone()), h, axum::body::Bytes::from_static(body))
+            post_forwarded(State(node.clone()), h, axum::body::Body::from(body))
         };
         // Not even JSON: refused for the missing signature, not as malformed (on the old code
         // anyone's batch was parsed and queued).
@@ -525,6 +568,17 @@ mod tests {
         let good = sign_peer_request(&peer, CHAIN, &me.public_key(), now, FORWARD_PATH, body);
         assert_eq!(post(headers(&good), body).await.status(), StatusCode::OK);
         assert_eq!(post(headers(&good), body).await.status(), StatusCode::UNAUTHORIZED);
+        // Over the body limit: a stranger or an unsigned post is refused on its header (the
+        // body is not read); only a member's oversized body gets as far as the limit.
+        let huge = || axum::body::Body::from(vec![b' '; MAX_FORWARD_BODY + 1]);
+        let big = sign_peer_request(&outsider, CHAIN, &me.public_key(), now, FORWARD_PATH, b"");
+        let r = post_forwarded(State(node.clone()), headers(&big), huge()).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let r = post_forwarded(State(node.clone()), HeaderMap::new(), huge()).await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let member = sign_peer_request(&peer, CHAIN, &me.public_key(), now, FORWARD_PATH, b"");
+        let r = post_forwarded(State(node.clone()), headers(&member), huge()).await;
+        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
         let tampered: &'static [u8] = br#"{"entries":["AAAA"]}"#;
         let good2 = sign_peer_request(&peer, CHAIN, &me.public_key(), now + 1, FORWARD_PATH, body);
         assert_eq!(post(headers(&good2), tampered).await.status(), StatusCode::UNAUTHORIZED);
