@@ -305,14 +305,24 @@ pub async fn forward_loop(node: Arc<NodeHandle>) {
                     .header(PEER_AUTH_HEADER, auth)
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(body.clone());
+                let base = base.clone();
                 sends.spawn(async move {
-                    let _ = request.send().await;
+                    let refused = request
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status() == reqwest::StatusCode::UNAUTHORIZED);
+                    // Perhaps signed for a key the peer no longer has: ask it again.
+                    refused.then_some(base)
                 });
             }
         }
         // Bounded by the client timeout; a peer that is down only loses this copy (it gets
         // the entries with the block that commits them).
-        while sends.join_next().await.is_some() {}
+        while let Some(done) = sends.join_next().await {
+            if let Ok(Some(base)) = done {
+                keys.remove(&base);
+            }
+        }
     }
 }
 
