@@ -18,6 +18,10 @@ NODE="$CARGO_TARGET_DIR/debug/certledger-node"
 WALLET="$CARGO_TARGET_DIR/debug/certledger-wallet"
 [ -x "$NODE" ] && [ -x "$WALLET" ] || cargo build --locked -q -p certledger-node -p certledger-wallet
 WORK="$(mktemp -d)"
+# Admin and issuer key files are sealed under a passphrase; every tool below reads it from here.
+printf 'e2e key passphrase\n' >"$WORK/key-passphrase"
+chmod 600 "$WORK/key-passphrase"
+export CERTLEDGER_KEY_PASSPHRASE_FILE="$WORK/key-passphrase"
 OUT="$WORK/out"
 mkdir -p "$OUT"
 DEVNET_PID=
@@ -547,9 +551,10 @@ case_rotate() {
 }
 
 case_governance() {
+  # The delay leaves room for four passphrase-sealed admin keys to be opened (Argon2id each).
   local net="$WORK/net" eff
   run gov-propose "$NODE" gov propose --node "${N[0]}" --genesis "$net/genesis.json" \
-    --add "$net/keys/dept-4.department.json" --delay 6 --out "$WORK/change.json" || return
+    --add "$net/keys/dept-4.department.json" --delay 20 --out "$WORK/change.json" || return
   local i
   for i in 0 1 2; do
     run "gov-approve-$i" "$NODE" gov approve "$WORK/change.json" --admin-key "$net/keys/dept-$i.admin.key.json" || return

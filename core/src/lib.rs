@@ -33,6 +33,7 @@ pub mod credential_file;
 pub mod didkey;
 pub mod issuance;
 pub mod jcs;
+pub mod keyseal;
 pub mod ledger;
 pub mod ledger_store;
 pub mod lightclient;

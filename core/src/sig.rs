@@ -54,6 +54,8 @@ pub mod ns {
     pub const PSEUDONYM: Namespace = Namespace("certledger/v1/pseudonym");
     /// A verifier's presentation request, signed by its registered key.
     pub const VERIFIER_REQUEST: Namespace = Namespace("certledger/v1/verifier-request");
+    /// A node-to-node HTTP request (forwarded entries), bound to the receiving node.
+    pub const PEER_REQUEST: Namespace = Namespace("certledger/v1/peer-request");
 
     /// All namespaces, for documentation and uniqueness tests.
     pub const ALL: &[Namespace] = &[
@@ -65,6 +67,7 @@ pub mod ns {
         PEER_BINDING,
         PSEUDONYM,
         VERIFIER_REQUEST,
+        PEER_REQUEST,
     ];
 }
 

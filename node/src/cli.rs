@@ -25,6 +25,10 @@ pub struct Cli {
     /// CA certificate(s), PEM, that the tools trust for `https://` node URLs (no other roots).
     #[arg(long, global = true, env = "CERTLEDGER_CA", value_name = "PEM")]
     pub ca: Option<PathBuf>,
+    /// A file whose first line is the passphrase of sealed admin and issuer key files (else
+    /// CERTLEDGER_KEY_PASSPHRASE_FILE, CERTLEDGER_KEY_PASSPHRASE, or a prompt at a terminal).
+    #[arg(long, global = true)]
+    pub passphrase_file: Option<PathBuf>,
     #[command(subcommand)]
     /// The command.
     pub command: Cmd,
@@ -36,9 +40,14 @@ pub enum Cmd {
     /// Generate a department Ed25519 key file.
     #[command(after_help = "Example:\n  certledger-node keygen --out dept.key.json")]
     Keygen {
-        /// Where to write the key file (mode 0600).
+        /// Where to write the key file (created with mode 0600; an existing file is never
+        /// overwritten).
         #[arg(long)]
         out: PathBuf,
+        /// Seal the key under a passphrase (admin and issuer keys); node keys stay plain so
+        /// the node starts unattended.
+        #[arg(long)]
+        encrypt: bool,
     },
     /// Generate node and admin keys for N departments and a genesis file naming them (zh/en).
     #[command(
@@ -335,9 +344,14 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
 /// Runs one command.
 pub async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
     match cmd {
-        Cmd::Keygen { out } => {
+        Cmd::Keygen { out, encrypt } => {
             let key = SecretKey::generate(&mut rand::rngs::OsRng);
-            KeyFile::new(&key).write(&out)?;
+            let file = if encrypt {
+                KeyFile::sealed_from_sources(&key, "the new key")?
+            } else {
+                KeyFile::new(&key)
+            };
+            file.write(&out)?;
             println!("{}", serde_json::to_string(&key.public_key())?);
             Ok(())
         }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use certledger_core::sig::{PublicKey, SecretKey};
+use certledger_core::sig::PublicKey;
 use malachitebft_app_channel::app::config::{
     ConsensusConfig, NodeConfig, P2pConfig, ValueSyncConfig,
 };
@@ -115,49 +115,9 @@ impl Genesis {
     }
 }
 
-/// The department key file.
-#[derive(Serialize, Deserialize)]
-pub struct KeyFile {
-    /// The Ed25519 public key (base64url), for humans.
-    pub public_key: PublicKey,
-    /// The 32-byte seed, hex.
-    pub seed_hex: String,
-}
-
-impl KeyFile {
-    /// Wraps a key.
-    pub fn new(key: &SecretKey) -> Self {
-        Self { public_key: key.public_key(), seed_hex: hex::encode(key.seed()) }
-    }
-
-    /// Writes the file with mode 0600.
-    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
-        let text = serde_json::to_string_pretty(self)?;
-        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-        }
-        Ok(())
-    }
-
-    /// Loads a key file.
-    pub fn load(path: &Path) -> anyhow::Result<SecretKey> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let f: KeyFile = serde_json::from_str(&text).context("parsing key file")?;
-        let seed: [u8; 32] = hex::decode(&f.seed_hex)
-            .context("seed is not hex")?
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("seed must be 32 bytes"))?;
-        let key = SecretKey::from_seed(&seed);
-        if key.public_key() != f.public_key {
-            bail!("key file public key does not match its seed");
-        }
-        Ok(key)
-    }
-}
+/// Key files live in [`crate::keyfile`] (0600 from the first byte, atomic, never overwritten,
+/// admin and issuer keys sealed under a passphrase).
+pub use crate::keyfile::KeyFile;
 
 /// `node.toml`.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -13,6 +13,7 @@
 pub mod cli;
 pub mod config;
 pub mod ids;
+pub mod keyfile;
 pub mod logging;
 pub mod server;
 pub mod signal;

@@ -10,6 +10,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     certledger_node::logging::init(cli.log_format);
     certledger_node::tools::client::set_ca(cli.ca);
+    if let Some(file) = cli.passphrase_file.clone() {
+        certledger_node::keyfile::set_passphrase_file(file);
+    }
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

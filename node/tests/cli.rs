@@ -14,6 +14,7 @@ fn genesis_keygen_and_peer_id() {
     let out = bin()
         .args(["genesis", "--departments", "3", "--chain-id", "cli-test", "--out"])
         .arg(dir.path())
+        .env("CERTLEDGER_KEY_PASSPHRASE", "genesis passphrase")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -41,6 +42,61 @@ fn genesis_keygen_and_peer_id() {
         assert_eq!(std::fs::metadata(&k).unwrap().permissions().mode() & 0o777, 0o600);
     }
     assert!(certledger_node::config::KeyFile::load(&k).is_ok());
+
+    // Admin keys are sealed: no seed in the file, the right passphrase opens them, a wrong one
+    // is refused with a clear zh/en error.
+    let admin = dir.path().join("keys").join("dept-0.admin.key.json");
+    let text = std::fs::read_to_string(&admin).unwrap();
+    assert!(text.contains("\"sealed\"") && !text.contains("seed_hex"), "{text}");
+    let pass = |p: &'static str| move || Ok(zeroize::Zeroizing::new(p.to_owned()));
+    let opened =
+        certledger_node::config::KeyFile::load_with(&admin, pass("genesis passphrase")).unwrap();
+    assert_eq!(g.departments[0].admin_keys, vec![opened.public_key()]);
+    let err = certledger_node::config::KeyFile::load_with(&admin, pass("wrong")).unwrap_err();
+    assert!(err.to_string().contains("wrong passphrase") && err.to_string().contains("口令错误"));
+    let pf = dir.path().join("pass.txt");
+    std::fs::write(&pf, "wrong\n").unwrap();
+    let out = bin()
+        .arg("peer-id")
+        .arg("--key")
+        .arg(&admin)
+        .arg("--passphrase-file")
+        .arg(&pf)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("口令错误"));
+    // Without any passphrase source (and no terminal) a sealed key is refused, not guessed.
+    let out = bin().arg("peer-id").arg("--key").arg(&admin).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no passphrase"));
+}
+
+#[cfg(unix)]
+#[test]
+fn keygen_creates_0600_under_umask_0_and_never_overwrites() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let k = dir.path().join("k.json");
+    let keygen = |path: &std::path::Path| {
+        Command::new("sh")
+            .arg("-c")
+            .arg("umask 0; exec \"$0\" keygen --out \"$1\"")
+            .arg(env!("CARGO_BIN_EXE_certledger-node"))
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    let first = keygen(&k);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(std::fs::metadata(&k).unwrap().permissions().mode() & 0o777, 0o600);
+    // Only the key file: the temporary file is gone.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    let before = std::fs::read(&k).unwrap();
+    let again = keygen(&k);
+    assert!(!again.status.success(), "keygen overwrote an existing key");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("refusing to overwrite"));
+    assert_eq!(std::fs::read(&k).unwrap(), before);
 }
 
 #[test]
@@ -93,6 +149,7 @@ fn log_format_json_writes_one_json_object_per_line() {
     let out = bin()
         .args(["genesis", "--departments", "1", "--chain-id", "log-test", "--out"])
         .arg(dir.path())
+        .env("CERTLEDGER_KEY_PASSPHRASE", "log test")
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -45,9 +45,14 @@ impl Out {
     }
 }
 
+/// The passphrase new issuer keys are sealed under.
+const PASSPHRASE: &str = "issuer test passphrase";
+
 async fn cli(args: &[&str]) -> Out {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_certledger-node"))
         .args(args)
+        // New issuer keys are sealed under this passphrase.
+        .env("CERTLEDGER_KEY_PASSPHRASE", PASSPHRASE)
         .output()
         .await
         .unwrap();
@@ -105,7 +110,9 @@ impl World {
         .await
         .ok();
         assert!(out.json()["committed"]["height"].as_u64().unwrap() >= 1);
-        KeyFile::load(&key_file).unwrap()
+        // Sealed under the passphrase `cli` passes.
+        KeyFile::load_with(&key_file, || Ok(zeroize::Zeroizing::new(PASSPHRASE.to_owned())))
+            .unwrap()
     }
 
     /// `issue`; returns the credential file.
@@ -807,6 +814,7 @@ async fn batch_issuance_resumes_without_issuing_twice() {
     // First run: killed (SIGKILL) once some rows are done and before all are.
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_certledger-node"))
         .args(args)
+        .env("CERTLEDGER_KEY_PASSPHRASE", PASSPHRASE)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

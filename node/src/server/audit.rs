@@ -25,6 +25,7 @@ use certledger_core::api::{self, AuditIssuer, AuditPage, CheckpointNote, ProvenL
 use certledger_core::codec::Encode as _;
 use certledger_core::ledger::{LogLeaf, SignedEntry};
 use certledger_core::merkle;
+use certledger_core::note::{self, Note};
 use serde::Deserialize;
 
 use crate::ids;
@@ -84,15 +85,23 @@ struct Checkpoint {
     log_size: u64,
 }
 
+/// The newest cosigned checkpoint; its log size is read from the note itself (no block read).
 fn checkpoint(node: &NodeHandle) -> Result<Checkpoint, AuditError> {
     let (height, note) = node.store.latest_checkpoint()?.ok_or(AuditError::NoCheckpoint)?;
-    let block =
-        node.store.block(height)?.ok_or(AuditError::Unavailable("checkpoint block missing"))?;
-    Ok(Checkpoint { height, note, log_size: block.header.log_size })
+    let log_size = Note::parse(&note)
+        .ok()
+        .and_then(|n| note::Checkpoint::parse(n.text()).ok())
+        .map(|c| c.size)
+        .ok_or(AuditError::Unavailable("stored checkpoint note is malformed"))?;
+    Ok(Checkpoint { height, note, log_size })
 }
 
-/// The canonical log leaf at `loc`, rebuilt from its stored block.
+/// The canonical log leaf at `loc`: from the store's leaf index (written with the block), or
+/// for stores written before it, rebuilt from the stored block.
 fn leaf_at(node: &NodeHandle, loc: &EntryLocation) -> Result<Vec<u8>, AuditError> {
+    if let Some(leaf) = node.store.audit_leaf(loc.log_index)? {
+        return Ok(leaf);
+    }
     let block = node.store.block(loc.height)?.ok_or(AuditError::Unavailable("block missing"))?;
     let bytes = usize::try_from(loc.index_in_block)
         .ok()
@@ -103,45 +112,80 @@ fn leaf_at(node: &NodeHandle, loc: &EntryLocation) -> Result<Vec<u8>, AuditError
     Ok(LogLeaf { height: block.header.height, time: block.header.time, entry }.to_bytes())
 }
 
-/// One proven leaf, or `None` when it is past the checkpoint.
-fn proven(
+/// A leaf to prove at the checkpoint.
+struct ToProve {
+    loc: EntryLocation,
+    leaf: Vec<u8>,
+}
+
+/// The leaf at `loc`, or `None` when it is past the checkpoint.
+fn to_prove(
     node: &NodeHandle,
     cp: &Checkpoint,
     loc: &EntryLocation,
-) -> Result<Option<ProvenLeaf>, AuditError> {
+) -> Result<Option<ToProve>, AuditError> {
     if loc.log_index >= cp.log_size {
         return Ok(None);
     }
-    let leaf = leaf_at(node, loc)?;
-    let proof = node
-        .lock()
-        .ledger
-        .inclusion(loc.log_index, cp.log_size)
-        .ok_or(AuditError::Unavailable("no inclusion proof at the checkpoint size"))?;
-    if merkle::leaf_hash(&leaf) != node.lock().ledger.leaf_hash(loc.log_index).unwrap_or([0; 32]) {
-        return Err(AuditError::Unavailable("rebuilt leaf differs from the log"));
-    }
-    Ok(Some(ProvenLeaf {
-        log_index: loc.log_index,
-        height: loc.height,
-        leaf: URL_SAFE_NO_PAD.encode(&leaf),
-        proof: proof.path.iter().map(hex::encode).collect(),
-    }))
+    Ok(Some(ToProve { loc: *loc, leaf: leaf_at(node, loc)? }))
 }
 
-fn item(
+/// Inclusion proofs of all `leaves` at the checkpoint, under ONE hold of the node lock; each
+/// leaf is checked against the log first.
+fn prove_all(
     node: &NodeHandle,
     cp: &Checkpoint,
-    row: &AuditRow,
-) -> Result<Option<api::AuditItem>, AuditError> {
-    let Some(proven) = proven(node, cp, &row.location)? else { return Ok(None) };
-    Ok(Some(api::AuditItem {
+    leaves: &[&ToProve],
+) -> Result<Vec<ProvenLeaf>, AuditError> {
+    let s = node.lock();
+    leaves
+        .iter()
+        .map(|p| {
+            if s.ledger.leaf_hash(p.loc.log_index) != Some(merkle::leaf_hash(&p.leaf)) {
+                return Err(AuditError::Unavailable("rebuilt leaf differs from the log"));
+            }
+            let proof = s
+                .ledger
+                .inclusion(p.loc.log_index, cp.log_size)
+                .ok_or(AuditError::Unavailable("no inclusion proof at the checkpoint size"))?;
+            Ok(ProvenLeaf {
+                log_index: p.loc.log_index,
+                height: p.loc.height,
+                leaf: URL_SAFE_NO_PAD.encode(&p.leaf),
+                proof: proof.path.iter().map(hex::encode).collect(),
+            })
+        })
+        .collect()
+}
+
+fn annotate(proven: ProvenLeaf, row: &AuditRow) -> api::AuditItem {
+    api::AuditItem {
         proven,
         time: row.time,
         kind: row.kind.as_str().to_owned(),
         issuer_key: URL_SAFE_NO_PAD.encode(row.issuer_key),
         credential_id: row.credential_id.map(|id| URL_SAFE_NO_PAD.encode(id)),
-    }))
+    }
+}
+
+/// Rows with their leaves.
+type Found<'r> = Vec<(&'r AuditRow, ToProve)>;
+
+/// The rows' leaves up to the first one past the checkpoint; whether one was held back.
+fn leaves_of<'r>(
+    node: &NodeHandle,
+    cp: &Checkpoint,
+    rows: impl Iterator<Item = &'r AuditRow>,
+) -> Result<(Found<'r>, bool), AuditError> {
+    let mut out = Vec::new();
+    for row in rows {
+        match to_prove(node, cp, &row.location)? {
+            Some(p) => out.push((row, p)),
+            // Committed after the checkpoint: served once a newer checkpoint covers it.
+            None => return Ok((out, true)),
+        }
+    }
+    Ok((out, false))
 }
 
 fn clamp_limit(limit: Option<usize>) -> usize {
@@ -163,28 +207,33 @@ fn department_answer(
     let limit = clamp_limit(q.limit);
     // One more than asked tells whether there is a next page.
     let rows = node.store.audit_department(department, from, to, after, limit + 1)?;
-    let mut items = Vec::new();
-    let mut issuers: BTreeMap<[u8; 32], AuditIssuer> = BTreeMap::new();
-    let mut held_back = false;
-    for row in rows.iter().take(limit) {
-        let Some(v) = item(node, &cp, row)? else {
-            // Committed after the checkpoint: served once a newer checkpoint covers it.
-            held_back = true;
-            break;
-        };
-        items.push(v);
-        if let std::collections::btree_map::Entry::Vacant(slot) = issuers.entry(row.issuer_key) {
-            if let Some(idx) = node.store.issuer_index(&row.issuer_key)? {
-                if let Some(proven) = proven(node, &cp, &idx.location)? {
-                    slot.insert(AuditIssuer {
-                        proven,
-                        issuer_key: URL_SAFE_NO_PAD.encode(row.issuer_key),
-                        department: idx.department,
-                    });
-                }
+    let (found, held_back) = leaves_of(node, &cp, rows.iter().take(limit))?;
+    // Each issuer key mentioned, with its RegisterIssuer leaf naming the department.
+    let mut registrations: BTreeMap<[u8; 32], (String, ToProve)> = BTreeMap::new();
+    for (row, _) in &found {
+        if registrations.contains_key(&row.issuer_key) {
+            continue;
+        }
+        if let Some(idx) = node.store.issuer_index(&row.issuer_key)? {
+            if let Some(p) = to_prove(node, &cp, &idx.location)? {
+                registrations.insert(row.issuer_key, (idx.department, p));
             }
         }
     }
+    let mut all: Vec<&ToProve> = found.iter().map(|(_, p)| p).collect();
+    all.extend(registrations.values().map(|(_, p)| p));
+    let mut proven = prove_all(node, &cp, &all)?.into_iter();
+    let items: Vec<api::AuditItem> =
+        found.iter().zip(proven.by_ref()).map(|((row, _), v)| annotate(v, row)).collect();
+    let issuers: Vec<AuditIssuer> = registrations
+        .iter()
+        .zip(proven)
+        .map(|((key, (department, _)), proven)| AuditIssuer {
+            proven,
+            issuer_key: URL_SAFE_NO_PAD.encode(key),
+            department: department.clone(),
+        })
+        .collect();
     let last = items.len().checked_sub(1).and_then(|n| rows.get(n));
     let next = if held_back || rows.len() > limit {
         last.map(department_cursor).or(after.map(|(t, i)| format!("{t}.{i}")))
@@ -198,7 +247,7 @@ fn department_answer(
         to: Some(to),
         checkpoint: CheckpointNote { height: cp.height, note: cp.note },
         items,
-        issuers: Some(issuers.into_values().collect()),
+        issuers: Some(issuers),
         next_cursor: next,
         held_back,
     })
@@ -225,15 +274,13 @@ fn credential_answer(
     };
     let limit = clamp_limit(q.limit);
     let rows = node.store.audit_credential(id, after, limit + 1)?;
-    let mut items = Vec::new();
-    let mut held_back = false;
-    for row in rows.iter().take(limit) {
-        let Some(v) = item(node, &cp, row)? else {
-            held_back = true;
-            break;
-        };
-        items.push(v);
-    }
+    let (found, held_back) = leaves_of(node, &cp, rows.iter().take(limit))?;
+    let all: Vec<&ToProve> = found.iter().map(|(_, p)| p).collect();
+    let items: Vec<api::AuditItem> = found
+        .iter()
+        .zip(prove_all(node, &cp, &all)?)
+        .map(|((row, _), v)| annotate(v, row))
+        .collect();
     let last = items.len().checked_sub(1).and_then(|n| rows.get(n));
     let next = if held_back || rows.len() > limit {
         last.map(|r| r.location.log_index.to_string()).or(after.map(|a| a.to_string()))

@@ -28,7 +28,7 @@ use malachitebft_app_channel::{
     AppMsg, Channels, ConsensusContext, EngineBuilder, NetworkContext, NetworkIdentity, NetworkMsg,
     RequestContext, Signer as _, SyncContext, WalContext,
 };
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::config::NodeToml;
 use crate::server::chain::{
@@ -58,12 +58,17 @@ pub const REQUEST_CHANNEL: usize = 100;
 /// When a proposer's candidate block does not execute as a whole, at most this many candidates
 /// are tried one by one (the rest wait for the next block).
 pub const MAX_SALVAGE_CANDIDATES: usize = 64;
+/// Most dry runs one salvage makes (each holds the node lock for one candidate prefix only).
+pub const MAX_SALVAGE_DRY_RUNS: usize = 24;
 /// This node's own checkpoint notes kept in memory (older ones are re-signed on demand).
 pub const KEEP_OWN_CHECKPOINTS: usize = 256;
-/// Proposal parts buffered per future height, and how many future heights are buffered.
-pub const MAX_FUTURE_PARTS: usize = 64;
-/// See [`MAX_FUTURE_PARTS`].
-pub const MAX_FUTURE_HEIGHTS: usize = 8;
+/// Proposal parts buffered per future height (one per round; later rounds wait for a restream).
+pub const MAX_FUTURE_PARTS: usize = 8;
+/// How many heights ahead of the current one parts are buffered for.
+pub const MAX_FUTURE_HEIGHTS: u64 = 4;
+/// Bytes of buffered parts per future height (two full blocks), so at most
+/// `MAX_FUTURE_HEIGHTS * MAX_FUTURE_BYTES` (24 MiB) in all, whatever peers send.
+pub const MAX_FUTURE_BYTES: usize = 2 * MAX_BLOCK_BYTES;
 /// Most decided blocks in one sync response (besides [`MAX_SYNC_RESPONSE_BYTES`]).
 pub const MAX_SYNC_RESPONSE_BLOCKS: u64 = 100;
 
@@ -132,7 +137,7 @@ pub async fn run_consensus(node: Arc<NodeHandle>, cfg: &NodeToml) -> anyhow::Res
         target_time: Duration::from_millis(cfg.block_time_ms),
         current: Height(0),
         undecided: BTreeMap::new(),
-        future_parts: BTreeMap::new(),
+        future_parts: FutureParts::default(),
         commit_failed: false,
         danger_bad_root: cfg.danger_propose_bad_state_root,
         danger_invalid_entry: cfg.danger_invalid_entry()?,
@@ -153,7 +158,7 @@ struct AppLoop {
     /// Proposed values seen or built, by (height, round, id).
     undecided: BTreeMap<(u64, i64, BlockHash), ProposedValue<LedgerContext>>,
     /// Parts for heights we have not reached yet.
-    future_parts: BTreeMap<u64, Vec<ProposalPart>>,
+    future_parts: FutureParts,
     commit_failed: bool,
     danger_bad_root: bool,
     /// Test-only: an entry this proposer adds to every block although it is invalid.
@@ -170,6 +175,129 @@ struct Executed {
     /// The roots of the state it was executed on.
     base: exec::BlockOutcome,
     block: exec::ExecutedBlock,
+}
+
+/// A prefix-compatible subset of `candidates` (in order) with at most `budget` calls of `fits`
+/// (whether the kept entries followed by a chunk execute): a chunk that fits is kept whole, one
+/// that does not is split in halves, a single entry that does not fit is dropped. With `k` bad
+/// entries among `n` that is about `2k log2 n` calls instead of `n`. Returns `(kept, dropped)`;
+/// entries not tried within the budget are in neither (they stay in the mempool).
+fn salvage(
+    candidates: Vec<Vec<u8>>,
+    budget: usize,
+    mut fits: impl FnMut(&[Vec<u8>]) -> bool,
+) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let mut kept: Vec<Vec<u8>> = Vec::new();
+    let mut dropped = Vec::new();
+    let mut rest: std::collections::VecDeque<Vec<Vec<u8>>> = std::collections::VecDeque::new();
+    // The whole list is already known not to fit: start with its halves.
+    let mut all = candidates;
+    let second = all.split_off(all.len() / 2);
+    rest.extend([all, second].into_iter().filter(|c| !c.is_empty()));
+    let mut calls = 0;
+    while let Some(mut chunk) = rest.pop_front() {
+        if calls >= budget {
+            break;
+        }
+        calls += 1;
+        let n = kept.len();
+        kept.append(&mut chunk);
+        if fits(&kept) {
+            continue;
+        }
+        let mut chunk = kept.split_off(n);
+        if chunk.len() == 1 {
+            dropped.append(&mut chunk);
+        } else {
+            let second = chunk.split_off(chunk.len() / 2);
+            rest.push_front(second);
+            rest.push_front(chunk);
+        }
+    }
+    (kept, dropped)
+}
+
+/// Why a part for a future height was not buffered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum FutureRefused {
+    #[error("not a future height, or more than MAX_FUTURE_HEIGHTS ahead")]
+    OutOfRange,
+    #[error("MAX_FUTURE_PARTS parts already buffered for this height")]
+    TooManyParts,
+    #[error("part over the block limits, or MAX_FUTURE_BYTES already buffered for this height")]
+    TooLarge,
+    #[error("proposer signature does not verify")]
+    BadSignature,
+    #[error("proposer is not a validator")]
+    NotAValidator,
+}
+
+/// Approximate memory of one part: its entries plus room for the header and signature.
+fn part_bytes(p: &ProposalPart) -> usize {
+    p.block.entries.iter().map(|e| e.len() + 24).sum::<usize>() + 512
+}
+
+/// Proposal parts for heights this node has not reached yet, bounded before anything is stored:
+/// heights at most [`MAX_FUTURE_HEIGHTS`] ahead, [`MAX_FUTURE_PARTS`] parts and
+/// [`MAX_FUTURE_BYTES`] per height, and only parts signed by a current validator.
+#[derive(Default)]
+struct FutureParts {
+    /// Height -> (bytes held, parts).
+    by_height: BTreeMap<u64, (usize, Vec<ProposalPart>)>,
+}
+
+impl FutureParts {
+    /// Buffers `part` for later if every bound holds; `current` is the height being decided,
+    /// `validators` the set parts must be signed by. Nothing is inserted on refusal.
+    fn offer(
+        &mut self,
+        current: u64,
+        part: ProposalPart,
+        ctx: &LedgerContext,
+        validators: &ValidatorSet,
+    ) -> Result<(), FutureRefused> {
+        let h = part.height.0;
+        if h <= current || h - current > MAX_FUTURE_HEIGHTS {
+            return Err(FutureRefused::OutOfRange);
+        }
+        let size = part_bytes(&part);
+        let (held, parts) = self.by_height.get(&h).map(|(b, p)| (*b, p.len())).unwrap_or((0, 0));
+        if parts >= MAX_FUTURE_PARTS {
+            return Err(FutureRefused::TooManyParts);
+        }
+        if part.block.entries.len() > MAX_BLOCK_ENTRIES
+            || size > MAX_BLOCK_BYTES + 1024 * 1024
+            || held.saturating_add(size) > MAX_FUTURE_BYTES
+        {
+            return Err(FutureRefused::TooLarge);
+        }
+        if !validators.contains(&part.proposer) {
+            return Err(FutureRefused::NotAValidator);
+        }
+        if !part.verify(ctx) {
+            return Err(FutureRefused::BadSignature);
+        }
+        let slot = self.by_height.entry(h).or_default();
+        slot.0 += size;
+        slot.1.push(part);
+        Ok(())
+    }
+
+    /// Takes the parts buffered for `height`.
+    fn take(&mut self, height: u64) -> Vec<ProposalPart> {
+        self.by_height.remove(&height).map(|(_, p)| p).unwrap_or_default()
+    }
+
+    /// Drops the parts of heights up to `height`.
+    fn drop_up_to(&mut self, height: u64) {
+        self.by_height.retain(|h, _| *h > height);
+    }
+
+    /// Bytes held in all.
+    #[cfg(test)]
+    fn bytes(&self) -> usize {
+        self.by_height.values().map(|(b, _)| *b).sum()
+    }
 }
 
 /// Most executed proposals kept at once (a Byzantine proposer cannot make a node hold more).
@@ -299,16 +427,17 @@ impl AppLoop {
         let (entries, executed) = match s.ledger.execute(height.0, time, &candidates) {
             Ok(done) => (candidates, Some(done)),
             Err(_) => {
-                let mut kept: Vec<Vec<u8>> = Vec::new();
-                let mut dropped = Vec::new();
-                for c in candidates.into_iter().take(MAX_SALVAGE_CANDIDATES) {
-                    kept.push(c);
-                    if s.ledger.dry_run(height.0, time, &kept).is_err() {
-                        if let Some(bad) = kept.pop() {
-                            dropped.extend(exec::entry_id(&bad));
-                        }
-                    }
-                }
+                // Only this loop changes the ledger, so the lock can be released between dry
+                // runs: API requests and cosigning are not held up by the salvage.
+                drop(s);
+                let mut candidates = candidates;
+                candidates.truncate(MAX_SALVAGE_CANDIDATES);
+                let (kept, dropped) = salvage(candidates, MAX_SALVAGE_DRY_RUNS, |prefix| {
+                    self.node.lock().ledger.dry_run(height.0, time, prefix).is_ok()
+                });
+                let dropped: Vec<EntryId> =
+                    dropped.iter().filter_map(|b| exec::entry_id(b)).collect();
+                s = self.node.lock();
                 s.mempool.remove_committed(&dropped);
                 match s.ledger.execute(height.0, time, &kept) {
                     Ok(done) => (kept, Some(done)),
@@ -530,7 +659,7 @@ impl AppLoop {
             }
         }
         self.undecided.retain(|(hh, _, _), _| *hh > h);
-        self.future_parts.retain(|hh, _| *hh > h);
+        self.future_parts.drop_up_to(h);
         info!(height = h, entries = ids.len(), log_size = out.log_size, "committed block");
         Ok(Ok(()))
     }
@@ -549,10 +678,8 @@ impl AppLoop {
             }
             AppMsg::StartedRound { height, round, reply_value, .. } => {
                 self.current = height;
-                if let Some(parts) = self.future_parts.remove(&height.0) {
-                    for p in parts {
-                        self.accept_part(p);
-                    }
+                for p in self.future_parts.take(height.0) {
+                    self.accept_part(p);
                 }
                 let values: Vec<_> = self
                     .undecided
@@ -631,10 +758,14 @@ impl AppLoop {
                     StreamContent::Fin => None,
                     StreamContent::Data(p) => {
                         if p.height.0 > self.current.0 {
-                            let heights = self.future_parts.len();
-                            let q = self.future_parts.entry(p.height.0).or_default();
-                            if q.len() < MAX_FUTURE_PARTS && heights <= MAX_FUTURE_HEIGHTS {
-                                q.push(p);
+                            // The current set: a part for a height after a governance change
+                            // by a new member waits for its restream instead.
+                            let set = self.node.validator_set_at(self.current.0);
+                            let h = p.height;
+                            if let Err(e) =
+                                self.future_parts.offer(self.current.0, p, &self.ctx, &set)
+                            {
+                                debug!(height = %h, error = %e, "future proposal part not kept");
                             }
                             None
                         } else if p.height.0 < self.current.0 {
@@ -722,5 +853,132 @@ impl AppLoop {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(
+        key: &SecretKey,
+        ctx: &LedgerContext,
+        height: u64,
+        round: u32,
+        fill: usize,
+    ) -> ProposalPart {
+        let header = BlockHeader {
+            chain_id: "parts-test".into(),
+            height,
+            prev_block_hash: [0; 32],
+            time: u64::from(round),
+            proposer: key.public_key().0,
+            entries_root: [0; 32],
+            log_size: 0,
+            log_root: [0; 32],
+            state_root: [0; 32],
+            validators_hash: [0; 32],
+            next_validators_hash: [0; 32],
+        };
+        let entries = if fill == 0 { vec![] } else { vec![vec![7u8; fill]] };
+        let block = Block { header, entries };
+        ProposalPart::new_signed(ctx, key, Height(height), Round::new(round), Round::Nil, block)
+    }
+
+    fn setup() -> (LedgerContext, SecretKey, ValidatorSet) {
+        let ctx = LedgerContext::new("parts-test");
+        let key = SecretKey::from_seed(&[3; 32]);
+        let set = ValidatorSet::new([key.public_key()]);
+        (ctx, key, set)
+    }
+
+    #[test]
+    fn salvage_is_bounded_and_keeps_a_compatible_subset() {
+        // 64 candidates, entries 10 and 40 conflict with what precedes them.
+        let candidates: Vec<Vec<u8>> = (0..64u8).map(|i| vec![i]).collect();
+        let mut calls = 0;
+        let (kept, dropped) = salvage(candidates.clone(), MAX_SALVAGE_DRY_RUNS, |p| {
+            calls += 1;
+            !p.iter().any(|e| e[0] == 10 || e[0] == 40)
+        });
+        assert_eq!(dropped, vec![vec![10], vec![40]]);
+        assert_eq!(kept.len(), 62);
+        // The old one-by-one salvage made 64 dry runs of growing prefixes.
+        assert!(calls <= MAX_SALVAGE_DRY_RUNS, "{calls} dry runs");
+        const { assert!(MAX_SALVAGE_DRY_RUNS < MAX_SALVAGE_CANDIDATES) };
+        // Everything bad: the budget caps the work, nothing untried is dropped.
+        let mut calls = 0;
+        let (kept, dropped) = salvage(candidates, 5, |_| {
+            calls += 1;
+            false
+        });
+        assert_eq!(calls, 5);
+        assert!(kept.is_empty() && dropped.len() < 5);
+    }
+
+    #[test]
+    fn far_future_heights_are_refused_before_anything_is_stored() {
+        let (ctx, key, set) = setup();
+        let mut fp = FutureParts::default();
+        // On the old code every new height got an (empty) entry, without bound.
+        for h in 10 + MAX_FUTURE_HEIGHTS + 1..10 + MAX_FUTURE_HEIGHTS + 1000 {
+            assert_eq!(
+                fp.offer(10, part(&key, &ctx, h, 0, 0), &ctx, &set),
+                Err(FutureRefused::OutOfRange)
+            );
+        }
+        assert_eq!(
+            fp.offer(10, part(&key, &ctx, 10, 0, 0), &ctx, &set),
+            Err(FutureRefused::OutOfRange)
+        );
+        assert!(fp.by_height.is_empty());
+        for h in 11..=10 + MAX_FUTURE_HEIGHTS {
+            assert_eq!(fp.offer(10, part(&key, &ctx, h, 0, 0), &ctx, &set), Ok(()));
+        }
+        assert_eq!(fp.by_height.len() as u64, MAX_FUTURE_HEIGHTS);
+    }
+
+    #[test]
+    fn parts_and_bytes_per_height_are_bounded() {
+        let (ctx, key, set) = setup();
+        let mut fp = FutureParts::default();
+        for r in 0..MAX_FUTURE_PARTS as u32 {
+            assert_eq!(fp.offer(1, part(&key, &ctx, 2, r, 0), &ctx, &set), Ok(()));
+        }
+        assert_eq!(
+            fp.offer(1, part(&key, &ctx, 2, 99, 0), &ctx, &set),
+            Err(FutureRefused::TooManyParts)
+        );
+        // Big parts: at most MAX_FUTURE_BYTES per height.
+        let big = MAX_BLOCK_BYTES - 4096;
+        assert_eq!(fp.offer(1, part(&key, &ctx, 3, 0, big), &ctx, &set), Ok(()));
+        assert_eq!(fp.offer(1, part(&key, &ctx, 3, 1, big), &ctx, &set), Ok(()));
+        assert_eq!(
+            fp.offer(1, part(&key, &ctx, 3, 2, big), &ctx, &set),
+            Err(FutureRefused::TooLarge)
+        );
+        assert_eq!(
+            fp.offer(1, part(&key, &ctx, 4, 0, MAX_BLOCK_BYTES + 2 * 1024 * 1024), &ctx, &set),
+            Err(FutureRefused::TooLarge)
+        );
+        assert!(fp.bytes() <= MAX_FUTURE_HEIGHTS as usize * MAX_FUTURE_BYTES);
+        assert_eq!(fp.take(3).len(), 2);
+        fp.drop_up_to(2);
+        assert!(fp.by_height.is_empty());
+    }
+
+    #[test]
+    fn unsigned_or_non_validator_parts_are_not_buffered() {
+        let (ctx, key, set) = setup();
+        let mut fp = FutureParts::default();
+        let mut forged = part(&key, &ctx, 2, 0, 10);
+        forged.block.header.time = 12345;
+        assert_eq!(fp.offer(1, forged, &ctx, &set), Err(FutureRefused::BadSignature));
+        let stranger = SecretKey::from_seed(&[4; 32]);
+        assert_eq!(
+            fp.offer(1, part(&stranger, &ctx, 2, 0, 10), &ctx, &set),
+            Err(FutureRefused::NotAValidator)
+        );
+        assert!(fp.by_height.is_empty());
     }
 }

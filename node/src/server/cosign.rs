@@ -15,6 +15,10 @@ use certledger_core::api::CheckpointNote;
 
 /// How often the cosigning task looks for heights to complete.
 pub const COSIGN_EVERY: Duration = Duration::from_millis(300);
+/// Most bytes read from a peer's cosignature answer (a note with a few hundred signatures
+/// fits many times over); a larger answer is dropped unparsed.
+pub const MAX_COSIGNATURE_BODY: usize = 64 * 1024;
+
 /// Besides governance heights, the task works on at most this many newest heights per round.
 pub const COSIGN_NEWEST: u64 = 4;
 
@@ -83,8 +87,7 @@ async fn cosign_height(node: &NodeHandle, h: u64) -> Result<bool, Fatal> {
     }
     for base in &node.peer_http {
         let url = format!("{base}/v1/checkpoints/{h}/cosignature");
-        let Ok(resp) = node.http.get(&url).send().await else { continue };
-        let Ok(cp) = resp.json::<CheckpointNote>().await else { continue };
+        let Some(cp) = fetch_cosignature(&node.http, &url).await else { continue };
         let Ok(n) = Note::parse(&cp.note) else { continue };
         // Only signatures over exactly our body, by listed keys, that verify.
         if n.text() != body || n.verify(&quorum.keys).is_err() {
@@ -105,6 +108,25 @@ async fn cosign_height(node: &NodeHandle, h: u64) -> Result<bool, Fatal> {
         return Ok(true);
     }
     Ok(false)
+}
+
+/// A peer's signed note for one height: the body is read up to [`MAX_COSIGNATURE_BODY`] bytes
+/// (a longer one, announced or not, is dropped before parsing), then parsed.
+async fn fetch_cosignature(http: &reqwest::Client, url: &str) -> Option<CheckpointNote> {
+    let mut resp = http.get(url).send().await.ok()?;
+    if !resp.status().is_success()
+        || resp.content_length().is_some_and(|n| n > MAX_COSIGNATURE_BODY as u64)
+    {
+        return None;
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.ok()? {
+        if body.len() + chunk.len() > MAX_COSIGNATURE_BODY {
+            return None;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&body).ok()
 }
 
 #[cfg(test)]
@@ -188,6 +210,56 @@ mod tests {
         }
         fn issuer_index(&self, k: &[u8; 32]) -> Result<Option<IssuerIndex>, StoreError> {
             self.0.issuer_index(k)
+        }
+    }
+
+    /// Answers every connection on 127.0.0.1 with `body`, chunked (no Content-Length) when
+    /// `chunked`.
+    async fn serve(body: String, chunked: bool) -> String {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let mut req = [0u8; 4096];
+                    let _ = sock.read(&mut req).await;
+                    let mut out = Vec::new();
+                    if chunked {
+                        out.extend_from_slice(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+                        for c in body.as_bytes().chunks(8192) {
+                            out.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+                            out.extend_from_slice(c);
+                            out.extend_from_slice(b"\r\n");
+                        }
+                        out.extend_from_slice(b"0\r\n\r\n");
+                    } else {
+                        out.extend_from_slice(
+                            format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len())
+                                .as_bytes(),
+                        );
+                        out.extend_from_slice(body.as_bytes());
+                    }
+                    let _ = sock.write_all(&out).await;
+                });
+            }
+        });
+        format!("http://{addr}/v1/checkpoints/1/cosignature")
+    }
+
+    #[tokio::test]
+    async fn an_oversized_cosignature_answer_is_dropped_unparsed() {
+        let http = reqwest::Client::new();
+        let ok = serde_json::json!({ "height": 1, "note": "text" }).to_string();
+        let url = serve(ok.clone(), false).await;
+        assert!(fetch_cosignature(&http, &url).await.is_some());
+        // A valid answer padded to 1 MiB (reqwest's `json()` used before parsed it whole).
+        let padded = format!("{ok}{}", " ".repeat(1024 * 1024));
+        assert!(serde_json::from_str::<CheckpointNote>(&padded).is_ok());
+        for chunked in [false, true] {
+            let url = serve(padded.clone(), chunked).await;
+            assert!(fetch_cosignature(&http, &url).await.is_none(), "chunked: {chunked}");
         }
     }
 

@@ -79,6 +79,8 @@ pub struct NodeHandle {
     pub outbox: Outbox,
     /// Recent commits and cosigners, for the operator dashboard (bounded).
     pub activity: Mutex<crate::server::dashboard::Activity>,
+    /// Peer-request signatures seen recently (replay protection of node-to-node endpoints).
+    pub peer_replay: crate::server::forward::ReplayGuard,
 }
 
 impl NodeHandle {
@@ -327,5 +329,6 @@ pub fn open_node(cfg: &NodeToml) -> anyhow::Result<Arc<NodeHandle>> {
         sigs,
         outbox: Default::default(),
         activity: Mutex::new(Default::default()),
+        peer_replay: Default::default(),
     }))
 }

@@ -17,7 +17,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use sled::Transactional;
 
 use certledger_core::codec::{Decode as _, Encode as _, Reader, Writer};
-use certledger_core::ledger::{Department, EntryBody};
+use certledger_core::ledger::{Department, EntryBody, LogLeaf};
 use certledger_core::ledger_store::{LedgerChanges, LedgerHead, LedgerStore};
 use certledger_core::smt::{self, SmtError};
 
@@ -164,6 +164,11 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<AuditRow>, StoreError>;
     /// An issuer key's department and registration entry.
     fn issuer_index(&self, issuer_key: &[u8; 32]) -> Result<Option<IssuerIndex>, StoreError>;
+    /// The canonical log leaf of an audit-indexed entry, stored with its block; `None` when
+    /// it is not kept (stores written before the leaf index: read it from the block).
+    fn audit_leaf(&self, _log_index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(None)
+    }
     /// The dashboard's counters (issued and status changes per department and type), at most
     /// [`MAX_STAT_ROWS`] rows, in key order.
     fn stats(&self) -> Result<Vec<StatRow>, StoreError>;
@@ -278,6 +283,8 @@ pub const DEFAULT_CACHE_BYTES: u64 = 64 << 20;
 
 /// `meta` key: the highest height whose entries are in the audit index.
 const AUDIT_HEIGHT: &[u8] = b"audit_height";
+/// Meta key prefix of an audit-indexed entry's log leaf: `leaf/ || log index (BE)`.
+const AUDIT_LEAF: &[u8] = b"leaf/";
 
 impl SledStore {
     /// The dashboard counter increments of a decided block: anchors by (issuer's department,
@@ -426,6 +433,7 @@ impl SledStore {
                 Some((_, idx)) => Some(idx.department.clone()),
                 None => self.issuer_index(&issuer_key)?.map(|idx| idx.department),
             };
+            out.leaves.push((location.log_index, LogLeaf { height: h, time, entry }.to_bytes()));
             let row = AuditRow { location, time, kind, credential_id, issuer_key };
             let row_bytes = codec::encode(&row)?;
             if let Some(dept) = department {
@@ -448,6 +456,9 @@ struct AuditIndexRows {
     issuers: Vec<([u8; 32], Vec<u8>)>,
     dept: Vec<(Vec<u8>, Vec<u8>)>,
     cred: Vec<(Vec<u8>, Vec<u8>)>,
+    /// `(log index, canonical log leaf)` of every indexed entry, so an audit answer reads
+    /// one leaf instead of decoding its whole block.
+    leaves: Vec<(u64, Vec<u8>)>,
 }
 
 impl AuditIndexRows {
@@ -467,6 +478,9 @@ impl AuditIndexRows {
         }
         for (k, v) in &self.cred {
             cred.insert(k.as_slice(), v.as_slice())?;
+        }
+        for (log_index, leaf) in &self.leaves {
+            meta.insert(prefixed(AUDIT_LEAF, *log_index), leaf.as_slice())?;
         }
         let done = match meta.get(AUDIT_HEIGHT)? {
             Some(v) => <[u8; 8]>::try_from(v.as_ref()).map(u64::from_be_bytes).unwrap_or(0),
@@ -959,6 +973,10 @@ impl Store for SledStore {
         Ok(out)
     }
 
+    fn audit_leaf(&self, log_index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.meta.get(prefixed(AUDIT_LEAF, log_index))?.map(|v| v.to_vec()))
+    }
+
     fn issuer_index(&self, issuer_key: &[u8; 32]) -> Result<Option<IssuerIndex>, StoreError> {
         match self.issuers.get(issuer_key)? {
             Some(v) => Ok(Some(codec::decode(&v)?)),
@@ -1056,6 +1074,75 @@ mod tests {
         assert_eq!(s.block(3).expect("get"), None);
     }
 
+    /// Bench, not a test (run with `--ignored --nocapture`): the per-item cost of an audit
+    /// answer, the old way (decode the item's whole block) and the new (read its indexed leaf),
+    /// for 100 items in one full block (2,000 entries). Prints JSON; asserts nothing about time.
+    #[test]
+    #[ignore = "bench: prints figures"]
+    fn bench_audit_leaf_reads() {
+        use certledger_core::ledger::AnchorIssuance;
+        let key = SecretKey::from_seed(&[1; 32]);
+        let anchors: Vec<Vec<u8>> = (0..100u8)
+            .map(|i| {
+                SignedEntry::sign(
+                    &key,
+                    "c",
+                    EntryBody::AnchorIssuance(AnchorIssuance {
+                        credential_id: [i; 32],
+                        type_id: "t".into(),
+                        commitment: [0; 32],
+                        nonce: [i; 16],
+                    }),
+                )
+                .to_bytes()
+            })
+            .collect();
+        let filler = |n: usize| {
+            SignedEntry::sign(
+                &key,
+                "c",
+                EntryBody::RegisterType(RegisterType {
+                    type_id: format!("t{n}"),
+                    name_zh: "类".repeat(80),
+                    name_en: "x".repeat(250),
+                    claims: vec![],
+                    validity_s: 1,
+                    holder_binding: false,
+                }),
+            )
+            .to_bytes()
+        };
+        let mut entries = anchors;
+        entries.extend((0..1900).map(filler));
+        let n = entries.len() as u64;
+        let b = block(1, entries, n);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = SledStore::open(dir.path()).expect("open");
+        s.put_decided(&b, &cert(&b), None).expect("put");
+        let block_bytes = s.block_bytes(1).expect("bytes").map_or(0, |v| v.len());
+        let t = std::time::Instant::now();
+        for i in 0..100usize {
+            let blk = s.block(1).expect("block").expect("stored");
+            let entry = SignedEntry::from_bytes_checked(&blk.entries[i]).expect("entry");
+            let _ = LogLeaf { height: 1, time: blk.header.time, entry }.to_bytes();
+        }
+        let old = t.elapsed();
+        let t = std::time::Instant::now();
+        for i in 0..100u64 {
+            assert!(s.audit_leaf(i).expect("leaf").is_some());
+        }
+        let new = t.elapsed();
+        println!(
+            "{}",
+            serde_json::json!({
+                "items": 100,
+                "block_bytes": block_bytes,
+                "decode_whole_block_ms": old.as_secs_f64() * 1e3,
+                "indexed_leaf_ms": new.as_secs_f64() * 1e3,
+            })
+        );
+    }
+
     #[test]
     fn the_audit_index_follows_departments_and_credentials_and_is_backfilled() {
         use certledger_core::ledger::{
@@ -1144,6 +1231,21 @@ mod tests {
             assert_eq!(s.audit_credential(&[9; 32], None, 100).expect("stranger").len(), 1);
             let idx = s.issuer_index(&issuer.public_key().0).expect("issuer").expect("known");
             assert_eq!((idx.department.as_str(), idx.location.log_index), ("edu", 0));
+            // Every indexed entry's log leaf is readable by log index without its block.
+            for (b, first) in [(&b1, 0u64), (&b2, 3), (&b3, 4)] {
+                for (i, bytes) in b.entries.iter().enumerate() {
+                    let log_index = first + i as u64;
+                    let got = s.audit_leaf(log_index).expect("leaf");
+                    if log_index == 6 {
+                        assert_eq!(got, None, "entry 6 is not audit-indexed");
+                        continue;
+                    }
+                    let entry = SignedEntry::from_bytes_checked(bytes).expect("entry");
+                    let want =
+                        LogLeaf { height: b.header.height, time: b.header.time, entry }.to_bytes();
+                    assert_eq!(got, Some(want), "log index {log_index}");
+                }
+            }
         };
         {
             let s = SledStore::open(dir.path()).expect("open");

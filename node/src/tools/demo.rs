@@ -335,7 +335,12 @@ pub async fn run(
     std::fs::write(out_dir.join("tampered.clb"), tampered.to_text())?;
     std::fs::write(out_dir.join("trust-root.json"), trust_root.to_json())?;
     std::fs::write(out_dir.join("policy.json"), serde_json::to_string_pretty(&policy)?)?;
-    KeyFile::new(&holder).write(&out_dir.join("holder.key.json"))?;
+    // A fresh demo holder every run: the previous run's demo output is replaced on purpose.
+    let holder_file = out_dir.join("holder.key.json");
+    if holder_file.exists() {
+        std::fs::remove_file(&holder_file)?;
+    }
+    KeyFile::new(&holder).write(&holder_file)?;
     if let Some(holder_key) = extra_holder {
         let issued = issuance::issue(
             &market,

@@ -67,7 +67,8 @@ pub fn make_genesis(n: usize, chain_id: &str, out: &Path) -> anyhow::Result<Vec<
         let key = SecretKey::generate(&mut rand::rngs::OsRng);
         let admin = SecretKey::generate(&mut rand::rngs::OsRng);
         KeyFile::new(&key).write(&out.join("keys").join(format!("dept-{i}.key.json")))?;
-        KeyFile::new(&admin).write(&out.join("keys").join(format!("dept-{i}.admin.key.json")))?;
+        KeyFile::sealed_from_sources(&admin, "the admin keys")?
+            .write(&out.join("keys").join(format!("dept-{i}.admin.key.json")))?;
         departments.push(department(i, &key, &admin));
         keys.push(key);
     }
@@ -75,6 +76,29 @@ pub fn make_genesis(n: usize, chain_id: &str, out: &Path) -> anyhow::Result<Vec<
     g.validate()?;
     std::fs::write(out.join("genesis.json"), serde_json::to_string_pretty(&g)?)?;
     Ok(keys)
+}
+
+/// The passphrase of a devnet's sealed admin keys: the configured one if any, else the one in
+/// `keys/passphrase.txt` (mode 0600), made up on first use. A devnet is a local test network:
+/// its passphrase sits next to its keys on purpose, so scripts can pass
+/// `CERTLEDGER_KEY_PASSPHRASE_FILE=<dir>/keys/passphrase.txt` to the tools.
+fn devnet_passphrase(dir: &Path) -> anyhow::Result<()> {
+    if crate::keyfile::has_passphrase_source() {
+        return Ok(());
+    }
+    let file = dir.join("keys").join("passphrase.txt");
+    if !file.exists() {
+        std::fs::create_dir_all(dir.join("keys"))?;
+        let mut bytes = [0u8; 16];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+        crate::keyfile::write_new_private(&file, format!("{}\n", hex::encode(bytes)).as_bytes())?;
+    }
+    println!(
+        "admin keys are sealed; passphrase file / 管理密钥已加密，口令文件: {}",
+        file.display()
+    );
+    crate::keyfile::set_passphrase_file(file);
+    Ok(())
 }
 
 /// `n` distinct free ports: every listener is held until all are chosen, so the OS cannot hand
@@ -120,6 +144,7 @@ pub async fn devnet(
     let DevnetNodes { validators, observers, spares } = nodes;
     let total = validators + observers + spares;
     let genesis_path = dir.join("genesis.json");
+    devnet_passphrase(&dir)?;
     if !genesis_path.exists() {
         let mut keys = make_genesis(validators, "certledger-devnet", &dir)?;
         // Observers follow the chain with keys that are not departments.
@@ -137,7 +162,8 @@ pub async fn devnet(
             let admin = SecretKey::generate(&mut rand::rngs::OsRng);
             let keys_dir = dir.join("keys");
             KeyFile::new(&key).write(&keys_dir.join(format!("dept-{i}.key.json")))?;
-            KeyFile::new(&admin).write(&keys_dir.join(format!("dept-{i}.admin.key.json")))?;
+            KeyFile::sealed_from_sources(&admin, "the admin keys")?
+                .write(&keys_dir.join(format!("dept-{i}.admin.key.json")))?;
             let dept = department(validators + j, &key, &admin);
             std::fs::write(
                 keys_dir.join(format!("dept-{i}.department.json")),

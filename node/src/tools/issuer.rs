@@ -122,7 +122,9 @@ pub fn parse_public_key(text: &str) -> anyhow::Result<PublicKey> {
     }
     let path = Path::new(t);
     if path.is_file() {
-        return load_key(path).map(|k| k.public_key());
+        // Only the public half is needed: a sealed key file is not opened.
+        return KeyFile::public_key_of(path)
+            .map_err(|e| input(format!("key file {}: {e:#}", path.display())));
     }
     Err(input(format!(
         "`{t}` is not a public key (did:key, 64 hex digits, 43 base64url characters or a key file)"

@@ -341,7 +341,9 @@ fn new_key_file(path: &std::path::Path) -> anyhow::Result<SecretKey> {
         return Err(input(format!("{} exists; refusing to overwrite a key", path.display())));
     }
     let key = SecretKey::generate(&mut rand::rngs::OsRng);
-    KeyFile::new(&key).write(path)?;
+    KeyFile::sealed_from_sources(&key, "the new issuer key")
+        .and_then(|f| f.write(path))
+        .map_err(|e| input(format!("{e:#}")))?;
     Ok(key)
 }
 
@@ -385,9 +387,11 @@ pub async fn run_issuer(cmd: IssuerCmd) -> anyhow::Result<()> {
             let node = c.node.client()?;
             let admin = load_key(&c.admin_key)?;
             let old = parse_public_key(&c.old_key)?;
+            let new = new_key_file(&c.new_key_out)?;
+            // Relative times count from after the (passphrase-derived) key work.
+            let now = now_s();
             let retire_at = parse_time(&c.retire_old_at, now)?;
             let valid_until = c.valid_until.as_deref().map(|t| parse_time(t, now)).transpose()?;
-            let new = new_key_file(&c.new_key_out)?;
             let r = issuer::rotate(
                 &node,
                 &issuer::RotateArgs {
