@@ -27,6 +27,7 @@ Examples:
   certledger-wallet refresh --node http://127.0.0.1:8080
   certledger-wallet verify answer.clb --trust-root trust-root.json --request request.json
   certledger-wallet print 3q2-7w --out card.png
+  certledger-wallet delete 3q2-7w
   certledger-wallet identity keys --count 10 --out keys.json
   certledger-wallet present --request request.json --node http://127.0.0.1:8080 --with 3q2-7w";
 
@@ -123,6 +124,18 @@ pub enum Command {
         /// Show only this verifier id.
         #[arg(long, value_name = "ID")]
         verifier: Option<String>,
+    },
+    /// Erase a credential from the wallet: its claims, salts, disclosures and proofs, and its id
+    /// from the consent history (`specs/erasure.md`). Asks first unless --yes.
+    ///
+    /// Example: certledger-wallet delete 3q2-7w
+    Delete {
+        /// Credential id (a unique prefix of at least 4 characters).
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
     },
     /// Fetch fresh proofs for every credential from a node and update their status.
     ///
