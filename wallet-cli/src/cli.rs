@@ -278,6 +278,14 @@ pub struct VerifyArgs {
     /// record it or refuse a repeat.
     #[arg(long)]
     pub repeatable: bool,
+    /// Oldest checkpoint accepted, in seconds: how old the status may be (raise it to accept
+    /// printed cards offline; at most 10 years).
+    #[arg(long, value_name = "S", default_value_t = 24 * 3600,
+          value_parser = clap::value_parser!(u64).range(1..=10 * 365 * 86400))]
+    pub max_checkpoint_age: u64,
+    /// Lowest level of assurance accepted for identity attestations (1 to 4).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4))]
+    pub min_assurance: Option<u64>,
 }
 
 /// Arguments of `print`.

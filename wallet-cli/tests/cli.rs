@@ -1224,3 +1224,59 @@ fn delete_erases_the_credential_its_salts_and_disclosures_from_the_wallet() {
     )
     .expect("the log still proves the anchor");
 }
+
+/// Issue #13 part 6: the verifier chooses how old a status it accepts (`--max-checkpoint-age`),
+/// a printed card checked days later is judged by that rule and says "status as of", and the
+/// output says plainly that a paper card does not prove who holds it.
+#[test]
+fn verify_takes_the_verifiers_checkpoint_age_and_says_a_card_proves_no_holder() {
+    let (env, _world, _) = wallet_with_diploma("card settings");
+    let id = env.ok(&["list"])["credentials"][0]["short_id"].as_str().expect("id").to_owned();
+    let out = env.path("card.png").display().to_string();
+    let j = env.ok(&["print", &id, "--out", &out]);
+    let nonce = j["nonce"].as_str().expect("nonce").to_owned();
+    let tr = env.path("trust.json").display().to_string();
+    let three_days_later = (now() + 3 * 86400).to_string();
+    let card = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "verify",
+            out.as_str(),
+            "--trust-root",
+            tr.as_str(),
+            "--nonce",
+            nonce.as_str(),
+            "--audience",
+            "certledger:print",
+            "--max-presentation-age",
+            "31536000",
+            "--repeatable",
+            "--at",
+            three_days_later.as_str(),
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        v.extend(extra.iter().map(|s| (*s).to_owned()));
+        v
+    };
+    // The default (24 hours) refuses a three-day-old status; so does an explicit 2 days.
+    let r = env.fails(&strs(&card(&[])), 1);
+    assert_eq!(r.error_code(), "stale_checkpoint", "{}", r.stdout);
+    let r = env.fails(&strs(&card(&["--max-checkpoint-age", "172800"])), 1);
+    assert_eq!(r.error_code(), "stale_checkpoint");
+    // A counter that accepts a week-old status accepts it, and says as of when.
+    let v = env.ok(&strs(&card(&["--max-checkpoint-age", "604800"])));
+    assert_eq!(v["verdict"], "valid");
+    assert_eq!(v["settings"]["max_checkpoint_age_s"], 604800);
+    let as_of = v["status_as_of"].as_u64().expect("status_as_of");
+    assert_eq!(Some(as_of), v["accepted"]["checkpoint_time"].as_u64());
+    let args = card(&["--max-checkpoint-age", "604800", "--lang", "en"]);
+    let r = env.run(&strs(&args));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("status as of 状态截至"), "{}", r.stdout);
+    assert!(r.stdout.contains("7 day(s)") && r.stdout.contains("7 天"), "{}", r.stdout);
+    assert!(r.stdout.contains("not who holds it") && r.stdout.contains("当面核对"), "{}", r.stdout);
+    // Out-of-range settings are usage errors.
+    env.fails(&strs(&card(&["--max-checkpoint-age", "0"])), 2);
+    env.fails(&strs(&card(&["--min-assurance", "5"])), 2);
+}
