@@ -104,8 +104,8 @@ pub fn delete(ctx: &Ctx, id: &str, yes: bool) -> CmdResult<Output> {
         }),
     );
     out.notices.push(
-        "Backups and printed cards made before this deletion still hold the credential: destroy \
-         them too. / 此前的钱包备份和打印的证照卡仍含此证照，请一并销毁。"
+        "Backups, printed cards and bundle files (present --out/--png) made before this deletion \
+         still hold the credential: destroy them too. / 此前的钱包备份、打印的证照卡和出示文件仍含此证照，请一并销毁。"
             .to_owned(),
     );
     Ok(out)
