@@ -286,6 +286,11 @@ pub struct VerifyArgs {
     /// Lowest level of assurance accepted for identity attestations (1 to 4).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4))]
     pub min_assurance: Option<u64>,
+    /// Card mode with a network: fetch the current status of each presented credential from
+    /// this node (only the credential id is sent) and decide with it; if the node cannot be
+    /// reached, the bundle's own proofs decide (offline, "status as of" their checkpoint).
+    #[arg(long, value_name = "URL")]
+    pub node: Option<String>,
 }
 
 /// Arguments of `print`.

@@ -1280,3 +1280,55 @@ fn verify_takes_the_verifiers_checkpoint_age_and_says_a_card_proves_no_holder() 
     env.fails(&strs(&card(&["--max-checkpoint-age", "0"])), 2);
     env.fails(&strs(&card(&["--min-assurance", "5"])), 2);
 }
+
+/// Issue #13 part 6, card mode with a network: `verify --node` decides a printed card with the
+/// node's current proofs (asked for by credential id only), so a revocation after printing is
+/// seen; with the node unreachable, the card's own proofs decide and a notice says so.
+#[test]
+fn verify_with_a_node_refreshes_a_printed_cards_status() {
+    let (env, mut world, issued) = wallet_with_diploma("card refresh");
+    let id = env.ok(&["list"])["credentials"][0]["short_id"].as_str().expect("id").to_owned();
+    let out = env.path("card.png").display().to_string();
+    let j = env.ok(&["print", &id, "--out", &out]);
+    let nonce = j["nonce"].as_str().expect("nonce").to_owned();
+    let tr = env.path("trust.json").display().to_string();
+    let card = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "verify",
+            out.as_str(),
+            "--trust-root",
+            tr.as_str(),
+            "--nonce",
+            nonce.as_str(),
+            "--audience",
+            "certledger:print",
+            "--max-presentation-age",
+            "31536000",
+            "--repeatable",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        v.extend(extra.iter().map(|s| (*s).to_owned()));
+        v
+    };
+    world.revoke(&issued);
+    // Offline the card still shows its printed status.
+    let v = env.ok(&strs(&card(&[])));
+    assert_eq!((v["verdict"].as_str(), v["refreshed"].as_bool()), (Some("valid"), Some(false)));
+    // With the node, the revocation is seen.
+    let node = TestNode::start();
+    node.serve_credential(&world, &issued);
+    let r = env.fails(&strs(&card(&["--node", &node.url])), 1);
+    assert_eq!(r.error_code(), "revoked", "{}", r.stdout);
+    // An unreachable node: decided offline, and said so.
+    let dead = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dead_url = format!("http://{}", dead.local_addr().expect("addr"));
+    drop(dead);
+    let mut args = card(&["--node", &dead_url]);
+    args.push("--json".to_owned());
+    let r = env.run(&strs(&args));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["refreshed"], false);
+    assert!(r.stderr.contains("could not refresh") && r.stderr.contains("无法从节点更新状态"));
+}

@@ -127,6 +127,21 @@ fn save_seen(path: &Path, seen: &SeenNonces) -> CmdResult<()> {
     crate::keystore::write_atomic(path, &bytes).map_err(|f| Failure::new(Kind::Usage, f.error))
 }
 
+/// Replaces the proofs of every credential in `bundle` by the node's current ones (requested by
+/// credential id only). They are decided afterwards like any proofs: under the trust root's
+/// quorum and the verifier's own age rule, so a node can neither forge nor silently age them.
+fn with_fresh_proofs(
+    bundle: &mut LinkedBundle,
+    source: &dyn crate::node::ProofSource,
+) -> CmdResult<()> {
+    let main = &mut bundle.main.proofs;
+    *main = source.credential_proofs(&main.credential_record.credential_id)?;
+    for linked in &mut bundle.linked {
+        linked.proofs = source.credential_proofs(&linked.proofs.credential_record.credential_id)?;
+    }
+    Ok(())
+}
+
 /// What a verifier must know about a printed card (`--repeatable`).
 pub const PAPER_CARD_NOTICE: &str = "A paper card proves the credential, not who holds it: check \
      the person at the counter. 纸质证照卡只证明证照真实有效，不能证明持卡人就是本人：请当面核对身份。\n";
@@ -171,6 +186,22 @@ pub fn verify(ctx: &Ctx, args: &VerifyArgs) -> CmdResult<Output> {
             "此请求（随机数与受众）已接受过出示内容，随机数只能使用一次",
         ));
     }
+    let mut bundle = bundle;
+    let mut notices = Vec::new();
+    let refreshed = match &args.node {
+        Some(url) => match with_fresh_proofs(&mut bundle, &crate::node::HttpNode::new(url)?) {
+            Ok(()) => true,
+            Err(f) => {
+                notices.push(format!(
+                    "could not refresh the status from {url} ({:#}); deciding with the bundle's own \
+                     proofs / 无法从节点更新状态，按出示内容自带的证明核验",
+                    f.error
+                ));
+                false
+            }
+        },
+        None => false,
+    };
     let mut policy = Policy::new(&challenge.nonce, &challenge.audience);
     policy.required_claims = args.require_claim.clone();
     policy.max_presentation_age_s = args.max_presentation_age;
@@ -235,19 +266,27 @@ pub fn verify(ctx: &Ctx, args: &VerifyArgs) -> CmdResult<Output> {
                 "verdict": "valid",
                 "accepted": *accepted,
                 "status_as_of": accepted.checkpoint_time,
+                "refreshed": refreshed,
                 "settings": {
                     "max_checkpoint_age_s": args.max_checkpoint_age,
                     "min_assurance_level": args.min_assurance,
                 },
             });
             let mut out = Output::new(text, json);
+            out.notices = notices;
             if args.repeatable {
                 out.text.push_str(PAPER_CARD_NOTICE);
                 out.notices.push(PAPER_CARD_NOTICE.trim_end().to_owned());
             }
             Ok(out)
         }
-        Ok(Verdict::Invalid(invalid)) => Err(Failure::refused(Reason::from_invalid(&invalid))),
+        Ok(Verdict::Invalid(invalid)) => {
+            #[allow(clippy::print_stderr)]
+            for n in &notices {
+                eprintln!("{n}");
+            }
+            Err(Failure::refused(Reason::from_invalid(&invalid)))
+        }
         Err(e) => Err(refused(
             "undecidable",
             format!("the bundle could not be verified: {e}"),
