@@ -969,3 +969,192 @@ async fn issuer_help_has_examples_and_usage_errors_exit_2() {
     .await;
     assert_eq!(o.code, i32::from(issuer::EXIT_INPUT), "{}", o.stderr);
 }
+
+/// Every file under `dir`, recursively, as (path, bytes).
+fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                out.push((path, bytes));
+            }
+        }
+    }
+    out
+}
+
+/// Which of `needles` occur in which file.
+fn occurrences(files: &[(PathBuf, Vec<u8>)], needles: &[String]) -> Vec<String> {
+    let mut hits = Vec::new();
+    for (path, bytes) in files {
+        for n in needles {
+            if bytes.windows(n.len()).any(|w| w == n.as_bytes()) {
+                hits.push(format!("{} holds {n}", path.display()));
+            }
+        }
+    }
+    hits
+}
+
+/// Issue #13 part 5: after `issuer purge`, nothing in the batch's out directory or in any node's
+/// store links a holder to a credential (no claim value, salt, disclosure or issuer-signed JWT),
+/// the journal keeps the accountability record, a rerun issues nothing again, the department can
+/// still revoke by credential id, and the log still verifies (audit with proofs, verify-store).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purge_after_handover_erases_claims_and_salts_and_the_log_still_verifies() {
+    let mut w = world().await;
+    let url = w.url.clone();
+    let ty = &profiles::DIPLOMA;
+    let dept = OWNERS.iter().position(|d| *d == ty.issuing_department).unwrap();
+    w.register(dept, "issuer-e", "diploma").await;
+    let key_e = w.path("issuer-e.key.json");
+    // Three rows, each with its own holder and values found nowhere else.
+    let mut unique = Vec::new();
+    let mut jsonl = String::new();
+    for i in 0..3u8 {
+        let mut claims = testkit::example_claims(ty);
+        let name = format!("擦除测试{i}号");
+        let number = format!("ERASE-2026-7734{i}");
+        claims["name"] = name.clone().into();
+        claims["certificate_number"] = number.clone().into();
+        claims["holder_key"] =
+            hex::encode(SecretKey::from_seed(&[40 + i; 32]).public_key().0).into();
+        unique.extend([name, number]);
+        jsonl.push_str(&format!("{claims}\n"));
+    }
+    let input = w.path("diplomas.jsonl");
+    std::fs::write(&input, jsonl).unwrap();
+    let out_dir = w.path("erasure-batch");
+    let batch = [
+        "issue-batch",
+        "--node",
+        &url,
+        "--json",
+        "--issuer-key",
+        p(&key_e),
+        "--type",
+        "diploma",
+        "--input",
+        p(&input),
+        "--out-dir",
+        p(&out_dir),
+        "--trust-root",
+        p(&w.trust_root_file),
+    ];
+    assert_eq!(cli(&batch).await.ok().json()["completed"], 3);
+
+    // What links a holder to a credential, taken from the credential files.
+    let mut files = Vec::new();
+    let mut needles = unique.clone();
+    let mut ledger_needles = unique.clone();
+    for row in 1..=3 {
+        let text = std::fs::read_to_string(out_dir.join(format!("row-{row:06}.json"))).unwrap();
+        let file = CredentialFile::from_json(&text).unwrap();
+        let sd = certledger_core::sdjwt::SdJwt::parse(&file.sd_jwt).unwrap();
+        let mut linking = vec![sd.issuer_jwt.clone()];
+        for d in &sd.disclosures {
+            linking.extend([d.encoded.clone(), d.salt.clone()]);
+            if let Value::String(v) = &d.value {
+                needles.push(v.clone());
+            }
+        }
+        needles.extend(linking.iter().cloned());
+        ledger_needles.extend(linking);
+        files.push(file);
+    }
+    let before = occurrences(&files_under(&out_dir), &needles);
+    assert!(before.len() > 20, "the search sees the data before the purge: {before:?}");
+
+    // Irreversible, so --yes is required.
+    let o = cli(&["issuer", "purge", "--out-dir", p(&out_dir)]).await;
+    assert_eq!(o.code, i32::from(issuer::EXIT_INPUT), "{}", o.stderr);
+    assert_eq!(occurrences(&files_under(&out_dir), &needles), before);
+    let o = cli(&["issuer", "purge", "--out-dir", p(&out_dir), "--yes", "--json"]).await.ok();
+    let r = o.json();
+    assert_eq!((r["purged"].as_u64(), r["pending"].as_u64()), (Some(3), Some(0)), "{r}");
+    assert_eq!(r["files_removed"], 3);
+
+    let left = occurrences(&files_under(&out_dir), &needles);
+    assert!(left.is_empty(), "the out dir still links holders to credentials: {left:#?}");
+    let node_dirs: Vec<PathBuf> =
+        w.net.configs.iter().map(|c| c.parent().unwrap().to_owned()).collect();
+    for dir in &node_dirs {
+        let on_ledger = occurrences(&files_under(dir), &ledger_needles);
+        assert!(on_ledger.is_empty(), "a node's store holds personal data: {on_ledger:#?}");
+    }
+
+    // The journal keeps the accountability record of each row, and a record of the purge.
+    let journal = std::fs::read_to_string(out_dir.join("journal.jsonl")).unwrap();
+    let rows: Vec<Value> = journal.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kept: Vec<&Value> = rows.iter().filter(|v| v["state"] == "purged").collect();
+    assert_eq!(kept.len(), 3);
+    for v in &kept {
+        // Rows finish in any order; each record names its row.
+        let file = &files[usize::try_from(v["row"].as_u64().unwrap()).unwrap() - 1];
+        let record = &file.proofs.credential_record;
+        assert_eq!(v["credential_id"], URL_SAFE_NO_PAD.encode(file.credential_id));
+        assert_eq!(v["log_index"], record.log_index);
+        assert_eq!(v["anchored_at"], record.anchored_time);
+        assert_eq!(v["commitment"], hex::encode(record.commitment));
+        assert_eq!(v["entry_id"].as_str().map(str::len), Some(64));
+    }
+    assert!(rows
+        .iter()
+        .any(|v| v["state"] == "purge" && v["rows"] == serde_json::json!([1, 2, 3])));
+
+    // A rerun of the batch issues nothing again; a second purge has nothing left to do.
+    let again = cli(&batch).await.ok().json();
+    assert_eq!((again["skipped"].as_u64(), again["issued"].as_u64()), (Some(3), Some(0)));
+    let o = cli(&["issuer", "purge", "--out-dir", p(&out_dir), "--yes", "--json"]).await.ok();
+    assert_eq!(o.json()["already_purged"], 3);
+
+    // The department can still act on what it kept: revoke row 1 by its credential id.
+    let id = kept[0]["credential_id"].as_str().unwrap().to_owned();
+    cli(&[
+        "revoke",
+        "--node",
+        &url,
+        "--json",
+        "--issuer-key",
+        p(&key_e),
+        "--credential-id",
+        &id,
+        "--reason",
+        "superseded",
+    ])
+    .await
+    .ok();
+
+    // The log still verifies: the department's audit (every proof checked against the trust
+    // root) lists the three anchors, and a stopped node's store verifies from genesis.
+    let v = cli(&[
+        "audit",
+        "department",
+        "--node",
+        &w.net.urls[2],
+        "--json",
+        "--trust-root",
+        p(&w.trust_root_file),
+        "--department",
+        OWNERS[dept],
+        "--all",
+    ])
+    .await
+    .ok()
+    .json();
+    let anchored = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["kind"] == "anchor_issuance")
+        .filter(|i| kept.iter().any(|k| k["credential_id"] == i["credential_id"]))
+        .count();
+    assert_eq!(anchored, 3, "{v}");
+    w.net.kill(3);
+    let o = cli(&["verify-store", "--config", p(&w.net.configs[3])]).await.ok();
+    assert!(o.stdout.contains("store verified"), "{}", o.stdout);
+}

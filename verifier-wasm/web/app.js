@@ -48,6 +48,11 @@ const STRINGS = {
     yes: "是", no: "否", pseudonym: "本机构看到的化名",
     pseudonymHint: "同一市民每次在本机构出示时化名相同；其他机构看到的化名不同。",
     linkedHeading: "一同出示的证照", sameHolder: "同一持有人：是",
+    settingsHeading: "核验设置", maxAgeLabel: "接受的状态最长时效（小时）",
+    minAssuranceLabel: "身份凭证最低认证等级", minAssuranceAny: "不要求",
+    settingsHint: "状态时效：凭证状态（是否撤销）以账本检查点为准，检查点早于此时效即拒绝。离线核验纸质证照卡时可适当放宽。设置只保存在本浏览器中。",
+    cardNotice: "纸质证照卡只能证明证照真实有效，不能证明持卡人就是证照上的人：请当面核对本人身份。",
+    statusAsOf: (d, h) => `状态截至 ${d}（本窗口接受 ${h} 小时以内的状态）`,
     footer: "所有核验都在本机完成，不会上传任何数据。", otherLang: "English",
   },
   en: {
@@ -85,6 +90,11 @@ const STRINGS = {
     yes: "yes", no: "no", pseudonym: "Pseudonym for this agency",
     pseudonymHint: "The same citizen shows this agency the same pseudonym every time; other agencies see a different one.",
     linkedHeading: "Presented together", sameHolder: "Same holder: yes",
+    settingsHeading: "Verifier settings", maxAgeLabel: "Oldest status accepted (hours)",
+    minAssuranceLabel: "Lowest level of assurance for identity credentials", minAssuranceAny: "any",
+    settingsHint: "Status age: a credential's status (revoked or not) is as of a ledger checkpoint; a checkpoint older than this is refused. Raise it to check paper cards offline. The settings stay in this browser.",
+    cardNotice: "A paper card proves the credential is genuine, not that the person holding it is the person on it: check their identity at the counter.",
+    statusAsOf: (d, h) => `Status as of ${d} (this counter accepts a status up to ${h} hours old)`,
     footer: "Everything is checked on this device; nothing is uploaded.", otherLang: "中文",
   },
 };
@@ -98,11 +108,57 @@ const state = {
   verifier: null, // the wasm Verifier for trustRoot (checkpoint cache), null if it is unusable
   request: null,
   policyOverride: null,
+  settings: { maxCheckpointAgeH: 24, minAssurance: null }, // loadSettings() at start
   result: null,
   camera: null,
   parts: [], // CLBQ1 parts of a bundle split over several QR codes, collected so far
   counterKey: null, // { seed, public: { base64url, hex } }: this counter's request-signing key
 };
+
+// ---- the counter's own settings (specs/verifier.md): how old a status it accepts, and the
+// lowest level of assurance; kept in localStorage ----
+const SETTINGS = "certledger.settings";
+const DEFAULT_MAX_AGE_H = 24;
+const MAX_AGE_H_LIMIT = 87600; // ten years
+
+function loadSettings() {
+  let saved = {};
+  try { saved = JSON.parse(localStorage.getItem(SETTINGS) ?? "{}") ?? {}; } catch { saved = {}; }
+  const hours = Number(saved.maxCheckpointAgeH);
+  const level = Number(saved.minAssurance);
+  return {
+    maxCheckpointAgeH: Number.isInteger(hours) && hours >= 1 && hours <= MAX_AGE_H_LIMIT ? hours : DEFAULT_MAX_AGE_H,
+    minAssurance: Number.isInteger(level) && level >= 1 && level <= 4 ? level : null,
+  };
+}
+
+// Reads the settings inputs (an out-of-range age is clamped), stores them and shows them back.
+function saveSettings() {
+  const hours = Math.round(Number($("max-checkpoint-age").value));
+  const level = $("min-assurance").value;
+  state.settings = {
+    maxCheckpointAgeH: Number.isFinite(hours) ? Math.min(Math.max(hours, 1), MAX_AGE_H_LIMIT) : DEFAULT_MAX_AGE_H,
+    minAssurance: level ? Number(level) : null,
+  };
+  localStorage.setItem(SETTINGS, JSON.stringify(state.settings));
+  renderSettings();
+}
+
+function renderSettings() {
+  $("max-checkpoint-age").value = String(state.settings.maxCheckpointAgeH);
+  $("min-assurance").value = state.settings.minAssurance == null ? "" : String(state.settings.minAssurance);
+}
+
+// The settings added to a policy: they fill what the policy does not say itself (a request's
+// policy never does; an explicit kiosk policy may).
+function withSettings(policy) {
+  const out = { ...policy };
+  if (out.max_checkpoint_age_s == null) out.max_checkpoint_age_s = state.settings.maxCheckpointAgeH * 3600;
+  if (out.min_assurance_level == null && state.settings.minAssurance != null) {
+    out.min_assurance_level = state.settings.minAssurance;
+  }
+  return out;
+}
 
 // ---- the counter's request-signing key and the used nonces ----
 const COUNTER_KEY = "certledger.counterKey";
@@ -435,7 +491,8 @@ function verify() {
   if (!state.trustRoot) { showLocalError("needTrust"); return; }
   const policy = currentPolicy();
   if (!policy) { showLocalError("needRequest"); return; }
-  const policyJson = JSON.stringify(policy);
+  const applied = withSettings(policy);
+  const policyJson = JSON.stringify(applied);
   const now = Date.now() / 1000;
   // The page's own request: refused once expired or once a bundle for it was accepted.
   const own = state.policyOverride ? null : state.request.request;
@@ -451,7 +508,7 @@ function verify() {
     used[own.nonce] = own.expires_at;
     localStorage.setItem(USED_NONCES, JSON.stringify(used));
   }
-  state.result = { kind: "verdict", value };
+  state.result = { kind: "verdict", value, maxAgeH: applied.max_checkpoint_age_s / 3600 };
   renderResult();
 }
 
@@ -484,6 +541,11 @@ function renderResult() {
   $("result-reason-other").textContent = reasonOther ?? "";
   $("result-reason-other").lang = other === "zh" ? "zh-CN" : "en";
   renderVerdictDetails(r.kind === "verdict" && status === "valid" ? r.value : null);
+  // "Status as of": the checkpoint's time, judged by this counter's own age rule.
+  const asOf = r.kind === "verdict" && status === "valid" && r.value.checkpoint_time != null;
+  $("result-as-of").textContent = asOf
+    ? t("statusAsOf")(new Date(r.value.checkpoint_time * 1000).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB"), r.maxAgeH)
+    : "";
   const wasHidden = panel.hidden;
   panel.hidden = false;
   if (wasHidden) panel.scrollIntoView({ block: "nearest" });
@@ -579,6 +641,8 @@ function wire() {
   $("bundle-file").addEventListener("change", (ev) => readFile(ev.target.files[0]));
   $("camera-toggle").addEventListener("click", toggleCamera);
   $("verify").addEventListener("click", verify);
+  $("max-checkpoint-age").addEventListener("change", saveSettings);
+  $("min-assurance").addEventListener("change", saveSettings);
   const zone = $("drop-zone");
   zone.addEventListener("dragover", (ev) => { ev.preventDefault(); zone.classList.add("over"); });
   zone.addEventListener("dragleave", () => zone.classList.remove("over"));
@@ -599,6 +663,8 @@ async function main() {
     return;
   }
   state.types = JSON.parse(profiles());
+  state.settings = loadSettings();
+  renderSettings();
   loadCounterKey();
   const pinned = localStorage.getItem("certledger.pinnedTrustRoot");
   if (pinned) {

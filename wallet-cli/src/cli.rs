@@ -28,6 +28,7 @@ Examples:
   certledger-wallet refresh --node https://node.example:8443 --ca department-ca.pem
   certledger-wallet verify answer.clb --trust-root trust-root.json --request request.json
   certledger-wallet print 3q2-7w --out card.png
+  certledger-wallet delete 3q2-7w
   certledger-wallet identity keys --count 10 --out keys.json
   certledger-wallet present --request request.json --node http://127.0.0.1:8080 --with 3q2-7w";
 
@@ -127,6 +128,18 @@ pub enum Command {
         /// Show only this verifier id.
         #[arg(long, value_name = "ID")]
         verifier: Option<String>,
+    },
+    /// Erase a credential from the wallet: its claims, salts, disclosures and proofs, and its id
+    /// from the consent history (`specs/erasure.md`). Asks first unless --yes.
+    ///
+    /// Example: certledger-wallet delete 3q2-7w
+    Delete {
+        /// Credential id (a unique prefix of at least 4 characters).
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
     },
     /// Fetch fresh proofs for every credential from a node and update their status.
     ///
@@ -269,6 +282,19 @@ pub struct VerifyArgs {
     /// record it or refuse a repeat.
     #[arg(long)]
     pub repeatable: bool,
+    /// Oldest checkpoint accepted, in seconds: how old the status may be (raise it to accept
+    /// printed cards offline; at most 10 years).
+    #[arg(long, value_name = "S", default_value_t = 24 * 3600,
+          value_parser = clap::value_parser!(u64).range(1..=10 * 365 * 86400))]
+    pub max_checkpoint_age: u64,
+    /// Lowest level of assurance accepted for identity attestations (1 to 4).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4))]
+    pub min_assurance: Option<u64>,
+    /// Card mode with a network: fetch the current status of each presented credential from
+    /// this node (only the credential id is sent) and decide with it; if the node cannot be
+    /// reached, the bundle's own proofs decide (offline, "status as of" their checkpoint).
+    #[arg(long, value_name = "URL")]
+    pub node: Option<String>,
 }
 
 /// Arguments of `print`.

@@ -68,6 +68,7 @@ fn main() -> ExitCode {
         Command::History { out, verifier } => {
             commands::history::history(&ctx, out.as_deref(), verifier.as_deref())
         }
+        Command::Delete { id, yes } => commands::delete::delete(&ctx, &id, yes),
         Command::Refresh { node } => commands::refresh::refresh(&ctx, &node),
         Command::Verify(args) => commands::verify::verify(&ctx, &args),
         Command::Print(args) => commands::print::print(&ctx, &args),

@@ -1091,3 +1091,244 @@ fn rotated_out_keys_and_retired_verifiers_are_refused() {
     let args = present_args(&env, &again.to_text(), &["--verifier-record", &record]);
     assert_eq!(env.fails(&strs(&args), 1).error_code(), "verifier_retired");
 }
+
+/// The plaintext of a wallet file, decrypted here from the layout in `specs/wallet.md` (not with
+/// the wallet's own code), so the erasure test sees exactly what the file holds.
+fn decrypt_wallet(file: &Path) -> Vec<u8> {
+    use chacha20poly1305::aead::{Aead as _, KeyInit as _, Payload};
+    let bytes = std::fs::read(file).expect("wallet file");
+    assert_eq!(&bytes[..4], b"CLW\x01", "wallet magic");
+    let be = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().expect("u32"));
+    let (m_kib, t, p) = (be(5), be(9), be(13));
+    let salt = &bytes[17..33];
+    let nonce = &bytes[34..58];
+    let params = argon2::Params::new(m_kib, t, p, Some(32)).expect("params");
+    let mut key = [0u8; 32];
+    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password_into(PASS.as_bytes(), salt, &mut key)
+        .expect("kdf");
+    chacha20poly1305::XChaCha20Poly1305::new(&key.into())
+        .decrypt(nonce.into(), Payload { msg: &bytes[58..], aad: &bytes[..58] })
+        .expect("the wallet decrypts")
+}
+
+/// Every file under `dir` (recursively), the wallet file decrypted, as (path, bytes).
+fn wallet_dir_contents(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().is_some_and(|n| n == "wallet.clw") {
+                out.push((path.clone(), decrypt_wallet(&path)));
+            } else {
+                out.push((path.clone(), std::fs::read(&path).expect("read")));
+            }
+        }
+    }
+    out
+}
+
+/// What links a holder to an issued credential: the issuer-signed JWT (it names the holder
+/// key), every disclosure string, every salt, every claim value (as text and JSON-escaped) and
+/// the credential id (base64url and hex).
+fn linking_strings(issued: &Issued) -> Vec<String> {
+    let sd = certledger_core::sdjwt::SdJwt::parse(&issued.sd_jwt).expect("sd-jwt");
+    let mut out = vec![
+        sd.issuer_jwt.clone(),
+        URL_SAFE_NO_PAD.encode(issued.credential_id),
+        hex::encode(issued.credential_id),
+    ];
+    for d in &sd.disclosures {
+        out.push(d.encoded.clone());
+        out.push(d.salt.clone());
+        if let Value::String(v) = &d.value {
+            out.push(v.clone());
+            out.push(serde_json::to_string(v).expect("json").trim_matches('"').to_owned());
+        }
+    }
+    out
+}
+
+fn find_any(files: &[(PathBuf, Vec<u8>)], needles: &[String]) -> Vec<String> {
+    let mut hits = Vec::new();
+    for (path, bytes) in files {
+        for n in needles {
+            if bytes.windows(n.len()).any(|w| w == n.as_bytes()) {
+                hits.push(format!("{} holds {n}", path.display()));
+            }
+        }
+    }
+    hits
+}
+
+/// Issue #13 part 5: after `delete`, nothing in the wallet directory (the wallet decrypted)
+/// links the holder to the credential, the consent history keeps the verifier, purpose and claim
+/// names, and the ledger entry (which never held a claim or salt) still proves inclusion.
+#[test]
+fn delete_erases_the_credential_its_salts_and_disclosures_from_the_wallet() {
+    let (env, world, issued) = wallet_with_diploma("erasure");
+    let record = env.write("verifier.json", &world.state_proof(VERIFIER));
+    let req = request(&["institution", "name"], VERIFIER);
+    env.ok(&strs(&present_args(&env, &req.to_text(), &["--verifier-record", &record])));
+    let id = URL_SAFE_NO_PAD.encode(issued.credential_id);
+    let secrets = linking_strings(&issued);
+    assert!(secrets.len() > 10, "{secrets:?}");
+    // The check sees them while the credential is there (the decryption and search work).
+    let before = find_any(&wallet_dir_contents(&env.wallet_dir), &secrets);
+    assert!(before.iter().any(|h| h.contains(&issued.sd_jwt[..40])), "{before:?}");
+
+    // Without a terminal and without --yes nothing is deleted.
+    env.fails(&["delete", &id[..8]], 2);
+    assert_eq!(env.ok(&["list"])["credentials"].as_array().map(Vec::len), Some(1));
+
+    let j = env.ok(&["delete", &id[..8], "--yes"]);
+    assert_eq!(j["deleted"], id.as_str());
+    assert_eq!(j["consent_records_updated"], 1);
+    let left = find_any(&wallet_dir_contents(&env.wallet_dir), &secrets);
+    assert!(left.is_empty(), "after delete the wallet still links: {left:#?}");
+    assert_eq!(env.ok(&["list"])["credentials"], json!([]));
+    env.fails(&["show", &id[..8]], 2);
+    // The consent history keeps who asked for which claim names, by the verifier's signature.
+    let h = env.ok(&["history"]);
+    let r = &h["records"][0];
+    assert_eq!(r["verifier_id"], VERIFIER);
+    assert_eq!(r["disclosed"], json!(["institution", "name"]));
+    assert_eq!(r["credentials"], json!([["erased", profiles::DIPLOMA.id]]));
+    assert_eq!(r["request"], req.to_text());
+
+    // The ledger: the anchor leaf and the credential record hold none of it, and the log still
+    // proves the anchor's inclusion under the checkpoint.
+    let proofs = world.proofs(&issued);
+    let ledger_bytes = vec![
+        (PathBuf::from("anchor leaf"), proofs.anchor_leaf.clone()),
+        (PathBuf::from("credential record"), proofs.credential_record.to_bytes()),
+    ];
+    // (The credential id is on the ledger by design: without the JWT it names no one.)
+    let not_ids: Vec<String> = secrets
+        .iter()
+        .filter(|s| **s != id && **s != hex::encode(issued.credential_id))
+        .cloned()
+        .collect();
+    let on_ledger = find_any(&ledger_bytes, &not_ids);
+    assert!(on_ledger.is_empty(), "{on_ledger:?}");
+    assert_eq!(proofs.anchor_proof.index, proofs.credential_record.log_index);
+    certledger_core::merkle::verify_inclusion(
+        &certledger_core::merkle::leaf_hash(&proofs.anchor_leaf),
+        proofs.anchor_proof.index,
+        proofs.anchor_proof.size,
+        &proofs.anchor_proof.path,
+        &world.s.ledger.log_root(),
+    )
+    .expect("the log still proves the anchor");
+}
+
+/// Issue #13 part 6: the verifier chooses how old a status it accepts (`--max-checkpoint-age`),
+/// a printed card checked days later is judged by that rule and says "status as of", and the
+/// output says plainly that a paper card does not prove who holds it.
+#[test]
+fn verify_takes_the_verifiers_checkpoint_age_and_says_a_card_proves_no_holder() {
+    let (env, _world, _) = wallet_with_diploma("card settings");
+    let id = env.ok(&["list"])["credentials"][0]["short_id"].as_str().expect("id").to_owned();
+    let out = env.path("card.png").display().to_string();
+    let j = env.ok(&["print", &id, "--out", &out]);
+    let nonce = j["nonce"].as_str().expect("nonce").to_owned();
+    let tr = env.path("trust.json").display().to_string();
+    let three_days_later = (now() + 3 * 86400).to_string();
+    let card = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "verify",
+            out.as_str(),
+            "--trust-root",
+            tr.as_str(),
+            "--nonce",
+            nonce.as_str(),
+            "--audience",
+            "certledger:print",
+            "--max-presentation-age",
+            "31536000",
+            "--repeatable",
+            "--at",
+            three_days_later.as_str(),
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        v.extend(extra.iter().map(|s| (*s).to_owned()));
+        v
+    };
+    // The default (24 hours) refuses a three-day-old status; so does an explicit 2 days.
+    let r = env.fails(&strs(&card(&[])), 1);
+    assert_eq!(r.error_code(), "stale_checkpoint", "{}", r.stdout);
+    let r = env.fails(&strs(&card(&["--max-checkpoint-age", "172800"])), 1);
+    assert_eq!(r.error_code(), "stale_checkpoint");
+    // A counter that accepts a week-old status accepts it, and says as of when.
+    let v = env.ok(&strs(&card(&["--max-checkpoint-age", "604800"])));
+    assert_eq!(v["verdict"], "valid");
+    assert_eq!(v["settings"]["max_checkpoint_age_s"], 604800);
+    let as_of = v["status_as_of"].as_u64().expect("status_as_of");
+    assert_eq!(Some(as_of), v["accepted"]["checkpoint_time"].as_u64());
+    let args = card(&["--max-checkpoint-age", "604800", "--lang", "en"]);
+    let r = env.run(&strs(&args));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("status as of 状态截至"), "{}", r.stdout);
+    assert!(r.stdout.contains("7 day(s)") && r.stdout.contains("7 天"), "{}", r.stdout);
+    assert!(r.stdout.contains("not who holds it") && r.stdout.contains("当面核对"), "{}", r.stdout);
+    // Out-of-range settings are usage errors.
+    env.fails(&strs(&card(&["--max-checkpoint-age", "0"])), 2);
+    env.fails(&strs(&card(&["--min-assurance", "5"])), 2);
+}
+
+/// Issue #13 part 6, card mode with a network: `verify --node` decides a printed card with the
+/// node's current proofs (asked for by credential id only), so a revocation after printing is
+/// seen; with the node unreachable, the card's own proofs decide and a notice says so.
+#[test]
+fn verify_with_a_node_refreshes_a_printed_cards_status() {
+    let (env, mut world, issued) = wallet_with_diploma("card refresh");
+    let id = env.ok(&["list"])["credentials"][0]["short_id"].as_str().expect("id").to_owned();
+    let out = env.path("card.png").display().to_string();
+    let j = env.ok(&["print", &id, "--out", &out]);
+    let nonce = j["nonce"].as_str().expect("nonce").to_owned();
+    let tr = env.path("trust.json").display().to_string();
+    let card = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "verify",
+            out.as_str(),
+            "--trust-root",
+            tr.as_str(),
+            "--nonce",
+            nonce.as_str(),
+            "--audience",
+            "certledger:print",
+            "--max-presentation-age",
+            "31536000",
+            "--repeatable",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        v.extend(extra.iter().map(|s| (*s).to_owned()));
+        v
+    };
+    world.revoke(&issued);
+    // Offline the card still shows its printed status.
+    let v = env.ok(&strs(&card(&[])));
+    assert_eq!((v["verdict"].as_str(), v["refreshed"].as_bool()), (Some("valid"), Some(false)));
+    // With the node, the revocation is seen.
+    let node = TestNode::start();
+    node.serve_credential(&world, &issued);
+    let r = env.fails(&strs(&card(&["--node", &node.url])), 1);
+    assert_eq!(r.error_code(), "revoked", "{}", r.stdout);
+    // An unreachable node: decided offline, and said so.
+    let dead = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dead_url = format!("http://{}", dead.local_addr().expect("addr"));
+    drop(dead);
+    let mut args = card(&["--node", &dead_url]);
+    args.push("--json".to_owned());
+    let r = env.run(&strs(&args));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["refreshed"], false);
+    assert!(r.stderr.contains("could not refresh") && r.stderr.contains("无法从节点更新状态"));
+}

@@ -470,3 +470,38 @@ fn import_accepts_batch_keys_only_once_derived() {
     let record = value.unwrap().unwrap();
     assert!(!record.windows(32).any(|w| w == k0.0));
 }
+
+/// Issue #13 part 6: the verifier's minimum level of assurance (`verify --min-assurance`).
+#[test]
+fn verify_enforces_the_verifiers_minimum_assurance() {
+    let (env, _world, _copies, _licence) = setup("identity: minimum assurance");
+    let shown = present(&env, "hotel-a", 1, &[IA], &["age_over_18"], &[]);
+    let tr = env.path("trust.json").display().to_string();
+    let clb = env.path("answer-hotel-a-1.clb").display().to_string();
+    let args = |level: &'static str| {
+        vec![
+            "verify".to_owned(),
+            clb.clone(),
+            "--trust-root".to_owned(),
+            tr.clone(),
+            "--nonce".to_owned(),
+            shown.nonce.clone(),
+            "--audience".to_owned(),
+            "hotel-a".to_owned(),
+            "--repeatable".to_owned(),
+            "--min-assurance".to_owned(),
+            level.to_owned(),
+        ]
+    };
+    // The attestations carry level 3.
+    let three = args("3");
+    let four = args("4");
+    let v = env.ok(&strs(&three));
+    assert_eq!(v["verdict"], "valid");
+    assert_eq!(v["settings"]["min_assurance_level"], 3);
+    env.refused(&strs(&four), 1, "assurance_too_low");
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}

@@ -16,7 +16,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use certledger_core::credential_file::CredentialFile;
+use certledger_core::ledger::EntryBody;
 use certledger_core::profiles::{ClaimKind, CredentialType};
 use certledger_core::sig::{PublicKey, SecretKey};
 use certledger_core::verify::TrustRoot;
@@ -38,6 +41,8 @@ pub const HOLDER_COLUMN: &str = "holder_key";
 pub const JOURNAL: &str = "journal.jsonl";
 /// Failed rows listed in the summary (the journal has them all).
 const MAX_FAILURES_SHOWN: usize = 10;
+/// Largest journal [`purge`] reads, in bytes (a full batch of large credentials fits).
+pub const MAX_JOURNAL_BYTES: u64 = 1024 * 1024 * 1024;
 
 /// One input row, checked.
 #[derive(Clone, Debug)]
@@ -235,6 +240,8 @@ pub fn read_rows(
 enum RowState {
     Signed(Box<Pending>),
     Done,
+    /// Handed over and erased by [`purge`]: never issued again.
+    Purged,
 }
 
 /// The append-only journal.
@@ -297,6 +304,10 @@ fn open_journal(
             Some("done") => {
                 states.insert(row, RowState::Done);
             }
+            Some("purged") => {
+                states.insert(row, RowState::Purged);
+            }
+            Some("purge") => {}
             _ => return Err(input(format!("{} line {}: unknown record", path.display(), i + 1))),
         }
     }
@@ -353,6 +364,11 @@ pub async fn run(node: &NodeClient, a: &BatchArgs<'_>) -> anyhow::Result<BatchRe
         let n = row.number;
         let pending = match states.get(&n) {
             Some(RowState::Done) if out_dir.join(file_name(n)).exists() => {
+                report.skipped += 1;
+                bar.inc(1);
+                continue;
+            }
+            Some(RowState::Purged) => {
                 report.skipped += 1;
                 bar.inc(1);
                 continue;
@@ -457,6 +473,189 @@ fn record(
     Ok(())
 }
 
+// ---------------------------------------------------------------------------------------------
+// Purge (specs/erasure.md).
+
+/// What [`purge`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PurgeReport {
+    /// Rows erased by this run.
+    pub purged: usize,
+    /// Rows a previous purge had already erased.
+    pub already_purged: usize,
+    /// Rows signed but not handed over (no `done` record): kept, so a rerun can finish them.
+    pub pending: usize,
+    /// Credential files (and leftover temporary files) removed.
+    pub files_removed: usize,
+    /// Whether the input file was removed (`--input`).
+    pub input_removed: bool,
+}
+
+/// One `done` row's accountability record: what the department keeps after the purge. No
+/// claim, salt, disclosure, SD-JWT or holder key.
+fn purged_record(
+    row: usize,
+    pending: &Pending,
+    file: Option<&CredentialFile>,
+) -> anyhow::Result<Value> {
+    let EntryBody::AnchorIssuance(anchor) = &pending.entry.body else {
+        return Err(input(format!("row {row}: the journal's entry is not an anchor")));
+    };
+    let record = file.map(|f| &f.proofs.credential_record);
+    if record.is_some_and(|r| r.credential_id != anchor.credential_id) {
+        return Err(input(format!("row {row}: {} is another credential's file", file_name(row))));
+    }
+    Ok(json!({
+        "row": row,
+        "state": "purged",
+        "credential_id": URL_SAFE_NO_PAD.encode(anchor.credential_id),
+        "type": anchor.type_id,
+        "entry_id": hex::encode(pending.entry.id()),
+        "commitment": hex::encode(anchor.commitment),
+        "log_index": record.map(|r| r.log_index),
+        "anchored_height": record.map(|r| r.anchored_height),
+        "anchored_at": record.map(|r| r.anchored_time),
+    }))
+}
+
+/// Erases the personal data of every handed-over row of the batch in `out_dir`: each row whose
+/// credential file was written (`done`) keeps only its accountability record (credential id,
+/// type, entry id, commitment, log index, anchoring height and time); its `signed` record (the
+/// SD-JWT with every disclosure) and its credential file go. The journal is rewritten atomically
+/// (a new file renamed over the old) with a `purge` record (time, rows) appended; then the
+/// credential files are removed. Rows not yet handed over are left as they are. With `input`,
+/// the batch's input file (whose SHA-256 the journal names) is removed too, once no row is left
+/// pending. A rerun of `issue-batch` skips purged rows, and a rerun of `purge` after a crash
+/// finishes the removals.
+pub fn purge(out_dir: &Path, input_file: Option<&Path>, now: u64) -> anyhow::Result<PurgeReport> {
+    let path = out_dir.join(JOURNAL);
+    let len = std::fs::metadata(&path)
+        .map_err(|e| input(format!("{}: {e} (is this an issue-batch out dir?)", path.display())))?
+        .len();
+    if len > MAX_JOURNAL_BYTES {
+        return Err(input(format!("{} is larger than {MAX_JOURNAL_BYTES} bytes", path.display())));
+    }
+    let text = String::from_utf8(std::fs::read(&path)?)
+        .map_err(|_| input(format!("{} is not UTF-8", path.display())))?;
+    let mut lines: Vec<Value> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        // A torn last line (a crash mid-append) is dropped, as `issue-batch` does.
+        match serde_json::from_str(line) {
+            Ok(v) => lines.push(v),
+            Err(_) if i + 1 == text.lines().count() && !text.ends_with('\n') => {}
+            Err(e) => return Err(input(format!("{} line {}: {e}", path.display(), i + 1))),
+        }
+    }
+    let header = lines.first().cloned().ok_or_else(|| input("the journal is empty"))?;
+    if header["certledger_batch_journal"] != 1 {
+        return Err(input(format!("{} is not an issue-batch journal", path.display())));
+    }
+    let row_of = |v: &Value| v["row"].as_u64().and_then(|r| usize::try_from(r).ok()).unwrap_or(0);
+    let mut signed: BTreeMap<usize, Pending> = BTreeMap::new();
+    let mut done = std::collections::BTreeSet::new();
+    let mut purged = std::collections::BTreeSet::new();
+    for (i, v) in lines.iter().enumerate().skip(1) {
+        match v["state"].as_str() {
+            Some("signed") => {
+                let p = Pending::from_json(&v["pending"])
+                    .with_context(|| format!("{} line {}", path.display(), i + 1))?;
+                signed.insert(row_of(v), p);
+            }
+            Some("done") => {
+                done.insert(row_of(v));
+            }
+            Some("purged") => {
+                purged.insert(row_of(v));
+            }
+            Some("purge") => {}
+            _ => return Err(input(format!("{} line {}: unknown record", path.display(), i + 1))),
+        }
+    }
+    let mut report = PurgeReport {
+        already_purged: purged.len(),
+        pending: signed.keys().filter(|r| !done.contains(r) && !purged.contains(r)).count(),
+        ..PurgeReport::default()
+    };
+    if let Some(input_path) = input_file {
+        let bytes = std::fs::read(input_path)
+            .map_err(|e| input(format!("reading {}: {e}", input_path.display())))?;
+        if header["input_sha256"] != hex::encode(Sha256::digest(&bytes)) {
+            return Err(input(format!("{} is not this batch's input", input_path.display())));
+        }
+        if report.pending > 0 {
+            return Err(input(format!(
+                "{} row(s) are not handed over yet: finish the batch before removing its input",
+                report.pending
+            )));
+        }
+    }
+    // The new journal: each done row's records become one accountability record.
+    let mut records: BTreeMap<usize, Value> = BTreeMap::new();
+    for row in done.iter().filter(|r| !purged.contains(r)) {
+        let pending = signed
+            .get(row)
+            .ok_or_else(|| input(format!("row {row}: done without a signed record")))?;
+        let file_path = out_dir.join(file_name(*row));
+        let file = match std::fs::read_to_string(&file_path) {
+            Ok(text) => Some(
+                CredentialFile::from_json(&text)
+                    .map_err(|e| input(format!("{}: {e}", file_path.display())))?,
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).with_context(|| format!("reading {}", file_path.display())),
+        };
+        records.insert(*row, purged_record(*row, pending, file.as_ref())?);
+    }
+    report.purged = records.len();
+    let mut out = String::new();
+    for v in &lines {
+        let row = row_of(v);
+        let line = match v["state"].as_str() {
+            Some("signed") if records.contains_key(&row) => continue,
+            Some("done") => match records.get(&row) {
+                Some(record) => record,
+                None => v,
+            },
+            _ => v,
+        };
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    if report.purged > 0 || input_file.is_some() {
+        let record = json!({
+            "state": "purge",
+            "at": now,
+            "rows": records.keys().collect::<Vec<_>>(),
+            "input_removed": input_file.is_some(),
+        });
+        out.push_str(&record.to_string());
+        out.push('\n');
+        issuer::write_atomic(&path, out.as_bytes(), true)?;
+    }
+    // Then the files of every purged row, and any temporary file a crash left behind.
+    for row in records.keys().chain(purged.iter()) {
+        let name = file_name(*row);
+        for path in [out_dir.join(&name), out_dir.join(format!(".{name}.tmp"))] {
+            match std::fs::remove_file(&path) {
+                Ok(()) => report.files_removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).with_context(|| format!("removing {}", path.display())),
+            }
+        }
+    }
+    if let Some(input_path) = input_file {
+        std::fs::remove_file(input_path)
+            .with_context(|| format!("removing {}", input_path.display()))?;
+        report.input_removed = true;
+    }
+    #[cfg(unix)]
+    if let Ok(dir) = std::fs::File::open(out_dir) {
+        // Make the renames and removals durable.
+        let _ = dir.sync_all();
+    }
+    Ok(report)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -540,5 +739,47 @@ mod tests {
         assert!(!states.contains_key(&3));
         let other = json!({"certledger_batch_journal": 1, "input_sha256": "bb"});
         assert!(open_journal(dir.path(), &other).is_err());
+    }
+    #[test]
+    fn purge_keeps_rows_not_handed_over_and_checks_the_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let input_file = write(dir.path(), "rows.jsonl", "{}\n");
+        let digest = hex::encode(Sha256::digest(b"{}\n"));
+        let header = json!({"certledger_batch_journal": 1, "input_sha256": digest});
+        let issuer = SecretKey::from_seed(&[1; 32]);
+        let ty = &profiles::DIPLOMA;
+        let claims = certledger_core::testkit::example_claims(ty);
+        let mut rng = certledger_core::testkit::SeededRng::from_label("purge");
+        let holder = issuer.public_key();
+        let p1 = Pending::issue(&issuer, ty, &claims, &holder, "c", 1, &mut rng).unwrap();
+        let p2 = Pending::issue(&issuer, ty, &claims, &holder, "c", 1, &mut rng).unwrap();
+        {
+            let (mut j, _) = open_journal(dir.path(), &header).unwrap();
+            j.append(&json!({"row": 1, "state": "signed", "pending": p1.to_json()})).unwrap();
+            j.append(&json!({"row": 2, "state": "signed", "pending": p2.to_json()})).unwrap();
+            j.append(&json!({"row": 1, "state": "done", "file": file_name(1)})).unwrap();
+        }
+        std::fs::write(dir.path().join(format!(".{}.tmp", file_name(1))), &p1.sd_jwt).unwrap();
+        // Another input is refused; this input is refused while row 2 is pending.
+        let other = write(dir.path(), "other.jsonl", "{\"x\":1}\n");
+        assert!(purge(dir.path(), Some(&other), 5).is_err());
+        assert!(purge(dir.path(), Some(&input_file), 5).is_err());
+        assert!(input_file.exists());
+
+        let r = purge(dir.path(), None, 5).unwrap();
+        assert_eq!(
+            r,
+            PurgeReport { purged: 1, pending: 1, files_removed: 1, ..Default::default() }
+        );
+        let text = std::fs::read_to_string(dir.path().join(JOURNAL)).unwrap();
+        assert!(!text.contains(&p1.sd_jwt), "row 1's SD-JWT is gone");
+        assert!(text.contains(&p2.sd_jwt), "row 2 (pending) is kept to be finished");
+        assert!(text.contains(&hex::encode(p1.entry.id())));
+        let (_, states) = open_journal(dir.path(), &header).unwrap();
+        assert!(matches!(states.get(&1), Some(RowState::Purged)));
+        assert!(matches!(states.get(&2), Some(RowState::Signed(_))));
+        let again = purge(dir.path(), None, 6).unwrap();
+        assert_eq!((again.purged, again.already_purged), (0, 1));
+        assert_eq!(std::fs::read_to_string(dir.path().join(JOURNAL)).unwrap(), text);
     }
 }

@@ -79,6 +79,34 @@ pub enum IssuerCmd {
         key of its department (--admin-key), which may also correct a self-declared time to an\n\
         earlier one.")]
     Compromise(CompromiseCmd),
+    /// Erase the personal data of a handed-over `issue-batch` (specs/erasure.md): journal rows
+    /// keep only credential id, type, entry id, commitment, log index and anchoring time; the
+    /// credential files (claims, salts, disclosures) are removed. 个人信息删除：交付后清除签发记录中的
+    /// 个人信息，只保留追责所需的编号、承诺和日志位置。
+    #[command(after_help = "Examples:\n  \
+        certledger-node issuer purge --out-dir ./batch-2026-03 --yes\n  \
+        certledger-node issuer purge --out-dir ./batch-2026-03 --input rows.csv --yes\n\n\
+        Rows not yet handed over (no credential file written) are kept so that the batch can be\n\
+        finished. With --input the batch's input file is removed too (its SHA-256 must match\n\
+        the journal). Irreversible: --yes is required. 不可恢复，须加 --yes。")]
+    Purge(PurgeCmd),
+}
+
+/// `issuer purge`.
+#[derive(Args, Debug)]
+pub struct PurgeCmd {
+    /// The `issue-batch` out directory (journal.jsonl and credential files).
+    #[arg(long, value_name = "DIR")]
+    out_dir: PathBuf,
+    /// Also remove the batch's input file (checked against the journal's SHA-256).
+    #[arg(long, value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// Confirm the erasure (it cannot be undone).
+    #[arg(long)]
+    yes: bool,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 /// `issuer register`.
@@ -468,7 +496,40 @@ pub async fn run_issuer(cmd: IssuerCmd) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        IssuerCmd::Purge(c) => run_purge(&c, now),
     }
+}
+
+fn run_purge(c: &PurgeCmd, now: u64) -> anyhow::Result<()> {
+    if !c.yes {
+        return Err(input(
+            "purge erases claims and salts for good: pass --yes / 清除后无法恢复，请加 --yes 确认",
+        ));
+    }
+    let r = batch::purge(&c.out_dir, c.input.as_deref(), now)?;
+    emit(
+        c.json,
+        &json!({
+            "purged": r.purged,
+            "already_purged": r.already_purged,
+            "pending": r.pending,
+            "files_removed": r.files_removed,
+            "input_removed": r.input_removed,
+        }),
+        &format!(
+            "purged {} row(s) ({} already purged, {} not handed over and kept), {} file(s) removed\n\
+             已清除 {} 行（此前已清除 {} 行，未交付保留 {} 行），删除 {} 个文件",
+            r.purged,
+            r.already_purged,
+            r.pending,
+            r.files_removed,
+            r.purged,
+            r.already_purged,
+            r.pending,
+            r.files_removed
+        ),
+    );
+    Ok(())
 }
 
 /// Runs `issue`.

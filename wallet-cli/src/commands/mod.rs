@@ -13,6 +13,7 @@ use crate::error::{keystore, usage, CmdResult, Failure, Kind, ResultExt as _};
 use crate::store::{self, Status, StoredCredential, Wallet};
 
 pub mod backup;
+pub mod delete;
 pub mod history;
 pub mod identity;
 pub mod import;
@@ -120,6 +121,29 @@ fn write_png(path: &Path, img: &image::GrayImage) -> CmdResult<()> {
     img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
         .kind(Kind::Usage, "cannot encode the PNG")?;
     crate::keystore::write_atomic(path, &bytes).map_err(|f| Failure::new(Kind::Usage, f.error))
+}
+
+/// Asks `question` on the terminal (stderr) and reads the answer: `y`, `yes` or `是` goes on,
+/// anything else is refused as `declined` with `declined` (en, zh). Without a terminal it is a usage
+/// error naming `--yes`.
+#[allow(clippy::print_stderr)]
+fn confirm_on_terminal(question: &str, declined: (&str, &str)) -> CmdResult<()> {
+    use std::io::{BufRead as _, IsTerminal as _, Write as _};
+    if !std::io::stdin().is_terminal() {
+        return Err(usage("confirmation needs a terminal: review the request and pass --yes"));
+    }
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| usage(format!("cannot read the answer: {e}")))?;
+    if matches!(line.trim(), "y" | "Y" | "yes" | "是") {
+        Ok(())
+    } else {
+        Err(crate::error::refused("declined", declined.0, declined.1))
+    }
 }
 
 /// A UTC date `YYYY-MM-DD` for Unix seconds.

@@ -8,7 +8,6 @@
 //! terminal QR).
 
 use std::fmt::Write as _;
-use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -597,23 +596,11 @@ fn summary(
 }
 
 /// Asks on the terminal; anything but yes declines.
-#[allow(clippy::print_stderr)]
 fn confirm(summary: &str) -> CmdResult<()> {
-    if !std::io::stdin().is_terminal() {
-        return Err(usage("confirmation needs a terminal: review the request and pass --yes"));
-    }
-    eprint!("{summary}Disclose? 是否出示？ [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| usage(format!("cannot read the answer: {e}")))?;
-    if matches!(line.trim(), "y" | "Y" | "yes" | "是") {
-        Ok(())
-    } else {
-        Err(refused("declined", "the citizen declined the request", "持有人拒绝了此请求"))
-    }
+    super::confirm_on_terminal(
+        &format!("{summary}Disclose? 是否出示？ [y/N] "),
+        ("the citizen declined the request", "持有人拒绝了此请求"),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

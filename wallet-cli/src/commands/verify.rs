@@ -127,6 +127,41 @@ fn save_seen(path: &Path, seen: &SeenNonces) -> CmdResult<()> {
     crate::keystore::write_atomic(path, &bytes).map_err(|f| Failure::new(Kind::Usage, f.error))
 }
 
+/// Replaces the proofs of every credential in `bundle` by the node's current ones (requested by
+/// credential id only). They are decided afterwards like any proofs: under the trust root's
+/// quorum and the verifier's own age rule, so a node can neither forge nor silently age them.
+fn with_fresh_proofs(
+    bundle: &mut LinkedBundle,
+    source: &dyn crate::node::ProofSource,
+) -> CmdResult<()> {
+    let main = &mut bundle.main.proofs;
+    *main = source.credential_proofs(&main.credential_record.credential_id)?;
+    for linked in &mut bundle.linked {
+        linked.proofs = source.credential_proofs(&linked.proofs.credential_record.credential_id)?;
+    }
+    Ok(())
+}
+
+/// What a verifier must know about a printed card (`--repeatable`).
+pub const PAPER_CARD_NOTICE: &str = "A paper card proves the credential, not who holds it: check \
+     the person at the counter. 纸质证照卡只证明证照真实有效，不能证明持卡人就是本人：请当面核对身份。\n";
+
+/// An age limit in days, hours or seconds (`zh`: Chinese units).
+fn age_text(seconds: u64, zh: bool) -> String {
+    let (n, en, cn) = if seconds % 86400 == 0 {
+        (seconds / 86400, "day(s)", "天")
+    } else if seconds % 3600 == 0 {
+        (seconds / 3600, "hour(s)", "小时")
+    } else {
+        (seconds, "second(s)", "秒")
+    };
+    if zh {
+        format!("{n} {cn}")
+    } else {
+        format!("{n} {en}")
+    }
+}
+
 /// `verify`.
 pub fn verify(ctx: &Ctx, args: &VerifyArgs) -> CmdResult<Output> {
     let trust_root = TrustRoot::from_json(&read_text(&args.trust_root)?)
@@ -151,9 +186,27 @@ pub fn verify(ctx: &Ctx, args: &VerifyArgs) -> CmdResult<Output> {
             "此请求（随机数与受众）已接受过出示内容，随机数只能使用一次",
         ));
     }
+    let mut bundle = bundle;
+    let mut notices = Vec::new();
+    let refreshed = match &args.node {
+        Some(url) => match with_fresh_proofs(&mut bundle, &crate::node::HttpNode::new(url)?) {
+            Ok(()) => true,
+            Err(f) => {
+                notices.push(format!(
+                    "could not refresh the status from {url} ({:#}); deciding with the bundle's own \
+                     proofs / 无法从节点更新状态，按出示内容自带的证明核验",
+                    f.error
+                ));
+                false
+            }
+        },
+        None => false,
+    };
     let mut policy = Policy::new(&challenge.nonce, &challenge.audience);
     policy.required_claims = args.require_claim.clone();
     policy.max_presentation_age_s = args.max_presentation_age;
+    policy.max_checkpoint_age_s = args.max_checkpoint_age;
+    policy.min_assurance_level = args.min_assurance;
     match verify::verify_linked(&bundle, &trust_root, &policy, at) {
         Ok(Verdict::Valid(accepted)) => {
             if let (Some(path), Some(seen)) = (&seen_file, seen.as_mut()) {
@@ -172,12 +225,16 @@ pub fn verify(ctx: &Ctx, args: &VerifyArgs) -> CmdResult<Output> {
                 save_seen(path, seen)?;
             }
             let mut text = format!(
-                "VALID 有效: {} / {}\nissuer 签发部门: {}\ncheckpoint 检查点: height {} ({})\n",
+                "VALID 有效: {} / {}\nissuer 签发部门: {}\ncheckpoint 检查点: height {} ({})\n\
+                 status as of 状态截至: {} (accepted up to {} old 本核验方接受 {} 以内的状态)\n",
                 accepted.type_name_zh,
                 accepted.type_name_en,
                 accepted.issuer_department,
                 accepted.checkpoint_height,
-                date(accepted.checkpoint_time)
+                date(accepted.checkpoint_time),
+                date(accepted.checkpoint_time),
+                age_text(args.max_checkpoint_age, false),
+                age_text(args.max_checkpoint_age, true),
             );
             for c in &accepted.claims {
                 let _ =
@@ -205,10 +262,31 @@ pub fn verify(ctx: &Ctx, args: &VerifyArgs) -> CmdResult<Output> {
                     );
                 }
             }
-            let json = json!({ "verdict": "valid", "accepted": *accepted });
-            Ok(Output::new(text, json))
+            let json = json!({
+                "verdict": "valid",
+                "accepted": *accepted,
+                "status_as_of": accepted.checkpoint_time,
+                "refreshed": refreshed,
+                "settings": {
+                    "max_checkpoint_age_s": args.max_checkpoint_age,
+                    "min_assurance_level": args.min_assurance,
+                },
+            });
+            let mut out = Output::new(text, json);
+            out.notices = notices;
+            if args.repeatable {
+                out.text.push_str(PAPER_CARD_NOTICE);
+                out.notices.push(PAPER_CARD_NOTICE.trim_end().to_owned());
+            }
+            Ok(out)
         }
-        Ok(Verdict::Invalid(invalid)) => Err(Failure::refused(Reason::from_invalid(&invalid))),
+        Ok(Verdict::Invalid(invalid)) => {
+            #[allow(clippy::print_stderr)]
+            for n in &notices {
+                eprintln!("{n}");
+            }
+            Err(Failure::refused(Reason::from_invalid(&invalid)))
+        }
         Err(e) => Err(refused(
             "undecidable",
             format!("the bundle could not be verified: {e}"),
