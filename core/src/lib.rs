@@ -7,6 +7,7 @@
 //! the same code runs natively and in `wasm32-unknown-unknown`.
 //!
 //! Map of the crate:
+//! - [`evidence`]: equivocation evidence (two conflicting checkpoints signed by one department).
 //! - [`sig`]: Ed25519 with one acceptance rule (`verify_strict`) and signature namespaces.
 //! - [`codec`]: the canonical binary encoding of ledger objects.
 //! - [`merkle`]: the RFC 9162 Merkle log (tree heads, inclusion and consistency proofs).
@@ -31,6 +32,7 @@ pub mod bundle;
 pub mod codec;
 pub mod credential_file;
 pub mod didkey;
+pub mod evidence;
 pub mod issuance;
 pub mod jcs;
 pub mod keyseal;
