@@ -1,6 +1,7 @@
 //! The `certledger-node` command line: one binary for the department server (`run`, `keygen`,
 //! `genesis`, `peer-id`, `status`) and the department tools (`devnet`, `demo`, `bench`, `gov`,
-//! `type`, `issuer`, `issue`, `issue-batch`, `revoke`, `suspend`, `reinstate`, `audit`).
+//! `type`, `issuer`, `issue`, `issue-batch`, `revoke`, `suspend`, `reinstate`, `audit`,
+//! `evidence`).
 //! `main` parses [`Cli`], calls [`dispatch`] and maps the error to an exit code.
 
 use std::path::PathBuf;
@@ -13,7 +14,9 @@ use crate::config::{Genesis, KeyFile};
 use crate::logging::LogFormat;
 use crate::server;
 use crate::server::fatal::Fatal;
-use crate::tools::{bench, demo, devnet, governance as gov, issuer_cli, types_cli, verifier_cli};
+use crate::tools::{
+    bench, demo, devnet, evidence_cli, governance as gov, issuer_cli, types_cli, verifier_cli,
+};
 
 /// The `certledger-node` command line.
 #[derive(Parser)]
@@ -190,6 +193,10 @@ pub enum Cmd {
     /// Verifier registry: register, rotate, retire; sign a presentation request (specs/request.md).
     #[command(subcommand)]
     Verifier(verifier_cli::VerifierCmd),
+    /// Equivocation evidence: check an evidence file offline against a trust root
+    /// (specs/evidence.md).
+    #[command(subcommand)]
+    Evidence(evidence_cli::EvidenceCmd),
     /// Issue one credential: sign an SD-JWT VC, anchor its commitment, write the credential file.
     Issue(issuer_cli::IssueCmd),
     /// Issue one credential per CSV / JSON Lines row, concurrently and resumably.
@@ -451,6 +458,7 @@ pub async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
         Cmd::Type(c) => types_cli::run(c).await,
         Cmd::Issuer(c) => issuer_cli::run_issuer(c).await,
         Cmd::Verifier(c) => verifier_cli::run(c).await,
+        Cmd::Evidence(c) => evidence_cli::run(c),
         Cmd::Issue(c) => issuer_cli::run_issue(c).await,
         Cmd::IssueBatch(c) => issuer_cli::run_batch(c).await,
         Cmd::Revoke(c) => {

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod client;
 pub mod demo;
 pub mod devnet;
+pub mod evidence_cli;
 pub mod failure;
 pub mod governance;
 pub mod issuer;
