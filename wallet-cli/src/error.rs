@@ -88,6 +88,12 @@ impl Failure {
         Self { kind, error: error.into(), reason: None }
     }
 
+    /// The same failure carrying `reason` (kept when a failure is wrapped in context).
+    pub fn with_reason(mut self, reason: Option<Reason>) -> Self {
+        self.reason = reason;
+        self
+    }
+
     /// A refusal with a typed reason.
     pub fn refused(reason: Reason) -> Self {
         let error = anyhow::anyhow!("{} / {}", reason.message_en, reason.message_zh);

@@ -1332,3 +1332,70 @@ fn verify_with_a_node_refreshes_a_printed_cards_status() {
     assert_eq!(r.json()["refreshed"], false);
     assert!(r.stderr.contains("could not refresh") && r.stderr.contains("无法从节点更新状态"));
 }
+
+impl TestNode {
+    /// Serves proofs whose checkpoint is a fork of the real one: same log size, another root,
+    /// signed by a quorum of the departments (specs/evidence.md).
+    fn serve_forked_credential(&self, world: &World, issued: &Issued) {
+        use certledger_core::note::{LedgerCheckpoint, Note, NoteSigner};
+        let mut proofs = world.proofs(issued);
+        let note = Note::parse(&proofs.checkpoint).expect("note");
+        let mut cp = LedgerCheckpoint::parse_body(note.text()).expect("body");
+        cp.root = [0xAA; 32];
+        let trust = world.s.trust_root();
+        let mut forked = Note::new(&cp.to_body()).expect("note");
+        for k in trust.keys.iter().take(trust.threshold) {
+            let key = world.s.department(&k.name).expect("dept").node.clone();
+            forked.sign(&NoteSigner::new(&k.name, key).expect("signer")).expect("sign");
+        }
+        proofs.checkpoint = forked.to_text();
+        let path =
+            format!("/v1/proofs/credential/{}", URL_SAFE_NO_PAD.encode(issued.credential_id));
+        let body = json!({
+            "height": world.s.ledger.height(),
+            "proofs": URL_SAFE_NO_PAD.encode(proofs.to_bytes()),
+        });
+        self.routes.lock().expect("lock").insert(path, body.to_string());
+    }
+}
+
+/// A node that serves a checkpoint conflicting with the one the wallet holds (same log size,
+/// another root, both quorum-signed): `refresh` and `verify --node` refuse the pair, say so in
+/// Chinese and English, and print the evidence against the departments that signed both.
+#[test]
+fn refresh_and_verify_refuse_a_forked_checkpoint_pair() {
+    let (env, world, issued) = wallet_with_diploma("fork");
+    let node = TestNode::start();
+    node.serve_forked_credential(&world, &issued);
+    let r = env.fails(&["refresh", "--node", &node.url], 1);
+    assert_eq!(r.error_code(), "conflicting_checkpoints", "{}\n{}", r.stdout, r.stderr);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(all.contains("forked") && all.contains("账本已分叉"), "{all}");
+    assert!(all.contains("evidence "), "{all}");
+    // The wallet kept its own proofs: the real checkpoint still refreshes.
+    node.serve_credential(&world, &issued);
+    assert_eq!(env.ok(&["refresh", "--node", &node.url])["credentials"][0]["status"], "active");
+
+    let id = env.ok(&["list"])["credentials"][0]["short_id"].as_str().expect("id").to_owned();
+    let out = env.path("card.png").display().to_string();
+    let nonce = env.ok(&["print", &id, "--out", &out])["nonce"].as_str().expect("n").to_owned();
+    let tr = env.path("trust.json").display().to_string();
+    node.serve_forked_credential(&world, &issued);
+    let args = [
+        "verify",
+        out.as_str(),
+        "--trust-root",
+        tr.as_str(),
+        "--nonce",
+        nonce.as_str(),
+        "--audience",
+        "certledger:print",
+        "--max-presentation-age",
+        "31536000",
+        "--repeatable",
+        "--node",
+        node.url.as_str(),
+    ];
+    let r = env.fails(&args, 1);
+    assert_eq!(r.error_code(), "conflicting_checkpoints", "{}\n{}", r.stdout, r.stderr);
+}

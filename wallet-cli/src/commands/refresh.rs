@@ -4,12 +4,14 @@ use std::fmt::Write as _;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
+use certledger_core::codec::Encode as _;
+use certledger_core::evidence;
 use certledger_core::registry;
 use certledger_core::verify::{self, Invalid, TrustRoot, Verdict};
 use serde_json::json;
 
 use super::{now, open_wallet, type_name, Ctx, Output, FRESH_CHECKPOINT_AGE_S};
-use crate::error::{keystore, network, CmdResult, Failure};
+use crate::error::{keystore, network, refused, CmdResult, Failure};
 use crate::node::{HttpNode, ProofSource};
 use crate::store::{Status, StoredCredential};
 
@@ -54,7 +56,8 @@ fn refresh_from(ctx: &Ctx, source: &dyn ProofSource) -> CmdResult<Output> {
         return Err(Failure::new(
             f.kind,
             f.error.context("refresh incomplete (other credentials were updated)"),
-        ));
+        )
+        .with_reason(f.reason));
     }
     Ok(Output::new(text, json!({ "credentials": items })))
 }
@@ -71,6 +74,9 @@ pub(super) fn fetch_fresh(
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| keystore("a stored credential id is malformed"))?;
     let proofs = source.credential_proofs(&id)?;
+    if let Ok(stored) = c.proofs() {
+        refuse_conflict(&stored.checkpoint, &proofs.checkpoint, trust_root)?;
+    }
     let verdict =
         verify::verify_credential(&c.sd_jwt, &proofs, trust_root, FRESH_CHECKPOINT_AGE_S, now)
             .map_err(|e| network(format!("the node served undecidable proofs: {e}")))?;
@@ -103,4 +109,21 @@ pub(super) fn fetch_fresh(
             ))),
         },
     }
+}
+
+/// Refuses two checkpoints, each signed by a quorum of `trust_root`, that conflict (same log size,
+/// different roots: `specs/evidence.md`), naming the departments that signed both and carrying
+/// the evidence against each (base64url of the canonical bytes). Two checkpoints that cannot be
+/// compared here (different sizes: the wallet has no consistency proof; or one no longer valid
+/// under the trust root) pass: each is still decided on its own.
+pub(super) fn refuse_conflict(old: &str, new: &str, trust_root: &TrustRoot) -> CmdResult<()> {
+    let Ok(Err(conflict)) = evidence::compare_checkpoints(old, new, &trust_root.quorum(), None)
+    else {
+        return Ok(());
+    };
+    let mut en = conflict.text_en();
+    for e in &conflict.evidence {
+        let _ = write!(en, "\nevidence {}: {}", e.department, URL_SAFE_NO_PAD.encode(e.to_bytes()));
+    }
+    Err(refused("conflicting_checkpoints", en, conflict.text_zh()))
 }

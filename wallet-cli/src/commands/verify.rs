@@ -188,9 +188,18 @@ pub fn verify(ctx: &Ctx, args: &VerifyArgs) -> CmdResult<Output> {
     }
     let mut bundle = bundle;
     let mut notices = Vec::new();
+    let presented = bundle.main.proofs.checkpoint.clone();
     let refreshed = match &args.node {
         Some(url) => match with_fresh_proofs(&mut bundle, &crate::node::HttpNode::new(url)?) {
-            Ok(()) => true,
+            Ok(()) => {
+                // The node's checkpoint and the bundle's must not be a forked pair.
+                super::refresh::refuse_conflict(
+                    &presented,
+                    &bundle.main.proofs.checkpoint,
+                    &trust_root,
+                )?;
+                true
+            }
             Err(f) => {
                 notices.push(format!(
                     "could not refresh the status from {url} ({:#}); deciding with the bundle's own \
