@@ -129,7 +129,11 @@ impl Decode for SignedCheckpoint {
 
 impl Encode for Evidence {
     fn encode(&self, w: &mut Writer) {
-        w.fixed(&MAGIC).u8(KIND_CHECKPOINT).str(&self.department).put(&self.first).put(&self.second);
+        w.fixed(&MAGIC)
+            .u8(KIND_CHECKPOINT)
+            .str(&self.department)
+            .put(&self.first)
+            .put(&self.second);
     }
 }
 

@@ -35,7 +35,12 @@ fn evidence_vectors() {
     assert!(cases.len() >= 8);
     for c in cases {
         let bytes = hex::decode(c["evidence_hex"].as_str().expect("hex")).expect("hex");
-        assert_eq!(outcome(&bytes, &trust), c["outcome"].as_str().expect("outcome"), "{}", c["name"]);
+        assert_eq!(
+            outcome(&bytes, &trust),
+            c["outcome"].as_str().expect("outcome"),
+            "{}",
+            c["name"]
+        );
     }
 }
 
@@ -76,7 +81,8 @@ fn print_evidence_vectors() {
         keys: s.iter().map(NoteSigner::note_key).collect(),
         threshold: 3,
     };
-    let good = Evidence::new("dept-b", stmt(&cp(ORIGIN, 40, 1), &s[1]), stmt(&cp(ORIGIN, 40, 2), &s[1]));
+    let good =
+        Evidence::new("dept-b", stmt(&cp(ORIGIN, 40, 1), &s[1]), stmt(&cp(ORIGIN, 40, 2), &s[1]));
     let mut unknown = good.clone();
     unknown.department = "dept-x".into();
     let mut swapped = good.clone();
@@ -90,24 +96,40 @@ fn print_evidence_vectors() {
         ("valid: same size, different roots", good.to_bytes()),
         (
             "same root",
-            Evidence::new("dept-b", stmt(&cp(ORIGIN, 40, 1), &s[1]), stmt(&cp(ORIGIN, 40, 1), &s[1]))
-                .to_bytes(),
+            Evidence::new(
+                "dept-b",
+                stmt(&cp(ORIGIN, 40, 1), &s[1]),
+                stmt(&cp(ORIGIN, 40, 1), &s[1]),
+            )
+            .to_bytes(),
         ),
         (
             "different sizes",
-            Evidence::new("dept-b", stmt(&cp(ORIGIN, 40, 1), &s[1]), stmt(&cp(ORIGIN, 41, 2), &s[1]))
-                .to_bytes(),
+            Evidence::new(
+                "dept-b",
+                stmt(&cp(ORIGIN, 40, 1), &s[1]),
+                stmt(&cp(ORIGIN, 41, 2), &s[1]),
+            )
+            .to_bytes(),
         ),
         ("department not in the trust root", unknown.to_bytes()),
         (
             "second statement signed by another department",
-            Evidence::new("dept-b", stmt(&cp(ORIGIN, 40, 1), &s[1]), stmt(&cp(ORIGIN, 40, 2), &s[2]))
-                .to_bytes(),
+            Evidence::new(
+                "dept-b",
+                stmt(&cp(ORIGIN, 40, 1), &s[1]),
+                stmt(&cp(ORIGIN, 40, 2), &s[2]),
+            )
+            .to_bytes(),
         ),
         (
             "another ledger",
-            Evidence::new("dept-b", stmt(&cp("other", 40, 1), &s[1]), stmt(&cp("other", 40, 2), &s[1]))
-                .to_bytes(),
+            Evidence::new(
+                "dept-b",
+                stmt(&cp("other", 40, 1), &s[1]),
+                stmt(&cp("other", 40, 2), &s[1]),
+            )
+            .to_bytes(),
         ),
         ("statement is not a checkpoint", not_cp.to_bytes()),
         ("statements out of order", swapped.to_bytes()),

@@ -46,10 +46,7 @@ fn read_bounded(path: &Path, max: usize) -> anyhow::Result<Vec<u8>> {
         .read_to_end(&mut out)
         .map_err(|e| input(format!("reading {}: {e} / 无法读取文件", path.display())))?;
     if out.len() > max {
-        return Err(input(format!(
-            "{} is over {max} bytes / 文件超过 {max} 字节",
-            path.display()
-        )));
+        return Err(input(format!("{} is over {max} bytes / 文件超过 {max} 字节", path.display())));
     }
     Ok(out)
 }
