@@ -7,6 +7,7 @@
 //! per-verifier pseudonym and the credentials presented together with the main one.
 
 use certledger_core::bundle::LinkedBundle;
+use certledger_core::evidence;
 use certledger_core::verify::{self, Accepted, Policy, TrustRoot, Verdict, VerifyError};
 use serde::Serialize;
 
@@ -164,11 +165,19 @@ fn unix_seconds(now_s: f64) -> Option<u64> {
 
 /// A [`verify::Verifier`] behind the page's `Verifier` class: one trust root, a cache of the
 /// checkpoints it has accepted, and answers identical to [`verify_bundle_json`]'s for the same
-/// inputs (the policy is given per call, as each request has its own challenge).
+/// inputs (the policy is given per call, as each request has its own challenge), with one
+/// exception: a bundle whose checkpoint conflicts with one this verifier accepted before (same
+/// log size, another root, both quorum-signed: `specs/evidence.md`) is refused as
+/// `conflicting_checkpoints`.
 #[derive(Debug)]
 pub struct CachedVerifier {
     inner: verify::Verifier,
+    /// Checkpoint notes of accepted bundles, newest last (at most [`SEEN_CHECKPOINTS`]).
+    seen: Vec<String>,
 }
+
+/// Most accepted checkpoint notes a [`CachedVerifier`] keeps to compare new ones against.
+pub const SEEN_CHECKPOINTS: usize = 64;
 
 impl CachedVerifier {
     /// A verifier for the trust root JSON; the error is the reason it is unusable.
@@ -176,7 +185,7 @@ impl CachedVerifier {
         let root = TrustRoot::from_json(trust_root_json)?;
         // A placeholder until the first call sets the request's policy.
         let inner = verify::Verifier::new(root, Policy::new("", ""))?;
-        Ok(Self { inner })
+        Ok(Self { inner, seen: Vec::new() })
     }
 
     /// [`verify_bundle_json`] with this verifier's trust root, through its checkpoint cache.
@@ -209,8 +218,41 @@ impl CachedVerifier {
         let Some(now) = unix_seconds(now_s) else {
             return error_result("bad_time", "the device clock gives an invalid time".to_owned());
         };
+        let notes: Vec<&String> = std::iter::once(&bundle.main.proofs.checkpoint)
+            .chain(bundle.linked.iter().map(|l| &l.proofs.checkpoint))
+            .collect();
+        if let Some(conflict) = self.conflict_with_seen(&notes) {
+            return VerifyResult {
+                status: "invalid",
+                reason_code: Some("conflicting_checkpoints"),
+                reason_en: Some(conflict.text_en()),
+                reason_zh: Some(conflict.text_zh()),
+                ..VerifyResult::default()
+            };
+        }
         self.inner.set_policy(policy);
-        to_result(self.inner.verify_linked(&bundle, now))
+        let decided = self.inner.verify_linked(&bundle, now);
+        if matches!(decided, Ok(Verdict::Valid(_))) {
+            for note in notes {
+                if !self.seen.contains(note) {
+                    if self.seen.len() >= SEEN_CHECKPOINTS {
+                        self.seen.remove(0);
+                    }
+                    self.seen.push(note.clone());
+                }
+            }
+        }
+        to_result(decided)
+    }
+
+    /// The first conflict between one of `notes` and an accepted checkpoint, if any.
+    fn conflict_with_seen(&self, notes: &[&String]) -> Option<evidence::Conflict> {
+        let quorum = self.inner.trust_root().quorum();
+        notes.iter().find_map(|note| {
+            self.seen
+                .iter()
+                .find_map(|old| evidence::compare_checkpoints(old, note, &quorum, None).ok()?.err())
+        })
     }
 }
 
@@ -375,6 +417,59 @@ mod tests {
         weak["threshold"] = 1.into();
         assert!(CachedVerifier::new(&weak.to_string()).is_err());
         assert!(CachedVerifier::new("{").is_err());
+    }
+
+    /// A bundle whose checkpoint forks from one the page accepted before (same log size, another
+    /// root, both signed by a quorum) is refused as `conflicting_checkpoints`, in zh and en; the
+    /// page without that memory (`verify_bundle_json`) cannot see the fork.
+    #[test]
+    fn cached_verifier_refuses_a_forked_checkpoint() {
+        use certledger_core::note::{LedgerCheckpoint, Note, NoteSigner};
+        use certledger_core::testkit::{example_claims, Scenario};
+        let mut s = Scenario::new("wasm fork", "cn.gov.fork", 1_767_225_600).unwrap();
+        let ty = &certledger_core::profiles::DIPLOMA;
+        let issuer = s.register_issuer(ty.issuing_department, &[ty.id], 86_400).unwrap();
+        let holder = certledger_core::sig::SecretKey::from_seed(&[5; 32]);
+        let issued = s.issue(&issuer, ty, &example_claims(ty), &holder.public_key()).unwrap();
+        let cp_text = s.checkpoint(3).unwrap();
+        let now = s.ledger.time();
+        let bundle = s
+            .bundle(&issued, &holder, &["name"], "nonce-0123456789abcdef", "counter", now, &cp_text)
+            .unwrap();
+        let policy =
+            serde_json::to_string(&Policy::new("nonce-0123456789abcdef", "counter")).unwrap();
+        let root = s.trust_root().to_json();
+        let mut verifier = CachedVerifier::new(&root).unwrap();
+        let first: Value =
+            serde_json::from_str(&verifier.verify_json(&bundle.to_text(), &policy, now as f64))
+                .unwrap();
+        assert_eq!(first["status"], "valid", "{first}");
+
+        let note = Note::parse(&cp_text).unwrap();
+        let mut cp = LedgerCheckpoint::parse_body(note.text()).unwrap();
+        cp.root = [0xAA; 32];
+        let trust = s.trust_root();
+        let mut forked = Note::new(&cp.to_body()).unwrap();
+        for k in trust.keys.iter().take(trust.threshold) {
+            let key = s.department(&k.name).unwrap().node.clone();
+            forked.sign(&NoteSigner::new(&k.name, key).unwrap()).unwrap();
+        }
+        let mut fork = bundle.clone();
+        fork.proofs.checkpoint = forked.to_text();
+        let out: Value =
+            serde_json::from_str(&verifier.verify_json(&fork.to_text(), &policy, now as f64))
+                .unwrap();
+        assert_eq!(out["status"], "invalid", "{out}");
+        assert_eq!(out["reason_code"], "conflicting_checkpoints", "{out}");
+        assert!(out["reason_zh"].as_str().unwrap().contains("账本已分叉"), "{out}");
+        assert!(out["reason_en"].as_str().unwrap().contains("forked"), "{out}");
+        let cold = run(&fork.to_text(), &root, &policy, now as f64);
+        assert_ne!(cold["reason_code"], "conflicting_checkpoints", "{cold}");
+        // The honest checkpoint is still accepted.
+        let again: Value =
+            serde_json::from_str(&verifier.verify_json(&bundle.to_text(), &policy, now as f64))
+                .unwrap();
+        assert_eq!(again["status"], "valid", "{again}");
     }
 
     /// Every identity-extension vector (`specs/vectors/identity-bundles.json`) gives its expected
