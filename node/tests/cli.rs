@@ -209,3 +209,60 @@ fn log_format_json_writes_one_json_object_per_line() {
     let _ = child.wait();
     assert!(started, "no `node starting` event in:\n{}", lines.join("\n"));
 }
+
+/// `evidence verify FILE --trust-root T`: exit 0 and the department named (zh/en) for valid
+/// evidence, exit 6 for evidence that proves nothing, 3 for an unreadable file.
+#[test]
+fn evidence_verify_names_the_equivocating_department() {
+    use certledger_core::codec::Encode as _;
+    use certledger_core::evidence::{Evidence, SignedCheckpoint};
+    use certledger_core::note::{LedgerCheckpoint, NoteSigner};
+    use certledger_core::sig::{SecretKey, Signature};
+    use certledger_core::verify::TrustRoot;
+    let signers: Vec<NoteSigner> = (0..4u8)
+        .map(|i| NoteSigner::new(&format!("dept-{i}"), SecretKey::from_seed(&[i + 1; 32])).unwrap())
+        .collect();
+    let trust = TrustRoot {
+        chain_id: "cli-evidence".into(),
+        keys: signers.iter().map(NoteSigner::note_key).collect(),
+        threshold: 3,
+    };
+    let stmt = |root: u8, by: &NoteSigner| {
+        let cp = LedgerCheckpoint {
+            origin: "cli-evidence".into(),
+            size: 9,
+            root: [root; 32],
+            height: 4,
+            time: 1_800_000_000,
+            state_root: [0; 32],
+        };
+        let sig = by.sign_text(&cp.to_body()).sig;
+        SignedCheckpoint { body: cp.to_body(), signature: Signature(sig.try_into().unwrap()) }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let tr = dir.path().join("trust.json");
+    std::fs::write(&tr, trust.to_json()).unwrap();
+    let good = dir.path().join("good.ev");
+    std::fs::write(
+        &good,
+        Evidence::new("dept-1", stmt(1, &signers[1]), stmt(2, &signers[1])).to_bytes(),
+    )
+    .unwrap();
+    let bad = dir.path().join("bad.ev");
+    std::fs::write(
+        &bad,
+        Evidence::new("dept-1", stmt(1, &signers[1]), stmt(2, &signers[2])).to_bytes(),
+    )
+    .unwrap();
+    let run = |file: &std::path::Path| {
+        bin().args(["evidence", "verify"]).arg(file).arg("--trust-root").arg(&tr).output().unwrap()
+    };
+    let out = run(&good);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("department dept-1") && stdout.contains("部门 dept-1"), "{stdout}");
+    let out = run(&bad);
+    assert_eq!(out.status.code(), Some(6), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("签名无效"));
+    assert_eq!(run(&dir.path().join("missing")).status.code(), Some(3));
+}
