@@ -11,7 +11,7 @@
 //! every department that signed both.
 //!
 //! Only checkpoint cosignatures are covered here. Consensus votes and proposals are signed over
-//! Malachite's encodings inside the node (`specs/consensus.md`), which core cannot rebuild; their
+//! the node's own sign bytes (`specs/consensus.md`), which core does not define yet; their
 //! evidence is future work. The normative text is `specs/evidence.md`.
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
