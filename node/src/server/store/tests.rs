@@ -1,3 +1,5 @@
+//! Tests of the sled store: blocks and the entry index across reopen, the audit index, corrupted state nodes.
+
 use certledger_core::codec::Encode as _;
 use certledger_core::ledger::{EntryBody, LogLeaf, RegisterType, SignedEntry};
 use certledger_core::sig::SecretKey;
