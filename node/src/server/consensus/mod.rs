@@ -50,7 +50,7 @@ mod salvage;
 #[cfg(test)]
 mod tests;
 
-use future_parts::{FutureParts, FutureRefused};
+use future_parts::FutureParts;
 use salvage::salvage;
 
 /// Most block bytes in one sync response (Malachite's request/response limit is 10 MiB).

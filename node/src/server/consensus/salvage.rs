@@ -1,42 +1,5 @@
 //! Salvaging a proposal: the largest prefix-compatible subset of mempool entries that executes.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::Duration;
-
-use anyhow::anyhow;
-use certledger_core::sig::{PublicKey, SecretKey};
-use malachitebft_app_channel::app::consensus::VoteExtensionError;
-use malachitebft_app_channel::app::engine::host::{HeightParams, Next, SyncedValueOutcome};
-use malachitebft_app_channel::app::streaming::{StreamContent, StreamId, StreamMessage};
-use malachitebft_app_channel::app::types::codec::Codec;
-use malachitebft_app_channel::app::types::core::{
-    CommitCertificate, Context as _, Round, Validity,
-};
-use malachitebft_app_channel::app::types::{Keypair, LocallyProposedValue, ProposedValue};
-use malachitebft_app_channel::{
-    AppMsg, Channels, ConsensusContext, EngineBuilder, NetworkContext, NetworkIdentity, NetworkMsg,
-    RequestContext, Signer as _, SyncContext, WalContext,
-};
-use tracing::{debug, error, info, warn};
-
-use crate::config::NodeToml;
-use crate::server::chain::{
-    changes_in, checkpoint_of, entries_root, now_s, MAX_BLOCK_BYTES, MAX_BLOCK_ENTRIES,
-};
-use crate::server::codec::{self, LedgerCodec, StoredCertificate};
-use crate::server::context::{
-    Address, Block, BlockHash, BlockHeader, Height, LedgerContext, LedgerSigner, LedgerVerifier,
-    ProposalPart, ValidatorSet,
-};
-use crate::server::exec::{self, EntryError, EntryId};
-use crate::server::fatal::Fatal;
-use crate::server::handle::{NodeHandle, Shared};
-use certledger_core::ledger::Department;
-use certledger_core::note::{Note, NoteSigner};
-
-use super::*;
-
 /// A prefix-compatible subset of `candidates` (in order) with at most `budget` calls of `fits`
 /// (whether the kept entries followed by a chunk execute): a chunk that fits is kept whole, one
 /// that does not is split in halves, a single entry that does not fit is dropped. With `k` bad

@@ -1,5 +1,6 @@
 //! Tests of the future-part buffer and of salvage.
 
+use super::future_parts::FutureRefused;
 use super::*;
 
 fn part(
@@ -95,10 +96,7 @@ fn parts_and_bytes_per_height_are_bounded() {
     let big = MAX_BLOCK_BYTES - 4096;
     assert_eq!(fp.offer(1, part(&key, &ctx, 3, 0, big), &ctx, &set), Ok(()));
     assert_eq!(fp.offer(1, part(&key, &ctx, 3, 1, big), &ctx, &set), Ok(()));
-    assert_eq!(
-        fp.offer(1, part(&key, &ctx, 3, 2, big), &ctx, &set),
-        Err(FutureRefused::TooLarge)
-    );
+    assert_eq!(fp.offer(1, part(&key, &ctx, 3, 2, big), &ctx, &set), Err(FutureRefused::TooLarge));
     assert_eq!(
         fp.offer(1, part(&key, &ctx, 4, 0, MAX_BLOCK_BYTES + 2 * 1024 * 1024), &ctx, &set),
         Err(FutureRefused::TooLarge)
