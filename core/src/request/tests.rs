@@ -62,10 +62,7 @@ fn json_and_text_round_trip_losslessly() {
 fn json_is_strict() {
     let mut v: serde_json::Value = serde_json::from_str(&request().to_json()).unwrap();
     v["extra"] = 1.into();
-    assert_eq!(
-        PresentationRequest::from_json(&v.to_string()),
-        Err(RequestError::MalformedJson)
-    );
+    assert_eq!(PresentationRequest::from_json(&v.to_string()), Err(RequestError::MalformedJson));
     let dup = request().to_json().replacen("{", r#"{"audience":"x","#, 1);
     assert_eq!(PresentationRequest::from_json(&dup), Err(RequestError::MalformedJson));
     assert_eq!(
