@@ -45,6 +45,14 @@ use crate::server::handle::{NodeHandle, Shared};
 use certledger_core::ledger::Department;
 use certledger_core::note::{Note, NoteSigner};
 
+mod future_parts;
+mod salvage;
+#[cfg(test)]
+mod tests;
+
+use future_parts::FutureParts;
+use salvage::salvage;
+
 /// Most block bytes in one sync response (Malachite's request/response limit is 10 MiB).
 pub const MAX_SYNC_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 /// State roots of this many recent heights stay provable (besides the newest cosigned one).
@@ -175,129 +183,6 @@ struct Executed {
     /// The roots of the state it was executed on.
     base: exec::BlockOutcome,
     block: exec::ExecutedBlock,
-}
-
-/// A prefix-compatible subset of `candidates` (in order) with at most `budget` calls of `fits`
-/// (whether the kept entries followed by a chunk execute): a chunk that fits is kept whole, one
-/// that does not is split in halves, a single entry that does not fit is dropped. With `k` bad
-/// entries among `n` that is about `2k log2 n` calls instead of `n`. Returns `(kept, dropped)`;
-/// entries not tried within the budget are in neither (they stay in the mempool).
-fn salvage(
-    candidates: Vec<Vec<u8>>,
-    budget: usize,
-    mut fits: impl FnMut(&[Vec<u8>]) -> bool,
-) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
-    let mut kept: Vec<Vec<u8>> = Vec::new();
-    let mut dropped = Vec::new();
-    let mut rest: std::collections::VecDeque<Vec<Vec<u8>>> = std::collections::VecDeque::new();
-    // The whole list is already known not to fit: start with its halves.
-    let mut all = candidates;
-    let second = all.split_off(all.len() / 2);
-    rest.extend([all, second].into_iter().filter(|c| !c.is_empty()));
-    let mut calls = 0;
-    while let Some(mut chunk) = rest.pop_front() {
-        if calls >= budget {
-            break;
-        }
-        calls += 1;
-        let n = kept.len();
-        kept.append(&mut chunk);
-        if fits(&kept) {
-            continue;
-        }
-        let mut chunk = kept.split_off(n);
-        if chunk.len() == 1 {
-            dropped.append(&mut chunk);
-        } else {
-            let second = chunk.split_off(chunk.len() / 2);
-            rest.push_front(second);
-            rest.push_front(chunk);
-        }
-    }
-    (kept, dropped)
-}
-
-/// Why a part for a future height was not buffered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-enum FutureRefused {
-    #[error("not a future height, or more than MAX_FUTURE_HEIGHTS ahead")]
-    OutOfRange,
-    #[error("MAX_FUTURE_PARTS parts already buffered for this height")]
-    TooManyParts,
-    #[error("part over the block limits, or MAX_FUTURE_BYTES already buffered for this height")]
-    TooLarge,
-    #[error("proposer signature does not verify")]
-    BadSignature,
-    #[error("proposer is not a validator")]
-    NotAValidator,
-}
-
-/// Approximate memory of one part: its entries plus room for the header and signature.
-fn part_bytes(p: &ProposalPart) -> usize {
-    p.block.entries.iter().map(|e| e.len() + 24).sum::<usize>() + 512
-}
-
-/// Proposal parts for heights this node has not reached yet, bounded before anything is stored:
-/// heights at most [`MAX_FUTURE_HEIGHTS`] ahead, [`MAX_FUTURE_PARTS`] parts and
-/// [`MAX_FUTURE_BYTES`] per height, and only parts signed by a current validator.
-#[derive(Default)]
-struct FutureParts {
-    /// Height -> (bytes held, parts).
-    by_height: BTreeMap<u64, (usize, Vec<ProposalPart>)>,
-}
-
-impl FutureParts {
-    /// Buffers `part` for later if every bound holds; `current` is the height being decided,
-    /// `validators` the set parts must be signed by. Nothing is inserted on refusal.
-    fn offer(
-        &mut self,
-        current: u64,
-        part: ProposalPart,
-        ctx: &LedgerContext,
-        validators: &ValidatorSet,
-    ) -> Result<(), FutureRefused> {
-        let h = part.height.0;
-        if h <= current || h - current > MAX_FUTURE_HEIGHTS {
-            return Err(FutureRefused::OutOfRange);
-        }
-        let size = part_bytes(&part);
-        let (held, parts) = self.by_height.get(&h).map(|(b, p)| (*b, p.len())).unwrap_or((0, 0));
-        if parts >= MAX_FUTURE_PARTS {
-            return Err(FutureRefused::TooManyParts);
-        }
-        if part.block.entries.len() > MAX_BLOCK_ENTRIES
-            || size > MAX_BLOCK_BYTES + 1024 * 1024
-            || held.saturating_add(size) > MAX_FUTURE_BYTES
-        {
-            return Err(FutureRefused::TooLarge);
-        }
-        if !validators.contains(&part.proposer) {
-            return Err(FutureRefused::NotAValidator);
-        }
-        if !part.verify(ctx) {
-            return Err(FutureRefused::BadSignature);
-        }
-        let slot = self.by_height.entry(h).or_default();
-        slot.0 += size;
-        slot.1.push(part);
-        Ok(())
-    }
-
-    /// Takes the parts buffered for `height`.
-    fn take(&mut self, height: u64) -> Vec<ProposalPart> {
-        self.by_height.remove(&height).map(|(_, p)| p).unwrap_or_default()
-    }
-
-    /// Drops the parts of heights up to `height`.
-    fn drop_up_to(&mut self, height: u64) {
-        self.by_height.retain(|h, _| *h > height);
-    }
-
-    /// Bytes held in all.
-    #[cfg(test)]
-    fn bytes(&self) -> usize {
-        self.by_height.values().map(|(b, _)| *b).sum()
-    }
 }
 
 /// Most executed proposals kept at once (a Byzantine proposer cannot make a node hold more).
@@ -853,132 +738,5 @@ impl AppLoop {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn part(
-        key: &SecretKey,
-        ctx: &LedgerContext,
-        height: u64,
-        round: u32,
-        fill: usize,
-    ) -> ProposalPart {
-        let header = BlockHeader {
-            chain_id: "parts-test".into(),
-            height,
-            prev_block_hash: [0; 32],
-            time: u64::from(round),
-            proposer: key.public_key().0,
-            entries_root: [0; 32],
-            log_size: 0,
-            log_root: [0; 32],
-            state_root: [0; 32],
-            validators_hash: [0; 32],
-            next_validators_hash: [0; 32],
-        };
-        let entries = if fill == 0 { vec![] } else { vec![vec![7u8; fill]] };
-        let block = Block { header, entries };
-        ProposalPart::new_signed(ctx, key, Height(height), Round::new(round), Round::Nil, block)
-    }
-
-    fn setup() -> (LedgerContext, SecretKey, ValidatorSet) {
-        let ctx = LedgerContext::new("parts-test");
-        let key = SecretKey::from_seed(&[3; 32]);
-        let set = ValidatorSet::new([key.public_key()]);
-        (ctx, key, set)
-    }
-
-    #[test]
-    fn salvage_is_bounded_and_keeps_a_compatible_subset() {
-        // 64 candidates, entries 10 and 40 conflict with what precedes them.
-        let candidates: Vec<Vec<u8>> = (0..64u8).map(|i| vec![i]).collect();
-        let mut calls = 0;
-        let (kept, dropped) = salvage(candidates.clone(), MAX_SALVAGE_DRY_RUNS, |p| {
-            calls += 1;
-            !p.iter().any(|e| e[0] == 10 || e[0] == 40)
-        });
-        assert_eq!(dropped, vec![vec![10], vec![40]]);
-        assert_eq!(kept.len(), 62);
-        // The old one-by-one salvage made 64 dry runs of growing prefixes.
-        assert!(calls <= MAX_SALVAGE_DRY_RUNS, "{calls} dry runs");
-        const { assert!(MAX_SALVAGE_DRY_RUNS < MAX_SALVAGE_CANDIDATES) };
-        // Everything bad: the budget caps the work, nothing untried is dropped.
-        let mut calls = 0;
-        let (kept, dropped) = salvage(candidates, 5, |_| {
-            calls += 1;
-            false
-        });
-        assert_eq!(calls, 5);
-        assert!(kept.is_empty() && dropped.len() < 5);
-    }
-
-    #[test]
-    fn far_future_heights_are_refused_before_anything_is_stored() {
-        let (ctx, key, set) = setup();
-        let mut fp = FutureParts::default();
-        // On the old code every new height got an (empty) entry, without bound.
-        for h in 10 + MAX_FUTURE_HEIGHTS + 1..10 + MAX_FUTURE_HEIGHTS + 1000 {
-            assert_eq!(
-                fp.offer(10, part(&key, &ctx, h, 0, 0), &ctx, &set),
-                Err(FutureRefused::OutOfRange)
-            );
-        }
-        assert_eq!(
-            fp.offer(10, part(&key, &ctx, 10, 0, 0), &ctx, &set),
-            Err(FutureRefused::OutOfRange)
-        );
-        assert!(fp.by_height.is_empty());
-        for h in 11..=10 + MAX_FUTURE_HEIGHTS {
-            assert_eq!(fp.offer(10, part(&key, &ctx, h, 0, 0), &ctx, &set), Ok(()));
-        }
-        assert_eq!(fp.by_height.len() as u64, MAX_FUTURE_HEIGHTS);
-    }
-
-    #[test]
-    fn parts_and_bytes_per_height_are_bounded() {
-        let (ctx, key, set) = setup();
-        let mut fp = FutureParts::default();
-        for r in 0..MAX_FUTURE_PARTS as u32 {
-            assert_eq!(fp.offer(1, part(&key, &ctx, 2, r, 0), &ctx, &set), Ok(()));
-        }
-        assert_eq!(
-            fp.offer(1, part(&key, &ctx, 2, 99, 0), &ctx, &set),
-            Err(FutureRefused::TooManyParts)
-        );
-        // Big parts: at most MAX_FUTURE_BYTES per height.
-        let big = MAX_BLOCK_BYTES - 4096;
-        assert_eq!(fp.offer(1, part(&key, &ctx, 3, 0, big), &ctx, &set), Ok(()));
-        assert_eq!(fp.offer(1, part(&key, &ctx, 3, 1, big), &ctx, &set), Ok(()));
-        assert_eq!(
-            fp.offer(1, part(&key, &ctx, 3, 2, big), &ctx, &set),
-            Err(FutureRefused::TooLarge)
-        );
-        assert_eq!(
-            fp.offer(1, part(&key, &ctx, 4, 0, MAX_BLOCK_BYTES + 2 * 1024 * 1024), &ctx, &set),
-            Err(FutureRefused::TooLarge)
-        );
-        assert!(fp.bytes() <= MAX_FUTURE_HEIGHTS as usize * MAX_FUTURE_BYTES);
-        assert_eq!(fp.take(3).len(), 2);
-        fp.drop_up_to(2);
-        assert!(fp.by_height.is_empty());
-    }
-
-    #[test]
-    fn unsigned_or_non_validator_parts_are_not_buffered() {
-        let (ctx, key, set) = setup();
-        let mut fp = FutureParts::default();
-        let mut forged = part(&key, &ctx, 2, 0, 10);
-        forged.block.header.time = 12345;
-        assert_eq!(fp.offer(1, forged, &ctx, &set), Err(FutureRefused::BadSignature));
-        let stranger = SecretKey::from_seed(&[4; 32]);
-        assert_eq!(
-            fp.offer(1, part(&stranger, &ctx, 2, 0, 10), &ctx, &set),
-            Err(FutureRefused::NotAValidator)
-        );
-        assert!(fp.by_height.is_empty());
     }
 }
