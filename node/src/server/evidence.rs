@@ -1,0 +1,380 @@
+//! Equivocation evidence on the node (`specs/evidence.md`, "On the node"): detection in the
+//! cosigning loop, storage, `GET /v1/evidence` and gossip.
+//!
+//! Detection. Every peer note the cosigning loop pulls whose body is not this node's checkpoint
+//! at that height is parsed; if it is a checkpoint of this ledger, for a log size this node
+//! committed, with another root, each department with a valid signature on it made a
+//! *conflicting statement*. The loop also remembers, per department and log size, one valid
+//! statement by that department over this node's own checkpoint (from the merged note it builds
+//! every round, or from the stored quorum note of that height). A department with one of each at
+//! one log size signed two roots at that size: the pair is an evidence object
+//! (`core::evidence`), verified against the trust root and stored. Both memories are bounded.
+//!
+//! Gossip. Every [`GOSSIP_EVERY`], the loop reads each peer's `GET /v1/evidence` (a bounded
+//! body, one page per peer and round, following the page cursor), and stores every object that
+//! verifies offline against the trust root; anything else is dropped and counted.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use certledger_core::api::{EvidenceItem, EvidencePage, MAX_EVIDENCE_PAGE};
+use certledger_core::codec::Encode as _;
+use certledger_core::evidence::{
+    self, statement_by, Equivocation, Evidence, EvidenceError, SignedCheckpoint, MAX_EVIDENCE_BYTES,
+};
+use certledger_core::note::{LedgerCheckpoint, Note, Quorum};
+use certledger_core::verify::TrustRoot;
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+use tracing::{error, info, warn};
+
+use crate::server::fatal::Fatal;
+use crate::server::handle::NodeHandle;
+use crate::server::http::{err, internal};
+use crate::server::store::EvidencePut;
+
+/// How often the cosigning loop pulls its peers' evidence.
+pub const GOSSIP_EVERY: Duration = Duration::from_secs(2);
+/// Most statements remembered on each side (own-checkpoint statements, conflicting ones)
+/// while waiting for their pair; the oldest `(department, size)` keys go first.
+pub const MAX_REMEMBERED_STATEMENTS: usize = 256;
+/// Most bytes read from a peer's `GET /v1/evidence` answer: a full page of the largest
+/// evidence objects in base64url, with room for the JSON around them.
+pub const MAX_EVIDENCE_PAGE_BODY: usize = MAX_EVIDENCE_PAGE * (MAX_EVIDENCE_BYTES * 4 / 3 + 1024);
+
+/// One department's statement at one log size.
+type Slot = (String, u64);
+
+/// What the cosigning loop remembers between rounds (memory only, bounded).
+#[derive(Default)]
+pub struct Watch {
+    /// Per (department, log size): a valid statement by that department over this node's own
+    /// checkpoint of that size.
+    ours: BTreeMap<Slot, SignedCheckpoint>,
+    /// Per (department, log size): a valid statement by that department over a checkpoint
+    /// body with another root at that size.
+    theirs: BTreeMap<Slot, SignedCheckpoint>,
+    /// Per peer: where its evidence list is read next (`None`: from the start).
+    cursors: BTreeMap<String, Option<String>>,
+    /// When the peers' evidence was last pulled.
+    last_gossip: Option<Instant>,
+}
+
+fn remember(map: &mut BTreeMap<Slot, SignedCheckpoint>, slot: Slot, s: SignedCheckpoint) {
+    map.insert(slot, s);
+    while map.len() > MAX_REMEMBERED_STATEMENTS {
+        map.pop_first();
+    }
+}
+
+impl Watch {
+    /// Remembers every valid signature of `merged` (this node's checkpoint `own`, with the
+    /// signatures gathered so far) as a statement over the node's own checkpoint, and stores
+    /// the evidence it completes.
+    pub fn own_note(
+        &mut self,
+        node: &NodeHandle,
+        merged: &Note,
+        own: &LedgerCheckpoint,
+        quorum: &Quorum,
+    ) -> Result<(), Fatal> {
+        for key in &quorum.keys {
+            let Some(s) = statement_by(merged, key) else { continue };
+            let slot = (key.name.clone(), own.size);
+            if let Some(theirs) = self.theirs.get(&slot).cloned() {
+                self.pair(node, &slot, s.clone(), theirs)?;
+            }
+            remember(&mut self.ours, slot, s);
+        }
+        Ok(())
+    }
+
+    /// Looks at a peer note for height `h` whose body is not this node's checkpoint `own`:
+    /// if it is a checkpoint of this ledger for a log size this node committed, with another
+    /// root, every department with a valid signature on it made a conflicting statement.
+    pub fn other_note(
+        &mut self,
+        node: &NodeHandle,
+        h: u64,
+        note: &Note,
+        own: &LedgerCheckpoint,
+        quorum: &Quorum,
+    ) -> Result<(), Fatal> {
+        let Ok(cp) = LedgerCheckpoint::parse_body(note.text()) else { return Ok(()) };
+        if cp.origin != node.chain_id {
+            return Ok(());
+        }
+        // This node's root at the note's size: its checkpoint at `h`, or at the height the
+        // note names. Other sizes cannot be compared here (no offline evidence either).
+        let ours_at = if cp.size == own.size {
+            Some((h, own.root))
+        } else {
+            match node.store.block(cp.height) {
+                Ok(Some(b)) if b.header.log_size == cp.size => Some((cp.height, b.header.log_root)),
+                _ => None,
+            }
+        };
+        let Some((our_height, our_root)) = ours_at else { return Ok(()) };
+        if our_root == cp.root {
+            return Ok(());
+        }
+        for key in &quorum.keys {
+            let Some(s) = statement_by(note, key) else { continue };
+            warn!(
+                department = %key.name,
+                height = h,
+                size = cp.size,
+                "a department signed a checkpoint with another root at a log size this node committed"
+            );
+            let slot = (key.name.clone(), cp.size);
+            let stored = stored_statement(node, our_height, key);
+            match self.ours.get(&slot).cloned().or(stored) {
+                Some(ours) => self.pair(node, &slot, ours, s)?,
+                None => remember(&mut self.theirs, slot, s),
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds, checks and stores the evidence of one department's two statements at one size.
+    fn pair(
+        &mut self,
+        node: &NodeHandle,
+        slot: &Slot,
+        ours: SignedCheckpoint,
+        theirs: SignedCheckpoint,
+    ) -> Result<(), Fatal> {
+        self.theirs.remove(slot);
+        let ev = Evidence::new(&slot.0, ours, theirs);
+        match keep(node, &ev)? {
+            Kept::New(q) => {
+                node.lock().metrics.evidence_detected += 1;
+                warn!(department = %q.department, size = q.size, "equivocation detected; evidence stored");
+            }
+            Kept::Known => {}
+            Kept::Refused(e) => {
+                // The two statements were checked one by one; a refusal here is a bug.
+                error!(error = %e, "evidence built from checked statements does not verify");
+            }
+        }
+        Ok(())
+    }
+
+    /// Pulls one page of every peer's evidence (at most every [`GOSSIP_EVERY`]) and keeps what
+    /// verifies. Returns only when storing fails.
+    pub async fn gossip(&mut self, node: &NodeHandle) -> Result<(), Fatal> {
+        if self.last_gossip.is_some_and(|t| t.elapsed() < GOSSIP_EVERY) {
+            return Ok(());
+        }
+        self.last_gossip = Some(Instant::now());
+        for base in &node.peer_http {
+            let cursor = self.cursors.get(base).cloned().flatten();
+            let url = match &cursor {
+                Some(c) => format!("{base}/v1/evidence?limit={MAX_EVIDENCE_PAGE}&cursor={c}"),
+                None => format!("{base}/v1/evidence?limit={MAX_EVIDENCE_PAGE}"),
+            };
+            let Some(page) = crate::server::cosign::fetch_json::<EvidencePage>(
+                &node.http,
+                &url,
+                MAX_EVIDENCE_PAGE_BODY,
+            )
+            .await
+            else {
+                continue;
+            };
+            for item in page.items.iter().take(MAX_EVIDENCE_PAGE) {
+                receive(node, item)?;
+            }
+            let next = page.next_cursor.filter(|c| parse_id(c).is_some());
+            self.cursors.insert(base.clone(), next);
+        }
+        Ok(())
+    }
+}
+
+/// `key`'s statement in the stored quorum note of height `h`, if it signed it.
+fn stored_statement(
+    node: &NodeHandle,
+    h: u64,
+    key: &certledger_core::note::NoteKey,
+) -> Option<SignedCheckpoint> {
+    let text = node.store.checkpoint(h).ok()??;
+    statement_by(&Note::parse(&text).ok()?, key)
+}
+
+/// One evidence item from a peer: kept if its id is its hash and it verifies; otherwise
+/// dropped and counted.
+fn receive(node: &NodeHandle, item: &EvidenceItem) -> Result<(), Fatal> {
+    let refuse = |why: &dyn std::fmt::Display| {
+        warn!(id = %item.id, reason = %why, "refusing evidence from a peer");
+        node.lock().metrics.evidence_refused += 1;
+    };
+    let Some(id) = parse_id(&item.id) else {
+        refuse(&"malformed id");
+        return Ok(());
+    };
+    if matches!(node.store.evidence(&id), Ok(Some(_))) {
+        return Ok(());
+    }
+    if item.evidence.len() > MAX_EVIDENCE_BYTES * 4 / 3 + 4 {
+        refuse(&"over the evidence size limit");
+        return Ok(());
+    }
+    let Ok(bytes) = URL_SAFE_NO_PAD.decode(&item.evidence) else {
+        refuse(&"not base64url");
+        return Ok(());
+    };
+    if evidence_id(&bytes) != id {
+        refuse(&"id is not the hash of the bytes");
+        return Ok(());
+    }
+    let ev = match Evidence::from_bytes_checked(&bytes) {
+        Ok(ev) => ev,
+        Err(e) => {
+            refuse(&e);
+            return Ok(());
+        }
+    };
+    match keep(node, &ev)? {
+        Kept::New(q) => {
+            node.lock().metrics.evidence_received += 1;
+            info!(department = %q.department, size = q.size, "equivocation evidence received from a peer and stored");
+        }
+        Kept::Known => {}
+        Kept::Refused(e) => refuse(&e),
+    }
+    Ok(())
+}
+
+/// What [`keep`] did.
+enum Kept {
+    /// Verified and stored.
+    New(Equivocation),
+    /// Verified; its slot already holds evidence, or the store is full (counted).
+    Known,
+    /// Does not verify against the trust root.
+    Refused(EvidenceError),
+}
+
+/// Verifies evidence against the trust root and stores it. A failed write is fatal.
+fn keep(node: &NodeHandle, ev: &Evidence) -> Result<Kept, Fatal> {
+    let q = match verify_evidence(node, ev) {
+        Ok(q) => q,
+        Err(e) => return Ok(Kept::Refused(e)),
+    };
+    let bytes = ev.to_bytes();
+    match node.store.put_evidence(&evidence_id(&bytes), &q.department, q.size, &bytes) {
+        Ok(EvidencePut::Stored) => Ok(Kept::New(q)),
+        Ok(EvidencePut::Duplicate) => Ok(Kept::Known),
+        Ok(EvidencePut::Full) => {
+            node.lock().metrics.evidence_dropped += 1;
+            Ok(Kept::Known)
+        }
+        Err(e) => {
+            error!(error = %e, "storage write failed; stopping");
+            Err(Fatal::storage("evidence", e))
+        }
+    }
+}
+
+/// Checks evidence against the trust root of the current department set, then (for a
+/// department since removed) against the genesis trust root.
+pub fn verify_evidence(node: &NodeHandle, ev: &Evidence) -> Result<Equivocation, EvidenceError> {
+    let top = node.lock().last_header.as_ref().map_or(0, |h| h.height);
+    let current = TrustRoot::from_departments(&node.chain_id, &node.departments_at(top + 1));
+    match evidence::verify(ev, &current) {
+        Err(EvidenceError::UnknownKey(_)) => {
+            let genesis =
+                TrustRoot::from_departments(&node.chain_id, &node.genesis.to_core().departments);
+            evidence::verify(ev, &genesis)
+        }
+        other => other,
+    }
+}
+
+/// The id of evidence bytes: their SHA-256.
+pub fn evidence_id(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+fn parse_id(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 {
+        return None;
+    }
+    hex::decode(s).ok().and_then(|v| v.try_into().ok())
+}
+
+/// The API summary of stored evidence bytes (stored only after verification; a record that no
+/// longer decodes is reported as an internal error).
+fn item(id: &[u8; 32], bytes: &[u8]) -> Option<EvidenceItem> {
+    let ev = Evidence::from_bytes_checked(bytes).ok()?;
+    let a = LedgerCheckpoint::parse_body(&ev.first.body).ok()?;
+    let b = LedgerCheckpoint::parse_body(&ev.second.body).ok()?;
+    Some(EvidenceItem {
+        id: hex::encode(id),
+        department: ev.department,
+        size: a.size,
+        roots: vec![hex::encode(a.root), hex::encode(b.root)],
+        evidence: URL_SAFE_NO_PAD.encode(bytes),
+    })
+}
+
+/// Query of `GET /v1/evidence`.
+#[derive(Deserialize)]
+pub struct ListQuery {
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+/// `GET /v1/evidence`: one page of the stored evidence, in id order.
+pub async fn list_handler(
+    State(node): State<Arc<NodeHandle>>,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let after = match q.cursor.as_deref() {
+        None | Some("") => None,
+        Some(c) => match parse_id(c) {
+            Some(id) => Some(id),
+            None => {
+                return err(StatusCode::BAD_REQUEST, "malformed", "cursor must be 64 hex digits")
+            }
+        },
+    };
+    let limit = q.limit.unwrap_or(MAX_EVIDENCE_PAGE).clamp(1, MAX_EVIDENCE_PAGE);
+    // One more than the page, to know whether another page follows.
+    let rows = match node.store.evidence_page(after.as_ref(), limit + 1) {
+        Ok(rows) => rows,
+        Err(e) => return internal(e),
+    };
+    let more = rows.len() > limit;
+    let mut items = Vec::with_capacity(limit);
+    for (id, bytes) in rows.iter().take(limit) {
+        match item(id, bytes) {
+            Some(i) => items.push(i),
+            None => return internal("a stored evidence record does not decode"),
+        }
+    }
+    let next_cursor = if more { items.last().map(|i| i.id.clone()) } else { None };
+    Json(EvidencePage { items, next_cursor }).into_response()
+}
+
+/// `GET /v1/evidence/{id}`: the canonical evidence bytes (`application/octet-stream`).
+pub async fn one_handler(State(node): State<Arc<NodeHandle>>, Path(id): Path<String>) -> Response {
+    let Some(id) = parse_id(&id) else {
+        return err(StatusCode::BAD_REQUEST, "malformed", "id must be 64 hex digits");
+    };
+    match node.store.evidence(&id) {
+        Ok(Some(bytes)) => {
+            ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
+        }
+        Ok(None) => err(StatusCode::NOT_FOUND, "not_found", "no evidence with this id"),
+        Err(e) => internal(e),
+    }
+}
