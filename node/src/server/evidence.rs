@@ -14,7 +14,7 @@
 //! body, one page per peer and round, following the page cursor), and stores every object that
 //! verifies offline against the trust root; anything else is dropped and counted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -61,6 +61,8 @@ pub struct Watch {
     /// Per (department, log size): a valid statement by that department over a checkpoint
     /// body with another root at that size.
     theirs: BTreeMap<Slot, SignedCheckpoint>,
+    /// Slots whose evidence this node holds (not reported again).
+    proven: BTreeSet<Slot>,
     /// Per peer: where its evidence list is read next (`None`: from the start).
     cursors: BTreeMap<String, Option<String>>,
     /// When the peers' evidence was last pulled.
@@ -126,6 +128,10 @@ impl Watch {
             return Ok(());
         }
         for key in &quorum.keys {
+            let slot = (key.name.clone(), cp.size);
+            if self.proven.contains(&slot) {
+                continue;
+            }
             let Some(s) = statement_by(note, key) else { continue };
             warn!(
                 department = %key.name,
@@ -133,7 +139,6 @@ impl Watch {
                 size = cp.size,
                 "a department signed a checkpoint with another root at a log size this node committed"
             );
-            let slot = (key.name.clone(), cp.size);
             let stored = stored_statement(node, our_height, key);
             match self.ours.get(&slot).cloned().or(stored) {
                 Some(ours) => self.pair(node, &slot, ours, s)?,
@@ -153,7 +158,14 @@ impl Watch {
     ) -> Result<(), Fatal> {
         self.theirs.remove(slot);
         let ev = Evidence::new(&slot.0, ours, theirs);
-        match keep(node, &ev)? {
+        let kept = keep(node, &ev)?;
+        if !matches!(kept, Kept::Refused(_)) {
+            self.proven.insert(slot.clone());
+            while self.proven.len() > MAX_REMEMBERED_STATEMENTS {
+                self.proven.pop_first();
+            }
+        }
+        match kept {
             Kept::New(q) => {
                 node.lock().metrics.evidence_detected += 1;
                 warn!(department = %q.department, size = q.size, "equivocation detected; evidence stored");
