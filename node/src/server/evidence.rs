@@ -390,3 +390,228 @@ pub async fn one_handler(State(node): State<Arc<NodeHandle>>, Path(id): Path<Str
         Err(e) => internal(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use certledger_core::note::NoteSigner;
+    use certledger_core::sig::{SecretKey, Signature};
+
+    use super::*;
+    use crate::config::{Genesis, GenesisDepartment, KeyFile, NodeToml};
+    use crate::server::codec::StoredCertificate;
+    use crate::server::context::{Block, BlockHeader};
+    use crate::server::handle::open_node;
+
+    const CHAIN: &str = "evidence-test";
+
+    fn dept_key(i: u8) -> SecretKey {
+        SecretKey::from_seed(&[i + 1; 32])
+    }
+
+    fn signer(i: u8) -> NoteSigner {
+        NoteSigner::new(&format!("dept-{i}"), dept_key(i)).expect("signer")
+    }
+
+    /// A node of department 0 in a four-department ledger, with block 1 stored (empty, so
+    /// log size 0), peers at `peer_http`.
+    fn node_with_block(dir: &std::path::Path, peer_http: Vec<String>) -> NodeHandle {
+        let genesis = Genesis {
+            version: 1,
+            chain_id: CHAIN.into(),
+            genesis_time: 0,
+            departments: (0..4u8)
+                .map(|i| GenesisDepartment {
+                    id: format!("dept-{i}"),
+                    name_zh: "部门".into(),
+                    name_en: "Department".into(),
+                    node_key: dept_key(i).public_key(),
+                    admin_keys: vec![SecretKey::from_seed(&[100 + i; 32]).public_key()],
+                })
+                .collect(),
+        };
+        let gpath = dir.join("genesis.json");
+        std::fs::write(&gpath, serde_json::to_string(&genesis).expect("json")).expect("write");
+        let kpath = dir.join("key.json");
+        KeyFile::new(&dept_key(0)).write(&kpath).expect("key");
+        let cfg = NodeToml {
+            moniker: "t".into(),
+            data_dir: dir.join("data"),
+            key_file: kpath,
+            genesis_file: gpath,
+            validator: true,
+            p2p_listen: "/ip4/127.0.0.1/tcp/0".into(),
+            persistent_peers: vec![],
+            http_listen: "127.0.0.1:0".into(),
+            peer_http,
+            block_time_ms: 500,
+            timeout_propose_ms: 2000,
+            timeout_vote_ms: 1000,
+            danger_propose_bad_state_root: false,
+            danger_propose_invalid_entry: None,
+            web_dir: None,
+            http: Default::default(),
+        };
+        let Ok(node) = Arc::try_unwrap(open_node(&cfg).expect("open")) else {
+            panic!("the handle is shared")
+        };
+        let out = node.lock().ledger.apply_block(1, 10, &[]).expect("applies");
+        let header = BlockHeader {
+            chain_id: CHAIN.into(),
+            height: 1,
+            prev_block_hash: [0; 32],
+            time: 10,
+            proposer: dept_key(0).public_key().0,
+            entries_root: crate::server::chain::entries_root(&[]),
+            log_size: out.log_size,
+            log_root: out.log_root,
+            state_root: out.state_root,
+            validators_hash: [5; 32],
+            next_validators_hash: [5; 32],
+        };
+        let block = Block { header: header.clone(), entries: vec![] };
+        let cert = StoredCertificate {
+            height: 1,
+            round: 0,
+            value_id: header.hash().0,
+            signatures: vec![],
+        };
+        node.store.put_decided(&block, &cert, None).expect("store");
+        node.lock().last_header = Some(header);
+        node
+    }
+
+    fn own_checkpoint(node: &NodeHandle) -> LedgerCheckpoint {
+        let block = node.store.block(1).expect("read").expect("block 1");
+        crate::server::chain::checkpoint_of(&block.header)
+    }
+
+    fn other_root(cp: &LedgerCheckpoint) -> LedgerCheckpoint {
+        let mut other = cp.clone();
+        other.root[0] ^= 0xff;
+        other
+    }
+
+    fn statement(cp: &LedgerCheckpoint, by: u8) -> SignedCheckpoint {
+        let body = cp.to_body();
+        let sig = signer(by).sign_text(&body).sig;
+        SignedCheckpoint { body, signature: Signature(sig.try_into().expect("64 bytes")) }
+    }
+
+    fn ids(node: &NodeHandle) -> Vec<[u8; 32]> {
+        node.store.evidence_page(None, 100).expect("page").into_iter().map(|(id, _)| id).collect()
+    }
+
+    #[test]
+    fn a_department_signing_another_root_at_a_committed_size_is_caught_once_paired() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let node = node_with_block(dir.path(), vec![]);
+        let own = own_checkpoint(&node);
+        let quorum = node.quorum_at(1);
+        let mut watch = Watch::default();
+        // Department 2 signs another root at our size; nothing of it is known on our side yet.
+        let fake = other_root(&own).sign(&signer(2)).expect("sign");
+        watch.other_note(&node, 1, &fake, &own, &quorum).expect("no storage failure");
+        assert!(ids(&node).is_empty());
+        // Not comparable (a size this node has no block for) or signed by no listed key:
+        // nothing is remembered.
+        let mut elsewhere = other_root(&own);
+        elsewhere.size = 7;
+        elsewhere.height = 9;
+        let unlisted = NoteSigner::new("dept-9", SecretKey::from_seed(&[9; 32])).expect("s");
+        for n in
+            [elsewhere.sign(&signer(3)).expect("s"), other_root(&own).sign(&unlisted).expect("s")]
+        {
+            watch.other_note(&node, 1, &n, &own, &quorum).expect("no storage failure");
+        }
+        // Then department 2's signature on our own checkpoint arrives: the pair is evidence.
+        let mut merged = Note::new(&own.to_body()).expect("note");
+        merged.sign(&signer(0)).expect("sign");
+        merged.sign(&signer(2)).expect("sign");
+        merged.sign(&signer(3)).expect("sign");
+        watch.own_note(&node, &merged, &own, &quorum).expect("no storage failure");
+        let stored = ids(&node);
+        assert_eq!(stored.len(), 1, "one evidence object, against department 2 only");
+        let bytes = node.store.evidence(&stored[0]).expect("read").expect("kept");
+        let ev = Evidence::from_bytes_checked(&bytes).expect("decodes");
+        let q = verify_evidence(&node, &ev).expect("verifies");
+        assert_eq!((q.department.as_str(), q.size), ("dept-2", own.size));
+        assert_eq!(node.lock().metrics.evidence_detected, 1);
+        // The same conflict again (as every later pull brings it) is not stored twice.
+        watch.other_note(&node, 1, &fake, &own, &quorum).expect("no storage failure");
+        assert_eq!(ids(&node).len(), 1);
+        // The other order: department 3's statement on our checkpoint is known (above), its
+        // conflicting one arrives later and is paired at once.
+        let fake3 = other_root(&own).sign(&signer(3)).expect("sign");
+        watch.other_note(&node, 1, &fake3, &own, &quorum).expect("no storage failure");
+        assert_eq!(ids(&node).len(), 2);
+        assert_eq!(node.lock().metrics.evidence_detected, 2);
+    }
+
+    /// Serves `page` as the answer to every request on 127.0.0.1; returns the base URL.
+    async fn serve_page(page: EvidencePage) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = axum::Router::new()
+            .route("/v1/evidence", axum::routing::get(move || async move { Json(page.clone()) }));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    }
+
+    fn as_item(ev: &Evidence) -> EvidenceItem {
+        let bytes = ev.to_bytes();
+        EvidenceItem {
+            id: hex::encode(evidence_id(&bytes)),
+            department: ev.department.clone(),
+            size: 0,
+            roots: vec![],
+            evidence: URL_SAFE_NO_PAD.encode(bytes),
+        }
+    }
+
+    #[tokio::test]
+    async fn gossiped_evidence_is_kept_only_if_it_verifies_and_refusals_are_counted() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let own = LedgerCheckpoint {
+            origin: CHAIN.into(),
+            size: 3,
+            root: [1; 32],
+            height: 2,
+            time: 20,
+            state_root: [2; 32],
+        };
+        let good = Evidence::new("dept-1", statement(&own, 1), statement(&other_root(&own), 1));
+        // Signed by department 2's key but naming department 1.
+        let forged = Evidence::new("dept-1", statement(&own, 1), statement(&other_root(&own), 2));
+        // Two statements that do not conflict.
+        let same = Evidence::new("dept-3", statement(&own, 3), statement(&own, 3));
+        let mut wrong_id = as_item(&good);
+        wrong_id.id = "00".repeat(32);
+        let mut not_b64 = as_item(&good);
+        not_b64.evidence = "!!".into();
+        let mut too_long = as_item(&good);
+        too_long.evidence = "A".repeat(MAX_EVIDENCE_BYTES * 2);
+        let mut bad_id = as_item(&good);
+        bad_id.id = "xyz".into();
+        let items = vec![
+            as_item(&forged),
+            as_item(&same),
+            wrong_id,
+            not_b64,
+            too_long,
+            bad_id,
+            as_item(&good),
+            as_item(&good),
+        ];
+        let base = serve_page(EvidencePage { items, next_cursor: None }).await;
+        let node = node_with_block(dir.path(), vec![base]);
+        let mut watch = Watch::default();
+        watch.gossip(&node).await.expect("no storage failure");
+        let stored = ids(&node);
+        assert_eq!(stored, vec![evidence_id(&good.to_bytes())]);
+        let m = node.lock().metrics;
+        assert_eq!((m.evidence_received, m.evidence_refused, m.evidence_detected), (1, 6, 0));
+        // Within GOSSIP_EVERY the peers are not read again.
+        watch.gossip(&node).await.expect("no storage failure");
+        assert_eq!(node.lock().metrics.evidence_refused, 6);
+    }
+}
