@@ -160,7 +160,7 @@ mod tests {
     use crate::server::fatal::EXIT_STORAGE;
     use crate::server::handle::open_node;
     use crate::server::store::{
-        AuditRow, EntryLocation, EvidencePut, IssuerIndex, Store, StoreError,
+        AuditRow, EntryLocation, EvidencePut, IssuerIndex, Store, StoreError, StoredEvidence,
     };
     use certledger_core::ledger_store::LedgerChanges;
 
@@ -249,7 +249,7 @@ mod tests {
             &self,
             after: Option<&[u8; 32]>,
             limit: usize,
-        ) -> Result<Vec<([u8; 32], Vec<u8>)>, StoreError> {
+        ) -> Result<Vec<StoredEvidence>, StoreError> {
             self.0.evidence_page(after, limit)
         }
         fn evidence_count(&self) -> Result<u64, StoreError> {

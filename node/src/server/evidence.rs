@@ -367,8 +367,8 @@ pub async fn list_handler(
     };
     let more = rows.len() > limit;
     let mut items = Vec::with_capacity(limit);
-    for (id, bytes) in rows.iter().take(limit) {
-        match item(id, bytes) {
+    for row in rows.iter().take(limit) {
+        match item(&row.id, &row.bytes) {
             Some(i) => items.push(i),
             None => return internal("a stored evidence record does not decode"),
         }
@@ -498,7 +498,7 @@ mod tests {
     }
 
     fn ids(node: &NodeHandle) -> Vec<[u8; 32]> {
-        node.store.evidence_page(None, 100).expect("page").into_iter().map(|(id, _)| id).collect()
+        node.store.evidence_page(None, 100).expect("page").into_iter().map(|r| r.id).collect()
     }
 
     #[test]

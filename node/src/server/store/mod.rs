@@ -188,13 +188,22 @@ pub trait Store: Send + Sync {
         &self,
         after: Option<&[u8; 32]>,
         limit: usize,
-    ) -> Result<Vec<([u8; 32], Vec<u8>)>, StoreError>;
+    ) -> Result<Vec<StoredEvidence>, StoreError>;
     /// How many evidence objects are stored.
     fn evidence_count(&self) -> Result<u64, StoreError>;
 }
 
 /// Most equivocation evidence objects a node keeps; further ones are dropped (and counted).
 pub const MAX_STORED_EVIDENCE: usize = 1024;
+
+/// One stored evidence object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvidence {
+    /// SHA-256 of `bytes`.
+    pub id: [u8; 32],
+    /// The canonical evidence bytes.
+    pub bytes: Vec<u8>,
+}
 
 /// What [`Store::put_evidence`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

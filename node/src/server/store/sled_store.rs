@@ -378,7 +378,7 @@ impl Store for SledStore {
         &self,
         after: Option<&[u8; 32]>,
         limit: usize,
-    ) -> Result<Vec<([u8; 32], Vec<u8>)>, StoreError> {
+    ) -> Result<Vec<StoredEvidence>, StoreError> {
         use std::ops::Bound;
         let from = match after {
             Some(a) => Bound::Excluded(a.to_vec()),
@@ -392,7 +392,7 @@ impl Store for SledStore {
             let (k, v) = row?;
             let id = <[u8; 32]>::try_from(k.as_ref())
                 .map_err(|_| StoreError::Invariant("evidence key"))?;
-            out.push((id, v.to_vec()));
+            out.push(StoredEvidence { id, bytes: v.to_vec() });
         }
         Ok(out)
     }

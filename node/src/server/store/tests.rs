@@ -368,9 +368,9 @@ fn evidence_is_kept_once_per_department_and_size_pages_in_id_order_and_is_capped
     assert_eq!(s.evidence(&id(2)).expect("get"), Some(b"two".to_vec()));
     assert_eq!(s.evidence(&id(3)).expect("get"), None);
     let page = s.evidence_page(None, 2).expect("page");
-    assert_eq!(page.iter().map(|(k, _)| *k).collect::<Vec<_>>(), vec![id(1), id(2)]);
+    assert_eq!(page.iter().map(|r| r.id).collect::<Vec<_>>(), vec![id(1), id(2)]);
     let page = s.evidence_page(Some(&id(2)), 10).expect("page");
-    assert_eq!(page, vec![(id(4), b"four".to_vec())]);
+    assert_eq!(page, vec![StoredEvidence { id: id(4), bytes: b"four".to_vec() }]);
     // Filled up to the cap, the next one is refused as full.
     for n in 10..(10 + MAX_STORED_EVIDENCE as u16 - 3) {
         assert_eq!(
