@@ -133,12 +133,15 @@ impl Watch {
                 continue;
             }
             let Some(s) = statement_by(note, key) else { continue };
-            warn!(
-                department = %key.name,
-                height = h,
-                size = cp.size,
-                "a department signed a checkpoint with another root at a log size this node committed"
-            );
+            // Logged once per unpaired slot (every later pull brings the same statement).
+            if !self.theirs.contains_key(&slot) {
+                warn!(
+                    department = %key.name,
+                    height = h,
+                    size = cp.size,
+                    "a department signed a checkpoint with another root at a log size this node committed"
+                );
+            }
             let stored = stored_statement(node, our_height, key);
             match self.ours.get(&slot).cloned().or(stored) {
                 Some(ours) => self.pair(node, &slot, ours, s)?,
