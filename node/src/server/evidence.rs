@@ -43,14 +43,15 @@ use crate::server::store::EvidencePut;
 /// How often the cosigning loop pulls its peers' evidence.
 pub const GOSSIP_EVERY: Duration = Duration::from_secs(2);
 /// Most statements remembered on each side (own-checkpoint statements, conflicting ones)
-/// while waiting for their pair; the oldest `(department, size)` keys go first.
+/// while waiting for their pair; those of the smallest log sizes go first.
 pub const MAX_REMEMBERED_STATEMENTS: usize = 256;
 /// Most bytes read from a peer's `GET /v1/evidence` answer: a full page of the largest
 /// evidence objects in base64url, with room for the JSON around them.
 pub const MAX_EVIDENCE_PAGE_BODY: usize = MAX_EVIDENCE_PAGE * (MAX_EVIDENCE_BYTES * 4 / 3 + 1024);
 
-/// One department's statement at one log size.
-type Slot = (String, u64);
+/// One department's statement at one log size: `(log size, department)`, so the smallest (the
+/// oldest) sizes sort first and are forgotten first, whatever the department.
+type Slot = (u64, String);
 
 /// What the cosigning loop remembers between rounds (memory only, bounded).
 #[derive(Default)]
@@ -89,7 +90,7 @@ impl Watch {
     ) -> Result<(), Fatal> {
         for key in &quorum.keys {
             let Some(s) = statement_by(merged, key) else { continue };
-            let slot = (key.name.clone(), own.size);
+            let slot = (own.size, key.name.clone());
             if let Some(theirs) = self.theirs.get(&slot).cloned() {
                 self.pair(node, &slot, s.clone(), theirs)?;
             }
@@ -128,7 +129,7 @@ impl Watch {
             return Ok(());
         }
         for key in &quorum.keys {
-            let slot = (key.name.clone(), cp.size);
+            let slot = (cp.size, key.name.clone());
             if self.proven.contains(&slot) {
                 continue;
             }
@@ -160,7 +161,7 @@ impl Watch {
         theirs: SignedCheckpoint,
     ) -> Result<(), Fatal> {
         self.theirs.remove(slot);
-        let ev = Evidence::new(&slot.0, ours, theirs);
+        let ev = Evidence::new(&slot.1, ours, theirs);
         let kept = keep(node, &ev)?;
         if !matches!(kept, Kept::Refused(_)) {
             self.proven.insert(slot.clone());
@@ -548,6 +549,32 @@ mod tests {
         watch.other_note(&node, 1, &fake3, &own, &quorum).expect("no storage failure");
         assert_eq!(ids(&node).len(), 2);
         assert_eq!(node.lock().metrics.evidence_detected, 2);
+    }
+
+    #[test]
+    fn remembered_statements_forget_the_smallest_sizes_first_whatever_the_department() {
+        let cp = LedgerCheckpoint {
+            origin: CHAIN.into(),
+            size: 1,
+            root: [1; 32],
+            height: 1,
+            time: 1,
+            state_root: [2; 32],
+        };
+        let s = statement(&cp, 1);
+        let mut map = BTreeMap::new();
+        let sizes = MAX_REMEMBERED_STATEMENTS as u64;
+        for size in 0..sizes {
+            for d in ["dept-a", "dept-z"] {
+                remember(&mut map, (size, d.to_owned()), s.clone());
+            }
+        }
+        assert_eq!(map.len(), MAX_REMEMBERED_STATEMENTS);
+        // Both departments keep their newest sizes; the oldest half went.
+        for d in ["dept-a", "dept-z"] {
+            assert!(map.contains_key(&(sizes - 1, d.to_owned())), "{d}");
+        }
+        assert_eq!(map.keys().next().map(|k| k.0), Some(sizes / 2));
     }
 
     /// Serves `page` as the answer to every request on 127.0.0.1; returns the base URL.
