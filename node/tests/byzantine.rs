@@ -260,6 +260,7 @@ async fn a_department_that_cosigns_two_roots_at_one_size_is_caught_with_evidence
         .await
         .unwrap();
     assert_eq!(metric(&m3, "certledger_evidence_detected_total"), 0);
+    assert_eq!(metric(&m3, "certledger_conflicting_statements_total"), 0);
     assert!(metric(&m3, "certledger_evidence_received_total") >= 1);
     let mut detected = 0;
     for i in [1, 2] {
@@ -273,6 +274,7 @@ async fn a_department_that_cosigns_two_roots_at_one_size_is_caught_with_evidence
             .await
             .unwrap();
         detected += metric(&m, "certledger_evidence_detected_total");
+        assert!(metric(&m, "certledger_conflicting_statements_total") >= 1, "node {i}");
         assert_eq!(metric(&m, "certledger_evidence_refused_total"), 0, "node {i}");
     }
     assert!(detected >= 1);

@@ -136,6 +136,7 @@ impl Watch {
             let Some(s) = statement_by(note, key) else { continue };
             // Logged once per unpaired slot (every later pull brings the same statement).
             if !self.theirs.contains_key(&slot) {
+                node.lock().metrics.conflicting_statements += 1;
                 warn!(
                     department = %key.name,
                     height = h,
@@ -516,6 +517,7 @@ mod tests {
         let fake = other_root(&own).sign(&signer(2)).expect("sign");
         watch.other_note(&node, 1, &fake, &own, &quorum).expect("no storage failure");
         assert!(ids(&node).is_empty());
+        assert_eq!(node.lock().metrics.conflicting_statements, 1);
         // Not comparable (a size this node has no block for) or signed by no listed key:
         // nothing is remembered.
         let mut elsewhere = other_root(&own);
@@ -549,6 +551,8 @@ mod tests {
         watch.other_note(&node, 1, &fake3, &own, &quorum).expect("no storage failure");
         assert_eq!(ids(&node).len(), 2);
         assert_eq!(node.lock().metrics.evidence_detected, 2);
+        // Seen: department 2 (once, however often pulled), department 3.
+        assert_eq!(node.lock().metrics.conflicting_statements, 2);
     }
 
     #[test]

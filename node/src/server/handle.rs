@@ -44,6 +44,9 @@ pub struct Metrics {
     pub evidence_refused: u64,
     /// Verified evidence not stored because the store holds its maximum.
     pub evidence_dropped: u64,
+    /// Conflicting checkpoint statements seen by the cosigning loop (a department's valid
+    /// signature on another root at a committed log size), paired into evidence or not.
+    pub conflicting_statements: u64,
 }
 
 /// State shared by the consensus loop and the HTTP API.

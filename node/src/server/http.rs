@@ -455,7 +455,8 @@ async fn metrics(State(node): St) -> Response {
          # TYPE certledger_evidence_detected_total counter\ncertledger_evidence_detected_total {}\n\
          # TYPE certledger_evidence_received_total counter\ncertledger_evidence_received_total {}\n\
          # TYPE certledger_evidence_refused_total counter\ncertledger_evidence_refused_total {}\n\
-         # TYPE certledger_evidence_dropped_total counter\ncertledger_evidence_dropped_total {}\n",
+         # TYPE certledger_evidence_dropped_total counter\ncertledger_evidence_dropped_total {}\n\
+         # TYPE certledger_conflicting_statements_total counter\ncertledger_conflicting_statements_total {}\n",
         out.log_size,
         s.mempool.len(),
         m.entries_accepted,
@@ -467,6 +468,7 @@ async fn metrics(State(node): St) -> Response {
         m.evidence_received,
         m.evidence_refused,
         m.evidence_dropped,
+        m.conflicting_statements,
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
