@@ -144,8 +144,8 @@ impl Watch {
                     "a department signed a checkpoint with another root at a log size this node committed"
                 );
             }
-            let stored = stored_statement(node, our_height, key);
-            match self.ours.get(&slot).cloned().or(stored) {
+            let ours = self.ours.get(&slot).cloned();
+            match ours.or_else(|| stored_statement(node, our_height, key)) {
                 Some(ours) => self.pair(node, &slot, ours, s)?,
                 None => remember(&mut self.theirs, slot, s),
             }
@@ -553,6 +553,34 @@ mod tests {
         assert_eq!(node.lock().metrics.evidence_detected, 2);
         // Seen: department 2 (once, however often pulled), department 3.
         assert_eq!(node.lock().metrics.conflicting_statements, 2);
+    }
+
+    #[test]
+    fn a_conflicting_statement_pairs_with_the_stored_quorum_note_after_a_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let node = node_with_block(dir.path(), vec![]);
+        let own = own_checkpoint(&node);
+        let quorum = node.quorum_at(1);
+        // The quorum note stored for height 1 (before a restart) carries department 1's
+        // signature; the watch's memory is empty.
+        let mut stored = Note::new(&own.to_body()).expect("note");
+        for i in 0..3 {
+            stored.sign(&signer(i)).expect("sign");
+        }
+        node.store.put_checkpoint(1, &stored.to_text()).expect("store");
+        let mut watch = Watch::default();
+        let fake = other_root(&own).sign(&signer(1)).expect("sign");
+        watch.other_note(&node, 1, &fake, &own, &quorum).expect("no storage failure");
+        let stored_ids = ids(&node);
+        assert_eq!(stored_ids.len(), 1);
+        let bytes = node.store.evidence(&stored_ids[0]).expect("read").expect("kept");
+        let q = verify_evidence(&node, &Evidence::from_bytes_checked(&bytes).expect("decodes"))
+            .expect("verifies");
+        assert_eq!(q.department, "dept-1");
+        // Department 3 did not sign the stored note: its conflicting statement waits.
+        let fake3 = other_root(&own).sign(&signer(3)).expect("sign");
+        watch.other_note(&node, 1, &fake3, &own, &quorum).expect("no storage failure");
+        assert_eq!(ids(&node).len(), 1);
     }
 
     #[test]
