@@ -12,7 +12,8 @@
 //!
 //! Only checkpoint cosignatures are covered here. Consensus votes and proposals are signed over
 //! the node's own sign bytes (`specs/consensus.md`), which core does not define yet; their
-//! evidence is future work. The normative text is `specs/evidence.md`.
+//! evidence is future work. Nodes detect, keep, serve (`GET /v1/evidence`) and gossip these
+//! objects (`node/src/server/evidence.rs`). The normative text is `specs/evidence.md`.
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::merkle::{self, ConsistencyProof, Hash};
