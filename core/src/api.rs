@@ -106,6 +106,9 @@ pub struct Health {
     pub public_key: String,
     /// Entries waiting in the mempool.
     pub mempool: u64,
+    /// Equivocation evidence objects this node holds (`GET /v1/evidence`).
+    #[serde(default)]
+    pub evidence: u64,
 }
 
 /// `GET /v1/checkpoints/latest`, `/v1/checkpoints/{height}` and
@@ -380,6 +383,35 @@ pub struct BlockActivity {
     pub entries: u64,
     /// When this node stored it (ms since the epoch).
     pub decided_at_ms: u64,
+}
+
+/// Most evidence items one `GET /v1/evidence` page holds.
+pub const MAX_EVIDENCE_PAGE: usize = 32;
+
+/// `GET /v1/evidence` answer: one page of the equivocation evidence a node holds
+/// (`specs/evidence.md`), in id order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidencePage {
+    /// The evidence objects.
+    pub items: Vec<EvidenceItem>,
+    /// The id to pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One evidence object with the node's summary of it (a client checks the bytes itself with
+/// `evidence::verify` against its trust root, never trusting the summary).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceItem {
+    /// SHA-256 of the canonical evidence bytes, hex (the `{id}` of `/v1/evidence/{id}`).
+    pub id: String,
+    /// The department that signed both statements.
+    pub department: String,
+    /// The log size both statements claim.
+    pub size: u64,
+    /// The two different log roots, hex, in the evidence's order.
+    pub roots: Vec<String>,
+    /// The canonical evidence bytes (`CLE\x01...`), unpadded base64url.
+    pub evidence: String,
 }
 
 /// Counters of one department and type.

@@ -12,7 +12,8 @@
 //!
 //! Only checkpoint cosignatures are covered here. Consensus votes and proposals are signed over
 //! the node's own sign bytes (`specs/consensus.md`), which core does not define yet; their
-//! evidence is future work. The normative text is `specs/evidence.md`.
+//! evidence is future work. Nodes detect, keep, serve (`GET /v1/evidence`) and gossip these
+//! objects (`node/src/server/evidence.rs`). The normative text is `specs/evidence.md`.
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::merkle::{self, ConsistencyProof, Hash};
@@ -356,7 +357,7 @@ fn evidence_from_notes(note_a: &str, note_b: &str, keys: &[NoteKey]) -> Vec<Evid
     };
     let mut out: Vec<Evidence> = Vec::new();
     for key in keys {
-        let (Some(sa), Some(sb)) = (signed_by(&a, key), signed_by(&b, key)) else {
+        let (Some(sa), Some(sb)) = (statement_by(&a, key), statement_by(&b, key)) else {
             continue;
         };
         if out.iter().any(|e| e.department == key.name) {
@@ -367,8 +368,9 @@ fn evidence_from_notes(note_a: &str, note_b: &str, keys: &[NoteKey]) -> Vec<Evid
     out
 }
 
-/// `key`'s valid signature on `note`, as a statement.
-fn signed_by(note: &Note, key: &NoteKey) -> Option<SignedCheckpoint> {
+/// `key`'s valid signature on `note` (a line with its name and key id that verifies), as a
+/// statement; `None` if it has none.
+pub fn statement_by(note: &Note, key: &NoteKey) -> Option<SignedCheckpoint> {
     note.signatures().iter().find_map(|s| {
         if s.name != key.name || s.key_id != key.key_id() {
             return None;

@@ -9,6 +9,7 @@ use certledger_core::note::{self, Note};
 use tracing::error;
 
 use crate::server::chain::checkpoint_of;
+use crate::server::evidence::Watch;
 use crate::server::fatal::Fatal;
 use crate::server::handle::NodeHandle;
 use certledger_core::api::CheckpointNote;
@@ -29,6 +30,7 @@ pub const COSIGN_NEWEST: u64 = 4;
 /// of the old set covering the change), whatever their age. Returns only when storing a note
 /// fails, which stops the node.
 pub async fn cosign_loop(node: Arc<NodeHandle>) -> Fatal {
+    let mut watch = Watch::default();
     let mut done_up_to = node.store.latest_checkpoint().ok().flatten().map(|(h, _)| h).unwrap_or(0);
     loop {
         tokio::time::sleep(COSIGN_EVERY).await;
@@ -47,7 +49,7 @@ pub async fn cosign_loop(node: Arc<NodeHandle>) -> Fatal {
             if newest && stored_newest {
                 continue;
             }
-            let stored = match cosign_height(&node, h).await {
+            let stored = match cosign_height(&node, &mut watch, h).await {
                 Ok(stored) => stored,
                 Err(fatal) => return fatal,
             };
@@ -55,6 +57,9 @@ pub async fn cosign_loop(node: Arc<NodeHandle>) -> Fatal {
                 done_up_to = done_up_to.max(h);
                 stored_newest = true;
             }
+        }
+        if let Err(fatal) = watch.gossip(&node).await {
+            return fatal;
         }
     }
 }
@@ -74,11 +79,13 @@ fn governance_heights(node: &NodeHandle) -> Vec<u64> {
 }
 
 /// Collects cosignatures for height `h` and stores the note if it reaches the quorum of the
-/// set that decided `h`. Returns whether it did; a failed storage write is fatal.
-async fn cosign_height(node: &NodeHandle, h: u64) -> Result<bool, Fatal> {
+/// set that decided `h`. Returns whether it did; a failed storage write is fatal. A peer note
+/// over another body goes to `watch` (equivocation detection, `crate::server::evidence`).
+async fn cosign_height(node: &NodeHandle, watch: &mut Watch, h: u64) -> Result<bool, Fatal> {
     let quorum = node.quorum_at(h);
     let Ok(Some(block)) = node.store.block(h) else { return Ok(false) };
-    let body = checkpoint_of(&block.header).to_body();
+    let own = checkpoint_of(&block.header);
+    let body = own.to_body();
     let Ok(mut merged) = Note::new(&body) else { return Ok(false) };
     if let Some(own) = node.lock().own_checkpoints.get(&h).cloned() {
         if let Ok(n) = Note::parse(&own) {
@@ -89,12 +96,17 @@ async fn cosign_height(node: &NodeHandle, h: u64) -> Result<bool, Fatal> {
         let url = format!("{base}/v1/checkpoints/{h}/cosignature");
         let Some(cp) = fetch_cosignature(&node.http, &url).await else { continue };
         let Ok(n) = Note::parse(&cp.note) else { continue };
+        if n.text() != body {
+            watch.other_note(node, h, &n, &own, &quorum)?;
+            continue;
+        }
         // Only signatures over exactly our body, by listed keys, that verify.
-        if n.text() != body || n.verify(&quorum.keys).is_err() {
+        if n.verify(&quorum.keys).is_err() {
             continue;
         }
         let _ = merged.add_signatures(&n);
     }
+    watch.own_note(node, &merged, &own, &quorum)?;
     let text = merged.to_text();
     if note::verify_checkpoint(&text, &quorum).is_ok() {
         if let Ok(signed) = merged.verify(&quorum.keys) {
@@ -113,15 +125,23 @@ async fn cosign_height(node: &NodeHandle, h: u64) -> Result<bool, Fatal> {
 /// A peer's signed note for one height: the body is read up to [`MAX_COSIGNATURE_BODY`] bytes
 /// (a longer one, announced or not, is dropped before parsing), then parsed.
 async fn fetch_cosignature(http: &reqwest::Client, url: &str) -> Option<CheckpointNote> {
+    fetch_json(http, url, MAX_COSIGNATURE_BODY).await
+}
+
+/// A peer's JSON answer of type `T`: the body is read up to `max` bytes (a longer one,
+/// announced or not, is dropped before parsing), then parsed; any failure is `None`.
+pub(crate) async fn fetch_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+    max: usize,
+) -> Option<T> {
     let mut resp = http.get(url).send().await.ok()?;
-    if !resp.status().is_success()
-        || resp.content_length().is_some_and(|n| n > MAX_COSIGNATURE_BODY as u64)
-    {
+    if !resp.status().is_success() || resp.content_length().is_some_and(|n| n > max as u64) {
         return None;
     }
     let mut body = Vec::new();
     while let Some(chunk) = resp.chunk().await.ok()? {
-        if body.len() + chunk.len() > MAX_COSIGNATURE_BODY {
+        if body.len() + chunk.len() > max {
             return None;
         }
         body.extend_from_slice(&chunk);
@@ -139,7 +159,9 @@ mod tests {
     use crate::server::context::{Block, BlockHeader};
     use crate::server::fatal::EXIT_STORAGE;
     use crate::server::handle::open_node;
-    use crate::server::store::{AuditRow, EntryLocation, IssuerIndex, Store, StoreError};
+    use crate::server::store::{
+        AuditRow, EntryLocation, EvidencePut, IssuerIndex, Store, StoreError, StoredEvidence,
+    };
     use certledger_core::ledger_store::LedgerChanges;
 
     /// A store whose checkpoint writes fail (a full disk, say); everything else is `inner`'s.
@@ -210,6 +232,28 @@ mod tests {
         }
         fn issuer_index(&self, k: &[u8; 32]) -> Result<Option<IssuerIndex>, StoreError> {
             self.0.issuer_index(k)
+        }
+        fn put_evidence(
+            &self,
+            id: &[u8; 32],
+            d: &str,
+            size: u64,
+            bytes: &[u8],
+        ) -> Result<EvidencePut, StoreError> {
+            self.0.put_evidence(id, d, size, bytes)
+        }
+        fn evidence(&self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
+            self.0.evidence(id)
+        }
+        fn evidence_page(
+            &self,
+            after: Option<&[u8; 32]>,
+            limit: usize,
+        ) -> Result<Vec<StoredEvidence>, StoreError> {
+            self.0.evidence_page(after, limit)
+        }
+        fn evidence_count(&self) -> Result<u64, StoreError> {
+            self.0.evidence_count()
         }
     }
 
@@ -332,7 +376,8 @@ mod tests {
         node.lock().own_checkpoints.insert(1, own);
         node.lock().last_header = Some(header);
 
-        let fatal = cosign_height(&node, 1).await.expect_err("the write fails");
+        let fatal =
+            cosign_height(&node, &mut Watch::default(), 1).await.expect_err("the write fails");
         assert_eq!(fatal.exit_code(), EXIT_STORAGE);
         // And the loop hands it back instead of exiting the process.
         let fatal = tokio::time::timeout(Duration::from_secs(20), cosign_loop(Arc::new(node)))

@@ -36,6 +36,17 @@ pub struct Metrics {
     pub entries_committed: u64,
     /// Proposals refused as invalid.
     pub proposals_rejected: u64,
+    /// Equivocation evidence this node built from its own pulls and stored.
+    pub evidence_detected: u64,
+    /// Equivocation evidence received from peers, verified and stored.
+    pub evidence_received: u64,
+    /// Evidence from peers refused (malformed, wrong id, or not verifying).
+    pub evidence_refused: u64,
+    /// Verified evidence not stored because the store holds its maximum.
+    pub evidence_dropped: u64,
+    /// Conflicting checkpoint statements seen by the cosigning loop (a department's valid
+    /// signature on another root at a committed log size), paired into evidence or not.
+    pub conflicting_statements: u64,
 }
 
 /// State shared by the consensus loop and the HTTP API.

@@ -91,6 +91,8 @@ fn routes() -> Vec<Route> {
         Route::new(Verb::Get, "/v1/audit/credential/{id}", audit::credential_handler),
         Route::new(Verb::Get, "/v1/validator-chain", governance::validator_chain_handler),
         Route::new(Verb::Get, "/v1/dashboard", crate::server::dashboard::dashboard_handler),
+        Route::new(Verb::Get, "/v1/evidence", crate::server::evidence::list_handler),
+        Route::new(Verb::Get, "/v1/evidence/{id}", crate::server::evidence::one_handler),
         Route::new(Verb::Get, "/health", health),
         Route::new(Verb::Get, "/metrics", metrics),
     ]
@@ -414,6 +416,10 @@ async fn trust_root(State(node): St) -> Response {
 }
 
 async fn health(State(node): St) -> Response {
+    let evidence = match node.store.evidence_count() {
+        Ok(n) => n,
+        Err(e) => return internal(e),
+    };
     let s = node.lock();
     let out = s.ledger.outcome();
     let height = s.last_header.as_ref().map(|h| h.height).unwrap_or(0);
@@ -427,6 +433,7 @@ async fn health(State(node): St) -> Response {
         validator: node.is_validator,
         public_key: hex::encode(node.key.public_key().0),
         mempool: s.mempool.len() as u64,
+        evidence,
     })
     .into_response()
 }
@@ -444,7 +451,12 @@ async fn metrics(State(node): St) -> Response {
          # TYPE certledger_entries_rejected_total counter\ncertledger_entries_rejected_total {}\n\
          # TYPE certledger_blocks_committed_total counter\ncertledger_blocks_committed_total {}\n\
          # TYPE certledger_entries_committed_total counter\ncertledger_entries_committed_total {}\n\
-         # TYPE certledger_proposals_rejected_total counter\ncertledger_proposals_rejected_total {}\n",
+         # TYPE certledger_proposals_rejected_total counter\ncertledger_proposals_rejected_total {}\n\
+         # TYPE certledger_evidence_detected_total counter\ncertledger_evidence_detected_total {}\n\
+         # TYPE certledger_evidence_received_total counter\ncertledger_evidence_received_total {}\n\
+         # TYPE certledger_evidence_refused_total counter\ncertledger_evidence_refused_total {}\n\
+         # TYPE certledger_evidence_dropped_total counter\ncertledger_evidence_dropped_total {}\n\
+         # TYPE certledger_conflicting_statements_total counter\ncertledger_conflicting_statements_total {}\n",
         out.log_size,
         s.mempool.len(),
         m.entries_accepted,
@@ -452,6 +464,11 @@ async fn metrics(State(node): St) -> Response {
         m.blocks_committed,
         m.entries_committed,
         m.proposals_rejected,
+        m.evidence_detected,
+        m.evidence_received,
+        m.evidence_refused,
+        m.evidence_dropped,
+        m.conflicting_statements,
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

@@ -20,6 +20,7 @@ pub mod consensus;
 pub mod context;
 pub mod cosign;
 pub mod dashboard;
+pub mod evidence;
 pub mod exec;
 pub mod fatal;
 pub mod forward;

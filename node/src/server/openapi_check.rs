@@ -244,6 +244,20 @@ fn samples() -> Vec<Sample> {
         ),
         get("/v1/dashboard", j(&dashboard)),
         get(
+            "/v1/evidence",
+            j(EvidencePage {
+                items: vec![EvidenceItem {
+                    id: "ab".repeat(32),
+                    department: s("dept"),
+                    size: 9,
+                    roots: vec![s("ab"), s("cd")],
+                    evidence: s("Q0xFAQ"),
+                }],
+                next_cursor: Some("ab".repeat(32)),
+            }),
+        ),
+        get("/v1/evidence", j(EvidencePage { items: vec![], next_cursor: None })),
+        get(
             "/health",
             j(Health {
                 status: s("ok"),
@@ -255,13 +269,15 @@ fn samples() -> Vec<Sample> {
                 validator: true,
                 public_key: s("ab"),
                 mempool: 0,
+                evidence: 1,
             }),
         ),
     ]
 }
 
 /// Routes whose answer is not JSON (checked to say so in the document).
-const NOT_JSON: &[(&str, &str)] = &[("/metrics", "text/plain")];
+const NOT_JSON: &[(&str, &str)] =
+    &[("/metrics", "text/plain"), ("/v1/evidence/{id}", "application/octet-stream")];
 
 /// Compares serialised values with the schemas they claim to follow.
 struct Checker<'a> {

@@ -170,6 +170,62 @@ pub trait Store: Send + Sync {
     /// The dashboard's counters (issued and status changes per department and type), at most
     /// [`MAX_STAT_ROWS`] rows, in key order.
     fn stats(&self) -> Result<Vec<StatRow>, StoreError>;
+    /// Keeps an equivocation evidence object (already verified by the caller) under `id`, the
+    /// SHA-256 of `bytes`, in the slot of `(department, size)`: at most one object per slot
+    /// and at most [`MAX_STORED_EVIDENCE`] in all (`specs/evidence.md`, Storage).
+    fn put_evidence(
+        &self,
+        id: &[u8; 32],
+        department: &str,
+        size: u64,
+        bytes: &[u8],
+    ) -> Result<EvidencePut, StoreError>;
+    /// The evidence bytes stored under `id`.
+    fn evidence(&self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Stored evidence in id order, strictly after `after` when given; at most `limit`
+    /// (capped at [`MAX_STORED_EVIDENCE`]).
+    fn evidence_page(
+        &self,
+        after: Option<&[u8; 32]>,
+        limit: usize,
+    ) -> Result<Vec<StoredEvidence>, StoreError>;
+    /// How many evidence objects are stored.
+    fn evidence_count(&self) -> Result<u64, StoreError>;
+}
+
+/// Most equivocation evidence objects a node keeps; further ones are dropped (and counted).
+pub const MAX_STORED_EVIDENCE: usize = 1024;
+
+/// One stored evidence object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEvidence {
+    /// SHA-256 of `bytes`.
+    pub id: [u8; 32],
+    /// The canonical evidence bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// What [`Store::put_evidence`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvidencePut {
+    /// Kept.
+    Stored,
+    /// The `(department, size)` slot already holds evidence (this object or another).
+    Duplicate,
+    /// [`MAX_STORED_EVIDENCE`] objects are kept already.
+    Full,
+}
+
+/// The key of an evidence slot in `evidence_slots`: department length (u16 BE), department,
+/// log size (u64 BE).
+fn evidence_slot(department: &str, size: u64) -> Vec<u8> {
+    let d = department.as_bytes();
+    let len = u16::try_from(d.len()).unwrap_or(u16::MAX);
+    let mut k = Vec::with_capacity(2 + d.len() + 8);
+    k.extend_from_slice(&len.to_be_bytes());
+    k.extend_from_slice(d);
+    k.extend_from_slice(&size.to_be_bytes());
+    k
 }
 
 /// Most counter rows [`Store::stats`] returns (departments x types x kinds).
@@ -258,6 +314,10 @@ pub struct SledStore {
     audit_dept: sled::Tree,
     audit_cred: sled::Tree,
     meta: sled::Tree,
+    /// Equivocation evidence: id (SHA-256 of the bytes) -> canonical bytes.
+    evidence: sled::Tree,
+    /// Evidence slots: [`evidence_slot`] -> id (one object per department and log size).
+    evidence_slots: sled::Tree,
     /// State-tree nodes: `hash -> height written (BE) || node`.
     smt_nodes: sled::Tree,
     /// Current state values: `key -> value`.

@@ -90,6 +90,8 @@ impl SledStore {
             old_values: db.open_tree("old_values")?,
             log_hashes: db.open_tree("log_hashes")?,
             stale: db.open_tree("stale")?,
+            evidence: db.open_tree("evidence")?,
+            evidence_slots: db.open_tree("evidence_slots")?,
             db,
         };
         store.backfill_audit_index()?;
@@ -341,6 +343,62 @@ impl Store for SledStore {
 
     fn checkpoint(&self, height: u64) -> Result<Option<String>, StoreError> {
         Ok(self.checkpoints.get(key(height))?.map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    fn put_evidence(
+        &self,
+        id: &[u8; 32],
+        department: &str,
+        size: u64,
+        bytes: &[u8],
+    ) -> Result<EvidencePut, StoreError> {
+        let slot = evidence_slot(department, size);
+        if self.evidence_slots.contains_key(&slot)? || self.evidence.contains_key(id)? {
+            return Ok(EvidencePut::Duplicate);
+        }
+        if self.evidence.len() >= MAX_STORED_EVIDENCE {
+            return Ok(EvidencePut::Full);
+        }
+        let res: Result<(), TransactionError<()>> = (&self.evidence, &self.evidence_slots)
+            .transaction(|(e, s)| {
+                e.insert(&id[..], bytes)?;
+                s.insert(slot.as_slice(), &id[..])?;
+                Ok::<(), ConflictableTransactionError<()>>(())
+            });
+        tx_result(res)?;
+        self.db.flush()?;
+        Ok(EvidencePut::Stored)
+    }
+
+    fn evidence(&self, id: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.evidence.get(id)?.map(|v| v.to_vec()))
+    }
+
+    fn evidence_page(
+        &self,
+        after: Option<&[u8; 32]>,
+        limit: usize,
+    ) -> Result<Vec<StoredEvidence>, StoreError> {
+        use std::ops::Bound;
+        let from = match after {
+            Some(a) => Bound::Excluded(a.to_vec()),
+            None => Bound::Unbounded,
+        };
+        let mut out = Vec::new();
+        for row in self.evidence.range::<Vec<u8>, _>((from, Bound::Unbounded)) {
+            if out.len() >= limit.min(MAX_STORED_EVIDENCE) {
+                break;
+            }
+            let (k, v) = row?;
+            let id = <[u8; 32]>::try_from(k.as_ref())
+                .map_err(|_| StoreError::Invariant("evidence key"))?;
+            out.push(StoredEvidence { id, bytes: v.to_vec() });
+        }
+        Ok(out)
+    }
+
+    fn evidence_count(&self) -> Result<u64, StoreError> {
+        Ok(self.evidence.len() as u64)
     }
 
     fn latest_checkpoint(&self) -> Result<Option<(u64, String)>, StoreError> {

@@ -336,3 +336,49 @@ fn a_flipped_byte_in_a_stored_state_node_is_caught_at_open_and_on_read() {
     let err = CoreLedger::open(&genesis, store, Arc::default()).expect_err("damaged");
     assert!(err.to_string().contains("damaged"), "{err}");
 }
+
+#[test]
+fn evidence_is_kept_once_per_department_and_size_pages_in_id_order_and_is_capped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let id = |n: u16| {
+        let mut k = [0u8; 32];
+        k[..2].copy_from_slice(&n.to_be_bytes());
+        k
+    };
+    {
+        let s = SledStore::open(dir.path()).expect("open");
+        assert_eq!(s.put_evidence(&id(2), "dept-a", 5, b"two").expect("put"), EvidencePut::Stored);
+        // The same (department, size) slot again, under another id: kept only once.
+        assert_eq!(
+            s.put_evidence(&id(3), "dept-a", 5, b"three").expect("put"),
+            EvidencePut::Duplicate
+        );
+        // The same id again.
+        assert_eq!(
+            s.put_evidence(&id(2), "dept-b", 6, b"two").expect("put"),
+            EvidencePut::Duplicate
+        );
+        // Another size, another department: new slots. A department name that is a prefix of
+        // another does not share its slots.
+        assert_eq!(s.put_evidence(&id(1), "dept-a", 6, b"one").expect("put"), EvidencePut::Stored);
+        assert_eq!(s.put_evidence(&id(4), "dept-", 5, b"four").expect("put"), EvidencePut::Stored);
+    }
+    let s = SledStore::open(dir.path()).expect("reopen");
+    assert_eq!(s.evidence_count().expect("count"), 3);
+    assert_eq!(s.evidence(&id(2)).expect("get"), Some(b"two".to_vec()));
+    assert_eq!(s.evidence(&id(3)).expect("get"), None);
+    let page = s.evidence_page(None, 2).expect("page");
+    assert_eq!(page.iter().map(|r| r.id).collect::<Vec<_>>(), vec![id(1), id(2)]);
+    let page = s.evidence_page(Some(&id(2)), 10).expect("page");
+    assert_eq!(page, vec![StoredEvidence { id: id(4), bytes: b"four".to_vec() }]);
+    // Filled up to the cap, the next one is refused as full.
+    for n in 10..(10 + MAX_STORED_EVIDENCE as u16 - 3) {
+        assert_eq!(
+            s.put_evidence(&id(n), "dept-c", u64::from(n), b"x").expect("put"),
+            EvidencePut::Stored
+        );
+    }
+    assert_eq!(s.evidence_count().expect("count"), MAX_STORED_EVIDENCE as u64);
+    assert_eq!(s.put_evidence(&id(9000), "dept-d", 1, b"y").expect("put"), EvidencePut::Full);
+    assert_eq!(s.evidence_page(None, usize::MAX).expect("page").len(), MAX_STORED_EVIDENCE);
+}
