@@ -44,6 +44,7 @@ pub mod note;
 pub mod profiles;
 pub mod pseudonym;
 pub mod qrparts;
+pub mod qrscan;
 pub mod registry;
 pub mod request;
 pub mod sdjwt;

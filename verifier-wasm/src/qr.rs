@@ -1,13 +1,14 @@
 //! QR codes: requests are shown as SVG; bundles and requests are read from images and camera
-//! frames. Encoding uses the `qrcode` crate and decoding `rqrr`, both pure Rust.
+//! frames. Encoding uses the `qrcode` crate; reading is core's `qrscan` (the wallet's reader too).
 
+use certledger_core::qrscan;
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
 
 /// Longest text rendered as a QR code, in bytes (version 40 at level M holds 2,331 bytes).
 pub const MAX_QR_TEXT_BYTES: usize = 2331;
-/// Largest image side accepted for decoding, in pixels.
-pub const MAX_IMAGE_SIDE: u32 = 4096;
+/// Largest image side accepted for decoding, in pixels (core's reader limit).
+pub const MAX_IMAGE_SIDE: u32 = qrscan::MAX_IMAGE_SIDE as u32;
 /// Smallest rendered QR code side, in pixels.
 const MIN_SVG_SIDE: u32 = 320;
 
@@ -48,7 +49,8 @@ pub fn decode_rgba(rgba: &[u8], width: u32, height: u32) -> Result<String, QrErr
 }
 
 /// The texts of every decodable QR code in an RGBA image (for example a printed card carrying
-/// all `CLBQ1` parts of a bundle), in detection order; at least one, or [`QrError::NotFound`].
+/// all `CLBQ1` parts of a bundle), in the order found; at least one, or [`QrError::NotFound`].
+/// The reading itself is core's (`certledger_core::qrscan`, the wallet's reader too).
 pub fn decode_rgba_all(rgba: &[u8], width: u32, height: u32) -> Result<Vec<String>, QrError> {
     if width == 0 || height == 0 || width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE {
         return Err(QrError::BadImage);
@@ -59,7 +61,7 @@ pub fn decode_rgba_all(rgba: &[u8], width: u32, height: u32) -> Result<Vec<Strin
     }
     // Luma from RGB (ITU-R BT.601 weights), composited over white so transparent pixels of a
     // PNG or SVG read as background.
-    let grey: Vec<u8> = rgba
+    let mut grey: Vec<u8> = rgba
         .chunks_exact(4)
         .map(|p| match *p {
             [r, g, b, a] => {
@@ -70,14 +72,7 @@ pub fn decode_rgba_all(rgba: &[u8], width: u32, height: u32) -> Result<Vec<Strin
             _ => 255,
         })
         .collect();
-    let mut image = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| {
-        grey.get(y * w + x).copied().unwrap_or(255)
-    });
-    let texts: Vec<String> = image
-        .detect_grids()
-        .iter()
-        .filter_map(|grid| grid.decode().ok().map(|(_, text)| text))
-        .collect();
+    let texts = qrscan::decode_all(&mut grey, w, h).map_err(|_| QrError::BadImage)?;
     if texts.is_empty() {
         return Err(QrError::NotFound);
     }
@@ -127,6 +122,29 @@ mod tests {
         let text = format!("CLR1.{}", "abcdefghij_-0123456789".repeat(12));
         let (rgba, side) = rgba_of(&text, 4);
         assert_eq!(decode_rgba(&rgba, side, side).unwrap(), text);
+    }
+
+    /// Two codes side by side on one white card (RGBA), as a wallet prints a two-part bundle.
+    #[test]
+    fn reads_both_codes_of_a_two_code_card() {
+        let texts = [
+            "CLBQ1/1/2/CLB1.".to_owned() + &"Ab".repeat(300),
+            "CLBQ1/2/2/".to_owned() + &"cD".repeat(300),
+        ];
+        let codes: Vec<(Vec<u8>, u32)> = texts.iter().map(|t| rgba_of(t, 4)).collect();
+        let side = codes.iter().map(|(_, s)| *s).max().unwrap() as usize;
+        let (w, h) = (2 * side + 20, side);
+        let mut card = vec![255u8; w * h * 4];
+        for (i, (rgba, s)) in codes.iter().enumerate() {
+            let s = *s as usize;
+            for y in 0..s {
+                let dst = (y * w + i * (side + 20)) * 4;
+                card[dst..dst + s * 4].copy_from_slice(&rgba[y * s * 4..(y + 1) * s * 4]);
+            }
+        }
+        let mut got = decode_rgba_all(&card, w as u32, h as u32).unwrap();
+        got.sort();
+        assert_eq!(got, texts.to_vec());
     }
 
     #[test]

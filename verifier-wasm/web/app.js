@@ -390,10 +390,13 @@ async function readFile(file) {
   }
 }
 
-// Draws an image or video frame (scaled to at most 1024 px a side) and decodes every QR code in
-// it; null when there is none.
+// Draws an image or video frame at its own size (scaled down only beyond 4096 px a side, the
+// reader's limit: scaling a printed card of several codes down to a smaller canvas blurs its
+// modules and the reader then misses codes) and decodes every QR code in it; null when there is
+// none.
+const MAX_DECODE_SIDE = 4096;
 function decodeDrawable(source, width, height) {
-  const scale = Math.min(1, 1024 / Math.max(width, height));
+  const scale = Math.min(1, MAX_DECODE_SIDE / Math.max(width, height));
   const canvas = document.createElement("canvas");
   canvas.width = Math.max(1, Math.round(width * scale));
   canvas.height = Math.max(1, Math.round(height * scale));

@@ -3,7 +3,9 @@
 //! `specs/qr-parts.md`), shared with the browser verifier. Codes use error-correction level M,
 //! which keeps each code scannable from paper and screens (`specs/wallet.md`).
 
-use certledger_core::qrparts::{self, MAX_PARTS};
+use certledger_core::qrparts;
+use certledger_core::qrscan;
+use image::imageops::FilterType;
 use image::{GrayImage, Luma};
 use qrcode::{Color, EcLevel, QrCode};
 
@@ -75,51 +77,21 @@ pub fn to_image(code: &QrCode) -> GrayImage {
     })
 }
 
-/// Every QR payload found in an image. rqrr can group the finder patterns of neighbouring codes
-/// wrongly, leaving a code undetected; so each decoded code is then blanked out and the rest of
-/// the image decoded again, until a pass finds nothing new (at most [`MAX_PARTS`] passes).
+/// Every QR payload found in an image, by core's one reader (`certledger_core::qrscan`, shared
+/// with the browser page: each decoded code is blanked and the rest decoded again). An image
+/// larger than [`qrscan::MAX_IMAGE_SIDE`] a side is scaled down to it first.
 pub fn decode_image(img: &GrayImage) -> Vec<String> {
-    let mut work = img.clone();
-    let mut found: Vec<String> = Vec::new();
-    for _ in 0..MAX_PARTS {
-        let (w, h) = work.dimensions();
-        let mut prepared =
-            rqrr::PreparedImage::prepare_from_greyscale(w as usize, h as usize, |x, y| {
-                work.get_pixel_checked(x as u32, y as u32).map_or(255, |p| p.0[0])
-            });
-        let mut decoded = Vec::new();
-        for grid in prepared.detect_grids() {
-            if let Ok((_, text)) = grid.decode() {
-                decoded.push((text, grid.bounds));
-            }
-        }
-        let mut new = false;
-        for (text, bounds) in decoded {
-            blank(&mut work, &bounds);
-            if !found.contains(&text) {
-                found.push(text);
-                new = true;
-            }
-        }
-        if !new {
-            break;
-        }
-    }
-    found
-}
-
-/// Paints the bounding box of a decoded code's corners white.
-fn blank(img: &mut GrayImage, bounds: &[rqrr::Point; 4]) {
+    let max = u32::try_from(qrscan::MAX_IMAGE_SIDE).unwrap_or(u32::MAX);
     let (w, h) = img.dimensions();
-    let xs = bounds.iter().map(|p| p.x.max(0) as u32);
-    let ys = bounds.iter().map(|p| p.y.max(0) as u32);
-    let (x0, x1) = (xs.clone().min().unwrap_or(0), xs.max().unwrap_or(0).min(w.saturating_sub(1)));
-    let (y0, y1) = (ys.clone().min().unwrap_or(0), ys.max().unwrap_or(0).min(h.saturating_sub(1)));
-    for y in y0..=y1 {
-        for x in x0..=x1 {
-            img.put_pixel(x, y, Luma([255]));
-        }
-    }
+    let work = if w > max || h > max {
+        let scale = f64::from(max) / f64::from(w.max(h));
+        let (nw, nh) = ((f64::from(w) * scale) as u32, (f64::from(h) * scale) as u32);
+        image::imageops::resize(img, nw.clamp(1, max), nh.clamp(1, max), FilterType::Triangle)
+    } else {
+        img.clone()
+    };
+    let (w, h) = (work.width() as usize, work.height() as usize);
+    qrscan::decode_all(&mut work.into_raw(), w, h).unwrap_or_default()
 }
 
 #[cfg(test)]

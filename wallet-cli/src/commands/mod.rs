@@ -31,6 +31,10 @@ pub mod verify;
 const MAX_INPUT_BYTES: u64 = 512 * 1024;
 /// Largest PNG read for QR decoding, in bytes.
 const MAX_PNG_BYTES: u64 = 16 * 1024 * 1024;
+/// Largest side of an image the wallet decodes, in pixels.
+const MAX_IMAGE_SIDE_PX: u32 = 16_384;
+/// Most memory the image decoder may allocate for one image.
+const MAX_IMAGE_ALLOC_BYTES: u64 = 256 * 1024 * 1024;
 /// Oldest checkpoint accepted from a node on refresh or `present --node`, in seconds.
 const FRESH_CHECKPOINT_AGE_S: u64 = 24 * 3600;
 
@@ -82,8 +86,19 @@ fn read_text(path: &Path) -> CmdResult<String> {
 
 /// The QR texts in a PNG (at most [`MAX_PNG_BYTES`]).
 fn qr_texts_in_png(bytes: &[u8], what: &Path) -> CmdResult<Vec<String>> {
-    let img = image::load_from_memory(bytes)
-        .map_err(|e| usage(format!("cannot read {}: {e}", what.display())))?
+    // A small PNG can declare a huge picture: the decoder refuses sides over 16,384 pixels and
+    // allocations over 256 MiB before decoding (a photograph of a card is far smaller).
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE_PX);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE_PX);
+    limits.max_alloc = Some(MAX_IMAGE_ALLOC_BYTES);
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| usage(format!("cannot read {}: {e}", what.display())))?;
+    reader.limits(limits);
+    let img = reader
+        .decode()
+        .map_err(|e| usage(format!("cannot read {} / 无法读取图像: {e}", what.display())))?
         .to_luma8();
     Ok(crate::qr::decode_image(&img))
 }
@@ -265,5 +280,26 @@ mod tests {
         assert_eq!(status_text(Status::Revoked, Lang::En), "revoked");
         assert_eq!(status_text(Status::Revoked, Lang::Zh), "已撤销");
         assert_eq!(status_text(Status::Invalid, Lang::En), "invalid");
+    }
+
+    /// A small PNG that declares a picture wider than the wallet decodes is refused before the
+    /// pixels are allocated; a normal one is read.
+    #[test]
+    fn an_oversized_png_is_refused_with_a_clear_error() {
+        let png = |w: u32, h: u32| {
+            let mut out = std::io::Cursor::new(Vec::new());
+            image::GrayImage::from_pixel(w, h, image::Luma([255]))
+                .write_to(&mut out, image::ImageFormat::Png)
+                .expect("png");
+            out.into_inner()
+        };
+        let wide = png(MAX_IMAGE_SIDE_PX + 1, 1);
+        assert!(wide.len() < 10_000, "{} bytes", wide.len());
+        let err = qr_texts_in_png(&wide, Path::new("wide.png")).expect_err("refused");
+        assert!(err.error.to_string().contains("cannot read wide.png"), "{}", err.error);
+        assert_eq!(
+            qr_texts_in_png(&png(64, 64), Path::new("blank.png")).expect("read"),
+            Vec::<String>::new()
+        );
     }
 }
