@@ -153,6 +153,23 @@ pub enum IndexError {
     Gap(&'static str),
 }
 
+impl IndexError {
+    /// Whether the error shows (or cannot rule out) an omission, rather than a bad proof.
+    pub fn is_incomplete(&self) -> bool {
+        matches!(self, Self::Gap(_) | Self::Missing(_))
+    }
+
+    /// The same, in Chinese, for people reading both languages.
+    pub fn zh(&self) -> &'static str {
+        match self {
+            Self::Malformed(_) => "审计索引证明格式错误",
+            Self::Missing(_) => "缺少审计索引证明，无法证明应答完整",
+            Self::ProofMismatch(_) => "审计索引证明与检查点不符",
+            Self::Gap(_) => "审计索引编号有缺口：节点遗漏了条目",
+        }
+    }
+}
+
 /// What one page's index part proves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IndexOutcome {

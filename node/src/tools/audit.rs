@@ -1,15 +1,21 @@
 //! Audit with proofs, client side (`audit` command): fetches the node's audit pages
 //! ([`crate::server::audit`], `specs/node.md`, Audit) and checks the checkpoint against a trust
 //! root, every inclusion proof, every entry signature, that each leaf is what the item says, and
-//! (for a department) that every signer was registered to that department. Inclusion proofs show
-//! that what is listed is in the log; they cannot show that nothing was left out.
+//! (for a department) that every signer was registered to that department. The audit index in
+//! the checkpoint's state (`specs/ledger.md`, "Audit index") then shows that nothing was left out:
+//! every item is the indexed record at its seq, the seqs run on from page to page without a gap,
+//! and the answer ends at the index's counter or at a proven record outside the range
+//! ([`certledger_core::ledger::check_index`]). An omission exits 7 ([`crate::tools::failure`]).
 
 use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use certledger_core::api;
-use certledger_core::ledger::{EntryBody, LogLeaf, SignedEntry};
+use certledger_core::ledger::{
+    self, check_index, EntryBody, IndexError, IndexOutcome, IndexRecord, IndexScope, LogLeaf,
+    PageIndex, Range, SignedEntry,
+};
 use certledger_core::merkle;
 use certledger_core::note;
 use certledger_core::sig::PublicKey;
@@ -18,6 +24,7 @@ use serde_json::{json, Value};
 
 use crate::ids;
 pub use crate::server::audit::DEFAULT_LIMIT;
+use crate::tools::failure::incomplete;
 use crate::tools::issuer::{self, format_time, input, unverified, NodeClient};
 
 /// Most pages the CLI follows with `--all`.
@@ -37,34 +44,28 @@ pub struct AuditItem {
 }
 
 impl AuditItem {
-    /// The kind name.
+    /// The kind name (`other` for entries the audit does not list).
     pub fn kind(&self) -> &'static str {
-        match &self.entry.body {
-            EntryBody::RegisterIssuer(_) => "register_issuer",
-            EntryBody::RetireIssuer(_) => "retire_issuer",
-            EntryBody::CompromiseIssuer(_) => "compromise_issuer",
-            EntryBody::AnchorIssuance(_) => "anchor_issuance",
-            EntryBody::ChangeStatus(_) => "change_status",
-            _ => "other",
-        }
+        ledger::audit_subject(&self.entry).map_or("other", |s| s.kind)
     }
 
     /// The credential concerned.
     pub fn credential_id(&self) -> Option<[u8; 32]> {
-        match &self.entry.body {
-            EntryBody::AnchorIssuance(b) => Some(b.credential_id),
-            EntryBody::ChangeStatus(b) => Some(b.credential_id),
-            _ => None,
-        }
+        ledger::audit_subject(&self.entry).and_then(|s| s.credential_id)
     }
 
     /// The issuer key concerned (subject of registry entries, signer otherwise).
     pub fn issuer_key(&self) -> PublicKey {
-        match &self.entry.body {
-            EntryBody::RegisterIssuer(b) => b.issuer_key,
-            EntryBody::RetireIssuer(b) => b.issuer_key,
-            EntryBody::CompromiseIssuer(b) => b.issuer_key,
-            _ => self.entry.signer,
+        ledger::audit_subject(&self.entry).map_or(self.entry.signer, |s| s.issuer_key)
+    }
+
+    /// The audit-index record of this entry.
+    pub fn index_record(&self) -> IndexRecord {
+        IndexRecord {
+            log_index: self.log_index,
+            height: self.height,
+            time: self.time,
+            entry_id: self.entry.id(),
         }
     }
 
@@ -111,9 +112,13 @@ pub struct Verified {
     pub items: Vec<AuditItem>,
     /// Heights of the checkpoints the pages were proven against.
     pub checkpoint_heights: Vec<u64>,
-    /// False when more pages remain (without `--all`) or entries in range were committed after
-    /// the newest cosigned checkpoint and are not served yet.
+    /// Proven complete: the audit index shows every entry of the range (department: the whole
+    /// range, which ends before the last checkpoint's time or at a proven later record;
+    /// credential: its whole history as of the last checkpoint). False when pages remain
+    /// (without `--all`) or the range reaches past the newest cosigned checkpoint.
     pub complete: bool,
+    /// Time of the last page's checkpoint: nothing in range up to it was left out.
+    pub proven_through: u64,
 }
 
 /// What to audit.
@@ -168,17 +173,63 @@ fn b64_key(s: &str, name: &str) -> anyhow::Result<[u8; 32]> {
         .ok_or_else(|| unverified(format!("`{name}` is not 32 bytes of base64url")))
 }
 
-/// Verifies one page; returns its items, the checkpoint height, the next cursor and whether
-/// entries were held back for want of a newer checkpoint.
+/// One verified page.
+#[derive(Clone, Debug)]
+pub struct VerifiedPage {
+    /// Its items.
+    pub items: Vec<AuditItem>,
+    /// Height of its checkpoint.
+    pub checkpoint_height: u64,
+    /// Time of its checkpoint.
+    pub checkpoint_time: u64,
+    /// What its audit-index part proves.
+    pub index: IndexOutcome,
+    /// The node says entries in range were committed after the checkpoint.
+    pub held_back: bool,
+}
+
+fn scope_of(target: &Target) -> (IndexScope, Option<Range>) {
+    match target {
+        Target::Department { id, from, to } => {
+            (IndexScope::Department(id.clone()), Some(Range { from: *from, to: *to }))
+        }
+        Target::Credential(cid) => (IndexScope::Credential(*cid), None),
+    }
+}
+
+fn index_failure(e: IndexError) -> anyhow::Error {
+    let msg = format!("{e} / {}", e.zh());
+    if e.is_incomplete() {
+        incomplete(msg)
+    } else {
+        unverified(msg)
+    }
+}
+
+/// Verifies the first page of an answer (see [`verify_page_at`]).
 pub fn verify_page(
     page: &api::AuditPage,
     target: &Target,
     trust_root: &TrustRoot,
-) -> anyhow::Result<(Vec<AuditItem>, u64, Option<String>, bool)> {
+) -> anyhow::Result<VerifiedPage> {
+    verify_page_at(page, target, trust_root, None)
+}
+
+/// Verifies one page that must start at audit-index seq `start` (`None`: the first page):
+/// the checkpoint, every leaf and summary, then the audit index (nothing left out).
+pub fn verify_page_at(
+    page: &api::AuditPage,
+    target: &Target,
+    trust_root: &TrustRoot,
+    start: Option<u64>,
+) -> anyhow::Result<VerifiedPage> {
     let quorum = trust_root.quorum();
     let cp = note::verify_checkpoint(&page.checkpoint.note, &quorum)
         .map_err(|e| unverified(format!("the checkpoint does not verify: {e}")))?;
     let chain_id = &trust_root.chain_id;
+    if page.items.len() > ledger::MAX_PAGE_ITEMS {
+        return Err(unverified("too many items in one page / 单页条目过多"));
+    }
     // Department answers: every issuer key mentioned must be proven registered to it.
     let mut registered: BTreeMap<[u8; 32], String> = BTreeMap::new();
     if let Target::Department { .. } = target {
@@ -228,7 +279,59 @@ pub fn verify_page(
         }
         items.push(it);
     }
-    Ok((items, cp.height, page.next_cursor.clone(), page.held_back))
+    // Nothing left out: the audit index under the checkpoint's state root.
+    let index = page.index.as_ref().ok_or_else(|| {
+        incomplete(
+            "the answer carries no audit-index proof, so it may leave entries out / \
+             应答没有审计索引证明，可能遗漏了条目",
+        )
+    })?;
+    let index = PageIndex::from_api(index).map_err(index_failure)?;
+    let (scope, range) = scope_of(target);
+    let records: Vec<IndexRecord> = items.iter().map(AuditItem::index_record).collect();
+    let outcome = check_index(&cp.state_root, &scope, range, start, &records, &index)
+        .map_err(index_failure)?;
+    Ok(VerifiedPage {
+        items,
+        checkpoint_height: cp.height,
+        checkpoint_time: cp.time,
+        index: outcome,
+        held_back: page.held_back,
+    })
+}
+
+/// What follows a verified page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// The answer ends here; `complete` as in [`Verified::complete`].
+    Done {
+        /// Proven complete for the whole range (or history).
+        complete: bool,
+    },
+    /// The index goes on at this seq.
+    More(u64),
+}
+
+/// Whether the answer ends after page `v`: it does when the page's index part closes it; else
+/// the node must offer a next page (`has_next`), or it ended the answer early and left entries
+/// out (exit 7).
+pub fn next_step(target: &Target, v: &VerifiedPage, has_next: bool) -> anyhow::Result<Step> {
+    if v.index.closed {
+        let complete = match target {
+            // Closed by a record outside the range, or by the counter with the checkpoint at or
+            // after the range's end (later blocks have times at or after the checkpoint's).
+            Target::Department { to, .. } => !v.index.closed_by_count || v.checkpoint_time >= *to,
+            Target::Credential(_) => true,
+        };
+        return Ok(Step::Done { complete });
+    }
+    if !has_next {
+        return Err(incomplete(format!(
+            "the node ended the answer at audit-index seq {} of {} / 节点在审计索引第 {} 条（共 {} 条）处结束了应答，遗漏了其后的条目",
+            v.index.next_seq, v.index.count, v.index.next_seq, v.index.count
+        )));
+    }
+    Ok(Step::More(v.index.next_seq))
 }
 
 /// Fetches an audit answer from `node` (following cursors when `all`, up to [`MAX_PAGES`]) and
@@ -240,8 +343,13 @@ pub async fn fetch_and_verify(
     limit: usize,
     all: bool,
 ) -> anyhow::Result<Verified> {
-    let mut out = Verified { items: Vec::new(), checkpoint_heights: Vec::new(), complete: true };
-    let mut cursor: Option<String> = None;
+    let mut out = Verified {
+        items: Vec::new(),
+        checkpoint_heights: Vec::new(),
+        complete: false,
+        proven_through: 0,
+    };
+    let mut start: Option<u64> = None;
     for _ in 0..MAX_PAGES {
         let mut path = match target {
             Target::Department { id, from, to } => {
@@ -254,18 +362,22 @@ pub async fn fetch_and_verify(
                 format!("/v1/audit/credential/{}?limit={limit}", URL_SAFE_NO_PAD.encode(cid))
             }
         };
-        if let Some(c) = &cursor {
-            path.push_str(&format!("&cursor={c}"));
+        if let Some(s) = start {
+            path.push_str(&format!("&cursor={s}"));
         }
         let page: api::AuditPage = node.get_ok(&path).await?;
-        let (items, height, next, held_back) = verify_page(&page, target, trust_root)?;
-        let progressed = !items.is_empty();
-        out.items.extend(items);
-        out.checkpoint_heights.push(height);
-        out.complete = next.is_none() && !held_back;
-        match next {
-            Some(c) if all && progressed && !held_back => cursor = Some(c),
-            _ => break,
+        let v = verify_page_at(&page, target, trust_root, start)?;
+        let step = next_step(target, &v, page.next_cursor.is_some())?;
+        out.items.extend(v.items);
+        out.checkpoint_heights.push(v.checkpoint_height);
+        out.proven_through = v.checkpoint_time;
+        match step {
+            Step::Done { complete } => {
+                out.complete = complete;
+                return Ok(out);
+            }
+            Step::More(_) if !all => return Ok(out),
+            Step::More(next) => start = Some(next),
         }
     }
     Ok(out)

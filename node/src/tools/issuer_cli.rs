@@ -669,6 +669,7 @@ pub async fn run_audit(cmd: AuditCmd) -> anyhow::Result<()> {
             json!({
                 "verified": true,
                 "complete": v.complete,
+                "proven_through": v.proven_through,
                 "checkpoint_heights": v.checkpoint_heights,
                 "items": v.items.iter().map(|i| i.to_json()).collect::<Vec<_>>(),
             })
@@ -689,13 +690,17 @@ pub async fn run_audit(cmd: AuditCmd) -> anyhow::Result<()> {
         );
     }
     println!(
-        "{} item(s), every inclusion proof verified against cosigned checkpoint height(s) {:?}{}",
+        "{} item(s), every inclusion proof verified against cosigned checkpoint height(s) {:?}; \
+         the audit index proves nothing was left out up to {} / 共 {} 条，包含证明均已核验；审计索引证明截至 {} 无遗漏{}",
         v.items.len(),
         v.checkpoint_heights,
+        format_time(v.proven_through),
+        v.items.len(),
+        format_time(v.proven_through),
         if v.complete {
             ""
         } else {
-            "; more remain (use --all, or retry once a newer checkpoint covers recent entries)"
+            "; more remain (use --all, or retry once a newer checkpoint covers the rest of the range) / 尚有后续（使用 --all，或待新的检查点覆盖其余时间段后重试）"
         }
     );
     Ok(())
