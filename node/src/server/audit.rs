@@ -47,21 +47,21 @@ use crate::server::http::err;
 /// Query of `GET /v1/audit/department/{id}`.
 #[derive(Deserialize)]
 pub struct DepartmentQuery {
-    from: Option<u64>,
-    to: Option<u64>,
-    limit: Option<usize>,
-    cursor: Option<String>,
+    pub(crate) from: Option<u64>,
+    pub(crate) to: Option<u64>,
+    pub(crate) limit: Option<usize>,
+    pub(crate) cursor: Option<String>,
 }
 
 /// Query of `GET /v1/audit/credential/{id}`.
 #[derive(Deserialize)]
 pub struct CredentialQuery {
-    limit: Option<usize>,
-    cursor: Option<String>,
+    pub(crate) limit: Option<usize>,
+    pub(crate) cursor: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
-enum AuditError {
+pub(crate) enum AuditError {
     #[error("no cosigned checkpoint yet")]
     NoCheckpoint,
     #[error("{0}")]
@@ -176,7 +176,7 @@ fn annotate(proven: ProvenLeaf, leaf: &LogLeaf) -> api::AuditItem {
     }
 }
 
-fn clamp_limit(limit: Option<usize>) -> usize {
+pub(crate) fn clamp_limit(limit: Option<usize>) -> usize {
     limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
 }
 
@@ -266,7 +266,7 @@ fn next_cursor(p: &IndexedPage) -> Option<String> {
     })
 }
 
-fn department_answer(
+pub(crate) fn department_answer(
     node: &NodeHandle,
     department: &str,
     q: &DepartmentQuery,
@@ -320,7 +320,7 @@ fn department_answer(
     })
 }
 
-fn credential_answer(
+pub(crate) fn credential_answer(
     node: &NodeHandle,
     id: &[u8; 32],
     q: &CredentialQuery,
@@ -388,3 +388,4 @@ pub async fn credential_handler(
         Err(_) => err(StatusCode::INTERNAL_SERVER_ERROR, "internal", "audit task failed"),
     }
 }
+
