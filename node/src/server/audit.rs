@@ -3,12 +3,14 @@
 //! quorum-cosigned checkpoint (`specs/node.md`, Audit; `specs/openapi.yaml`).
 //!
 //! Server side: `GET /v1/audit/department/{id}?from=&to=&limit=&cursor=` and
-//! `GET /v1/audit/credential/{id}?limit=&cursor=`, answered from the store's audit index
-//! (`crate::server::store::Store::audit_department`). Every item carries the canonical log leaf, so the
-//! client re-derives what the entry does instead of trusting the node's summary. A department
-//! answer also proves, for each issuer key it mentions, that key's `RegisterIssuer` leaf naming
-//! the department. Entries committed after the newest cosigned checkpoint are not served yet;
-//! the answer then says `held_back: true` and gives a cursor to continue from later.
+//! `GET /v1/audit/credential/{id}?limit=&cursor=`, answered from the audit index in the ledger
+//! state at the checkpoint's state root (`certledger_core::ledger::build_page`; `specs/ledger.md`,
+//! "Audit index"), with the proofs that nothing was left out. Every item carries the canonical log
+//! leaf (read through the store's leaf index by log index), so the client re-derives what the
+//! entry does instead of trusting the node's summary. A department answer also proves, for each
+//! issuer key it mentions, that key's `RegisterIssuer` leaf naming the department. Entries
+//! committed after the newest cosigned checkpoint are not in its state; the answer then says
+//! `held_back: true` and gives a cursor (an index seq) to continue from later.
 //!
 //! The client side (fetch and verify) is [`crate::tools::audit`].
 
@@ -22,8 +24,8 @@ use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use certledger_core::api::{self, AuditIssuer, AuditPage, CheckpointNote, ProvenLeaf};
-use certledger_core::codec::Encode as _;
 use certledger_core::codec::Decode as _;
+use certledger_core::codec::Encode as _;
 use certledger_core::ledger::{
     self, build_page, BuiltPage, IndexError, IndexRecord, IndexScope, LogLeaf, Range, SignedEntry,
 };
@@ -199,12 +201,17 @@ fn location_of(node: &NodeHandle, rec: &IndexRecord) -> Result<EntryLocation, Au
 
 /// The leaf of an index record, checked to be the entry the record names.
 fn record_leaf(node: &NodeHandle, rec: &IndexRecord) -> Result<(ToProve, LogLeaf), AuditError> {
-    let loc = match node.store.audit_leaf(rec.log_index)? {
-        // The leaf index answers directly; the location is only needed without it.
-        Some(_) => EntryLocation { height: rec.height, index_in_block: 0, log_index: rec.log_index },
-        None => location_of(node, rec)?,
+    let (loc, bytes) = match node.store.audit_leaf(rec.log_index)? {
+        // The leaf index answers directly (the place in the block is only needed without it).
+        Some(bytes) => (
+            EntryLocation { height: rec.height, index_in_block: 0, log_index: rec.log_index },
+            bytes,
+        ),
+        None => {
+            let loc = location_of(node, rec)?;
+            (loc, leaf_at(node, &loc)?)
+        }
     };
-    let bytes = leaf_at(node, &loc)?;
     let leaf = LogLeaf::from_bytes_checked(&bytes)
         .map_err(|_| AuditError::Unavailable("stored leaf is malformed"))?;
     if leaf.entry.id() != rec.entry_id || leaf.height != rec.height || leaf.time != rec.time {
@@ -261,9 +268,8 @@ fn parse_cursor(c: Option<&str>) -> Result<Option<u64>, AuditError> {
 /// The page's next cursor: the next seq while the index goes on, or once more entries are
 /// committed after the checkpoint.
 fn next_cursor(p: &IndexedPage) -> Option<String> {
-    (!p.built.closed || p.held_back).then(|| {
-        (p.built.index.first_seq + p.built.records.len() as u64).to_string()
-    })
+    (!p.built.closed || p.held_back)
+        .then(|| (p.built.index.first_seq + p.built.records.len() as u64).to_string())
 }
 
 pub(crate) fn department_answer(
@@ -388,4 +394,3 @@ pub async fn credential_handler(
         Err(_) => err(StatusCode::INTERNAL_SERVER_ERROR, "internal", "audit task failed"),
     }
 }
-

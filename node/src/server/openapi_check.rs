@@ -110,16 +110,8 @@ fn samples() -> Vec<Sample> {
             count_proof: s("cHJvb2Y"),
             first_seq: 3,
             item_proofs: vec![s("cHJvb2Y")],
-            before: Some(api::AuditIndexRecord {
-                seq: 2,
-                record: s("cmVj"),
-                proof: s("cHJvb2Y"),
-            }),
-            after: Some(api::AuditIndexRecord {
-                seq: 4,
-                record: s("cmVj"),
-                proof: s("cHJvb2Y"),
-            }),
+            before: Some(api::AuditIndexRecord { seq: 2, record: s("cmVj"), proof: s("cHJvb2Y") }),
+            after: Some(api::AuditIndexRecord { seq: 4, record: s("cmVj"), proof: s("cHJvb2Y") }),
         }),
     };
     let credential_page = AuditPage {

@@ -404,14 +404,14 @@ mod tests {
 
     use super::{self as client, *};
     use crate::config::{Genesis, GenesisDepartment, KeyFile, NodeToml};
-    use crate::server::chain::checkpoint_of;
-    use crate::server::codec::StoredCertificate;
-    use crate::server::context::{Block, BlockHeader};
-    use crate::server::handle::open_node;
     use crate::server::audit::{
         clamp_limit, credential_answer, department_answer, AuditError, CredentialQuery,
         DepartmentQuery, MAX_LIMIT,
     };
+    use crate::server::chain::checkpoint_of;
+    use crate::server::codec::StoredCertificate;
+    use crate::server::context::{Block, BlockHeader};
+    use crate::server::handle::open_node;
     use crate::server::handle::NodeHandle;
     use crate::tools::failure::{exit_code, EXIT_INCOMPLETE, EXIT_UNVERIFIED};
 
@@ -523,7 +523,13 @@ mod tests {
             SignedEntry::sign(key, CHAIN, body)
         }
 
-        fn department(&self, from: u64, to: u64, limit: usize, cursor: Option<u64>) -> api::AuditPage {
+        fn department(
+            &self,
+            from: u64,
+            to: u64,
+            limit: usize,
+            cursor: Option<u64>,
+        ) -> api::AuditPage {
             let q = DepartmentQuery {
                 from: Some(from),
                 to: Some(to),
