@@ -60,43 +60,73 @@ fn every_attributable_entry_gets_the_next_seq_in_its_department_and_credential()
     let fx = fixture();
     let l = &fx.sc.ledger;
     let market = IndexScope::Department(MARKET.into());
-    assert_eq!(count(l, &market), 6, "register, three anchors, two status changes");
-    assert_eq!(count(l, &IndexScope::Department(EDUCATION.into())), 2);
-    assert_eq!(count(l, &IndexScope::Department("transport".into())), 0);
+    assert_eq!(count(l, &market), 7, "its type, its issuer, three anchors, two status changes");
+    assert_eq!(count(l, &IndexScope::Department(EDUCATION.into())), 3);
+    assert_eq!(count(l, &IndexScope::Department("transport".into())), 1, "its type");
+    assert_eq!(count(l, &IndexScope::Department("civil-affairs".into())), 0);
     assert_eq!(count(l, &IndexScope::Credential(fx.creds[0])), 3);
     assert_eq!(count(l, &IndexScope::Credential(fx.creds[1])), 1);
     // Each record names its entry: the leaf at its log index has that id, height and time.
     let mut last = None;
-    for seq in 0..6 {
+    for seq in 0..7 {
         let r = record(l, &market, seq).expect("record");
         let leaf = LogLeaf::from_bytes(fx.sc.leaf(r.log_index).expect("leaf")).expect("leaf");
         assert_eq!((leaf.entry.id(), leaf.height, leaf.time), (r.entry_id, r.height, r.time));
-        let subject = audit_subject(&leaf.entry).expect("indexed kind");
+        let subject = audit_subject(&leaf.entry);
         let department = match &leaf.entry.body {
             EntryBody::RegisterIssuer(b) => b.department.clone(),
+            EntryBody::RegisterType(b) => l.credential_type(&b.type_id).expect("type").department,
             _ => l.issuer(&subject.issuer_key).expect("issuer").department,
         };
         assert_eq!(department, MARKET);
         assert!(last.is_none_or(|p: IndexRecord| p.log_index < r.log_index && p.time <= r.time));
         last = Some(r);
     }
-    assert!(record(l, &market, 6).is_none());
+    assert!(record(l, &market, 7).is_none());
     // The credential's history: the anchor, then both status changes.
     let kinds: Vec<&str> = (0..3)
         .map(|s| record(l, &IndexScope::Credential(fx.creds[0]), s).expect("record"))
         .map(|r| LogLeaf::from_bytes(fx.sc.leaf(r.log_index).expect("leaf")).expect("leaf"))
-        .map(|leaf| audit_subject(&leaf.entry).expect("kind").kind)
+        .map(|leaf| audit_subject(&leaf.entry).kind)
         .collect();
     assert_eq!(kinds, ["anchor_issuance", "change_status", "change_status"]);
 }
 
 #[test]
-fn non_audit_entries_and_failed_blocks_leave_the_index_alone() {
+fn verifier_entries_are_filed_under_the_sponsor_and_a_failed_block_changes_nothing() {
     let mut fx = fixture();
     let market = IndexScope::Department(MARKET.into());
-    let before = fx.sc.ledger.state_value(&market.count_key()).expect("read");
-    // A block that fails leaves the counters as they were.
     let admin = fx.sc.department(MARKET).expect("dept").admin.clone();
+    let register = RegisterVerifier {
+        verifier_id: "bank-1".into(),
+        department: MARKET.into(),
+        name_zh: "银行".into(),
+        name_en: "Bank".into(),
+        verifier_key: SecretKey::from_seed(&[5; 32]).public_key(),
+        purposes: vec![Purpose { id: "kyc".into(), claims: vec!["entity_name".into()] }],
+    };
+    fx.sc.submit(&admin, EntryBody::RegisterVerifier(register));
+    fx.sc.commit(1).expect("register verifier");
+    fx.sc.submit(
+        &admin,
+        EntryBody::RotateVerifier(RotateVerifier {
+            verifier_id: "bank-1".into(),
+            new_key: SecretKey::from_seed(&[6; 32]).public_key(),
+        }),
+    );
+    fx.sc.commit(1).expect("rotate verifier");
+    let l = &fx.sc.ledger;
+    assert_eq!(count(l, &market), 9);
+    let kinds: Vec<&str> = (7..9)
+        .map(|s| record(l, &market, s).expect("record"))
+        .map(|r| LogLeaf::from_bytes(fx.sc.leaf(r.log_index).expect("leaf")).expect("leaf"))
+        .map(|leaf| audit_subject(&leaf.entry).kind)
+        .collect();
+    assert_eq!(kinds, ["register_verifier", "rotate_verifier"]);
+    assert_eq!(count(l, &IndexScope::Department(EDUCATION.into())), 3, "not the sponsor");
+
+    // A block that fails leaves the counters as they were.
+    let before = fx.sc.ledger.state_value(&market.count_key()).expect("read");
     fx.sc.submit(
         &admin,
         EntryBody::RetireIssuer(RetireIssuer {
@@ -114,15 +144,15 @@ fn a_complete_range_passes_and_a_hidden_entry_is_caught() {
     let l = &fx.sc.ledger;
     let root = l.state_root();
     let market = IndexScope::Department(MARKET.into());
-    let first = record(l, &market, 1).expect("seq 1");
-    let third = record(l, &market, 3).expect("seq 3");
-    // The range holds exactly seqs 1..=3 (the three anchors).
+    let first = record(l, &market, 2).expect("seq 2");
+    let third = record(l, &market, 4).expect("seq 4");
+    // The range holds exactly seqs 2..=4 (the three anchors).
     let range = Range { from: first.time, to: third.time + 1 };
     let p = page(l, &market, Some(range), None);
-    assert_eq!((p.index.first_seq, p.records.len(), p.closed), (1, 3, true));
+    assert_eq!((p.index.first_seq, p.records.len(), p.closed), (2, 3, true));
     assert!(p.index.before.is_some() && p.index.after.is_some());
     let out = check_index(&root, &market, Some(range), None, &p.records, &p.index).expect("ok");
-    assert_eq!(out, IndexOutcome { count: 6, next_seq: 4, closed: true, closed_by_count: false });
+    assert_eq!(out, IndexOutcome { count: 7, next_seq: 5, closed: true, closed_by_count: false });
 
     // A node hides the middle anchor (and its proof): the numbering has a gap.
     let mut hidden = p.clone();
@@ -137,11 +167,11 @@ fn a_complete_range_passes_and_a_hidden_entry_is_caught() {
     let e = check_index(&root, &market, Some(range), None, &hidden.records, &hidden.index);
     assert!(matches!(e, Err(IndexError::Gap(_))), "{e:?}");
     // Hides the first one by starting the page one later: the record before is in the range.
-    let mut hidden = page(l, &market, Some(range), Some(2));
+    let mut hidden = page(l, &market, Some(range), Some(3));
     hidden.index.before = Some(ProvenRecord {
-        seq: 1,
-        record: l.state_value(&market.entry_key(1)).expect("read").expect("record"),
-        proof: l.prove_state(&market.entry_key(1)).expect("proof"),
+        seq: 2,
+        record: l.state_value(&market.entry_key(2)).expect("read").expect("record"),
+        proof: l.prove_state(&market.entry_key(2)).expect("proof"),
     });
     let e = check_index(&root, &market, Some(range), None, &hidden.records, &hidden.index);
     assert!(matches!(e, Err(IndexError::Gap(_))), "{e:?}");
@@ -154,7 +184,7 @@ fn a_complete_range_passes_and_a_hidden_entry_is_caught() {
     let mut hidden = page(l, &market, None, Some(0));
     hidden.records.pop();
     hidden.index.item_proofs.pop();
-    hidden.index.count = 5;
+    hidden.index.count = 6;
     let e = check_index(&root, &market, None, Some(0), &hidden.records, &hidden.index);
     assert!(matches!(e, Err(IndexError::ProofMismatch(_))), "{e:?}");
     // The same page against another state root fails.
@@ -187,8 +217,8 @@ fn a_credential_history_is_complete_only_up_to_its_counter() {
     // An empty range of a department proves itself by its two boundaries.
     let market = IndexScope::Department(MARKET.into());
     // Between the third anchor and the first status change only the education department acted.
-    let r3 = record(l, &market, 3).expect("seq 3");
-    let r4 = record(l, &market, 4).expect("seq 4");
+    let r3 = record(l, &market, 4).expect("seq 4");
+    let r4 = record(l, &market, 5).expect("seq 5");
     assert!(r4.time >= r3.time + 3);
     let range = Range { from: r3.time + 1, to: r4.time };
     let p = page(l, &market, Some(range), None);

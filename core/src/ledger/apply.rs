@@ -448,15 +448,22 @@ impl<'a, S: LedgerStore> Overlay<'a, S> {
 
 impl<S: LedgerStore> Overlay<'_, S> {
     /// Files an applied entry in the audit index (`specs/ledger.md`, "Audit index"): under the
-    /// department of the issuer key concerned and, for anchors and status changes, under the
-    /// credential id. Each index gets the record at its counter's value, and the counter moves on.
+    /// department it acts for and, for anchors and status changes, under the credential id. Each index gets the record at its counter's value, and the counter moves on.
     fn index(&mut self, entry: &SignedEntry, log_index: u64) -> Result<(), EntryError> {
-        let Some(subject) = audit_subject(entry) else {
-            return Ok(());
-        };
+        let subject = audit_subject(entry);
         let department = match &entry.body {
             EntryBody::RegisterIssuer(b) => b.department.clone(),
-            _ => self.issuer(&subject.issuer_key)?.department,
+            EntryBody::RetireIssuer(_)
+            | EntryBody::CompromiseIssuer(_)
+            | EntryBody::AnchorIssuance(_)
+            | EntryBody::ChangeStatus(_) => self.issuer(&subject.issuer_key)?.department,
+            EntryBody::RegisterVerifier(b) => b.department.clone(),
+            EntryBody::RotateVerifier(b) => self.verifier(&b.verifier_id)?.registration.department,
+            EntryBody::RetireVerifier(b) => self.verifier(&b.verifier_id)?.registration.department,
+            // Signed by an admin of a current department (checked above).
+            EntryBody::RegisterType(_) | EntryBody::ChangeValidators(_) => {
+                self.admin_department(&entry.signer)?.ok_or(EntryError::UnknownSigner)?
+            }
         };
         let record =
             IndexRecord { log_index, height: self.height, time: self.time, entry_id: entry.id() };

@@ -4,10 +4,8 @@
 //! cosigned checkpoint's state root, plus the counter and the records just outside the range, so
 //! an entry left out of the answer shows as a gap in the numbering ([`check_index`]).
 //!
-//! Which entries are indexed ([`audit_subject`]): `RegisterIssuer`, `RetireIssuer`,
-//! `CompromiseIssuer`, `AnchorIssuance` and `ChangeStatus`, under the department of the issuer key
-//! concerned (the registered department for `RegisterIssuer`, the signer's for anchors and status
-//! changes); anchors and status changes also under their credential id.
+//! Every committed entry is filed under one department (the one it acts for: see
+//! `specs/ledger.md`); anchors and status changes also under their credential id.
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::sig::PublicKey;
@@ -108,30 +106,49 @@ impl Decode for IndexRecord {
     }
 }
 
-/// What the audit index files an entry under.
+/// How the audit index names an entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct AuditSubject {
-    /// `register_issuer`, `retire_issuer`, `compromise_issuer`, `anchor_issuance` or
-    /// `change_status`.
+    /// `register_issuer`, `retire_issuer`, `compromise_issuer`, `anchor_issuance`,
+    /// `change_status`, `register_type`, `register_verifier`, `rotate_verifier`,
+    /// `retire_verifier` or `change_validators`.
     pub kind: &'static str,
-    /// The issuer key concerned: the subject of registry entries, the signer otherwise. Its
-    /// department is the department the entry is filed under.
+    /// The key concerned: the subject of issuer registry entries, the signer otherwise.
     pub issuer_key: PublicKey,
     /// The credential concerned, for anchors and status changes.
     pub credential_id: Option<[u8; 32]>,
 }
 
-/// What the audit index files `entry` under, or `None` when it is not indexed.
-pub fn audit_subject(entry: &SignedEntry) -> Option<AuditSubject> {
+/// What the audit index files `entry` under (every entry kind is filed under one department;
+/// which one is [`Overlay`](super::apply)'s rule, `specs/ledger.md` "Audit index").
+pub fn audit_subject(entry: &SignedEntry) -> AuditSubject {
     let (kind, issuer_key, credential_id) = match &entry.body {
         EntryBody::RegisterIssuer(b) => ("register_issuer", b.issuer_key, None),
         EntryBody::RetireIssuer(b) => ("retire_issuer", b.issuer_key, None),
         EntryBody::CompromiseIssuer(b) => ("compromise_issuer", b.issuer_key, None),
         EntryBody::AnchorIssuance(b) => ("anchor_issuance", entry.signer, Some(b.credential_id)),
         EntryBody::ChangeStatus(b) => ("change_status", entry.signer, Some(b.credential_id)),
-        _ => return None,
+        EntryBody::RegisterType(_) => ("register_type", entry.signer, None),
+        EntryBody::RegisterVerifier(_) => ("register_verifier", entry.signer, None),
+        EntryBody::RotateVerifier(_) => ("rotate_verifier", entry.signer, None),
+        EntryBody::RetireVerifier(_) => ("retire_verifier", entry.signer, None),
+        EntryBody::ChangeValidators(_) => ("change_validators", entry.signer, None),
     };
-    Some(AuditSubject { kind, issuer_key, credential_id })
+    AuditSubject { kind, issuer_key, credential_id }
+}
+
+/// Whether the entry concerns an issuer key, whose registration to the department an audit
+/// answer also proves (`register_issuer`, `retire_issuer`, `compromise_issuer`,
+/// `anchor_issuance`, `change_status`).
+pub fn concerns_issuer_key(entry: &SignedEntry) -> bool {
+    matches!(
+        entry.body,
+        EntryBody::RegisterIssuer(_)
+            | EntryBody::RetireIssuer(_)
+            | EntryBody::CompromiseIssuer(_)
+            | EntryBody::AnchorIssuance(_)
+            | EntryBody::ChangeStatus(_)
+    )
 }
 
 /// Why an audit answer's index part does not prove it complete.

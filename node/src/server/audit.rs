@@ -172,9 +172,9 @@ fn annotate(proven: ProvenLeaf, leaf: &LogLeaf) -> api::AuditItem {
     api::AuditItem {
         proven,
         time: leaf.time,
-        kind: subject.map_or("other", |s| s.kind).to_owned(),
-        issuer_key: URL_SAFE_NO_PAD.encode(subject.map_or(leaf.entry.signer, |s| s.issuer_key).0),
-        credential_id: subject.and_then(|s| s.credential_id).map(|id| URL_SAFE_NO_PAD.encode(id)),
+        kind: subject.kind.to_owned(),
+        issuer_key: URL_SAFE_NO_PAD.encode(subject.issuer_key.0),
+        credential_id: subject.credential_id.map(|id| URL_SAFE_NO_PAD.encode(id)),
     }
 }
 
@@ -287,8 +287,10 @@ pub(crate) fn department_answer(
     // Each issuer key mentioned, with its RegisterIssuer leaf naming the department.
     let mut registrations: BTreeMap<[u8; 32], (String, ToProve)> = BTreeMap::new();
     for (_, leaf) in &page.leaves {
-        let Some(subject) = ledger::audit_subject(&leaf.entry) else { continue };
-        let key = subject.issuer_key.0;
+        if !ledger::concerns_issuer_key(&leaf.entry) {
+            continue;
+        }
+        let key = ledger::audit_subject(&leaf.entry).issuer_key.0;
         if registrations.contains_key(&key) {
             continue;
         }

@@ -44,19 +44,19 @@ pub struct AuditItem {
 }
 
 impl AuditItem {
-    /// The kind name (`other` for entries the audit does not list).
+    /// The kind name.
     pub fn kind(&self) -> &'static str {
-        ledger::audit_subject(&self.entry).map_or("other", |s| s.kind)
+        ledger::audit_subject(&self.entry).kind
     }
 
     /// The credential concerned.
     pub fn credential_id(&self) -> Option<[u8; 32]> {
-        ledger::audit_subject(&self.entry).and_then(|s| s.credential_id)
+        ledger::audit_subject(&self.entry).credential_id
     }
 
-    /// The issuer key concerned (subject of registry entries, signer otherwise).
+    /// The key concerned (subject of issuer registry entries, signer otherwise).
     pub fn issuer_key(&self) -> PublicKey {
-        ledger::audit_subject(&self.entry).map_or(self.entry.signer, |s| s.issuer_key)
+        ledger::audit_subject(&self.entry).issuer_key
     }
 
     /// The audit-index record of this entry.
@@ -86,6 +86,16 @@ impl AuditItem {
                 issuer::status_name(b.status),
                 b.reason,
                 issuer::reason_name(b.reason).map(|n| format!(" ({n})")).unwrap_or_default()
+            ),
+            EntryBody::RegisterType(b) => format!("type {}", b.type_id),
+            EntryBody::RegisterVerifier(b) => format!("verifier {}", b.verifier_id),
+            EntryBody::RotateVerifier(b) => format!("verifier {}", b.verifier_id),
+            EntryBody::RetireVerifier(b) => format!("verifier {}", b.verifier_id),
+            EntryBody::ChangeValidators(b) => format!(
+                "add {} remove {} from height {}",
+                b.add.iter().map(|d| d.id.as_str()).collect::<Vec<_>>().join(","),
+                b.remove.join(","),
+                b.effective_height
             ),
             _ => String::new(),
         }
@@ -259,9 +269,16 @@ pub fn verify_page_at(
                 if it.time < *from || it.time >= *to {
                     return Err(unverified(format!("log index {log_index}: outside the range")));
                 }
+                // Issuer entries: the key is proven registered to the department. Every item's
+                // department is also proven by its index record below (the ledger filed it
+                // under this department), which is all other kinds have.
                 let dept = match &it.entry.body {
                     EntryBody::RegisterIssuer(b) => Some(&b.department),
-                    _ => registered.get(&it.issuer_key().0),
+                    EntryBody::RegisterVerifier(b) => Some(&b.department),
+                    _ if ledger::concerns_issuer_key(&it.entry) => {
+                        registered.get(&it.issuer_key().0)
+                    }
+                    _ => Some(id),
                 };
                 if dept != Some(id) {
                     return Err(unverified(format!(
@@ -668,12 +685,14 @@ mod tests {
         let target = market(0, u64::MAX);
         let mut start = None;
         let mut times = Vec::new();
+        let mut kinds = Vec::new();
         let mut pages = 0;
         loop {
             let page = w.department(0, u64::MAX, 2, start);
             assert!(page.items.len() <= 2);
             let v = client::verify_page_at(&page, &target, &w.trust_root, start).expect("page");
             times.extend(v.items.iter().map(|i| i.time));
+            kinds.extend(v.items.iter().map(|i| i.kind()));
             pages += 1;
             match client::next_step(&target, &v, page.next_cursor.is_some()).expect("step") {
                 Step::More(next) => start = Some(next),
@@ -686,8 +705,10 @@ mod tests {
                 }
             }
         }
-        assert_eq!(times, [1000, 1001, 1002, 1003, 1004, 1005]);
-        assert_eq!(pages, 3);
+        // The type and the issuer registered at 1000, four anchors, one suspension.
+        assert_eq!(times, [1000, 1000, 1001, 1002, 1003, 1004, 1005]);
+        assert_eq!(kinds.first().copied(), Some("register_type"));
+        assert_eq!(pages, 4);
         // A second page that starts one later than the first ended (one entry skipped).
         let page = w.department(0, u64::MAX, 2, Some(3));
         let r = client::verify_page_at(&page, &target, &w.trust_root, Some(2));
