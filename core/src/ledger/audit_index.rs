@@ -155,6 +155,10 @@ pub fn concerns_issuer_key(entry: &SignedEntry) -> bool {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum IndexError {
+    /// The listed entries are not the indexed ones, in order, without a gap: an entry was left
+    /// out (or added, or reordered).
+    #[error("gap in the audit index: {0}")]
+    Gap(&'static str),
     /// A proof or record is not in its canonical form.
     #[error("malformed index proof: {0}")]
     Malformed(&'static str),
@@ -164,10 +168,9 @@ pub enum IndexError {
     /// A proof does not lead to the checkpoint's state root.
     #[error("index proof does not match the checkpoint: {0}")]
     ProofMismatch(&'static str),
-    /// The listed entries are not the indexed ones, in order, without a gap: an entry was left
-    /// out (or added, or reordered).
-    #[error("gap in the audit index: {0}")]
-    Gap(&'static str),
+    /// A page was asked to start past the end of the index (server side).
+    #[error("the page start is past the end of the audit index")]
+    StartPastEnd,
 }
 
 impl IndexError {
@@ -183,6 +186,7 @@ impl IndexError {
             Self::Missing(_) => "缺少审计索引证明，无法证明应答完整",
             Self::ProofMismatch(_) => "审计索引证明与检查点不符",
             Self::Gap(_) => "审计索引编号有缺口：节点遗漏了条目",
+            Self::StartPastEnd => "分页起点超出审计索引末尾",
         }
     }
 }
@@ -455,7 +459,7 @@ pub fn build_page(
         IndexRecord::from_bytes(&p.record).map_err(|_| IndexError::Malformed("stored record"))
     };
     let first_seq = match (start, range) {
-        (Some(s), _) if s > count => return Err(IndexError::Malformed("cursor past the index")),
+        (Some(s), _) if s > count => return Err(IndexError::StartPastEnd),
         (Some(s), _) => s,
         (None, None) => 0,
         (None, Some(r)) => {

@@ -240,7 +240,7 @@ fn indexed_page(
         let s = node.lock();
         let mut lookup = |k: &[u8; 32]| s.ledger.state_proof_at(&cp.state_root, k);
         let built = build_page(scope, range, start, limit, &mut lookup).map_err(|e| match e {
-            IndexError::Malformed("cursor past the index") => AuditError::BadCursor,
+            IndexError::StartPastEnd => AuditError::BadCursor,
             _ => AuditError::Unavailable("the audit index at the checkpoint cannot be read"),
         })?;
         // The first record after the checkpoint's, if any was committed since.
