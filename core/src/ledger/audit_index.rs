@@ -495,6 +495,15 @@ pub fn build_page(
         item_proofs.push(p.proof);
         seq += 1;
     }
+    // A full page whose next record is already past the range ends the answer too.
+    if let (Some(r), None) = (range, &after) {
+        if seq < count {
+            let p = at(seq)?;
+            if time_of(&p)?.time >= r.to {
+                after = Some(p);
+            }
+        }
+    }
     let closed = seq == count || after.is_some();
     let index = PageIndex { count, count_proof, first_seq, item_proofs, before, after };
     Ok(BuiltPage { records, index, closed })

@@ -748,4 +748,54 @@ mod tests {
         assert!(later.items.is_empty() && later.held_back);
         client::verify_page(&later, &Target::Credential([5; 32]), &w.trust_root).expect("empty");
     }
+    /// The command's whole fetch loop over loopback HTTP (`--all`, pages of 2): an honest node
+    /// passes; a node that hides one entry from its answers is caught with exit 7.
+    #[tokio::test]
+    async fn the_audit_command_over_http_catches_a_node_hiding_an_entry() {
+        use axum::extract::{Path, Query, State};
+        use axum::routing::get;
+
+        let w = world();
+        history(&w);
+        type Shared = (Arc<NodeHandle>, bool);
+        async fn department(
+            State((node, hide)): State<Shared>,
+            Path(id): Path<String>,
+            Query(q): Query<DepartmentQuery>,
+        ) -> axum::Json<api::AuditPage> {
+            let mut page = department_answer(&node, &id, &q).expect("answer");
+            // The dishonest node drops the anchor of time 1003 wherever it would appear.
+            if let Some(i) = page.items.iter().position(|it| hide && it.time == 1003) {
+                page.items.remove(i);
+                page.index.as_mut().expect("index").item_proofs.remove(i);
+            }
+            axum::Json(page)
+        }
+        let serve = |hide: bool| {
+            let app = axum::Router::new()
+                .route("/v1/audit/department/{id}", get(department))
+                .with_state((w.node.clone(), hide));
+            async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                let url = format!("http://{}", listener.local_addr().expect("addr"));
+                tokio::spawn(async move { axum::serve(listener, app).await });
+                NodeClient::new(&url, std::time::Duration::from_secs(5)).expect("client")
+            }
+        };
+        let target = market(0, 1005);
+        let honest = serve(false).await;
+        let v = fetch_and_verify(&honest, &target, &w.trust_root, 2, true).await.expect("honest");
+        let times: Vec<u64> = v.items.iter().map(|i| i.time).collect();
+        assert_eq!(times, [1000, 1000, 1001, 1002, 1003, 1004]);
+        assert!(v.complete, "closed by the record at 1005, before the checkpoint's time");
+        assert_eq!(v.checkpoint_heights.len(), 3);
+
+        let dishonest = serve(true).await;
+        let e = fetch_and_verify(&dishonest, &target, &w.trust_root, 2, true)
+            .await
+            .expect_err("a hidden entry is caught");
+        assert_eq!(exit_code(&e), EXIT_INCOMPLETE, "{e:#}");
+        let msg = format!("{e:#}");
+        assert!(msg.contains("gap in the audit index") && msg.contains("遗漏"), "{msg}");
+    }
 }
