@@ -25,7 +25,7 @@ pub const TAG_CRED_ENTRY: &str = "audit-cred-entry";
 /// Which index: a department's or a credential's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IndexScope {
-    /// A department's issuer registry and credential entries.
+    /// Every entry the department acts for.
     Department(String),
     /// One credential's anchor and status changes.
     Credential([u8; 32]),
@@ -547,6 +547,34 @@ mod tests {
         // No collision with the registry keys of the same id.
         assert_ne!(d.count_key(), department_state_key("market-regulation"));
         assert_ne!(c.count_key(), credential_state_key(&[7; 32]));
+    }
+
+    #[test]
+    fn the_api_form_is_bounded_and_round_trips() {
+        use crate::api::AuditIndex;
+        let empty = Smt::new(crate::smt::MemStore::default());
+        let proof = empty.prove(&[1; 32]).expect("absence proof");
+        let page = PageIndex {
+            count: 0,
+            count_proof: proof.clone(),
+            first_seq: 0,
+            item_proofs: vec![proof.clone()],
+            before: None,
+            after: Some(ProvenRecord { seq: 0, record: vec![1, 2], proof: proof.clone() }),
+        };
+        assert_eq!(PageIndex::from_api(&page.to_api()), Ok(page.clone()));
+        let mut many = page.to_api();
+        many.item_proofs = vec![many.count_proof.clone(); MAX_PAGE_ITEMS + 1];
+        assert_eq!(PageIndex::from_api(&many), Err(IndexError::Malformed("too many item proofs")));
+        let long =
+            AuditIndex { count_proof: "A".repeat(MAX_INDEX_FIELD_CHARS + 1), ..page.to_api() };
+        assert_eq!(PageIndex::from_api(&long), Err(IndexError::Malformed("counter proof")));
+        let bad = AuditIndex { count_proof: "!".into(), ..page.to_api() };
+        assert_eq!(PageIndex::from_api(&bad), Err(IndexError::Malformed("counter proof")));
+        // An omission is told apart from a bad proof, in both languages.
+        assert!(IndexError::Gap("x").is_incomplete() && IndexError::Missing("x").is_incomplete());
+        assert!(!IndexError::ProofMismatch("x").is_incomplete());
+        assert!(IndexError::Gap("x").zh().contains("遗漏"));
     }
 
     #[test]
