@@ -122,11 +122,15 @@ pub struct Verified {
     pub items: Vec<AuditItem>,
     /// Heights of the checkpoints the pages were proven against.
     pub checkpoint_heights: Vec<u64>,
-    /// Proven complete: the audit index shows every entry of the range (department: the whole
-    /// range, which ends before the last checkpoint's time or at a proven later record;
-    /// credential: its whole history as of the last checkpoint). False when pages remain
-    /// (without `--all`) or the range reaches past the newest cosigned checkpoint.
+    /// Complete as of the last checkpoint: the audit index proves that every entry of the range
+    /// (or history) up to `proven_through` is listed, and the node holds nothing back. False
+    /// when pages remain (without `--all`) or the node says entries in range were committed
+    /// after the checkpoint.
     pub complete: bool,
+    /// Final: the range is proven complete for good (it ends at a proven later record, or before
+    /// the checkpoint's time, and later blocks are never earlier). Never for a credential, whose
+    /// history can still grow.
+    pub range_final: bool,
     /// Time of the last page's checkpoint: nothing in range up to it was left out.
     pub proven_through: u64,
 }
@@ -320,10 +324,10 @@ pub fn verify_page_at(
 /// What follows a verified page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
-    /// The answer ends here; `complete` as in [`Verified::complete`].
+    /// The answer ends here (as of the page's checkpoint).
     Done {
-        /// Proven complete for the whole range (or history).
-        complete: bool,
+        /// As [`Verified::range_final`].
+        range_final: bool,
     },
     /// The index goes on at this seq.
     More(u64),
@@ -334,13 +338,13 @@ pub enum Step {
 /// out (exit 7).
 pub fn next_step(target: &Target, v: &VerifiedPage, has_next: bool) -> anyhow::Result<Step> {
     if v.index.closed {
-        let complete = match target {
+        let range_final = match target {
             // Closed by a record outside the range, or by the counter with the checkpoint at or
             // after the range's end (later blocks have times at or after the checkpoint's).
             Target::Department { to, .. } => !v.index.closed_by_count || v.checkpoint_time >= *to,
-            Target::Credential(_) => true,
+            Target::Credential(_) => false,
         };
-        return Ok(Step::Done { complete });
+        return Ok(Step::Done { range_final });
     }
     if !has_next {
         return Err(incomplete(format!(
@@ -364,6 +368,7 @@ pub async fn fetch_and_verify(
         items: Vec::new(),
         checkpoint_heights: Vec::new(),
         complete: false,
+        range_final: false,
         proven_through: 0,
     };
     let mut start: Option<u64> = None;
@@ -389,8 +394,9 @@ pub async fn fetch_and_verify(
         out.checkpoint_heights.push(v.checkpoint_height);
         out.proven_through = v.checkpoint_time;
         match step {
-            Step::Done { complete } => {
-                out.complete = complete;
+            Step::Done { range_final } => {
+                out.complete = range_final || !page.held_back;
+                out.range_final = range_final;
                 return Ok(out);
             }
             Step::More(_) if !all => return Ok(out),
@@ -641,7 +647,7 @@ mod tests {
         assert_eq!(v.items.iter().map(|i| i.time).collect::<Vec<_>>(), [1001, 1002, 1003, 1004]);
         assert!(v.index.closed && !v.index.closed_by_count);
         let step = client::next_step(&market(1001, 1005), &v, page.next_cursor.is_some());
-        assert_eq!(step.expect("step"), Step::Done { complete: true });
+        assert_eq!(step.expect("step"), Step::Done { range_final: true });
 
         // The node hides each entry in turn: always caught as incomplete (exit 7).
         for i in 0..4 {
@@ -696,10 +702,10 @@ mod tests {
             pages += 1;
             match client::next_step(&target, &v, page.next_cursor.is_some()).expect("step") {
                 Step::More(next) => start = Some(next),
-                Step::Done { complete } => {
+                Step::Done { range_final } => {
                     // The range reaches past the checkpoint: proven only up to it, and the node
                     // says an entry came after it.
-                    assert!(!complete);
+                    assert!(!range_final);
                     assert!(page.held_back && page.next_cursor.is_some());
                     break;
                 }
@@ -731,7 +737,7 @@ mod tests {
         let kinds: Vec<&str> = v.items.iter().map(|i| i.kind()).collect();
         assert_eq!(kinds, ["anchor_issuance", "change_status"]);
         let step = client::next_step(&target, &v, page.next_cursor.is_some()).expect("step");
-        assert_eq!(step, Step::Done { complete: true });
+        assert_eq!(step, Step::Done { range_final: false });
         // The suspension hidden: the page no longer reaches the counter and the node offers no
         // more, so the command refuses it.
         let mut bad = hide(&page, 1);
@@ -787,7 +793,7 @@ mod tests {
         let v = fetch_and_verify(&honest, &target, &w.trust_root, 2, true).await.expect("honest");
         let times: Vec<u64> = v.items.iter().map(|i| i.time).collect();
         assert_eq!(times, [1000, 1000, 1001, 1002, 1003, 1004]);
-        assert!(v.complete, "closed by the record at 1005, before the checkpoint's time");
+        assert!(v.complete && v.range_final, "closed by the record at 1005");
         assert_eq!(v.checkpoint_heights.len(), 3);
 
         let dishonest = serve(true).await;

@@ -675,6 +675,7 @@ pub async fn run_audit(cmd: AuditCmd) -> anyhow::Result<()> {
             json!({
                 "verified": true,
                 "complete": v.complete,
+                "range_final": v.range_final,
                 "proven_through": v.proven_through,
                 "checkpoint_heights": v.checkpoint_heights,
                 "items": v.items.iter().map(|i| i.to_json()).collect::<Vec<_>>(),
