@@ -525,8 +525,12 @@ case_audit() {
     sleep 0.25
   done
   ok_json "$OUT/audit-education.out" 'd["verified"] and d["complete"]' || return
-  # The issuer registration, the diploma's anchor and its revocation, nothing of other departments.
-  ok_json "$OUT/audit-education.out" 'len(d["items"]) == 3' || return
+  # Every entry the department made (the audit index proves none was left out): its issuer
+  # registration, the diploma's anchor and its revocation, and its type and verifier registrations.
+  ok_json "$OUT/audit-education.out" \
+    'len([i for i in d["items"] if i["kind"] in ("register_issuer", "anchor_issuance", "change_status")]) == 3' || return
+  ok_json "$OUT/audit-education.out" \
+    'any(i["kind"] == "register_type" for i in d["items"]) and any(i["kind"] == "register_verifier" for i in d["items"])' || return
   run audit-diploma "$NODE" audit credential --node "${N[3]}" --json --credential-id="${CRED[diploma]}" \
     --trust-root "$WORK/trust-root.json" || return
   ok_json "$OUT/audit-diploma.out" 'd["verified"] and len(d["items"]) == 2' || return

@@ -245,6 +245,43 @@ pub struct AuditPage {
     pub next_cursor: Option<String>,
     /// Items in range were committed after the checkpoint and are not served yet.
     pub held_back: bool,
+    /// The proof that the page leaves nothing out: the audit index in the checkpoint's state
+    /// (`specs/ledger.md`, "Audit index"; `specs/node.md`, Audit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index: Option<AuditIndex>,
+}
+
+/// The audit-index part of an audit page: every proof is a canonical sparse Merkle proof,
+/// unpadded base64url, under the state root of the page's checkpoint.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditIndex {
+    /// Records in the index at the checkpoint (the department's or the credential's counter).
+    pub count: u64,
+    /// Proof of the counter (of its absence when `count` is 0).
+    pub count_proof: String,
+    /// Seq of the page's first item; the items are the records `first_seq, first_seq + 1, …`.
+    pub first_seq: u64,
+    /// Proof of each item's record, in item order (the record is rebuilt from the item's leaf).
+    pub item_proofs: Vec<String>,
+    /// The record at `first_seq - 1`, before the range (first page of a department range).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<AuditIndexRecord>,
+    /// The record right after the last item, at or after the range's end (department).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<AuditIndexRecord>,
+}
+
+/// An audit-index record with its proof (a boundary of the range).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditIndexRecord {
+    /// Its seq.
+    pub seq: u64,
+    /// The canonical `IndexRecord` bytes, unpadded base64url.
+    pub record: String,
+    /// Its sparse Merkle proof, unpadded base64url.
+    pub proof: String,
 }
 
 /// A log leaf with its inclusion proof against an audit page's checkpoint.

@@ -38,6 +38,8 @@ fn check_all(bytes: &[u8]) -> Result<(), TestCaseError> {
     check::<VerifierRecord>(bytes)?;
     check::<CredentialRecord>(bytes)?;
     check::<ValidatorSetRecord>(bytes)?;
+    check::<IndexRecord>(bytes)?;
+    check::<IndexCount>(bytes)?;
     check::<ClaimDef>(bytes)?;
     check::<Purpose>(bytes)?;
     check::<Approval>(bytes)?;

@@ -438,9 +438,48 @@ impl<'a, S: LedgerStore> Overlay<'a, S> {
                 self.write(validators_state_key(), &set);
             }
         }
+        self.index(entry, log_index)?;
         self.ids.insert(entry.id());
         let leaf = LogLeaf { height: self.height, time: t, entry: entry.clone() };
         self.leaves.push(leaf.to_bytes());
+        Ok(())
+    }
+}
+
+impl<S: LedgerStore> Overlay<'_, S> {
+    /// Files an applied entry in the audit index (`specs/ledger.md`, "Audit index"): under the
+    /// department it acts for and, for anchors and status changes, under the credential id. Each index gets the record at its counter's value, and the counter moves on.
+    fn index(&mut self, entry: &SignedEntry, log_index: u64) -> Result<(), EntryError> {
+        let subject = audit_subject(entry);
+        let department = match &entry.body {
+            EntryBody::RegisterIssuer(b) => b.department.clone(),
+            EntryBody::RetireIssuer(_)
+            | EntryBody::CompromiseIssuer(_)
+            | EntryBody::AnchorIssuance(_)
+            | EntryBody::ChangeStatus(_) => self.issuer(&subject.issuer_key)?.department,
+            EntryBody::RegisterVerifier(b) => b.department.clone(),
+            EntryBody::RotateVerifier(b) => self.verifier(&b.verifier_id)?.registration.department,
+            EntryBody::RetireVerifier(b) => self.verifier(&b.verifier_id)?.registration.department,
+            // Signed by an admin of a current department (checked above).
+            EntryBody::RegisterType(_) | EntryBody::ChangeValidators(_) => {
+                self.admin_department(&entry.signer)?.ok_or(EntryError::UnknownSigner)?
+            }
+        };
+        let record =
+            IndexRecord { log_index, height: self.height, time: self.time, entry_id: entry.id() };
+        self.append_index(&IndexScope::Department(department), &record)?;
+        if let Some(id) = subject.credential_id {
+            self.append_index(&IndexScope::Credential(id), &record)?;
+        }
+        Ok(())
+    }
+
+    fn append_index(&mut self, scope: &IndexScope, record: &IndexRecord) -> Result<(), EntryError> {
+        let count_key = scope.count_key();
+        let IndexCount(seq) = self.read(&count_key)?.unwrap_or_default();
+        let next = seq.checked_add(1).ok_or(EntryError::TooLarge("audit index"))?;
+        self.write(scope.entry_key(seq), record);
+        self.write(count_key, &IndexCount(next));
         Ok(())
     }
 }

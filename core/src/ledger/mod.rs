@@ -20,11 +20,13 @@ use crate::sig::PublicKey;
 use crate::smt::{Smt, SmtError, SmtProof};
 
 mod apply;
+mod audit_index;
 mod entries;
 mod genesis;
 mod records;
 
 pub use apply::*;
+pub use audit_index::*;
 pub use entries::*;
 pub use genesis::*;
 pub use records::*;

@@ -103,8 +103,16 @@ fn samples() -> Vec<Sample> {
             issuer_key: s("a2V5"),
             department: s("market-regulation"),
         }]),
-        next_cursor: Some(s("1700000000.4")),
+        next_cursor: Some(s("4")),
         held_back: true,
+        index: Some(api::AuditIndex {
+            count: 9,
+            count_proof: s("cHJvb2Y"),
+            first_seq: 3,
+            item_proofs: vec![s("cHJvb2Y")],
+            before: Some(api::AuditIndexRecord { seq: 2, record: s("cmVj"), proof: s("cHJvb2Y") }),
+            after: Some(api::AuditIndexRecord { seq: 4, record: s("cmVj"), proof: s("cHJvb2Y") }),
+        }),
     };
     let credential_page = AuditPage {
         department: None,
@@ -116,6 +124,14 @@ fn samples() -> Vec<Sample> {
         issuers: None,
         next_cursor: None,
         held_back: false,
+        index: Some(api::AuditIndex {
+            count: 1,
+            count_proof: s("cHJvb2Y"),
+            first_seq: 0,
+            item_proofs: vec![s("cHJvb2Y")],
+            before: None,
+            after: None,
+        }),
     };
     let block = api::Block {
         hash: s("ab"),

@@ -308,16 +308,22 @@ pub struct StatusCmd {
 /// `audit ...`.
 #[derive(Subcommand, Debug)]
 pub enum AuditCmd {
-    /// Issuances, status changes and issuer registry entries of a department's issuers in a
-    /// time range, each verified against a cosigned checkpoint.
+    /// Every entry a department made in a time range (issuances, status changes, issuer and
+    /// verifier registry, types, governance), each verified against a cosigned checkpoint, with
+    /// the proof that none was left out.
     #[command(after_help = "Example:\n  \
         certledger-node audit department --node http://127.0.0.1:8080 --department education \\\n    \
-        --from 2026-01-01 --to 2026-02-01 --trust-root trust-root.json --all")]
+        --from 2026-01-01 --to 2026-02-01 --trust-root trust-root.json --all\n\n\
+        Exit codes: 0 ok, 3 bad input, 5 node unreachable, 6 a proof did not verify, 7 an entry was \
+        left out (gap in the audit index) / 退出码：7 表示节点遗漏了条目")]
     Department(AuditDepartmentCmd),
-    /// The history of one credential (anchor and status changes), verified.
+    /// The history of one credential (anchor and status changes), verified, with the proof that
+    /// none was left out.
     #[command(after_help = "Example:\n  \
         certledger-node audit credential --node http://127.0.0.1:8080 --credential-id <id> \\\n    \
-        --trust-root trust-root.json")]
+        --trust-root trust-root.json\n\n\
+        Exit codes: 0 ok, 3 bad input, 5 node unreachable, 6 a proof did not verify, 7 an entry was \
+        left out (gap in the audit index) / 退出码：7 表示节点遗漏了条目")]
     Credential(AuditCredentialCmd),
 }
 
@@ -669,6 +675,8 @@ pub async fn run_audit(cmd: AuditCmd) -> anyhow::Result<()> {
             json!({
                 "verified": true,
                 "complete": v.complete,
+                "range_final": v.range_final,
+                "proven_through": v.proven_through,
                 "checkpoint_heights": v.checkpoint_heights,
                 "items": v.items.iter().map(|i| i.to_json()).collect::<Vec<_>>(),
             })
@@ -689,13 +697,17 @@ pub async fn run_audit(cmd: AuditCmd) -> anyhow::Result<()> {
         );
     }
     println!(
-        "{} item(s), every inclusion proof verified against cosigned checkpoint height(s) {:?}{}",
+        "{} item(s), every inclusion proof verified against cosigned checkpoint height(s) {:?}; \
+         the audit index proves nothing was left out up to {} / 共 {} 条，包含证明均已核验；审计索引证明截至 {} 无遗漏{}",
         v.items.len(),
         v.checkpoint_heights,
+        format_time(v.proven_through),
+        v.items.len(),
+        format_time(v.proven_through),
         if v.complete {
             ""
         } else {
-            "; more remain (use --all, or retry once a newer checkpoint covers recent entries)"
+            "; more remain (use --all, or retry once a newer checkpoint covers the rest of the range) / 尚有后续（使用 --all，或待新的检查点覆盖其余时间段后重试）"
         }
     );
     Ok(())
