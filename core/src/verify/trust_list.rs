@@ -239,7 +239,7 @@ impl LedgerRoot {
         let admin_key = admin.public_key();
         self.signatures.retain(|s| s.admin_key != admin_key);
         self.signatures.push(RootSignature { admin_key, signature });
-        self.signatures.sort_by(|a, b| a.admin_key.cmp(&b.admin_key));
+        self.signatures.sort_by_key(|a| a.admin_key);
     }
 
     /// The checkpoint trust root this statement stands for.
