@@ -23,13 +23,17 @@ pub fn refresh(ctx: &Ctx, node_url: &str) -> CmdResult<Output> {
 
 fn refresh_from(ctx: &Ctx, source: &dyn ProofSource) -> CmdResult<Output> {
     let mut wallet = open_wallet(ctx)?;
-    let trust_root = wallet.trust_root()?;
+    let trust = wallet.trust()?;
     let now = now();
     let mut text = String::new();
     let mut items = Vec::new();
     let mut first_error: Option<Failure> = None;
     for c in &mut wallet.data.credentials {
-        let outcome = fetch_fresh(source, c, &trust_root, now);
+        // A credential of a ledger no longer listed is not refreshed (nothing could check it).
+        let outcome = match trust.get(&c.chain_id) {
+            Some(listed) => fetch_fresh(source, c, &listed.root, now),
+            None => Ok(Err(Invalid::UnlistedLedger)),
+        };
         let (line, item) = match outcome {
             Ok(Ok(())) => (
                 Status::Active.as_str().to_owned(),
@@ -74,6 +78,14 @@ pub(super) fn fetch_fresh(
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| keystore("a stored credential id is malformed"))?;
     let proofs = source.credential_proofs(&id)?;
+    match verify::checkpoint_origin(&proofs.checkpoint) {
+        Ok(origin) if origin == c.chain_id => {}
+        Ok(origin) => return Err(network(format!(
+            "the node serves ledger {origin}, not this credential's ledger {} / 该节点属于其他账本",
+            c.chain_id
+        ))),
+        Err(e) => return Err(network(format!("the node served undecidable proofs: {e}"))),
+    }
     if let Ok(stored) = c.proofs() {
         refuse_conflict(&stored.checkpoint, &proofs.checkpoint, trust_root)?;
     }
