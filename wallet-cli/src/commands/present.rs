@@ -54,6 +54,7 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
         source.as_ref().map(|s| s as &dyn ProofSource),
         &choice.indices,
         &trust,
+        registry.node_chain.as_deref(),
         now,
         &mut notices,
     )?;
@@ -155,6 +156,8 @@ struct RegistryCheck {
     matched_purpose: Option<String>,
     /// Warnings and notices for the citizen.
     notices: Vec<String>,
+    /// The ledger of the node that answered (`--node`), when it answered the registry check.
+    node_chain: Option<String>,
 }
 
 /// The refusal for a registry answer that cannot be trusted.
@@ -278,6 +281,8 @@ fn check_request(
         .ok()
         .and_then(|origin| trust.get(origin))
         .ok_or_else(|| Failure::refused(Reason::from_invalid(&Invalid::UnlistedLedger)))?;
+    let from_node = args.verifier_record.is_none() && source.is_some();
+    let node_chain = from_node.then(|| listed.root.chain_id.clone());
     let checked = registry::check_signed_request(
         request,
         &answer,
@@ -293,6 +298,7 @@ fn check_request(
         verifier_name: Some((reg.name_zh.clone(), reg.name_en.clone())),
         matched_purpose: Some(checked.purpose.id),
         notices: Vec::new(),
+        node_chain,
     })
 }
 
@@ -418,6 +424,7 @@ fn refresh_chosen(
     source: Option<&dyn ProofSource>,
     indices: &[usize],
     trust: &TrustList,
+    node_chain: Option<&str>,
     now: u64,
     notices: &mut Vec<String>,
 ) -> CmdResult<Vec<StoredCredential>> {
@@ -427,7 +434,20 @@ fn refresh_chosen(
         let Some(listed) = trust.get(&cred.chain_id) else {
             return Err(Failure::refused(Reason::from_invalid(&Invalid::UnlistedLedger)));
         };
-        if let Some(src) = source {
+        // The node serves one ledger: a credential of another (a cross-province presentation)
+        // goes with its stored proofs, and the verifier judges their age.
+        let other_ledger = node_chain.is_some_and(|chain| chain != cred.chain_id);
+        if other_ledger {
+            notices.push(format!(
+                "notice: {} is from ledger {} ({}), not the node's: presented with its stored \
+                 proofs of {} / 此证照来自其他账本，使用已保存的证明出示",
+                cred.short_id(),
+                listed.name_en,
+                listed.name_zh,
+                date(cred.checkpoint_time),
+            ));
+        }
+        if let (Some(src), false) = (source, other_ledger) {
             let outcome = fetch_fresh(src, cred, &listed.root, now)?;
             wallet.save()?;
             if let Err(invalid) = outcome {
