@@ -618,6 +618,14 @@ case_provinces() {
     sleep 0.25
   done
   [ -n "$zn" ] || bad "the Zhejiang devnet did not start: $(tail -n 5 "$WORK/zj-devnet.log")" || return
+  # A cosigned checkpoint first (the tools prove what they read against one).
+  local h=0
+  for _ in $(seq 1 120); do
+    h=$(curl -fsS "$zn/health" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("height",0))' 2>/dev/null || echo 0)
+    [ "$h" -ge 2 ] && break
+    sleep 0.25
+  done
+  [ "$h" -ge 2 ] || bad "the Zhejiang devnet is at height $h" || return
   # Zhejiang's market regulation (department 1) registers the type and an issuer, and issues.
   run zj-type "$NODE" type register --node "$zn" --json --admin-key "$zj/keys/dept-1.admin.key.json" \
     --type "$t" || return

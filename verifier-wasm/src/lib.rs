@@ -98,7 +98,8 @@ pub fn profiles() -> String {
 }
 
 /// Verifies a bundle (`CLB1.` text, plain or with the identity extension) against a trust root
-/// and a policy (JSON) at `now_s` (Unix seconds) and returns a `VerifyResult`, with the wallet's
+/// or a trust list of several ledgers (`specs/trust-list.md`, the verdict then names the issuing
+/// ledger) and a policy (JSON) at `now_s` (Unix seconds) and returns a `VerifyResult`, with the wallet's
 /// pseudonym for this verifier and the linked credentials when the bundle carries them. Never
 /// throws: malformed input is `status: "error"`.
 #[wasm_bindgen(unchecked_return_type = "VerifyResult")]
@@ -143,10 +144,16 @@ impl Verifier {
         json_value(&self.inner.cache_stats_json())
     }
 
-    /// The trust root, as JSON.
+    /// The trust root, as JSON (the trust list of signed ledger roots when it has those).
     #[wasm_bindgen(getter)]
     pub fn trust_root(&self) -> String {
         self.inner.trust_root_json()
+    }
+
+    /// The trusted ledgers (`TrustLedger[]`): names, chain ids, sequence numbers, fingerprints.
+    #[wasm_bindgen(unchecked_return_type = "TrustLedger[]")]
+    pub fn ledgers(&self) -> JsValue {
+        json_value(&self.inner.ledgers_json())
     }
 }
 
