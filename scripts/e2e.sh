@@ -650,10 +650,10 @@ case_provinces() {
   # Half the departments is not enough: the wallet refuses the root.
   refused zj-add-half "${W[@]}" --json trust add "$WORK/zj.ledger-root.json" || return
   run zj-root-sign-1 "$NODE" gov root-sign "$WORK/zj.ledger-root.json" --admin-key "$zj/keys/dept-1.admin.key.json" || return
+  run sh-add "${W[@]}" --json trust add "$WORK/sh.ledger-root.json" || return
   # Not listed yet: the Zhejiang licence is refused at import.
   refused zj-import-unlisted "${W[@]}" --json import "$WORK/zj.credential.json" || return
   ok_json "$OUT/zj-import-unlisted.out" 'd["error"]["code"] == "unlisted_ledger"' || return
-  run sh-add "${W[@]}" --json trust add "$WORK/sh.ledger-root.json" || return
   run zj-add "${W[@]}" --json trust add "$WORK/zj.ledger-root.json" || return
   run trust-list "${W[@]}" --json trust list || return
   ok_json "$OUT/trust-list.out" '[l["name_en"] for l in d["ledgers"]] == ["Shanghai", "Zhejiang"] and all(l["signed"] for l in d["ledgers"])' || return
@@ -682,7 +682,7 @@ case_provinces() {
       return
   done
   # A counter that trusts Shanghai only refuses the Zhejiang licence.
-  refused province-zj-sh-only "$WALLET" --json verify "$WORK/province-zj.clb" --trust-root "$WORK/trust-root.json" \
+  refused province-zj-sh-only "$WALLET" --json verify "$WORK/province-zj.clb" --trust-root "$WORK/sh.ledger-root.json" \
     --request "$WORK/province-zj.request.json" --repeatable || return
   ok_json "$OUT/province-zj-sh-only.out" 'd["error"]["code"] == "unlisted_ledger"' || return
   # Refresh against a Shanghai node skips the Zhejiang licence instead of failing.

@@ -550,8 +550,15 @@ impl TrustList {
             list.add(LedgerRoot::from_json(text)?)?;
             Ok(list)
         } else {
-            let (root, departments) = TrustRoot::from_json_with_departments(text)
-                .map_err(|_| TrustListError::Malformed("neither a trust list nor a trust root"))?;
+            let (root, departments) =
+                TrustRoot::from_json_with_departments(text).map_err(|e| match e {
+                    // Keep the reason (e.g. a threshold below two thirds).
+                    VerifyError::TrustRoot(
+                        why @ ("JSON is too large" | "not valid JSON" | "JSON has the wrong shape"),
+                    ) => TrustListError::Malformed(why),
+                    VerifyError::TrustRoot(why) => TrustListError::Unusable(why),
+                    _ => TrustListError::Malformed("neither a trust list nor a trust root"),
+                })?;
             Ok(Self::from_root(root, departments))
         }
     }
@@ -644,6 +651,16 @@ impl TrustList {
         self.ledgers.is_empty()
     }
 
+    /// Why a credential of a ledger that is not listed is refused: `wrong_ledger` when the list is
+    /// one plain trust root (exactly as [`verify`] under that root, the single-root setup before
+    /// trust lists), else `unlisted_ledger`.
+    pub fn unlisted_reason(&self) -> Invalid {
+        match self.ledgers.values().next() {
+            Some(only) if self.ledgers.len() == 1 && only.signed.is_none() => Invalid::WrongLedger,
+            _ => Invalid::UnlistedLedger,
+        }
+    }
+
     /// The listed ledger a checkpoint note belongs to (by its origin); `Ok(None)` when that
     /// ledger is not listed.
     pub fn ledger_of_checkpoint(
@@ -663,7 +680,7 @@ impl TrustList {
         now: u64,
     ) -> Result<Verdict, VerifyError> {
         let Some(listed) = self.ledger_of_checkpoint(&bundle.proofs.checkpoint)? else {
-            return Ok(Verdict::Invalid(Invalid::UnlistedLedger));
+            return Ok(Verdict::Invalid(self.unlisted_reason()));
         };
         Ok(label(verify(bundle, &listed.root, policy, now)?, listed))
     }
@@ -688,7 +705,7 @@ impl TrustList {
         now: u64,
     ) -> Result<Verdict, VerifyError> {
         let Some(listed) = self.ledger_of_checkpoint(&proofs.checkpoint)? else {
-            return Ok(Verdict::Invalid(Invalid::UnlistedLedger));
+            return Ok(Verdict::Invalid(self.unlisted_reason()));
         };
         let verdict = verify_credential(sd_jwt, proofs, &listed.root, max_checkpoint_age_s, now)?;
         Ok(label(verdict, listed))
@@ -770,7 +787,7 @@ impl ListVerifier {
             let origin = checkpoint_origin(&bundle.proofs.checkpoint)?;
             let (Some(listed), Some(verifier)) = (list.get(origin), verifiers.get_mut(origin))
             else {
-                return Ok(Verdict::Invalid(Invalid::UnlistedLedger));
+                return Ok(Verdict::Invalid(list.unlisted_reason()));
             };
             Ok(label(verifier.decide_under(bundle, policy, now)?, listed))
         })
@@ -850,6 +867,14 @@ mod tests {
         };
         assert_eq!(b.issued_by, None);
         assert_eq!(b.credential_type, a.credential_type);
+        // Another ledger's bundle under a plain root alone: `wrong_ledger`, as before trust
+        // lists; under a list with a signed root: `unlisted_ledger`.
+        let other = list.verify(&l[1].bundle, &policy, now).expect("decided");
+        assert_eq!(other, Verdict::Invalid(Invalid::WrongLedger));
+        assert_eq!(verify(&l[1].bundle, &s.trust_root(), &policy, now), Ok(other));
+        let signed = TrustList::from_json(&l[0].root.to_json()).expect("signed root");
+        let other = signed.verify(&l[1].bundle, &policy, now).expect("decided");
+        assert_eq!(other, Verdict::Invalid(Invalid::UnlistedLedger));
     }
 
     #[test]

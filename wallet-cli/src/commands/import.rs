@@ -27,7 +27,7 @@ pub fn import(ctx: &Ctx, file: &Path, max_checkpoint_age_s: u64) -> CmdResult<Ou
     })?;
     // The file names its ledger; its proofs must be for that ledger, which must be listed.
     if trust.get(&cred.chain_id).is_none() {
-        return Err(Failure::refused(Reason::from_invalid(&Invalid::UnlistedLedger)));
+        return Err(Failure::refused(Reason::from_invalid(&trust.unlisted_reason())));
     }
     if verify::checkpoint_origin(&cred.proofs.checkpoint).ok() != Some(cred.chain_id.as_str()) {
         return Err(Failure::refused(Reason::from_invalid(&Invalid::WrongLedger)));

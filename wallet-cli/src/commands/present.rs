@@ -19,7 +19,7 @@ use certledger_core::pseudonym::{LinkProof, PseudonymProof};
 use certledger_core::registry::{self, RequestCheckError, StateProofError, StateProofJson};
 use certledger_core::request::PresentationRequest;
 use certledger_core::sdjwt::SdJwt;
-use certledger_core::verify::{self, Invalid, Policy, TrustList, Verdict};
+use certledger_core::verify::{self, Policy, TrustList, Verdict};
 use serde_json::json;
 
 use super::refresh::fetch_fresh;
@@ -280,7 +280,7 @@ fn check_request(
     let listed = verify::checkpoint_origin(&answer.checkpoint)
         .ok()
         .and_then(|origin| trust.get(origin))
-        .ok_or_else(|| Failure::refused(Reason::from_invalid(&Invalid::UnlistedLedger)))?;
+        .ok_or_else(|| Failure::refused(Reason::from_invalid(&trust.unlisted_reason())))?;
     let from_node = args.verifier_record.is_none() && source.is_some();
     let node_chain = from_node.then(|| listed.root.chain_id.clone());
     let checked = registry::check_signed_request(
@@ -432,7 +432,7 @@ fn refresh_chosen(
     for &i in indices {
         let cred = wallet.data.credentials.get_mut(i).ok_or_else(|| usage("no such credential"))?;
         let Some(listed) = trust.get(&cred.chain_id) else {
-            return Err(Failure::refused(Reason::from_invalid(&Invalid::UnlistedLedger)));
+            return Err(Failure::refused(Reason::from_invalid(&trust.unlisted_reason())));
         };
         // The node serves one ledger: a credential of another (a cross-province presentation)
         // goes with its stored proofs, and the verifier judges their age.

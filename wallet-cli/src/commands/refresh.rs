@@ -49,7 +49,7 @@ fn refresh_from(ctx: &Ctx, source: &dyn ProofSource) -> CmdResult<Output> {
         // A credential of a ledger no longer listed is not refreshed (nothing could check it).
         let outcome = match trust.get(&c.chain_id) {
             Some(listed) => fetch_fresh(source, c, &listed.root, now),
-            None => Ok(Err(Invalid::UnlistedLedger)),
+            None => Ok(Err(trust.unlisted_reason())),
         };
         let (line, item) = match outcome {
             Ok(Ok(())) => (
@@ -97,10 +97,12 @@ pub(super) fn fetch_fresh(
     let proofs = source.credential_proofs(&id)?;
     match verify::checkpoint_origin(&proofs.checkpoint) {
         Ok(origin) if origin == c.chain_id => {}
-        Ok(origin) => return Err(network(format!(
+        Ok(origin) => {
+            return Err(network(format!(
             "the node serves ledger {origin}, not this credential's ledger {} / 该节点属于其他账本",
             c.chain_id
-        ))),
+        )))
+        }
         Err(e) => return Err(network(format!("the node served undecidable proofs: {e}"))),
     }
     if let Ok(stored) = c.proofs() {
