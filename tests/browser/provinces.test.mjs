@@ -65,3 +65,22 @@ test("a trust list with a root altered after signing is refused at load", async 
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test("the page never rolls a listed ledger back to an older root", async () => {
+  const { context, page, errors } = await openPage(env, { lang: "zh" });
+  const update = vectors.updates.find((u) => u.name === "newer_sequence");
+  const list = (root) => ({ version: 1, ledgers: [JSON.parse(root)] });
+  await loadTrustRoot(page, list(update.offered));
+  assert.match(await page.textContent("#trust-departments"), /序号 2/);
+  await page.setInputFiles("#trust-file", {
+    name: "older.json", mimeType: "application/json", buffer: Buffer.from(JSON.stringify(list(update.held))),
+  });
+  await page.waitForFunction(() => document.getElementById("trust-status").classList.contains("bad"));
+  assert.match(await page.textContent("#trust-status"), /回退/);
+  // The newer root stays in use (also after a reload).
+  await page.reload();
+  await page.waitForFunction(() => /信任列表/.test(document.getElementById("trust-status").textContent));
+  assert.match(await page.textContent("#trust-departments"), /序号 2/);
+  assert.deepEqual(errors, []);
+  await context.close();
+});

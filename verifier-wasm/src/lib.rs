@@ -112,6 +112,14 @@ pub fn verify_bundle(
     json_value(&verdict::verify_bundle_json(bundle_text, trust_root_json, policy_json, now_s))
 }
 
+/// Whether a newly loaded trust file (`offered_json`) may replace the one in use (`held_json`):
+/// a `TrustUpdate` (`status: "ok"`, or `"error"` with a reason such as `rollback` in English and
+/// Chinese). A listed ledger is never rolled back to an older root (`specs/trust-list.md`).
+#[wasm_bindgen(unchecked_return_type = "TrustUpdate")]
+pub fn next_trust(held_json: &str, offered_json: &str) -> JsValue {
+    json_value(&verdict::next_trust_json(held_json, offered_json))
+}
+
 /// A verifier for one trust root that remembers the checkpoints it has accepted (at most 64),
 /// so the department quorum's signatures are checked once per checkpoint rather than per bundle
 /// (or per credential of a bundle with linked credentials).

@@ -165,6 +165,25 @@ fn verify_inputs(
     to_result(verifier.verify_linked(&bundle, now))
 }
 
+/// The trust list to load in place of `held_json` when the counter loads `offered_json`
+/// (`TrustList::successor`): `{"status":"ok","ledgers":N}`, or `{"status":"error","reason_code",
+/// "reason_en","reason_zh"}` when a listed ledger would be rolled back or replaced by a root its
+/// held departments did not sign, or the offered file is unusable. Either side may be a plain
+/// trust root.
+pub fn next_trust_json(held_json: &str, offered_json: &str) -> String {
+    // An unusable held file protects nothing: the offered one is judged on its own.
+    let held = TrustList::from_json(held_json).unwrap_or_default();
+    let decided = TrustList::from_json(offered_json).and_then(|offered| held.successor(&offered));
+    let value = match decided {
+        Ok(next) => serde_json::json!({ "status": "ok", "ledgers": next.len() }),
+        Err(e) => serde_json::json!({
+            "status": "error", "reason_code": e.code(), "reason_en": e.to_string(),
+            "reason_zh": e.message_zh(),
+        }),
+    };
+    value.to_string()
+}
+
 /// `now_s` as whole Unix seconds, if it is a plausible time.
 fn unix_seconds(now_s: f64) -> Option<u64> {
     // NaN and infinities fall outside the range too; in range, the cast is exact after floor.
@@ -405,6 +424,18 @@ mod tests {
                 assert_eq!(plain["reason_code"], c["expect"]);
             }
         }
+        // Loading the list again is fine; an older Shanghai root after a newer one is a rollback.
+        let ok: Value = serde_json::from_str(&next_trust_json(&list, &list)).unwrap();
+        assert_eq!(ok["status"], "ok");
+        let newer = &v["updates"][0];
+        assert_eq!(newer["name"], "newer_sequence");
+        let (old, new) = (newer["held"].as_str().unwrap(), newer["offered"].as_str().unwrap());
+        let back: Value = serde_json::from_str(&next_trust_json(new, old)).unwrap();
+        assert_eq!(
+            (back["status"].as_str(), back["reason_code"].as_str()),
+            (Some("error"), Some("rollback"))
+        );
+        assert!(back["reason_zh"].as_str().unwrap().contains("回退"));
         // A root altered after signing: the whole list is unusable, never a pass.
         let mut bad = v["trust_list"].clone();
         bad["ledgers"][0]["name_en"] = Value::from("Shanghai (forged)");

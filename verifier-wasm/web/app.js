@@ -9,7 +9,7 @@
 // page's requests are single-use (item 6): a valid bundle uses its request's nonce up, recorded in
 // localStorage until the request expires, and an expired request accepts no bundle.
 import init, {
-  collect_bundle_parts, create_request, decode_qr_codes, follow_validator_chain, profiles,
+  collect_bundle_parts, create_request, decode_qr_codes, follow_validator_chain, next_trust, profiles,
   request_qr_svg, signing_public_key, verify_bundle, Verifier,
 } from "./pkg/certledger_verifier.js";
 
@@ -307,6 +307,14 @@ function setTrustRoot(text, note = null) {
 // departments (with their admin keys).
 function loadTrustFile(text) {
   const parsed = parseTrustRoot(text);
+  // A trust list never rolls a ledger it holds back to an older root (specs/trust-list.md).
+  if (state.trustRoot && (isTrustList(parsed) || isTrustList(state.trustRoot.parsed))) {
+    const update = next_trust(state.trustRoot.text, text);
+    if (update.status !== "ok") {
+      renderTrust("trustBad", state.lang === "zh" ? update.reason_zh : update.reason_en);
+      return;
+    }
+  }
   state.pinned = Array.isArray(parsed.departments) && !isTrustList(parsed) ? { text, parsed } : null;
   if (state.pinned) localStorage.setItem("certledger.pinnedTrustRoot", text);
   else localStorage.removeItem("certledger.pinnedTrustRoot");

@@ -179,6 +179,17 @@ export interface IssuedBy {
   department_en: string;
 }
 
+/** Whether a newly loaded trust file may replace the one in use (`next_trust`). */
+export interface TrustUpdate {
+  status: "ok" | "error";
+  /** Ledgers in the new list, when ok. */
+  ledgers?: number;
+  /** e.g. "rollback", "not_approved", "conflict", "malformed", when an error. */
+  reason_code?: string;
+  reason_en?: string;
+  reason_zh?: string;
+}
+
 /** A ledger on the verifier's trust list (`Verifier.ledgers()`). */
 export interface TrustLedger {
   chain_id: string;

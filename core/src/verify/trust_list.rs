@@ -626,6 +626,29 @@ impl TrustList {
         Ok(Added::Updated)
     }
 
+    /// `offered` (a newly loaded list file) as the list that follows this one: the ledgers it
+    /// lists, each signed root checked against the root held here for the same chain id by the
+    /// rules of [`TrustList::add`] (so an older file cannot roll a ledger back, and a root for a
+    /// held chain id must be signed by the held departments). Ledgers it omits are dropped (loading
+    /// a file is the verifier's choice of ledgers).
+    pub fn successor(&self, offered: &TrustList) -> Result<TrustList, TrustListError> {
+        let mut next = TrustList::new();
+        for (chain_id, listed) in &offered.ledgers {
+            let mut one = TrustList::new();
+            match (&listed.signed, self.ledgers.get(chain_id)) {
+                (Some(root), Some(held)) => {
+                    one.ledgers.insert(chain_id.clone(), held.clone());
+                    one.add(root.clone())?;
+                }
+                _ => {
+                    one.ledgers.insert(chain_id.clone(), listed.clone());
+                }
+            }
+            next.ledgers.extend(one.ledgers);
+        }
+        Ok(next)
+    }
+
     /// Drops a ledger; false when it was not listed.
     pub fn drop_ledger(&mut self, chain_id: &str) -> bool {
         self.ledgers.remove(chain_id).is_some()
@@ -841,6 +864,32 @@ mod tests {
         };
         let v = list.verify_credential(&cred, &l[1].bundle.proofs, 86_400, now);
         assert_eq!(v, Ok(Verdict::Invalid(Invalid::UnlistedLedger)));
+    }
+
+    #[test]
+    fn a_successor_list_cannot_roll_a_held_ledger_back() {
+        let (l, _, _) = ledgers();
+        let mut held = TrustList::new();
+        held.add(l[0].root.clone()).expect("add");
+        let mut newer = l[0].root.clone();
+        newer.sequence = 2;
+        newer.signatures.clear();
+        for d in l[0].scenario.departments.iter().take(3) {
+            newer.sign(&d.admin);
+        }
+        let mut offered = TrustList::new();
+        offered.add(newer.clone()).expect("add");
+        offered.add(l[1].root.clone()).expect("add");
+        let next = held.successor(&offered).expect("newer");
+        assert_eq!(next.len(), 2);
+        assert_eq!(next.get(&newer.chain_id).map(ListedLedger::sequence), Some(2));
+        // Back to sequence 1: refused, whatever else the file lists.
+        let older = held.clone();
+        assert!(matches!(next.successor(&older), Err(TrustListError::Rollback { .. })));
+        // A file without Zhejiang drops it.
+        let mut only_sh = TrustList::new();
+        only_sh.add(newer).expect("add");
+        assert_eq!(next.successor(&only_sh).expect("drop").len(), 1);
     }
 
     #[test]
