@@ -1551,3 +1551,45 @@ fn a_plain_trust_root_still_works_beside_a_signed_ledger() {
     let plain = env.path("trust.json").display().to_string();
     env.fails(&["trust", "add", &plain], 2);
 }
+
+#[test]
+fn refresh_from_one_ledgers_node_skips_the_other_ledgers_credentials() {
+    const ZJ: &str = "cn.gov.zhejiang.refresh-test";
+    let env = Env::new();
+    let holder = env.init();
+    let mut sh = World::new("refresh across ledgers: shanghai");
+    let mut zj = World::on_chain("refresh across ledgers: zhejiang", ZJ);
+    let (sh_cred, zj_cred) = (sh.issue(&holder), zj.issue(&holder));
+    for (world, zh, en) in [(&sh, "上海市", "Shanghai"), (&zj, "浙江省", "Zhejiang")] {
+        let root = env.write("root.json", &ledger_root(world, zh, en, 1).to_json());
+        env.ok(&["trust", "add", &root]);
+    }
+    env.ok(&["import", &env.write("sh.json", &sh.credential_file(&sh_cred))]);
+    env.ok(&["import", &env.write("zj.json", &zj.credential_file(&zj_cred))]);
+    // A Shanghai node: the credential's proofs, and any state proof (its checkpoint names the
+    // ledger). The Zhejiang credential is not asked for there.
+    let node = TestNode::start();
+    node.serve_credential(&sh, &sh_cred);
+    let zero = [0u8; 32];
+    let state = json!({
+        "key": hex::encode(zero),
+        "height": sh.s.ledger.height(),
+        "value": null,
+        "proof": URL_SAFE_NO_PAD.encode(sh.s.ledger.prove_state(&zero).expect("proof").to_bytes()),
+        "checkpoint": sh.s.checkpoint(3).expect("checkpoint"),
+    });
+    node.routes
+        .lock()
+        .expect("lock")
+        .insert(format!("/v1/proofs/state/{}", hex::encode(zero)), state.to_string());
+    let r = env.ok(&["refresh", "--node", &node.url]);
+    let items = r["credentials"].as_array().expect("credentials");
+    let zj_id = URL_SAFE_NO_PAD.encode(zj_cred.credential_id);
+    let sh_id = URL_SAFE_NO_PAD.encode(sh_cred.credential_id);
+    let of = |id: &str| items.iter().find(|c| c["id"] == id).cloned().unwrap_or_default();
+    assert_eq!(of(&zj_id)["skipped"], "other_ledger");
+    assert_eq!(of(&sh_id)["status"], "active");
+    assert!(of(&sh_id).get("skipped").is_none());
+    let text = env.run(&["refresh", "--node", &node.url]).stdout;
+    assert!(text.contains("来自其他账本"), "{text}");
+}
