@@ -33,6 +33,15 @@ def main():
             data = data.encode()
         seeds.setdefault(target, set()).add(bytes(data))
 
+    # Trust lists (specs/trust-list.md): the signed list, each root alone, and every list case.
+    with open(os.path.join(root, "specs", "vectors", "trust-list.json"), encoding="utf-8") as f:
+        doc = json.load(f)
+    add("trust_list", json.dumps(doc["trust_list"], ensure_ascii=False))
+    for ledger in doc["trust_list"]["ledgers"]:
+        add("trust_list", json.dumps(ledger, ensure_ascii=False))
+    for case in doc["lists"]:
+        add("trust_list", case["json"])
+
     for name, target in (("bundles.json", "bundle"), ("identity-bundles.json", "linked_bundle")):
         path = os.path.join(root, "specs", "vectors", name)
         with open(path, encoding="utf-8") as f:

@@ -7,8 +7,11 @@
 # (`issue-batch`) giving per-verifier pseudonyms; linked credentials; a department audit; an
 # issuer key rotation; signed verifier requests (`certledger-node verifier register|rotate|retire|
 # request`: forged, rotated-out and retired requests refused, nonces single-use, the consent
-# history); and a governance change adding the spare department (`gov`), after which blocks still
-# commit. Each case is counted; the first failure stops the run (the rest are
+# history); a governance change adding the spare department (`gov`), after which blocks still
+# commit; and cross-province recognition: this devnet is "Shanghai", a second 2-validator devnet
+# "Zhejiang" issues a licence, both publish signed ledger roots (`gov root-draft|root-sign`), the
+# wallet holds both (`trust add`) and one counter verifies a credential from each against one
+# trust list (`specs/trust-list.md`). Each case is counted; the first failure stops the run (the rest are
 # reported as skipped). Needs no network beyond 127.0.0.1; stops every process it started.
 # Uses the debug binaries `cargo test --workspace` built. Exits non-zero on any failure.
 set -euo pipefail
@@ -25,7 +28,12 @@ export CERTLEDGER_KEY_PASSPHRASE_FILE="$WORK/key-passphrase"
 OUT="$WORK/out"
 mkdir -p "$OUT"
 DEVNET_PID=
+ZJ_PID=
 cleanup() {
+  if [ -n "$ZJ_PID" ]; then
+    kill "$ZJ_PID" 2>/dev/null || true
+    wait "$ZJ_PID" 2>/dev/null || true
+  fi
   if [ -n "$DEVNET_PID" ]; then
     # The devnet stops its node processes when it gets SIGTERM.
     kill "$DEVNET_PID" 2>/dev/null || true
@@ -143,7 +151,8 @@ present_verify() {
 # The cases.
 
 case_devnet() {
-  "$NODE" devnet --validators 4 --spares 1 --dir "$WORK/net" >"$WORK/devnet.log" 2>&1 &
+  "$NODE" devnet --validators 4 --spares 1 --chain-id "$SH_CHAIN" --dir "$WORK/net" \
+    >"$WORK/devnet.log" 2>&1 &
   DEVNET_PID=$!
   for _ in $(seq 1 240); do
     grep -q "node-4 (spare): http" "$WORK/devnet.log" 2>/dev/null && break
@@ -596,6 +605,101 @@ case_governance() {
     --credential="$(jv "$OUT/import-after-change.out" 'd["id"]')" || return
 }
 
+# Cross-province recognition (specs/trust-list.md): a second, small ledger ("Zhejiang", 2
+# validators) next to this one ("Shanghai"); each publishes its root signed by more than two
+# thirds of its departments' admin keys; the wallet holds both and a Shanghai counter verifies a
+# credential from each against one trust list, the verdict naming the ledger and department.
+SH_CHAIN=cn.gov.shanghai.e2e
+ZJ_CHAIN=cn.gov.zhejiang.e2e
+case_provinces() {
+  local zj="$WORK/zj-net" zn= i t=business-licence
+  "$NODE" devnet --validators 2 --chain-id "$ZJ_CHAIN" --dir "$zj" >"$WORK/zj-devnet.log" 2>&1 &
+  ZJ_PID=$!
+  for _ in $(seq 1 240); do
+    zn="$(grep -o "node-1 ([a-z]*): http://[0-9.:]*" "$WORK/zj-devnet.log" | awk '{print $3}')"
+    [ -n "$zn" ] && break
+    kill -0 "$ZJ_PID" 2>/dev/null || break
+    sleep 0.25
+  done
+  [ -n "$zn" ] || bad "the Zhejiang devnet did not start: $(tail -n 5 "$WORK/zj-devnet.log")" || return
+  # A cosigned checkpoint first (the tools prove what they read against one).
+  local h=0
+  for _ in $(seq 1 120); do
+    h=$(curl -fsS "$zn/health" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin).get("height",0))' 2>/dev/null || echo 0)
+    [ "$h" -ge 2 ] && break
+    sleep 0.25
+  done
+  [ "$h" -ge 2 ] || bad "the Zhejiang devnet is at height $h" || return
+  # Zhejiang's market regulation (department 1) registers the type and an issuer, and issues.
+  run zj-type "$NODE" type register --node "$zn" --json --admin-key "$zj/keys/dept-1.admin.key.json" \
+    --type "$t" || return
+  run zj-issuer "$NODE" issuer register --node "$zn" --json --admin-key "$zj/keys/dept-1.admin.key.json" \
+    --department market-regulation --new-key-out "$WORK/zj.issuer.key.json" --types "$t" \
+    --valid-from -1m --valid-until +365d --name-zh 浙江省市场监管签发系统 --name-en "Zhejiang licence issuing" || return
+  run zj-issue "$NODE" issue --node "$zn" --json --issuer-key "$WORK/zj.issuer.key.json" --type "$t" \
+    --claims "$WORK/claims/$t.json" --holder-key "$HOLDER" --out "$WORK/zj.credential.json" || return
+  # Each province drafts its root and its departments' admins sign it (3 of 4; 2 of 2).
+  curl -fsS "$zn/v1/trust-root" >"$WORK/zj-trust-root.json" || bad "GET Zhejiang /v1/trust-root" || return
+  run sh-root "$NODE" gov root-draft --trust-root "$WORK/trust-root.json" --name-zh 上海市 \
+    --name-en Shanghai --sequence 1 --out "$WORK/sh.ledger-root.json" || return
+  run zj-root "$NODE" gov root-draft --trust-root "$WORK/zj-trust-root.json" --name-zh 浙江省 \
+    --name-en Zhejiang --sequence 1 --out "$WORK/zj.ledger-root.json" || return
+  for i in 0 1 2; do
+    run "sh-root-sign-$i" "$NODE" gov root-sign "$WORK/sh.ledger-root.json" \
+      --admin-key "$WORK/net/keys/dept-$i.admin.key.json" || return
+  done
+  ok_json "$OUT/sh-root-sign-2.out" 'd["complete"]' || return
+  run zj-root-sign-0 "$NODE" gov root-sign "$WORK/zj.ledger-root.json" --admin-key "$zj/keys/dept-0.admin.key.json" || return
+  ok_json "$OUT/zj-root-sign-0.out" 'not d["complete"]' || return
+  # Half the departments is not enough: the wallet refuses the root.
+  refused zj-add-half "${W[@]}" --json trust add "$WORK/zj.ledger-root.json" || return
+  run zj-root-sign-1 "$NODE" gov root-sign "$WORK/zj.ledger-root.json" --admin-key "$zj/keys/dept-1.admin.key.json" || return
+  run sh-add "${W[@]}" --json trust add "$WORK/sh.ledger-root.json" || return
+  # Not listed yet: the Zhejiang licence is refused at import.
+  refused zj-import-unlisted "${W[@]}" --json import "$WORK/zj.credential.json" || return
+  ok_json "$OUT/zj-import-unlisted.out" 'd["error"]["code"] == "unlisted_ledger"' || return
+  run zj-add "${W[@]}" --json trust add "$WORK/zj.ledger-root.json" || return
+  run trust-list "${W[@]}" --json trust list || return
+  ok_json "$OUT/trust-list.out" '[l["name_en"] for l in d["ledgers"]] == ["Shanghai", "Zhejiang"] and all(l["signed"] for l in d["ledgers"])' || return
+  run zj-import "${W[@]}" --json import "$WORK/zj.credential.json" || return
+  ok_json "$OUT/zj-import.out" 'd["issued_by"]["ledger_en"] == "Zhejiang" and d["issued_by"]["ledger_zh"] == "浙江省"' || return
+  # The counter's trust list: both signed roots.
+  python3 -c 'import json,sys; print(json.dumps({"version": 1, "ledgers": [json.load(open(f)) for f in sys.argv[1:]]}))' \
+    "$WORK/sh.ledger-root.json" "$WORK/zj.ledger-root.json" >"$WORK/trust-list.json" || return
+  # One Shanghai counter: a licence from each ledger, each verdict naming its ledger.
+  local name ledger zh cred
+  for name in zj sh; do
+    if [ "$name" = zj ]; then
+      ledger=Zhejiang zh=浙江省 cred="$(jv "$OUT/zj-import.out" 'd["id"]')"
+    else
+      ledger=Shanghai zh=上海市 cred="$(jv "$OUT/import-after-change.out" 'd["id"]' 2>/dev/null || echo "${WID[$t]}")"
+    fi
+    request "$WORK/province-$name.request.json" "counter-$t" "$t" entity_name >/dev/null || return
+    run "province-$name-present" "${W[@]}" --json present --request "$WORK/province-$name.request.json" \
+      --yes --node "${N[0]}" --out "$WORK/province-$name.clb" --png "$WORK/province-$name.png" \
+      --no-terminal-qr --credential="$cred" || return
+    run "province-$name-verify" "$WALLET" --json verify "$WORK/province-$name.clb" \
+      --trust-list "$WORK/trust-list.json" --request "$WORK/province-$name.request.json" \
+      --seen-nonces "$WORK/seen-nonces.json" || return
+    ok_json "$OUT/province-$name-verify.out" \
+      "d['verdict'] == 'valid' and d['accepted']['issued_by']['ledger_en'] == '$ledger' and d['accepted']['issued_by']['ledger_zh'] == '$zh' and d['accepted']['issued_by']['department_en'] == 'State Administration for Market Regulation'" ||
+      return
+  done
+  # A counter that trusts Shanghai only refuses the Zhejiang licence.
+  refused province-zj-sh-only "$WALLET" --json verify "$WORK/province-zj.clb" --trust-root "$WORK/sh.ledger-root.json" \
+    --request "$WORK/province-zj.request.json" --repeatable || return
+  ok_json "$OUT/province-zj-sh-only.out" 'd["error"]["code"] == "unlisted_ledger"' || return
+  # Refresh against a Shanghai node skips the Zhejiang licence instead of failing.
+  run province-refresh "${W[@]}" --json refresh --node "${N[0]}" || return
+  ok_json "$OUT/province-refresh.out" '[c for c in d["credentials"] if c.get("skipped") == "other_ledger"]' || return
+  # Dropping Zhejiang: its licence stays stored but is no longer presented.
+  run zj-drop "${W[@]}" --json trust drop "$ZJ_CHAIN" || return
+  ok_json "$OUT/zj-drop.out" 'd["stored_credentials_from_it"] == 1' || return
+  kill "$ZJ_PID" 2>/dev/null || true
+  wait "$ZJ_PID" 2>/dev/null || true
+  ZJ_PID=
+}
+
 # ---------------------------------------------------------------------------------------------
 declare -a N=()
 declare -A CRED=() WID=()
@@ -622,6 +726,7 @@ CASES=(
   "audit department + credential verify:case_audit"
   "issuer rotate: old key retired, its credential still verifies:case_rotate"
   "governance: add the spare department, 5 departments, commits continue:case_governance"
+  "provinces: a 2-validator Zhejiang devnet, signed ledger roots, one trust list, one counter:case_provinces"
 )
 PASSED=0 FAILED=0 SKIPPED=0
 for entry in "${CASES[@]}"; do

@@ -56,6 +56,9 @@ pub mod ns {
     pub const VERIFIER_REQUEST: Namespace = Namespace("certledger/v1/verifier-request");
     /// A node-to-node HTTP request (forwarded entries), bound to the receiving node.
     pub const PEER_REQUEST: Namespace = Namespace("certledger/v1/peer-request");
+    /// A ledger's entry in verifiers' trust lists, signed by its departments' admin keys
+    /// (`specs/trust-list.md`).
+    pub const TRUST_LIST: Namespace = Namespace("certledger/v1/trust-list");
 
     /// All namespaces, for documentation and uniqueness tests.
     pub const ALL: &[Namespace] = &[
@@ -68,6 +71,7 @@ pub mod ns {
         PSEUDONYM,
         VERIFIER_REQUEST,
         PEER_REQUEST,
+        TRUST_LIST,
     ];
 }
 

@@ -1306,6 +1306,265 @@ impl Scenario {
     }
 }
 
+/// The label the trust-list vectors (`specs/vectors/trust-list.json`) are generated from.
+pub const TRUST_LIST_VECTORS_LABEL: &str = "certledger/specs/vectors/trust-list/v1";
+
+/// The trust-list vectors' ledgers: chain id, Chinese and English name. The third is not listed.
+pub const TRUST_LIST_LEDGERS: [(&str, &str, &str); 3] = [
+    ("cn.gov.shanghai.certledger", "上海市", "Shanghai"),
+    ("cn.gov.zhejiang.certledger", "浙江省", "Zhejiang"),
+    ("cn.gov.jiangsu.certledger", "江苏省", "Jiangsu"),
+];
+
+/// One province's ledger in the trust-list vectors.
+#[derive(Debug)]
+pub struct ProvinceLedger {
+    /// The ledger.
+    pub scenario: Scenario,
+    /// Its root, sequence 1, signed by the admin keys of its first three departments (of four).
+    pub root: crate::verify::LedgerRoot,
+    /// A valid business-licence bundle from it.
+    pub bundle: Bundle,
+}
+
+/// The trust-list vectors' ledgers ([`TRUST_LIST_LEDGERS`], in order), each with a signed root
+/// and a bundle for the same holder, verifier nonce and time; returns them with the policy and
+/// the verification time.
+pub fn province_ledgers(label: &str) -> Result<(Vec<ProvinceLedger>, Policy, u64), ScenarioError> {
+    let mut rng = SeededRng::from_label(label);
+    let holder = SecretKey::generate(&mut rng);
+    let mut nonce_bytes = [0u8; 16];
+    rng.fill_bytes(&mut nonce_bytes);
+    let nonce = base64url(&nonce_bytes);
+    let policy = Policy::new(&nonce, CASES_AUDIENCE);
+    let now = CASES_GENESIS_TIME + 3600;
+    let bl = &profiles::BUSINESS_LICENCE;
+    let mut out = Vec::new();
+    for (chain_id, zh, en) in TRUST_LIST_LEDGERS {
+        let mut s = Scenario::new(&format!("{label}/{chain_id}"), chain_id, CASES_GENESIS_TIME)?;
+        let market = s.register_issuer("market-regulation", &[bl.id], 365 * 86_400)?;
+        let issued = s.issue(&market, bl, &example_claims(bl), &holder.public_key())?;
+        let checkpoint = s.checkpoint(s.departments.len())?;
+        let shown = ["credit_code", "entity_name"];
+        let bundle =
+            s.bundle(&issued, &holder, &shown, &nonce, CASES_AUDIENCE, now - 5, &checkpoint)?;
+        let mut root = crate::verify::LedgerRoot::new(
+            &s.trust_root(),
+            s.genesis.departments.clone(),
+            zh,
+            en,
+            1,
+            CASES_GENESIS_TIME,
+        )
+        .map_err(|_| ScenarioError::Step("ledger root"))?;
+        for d in s.departments.iter().take(3) {
+            root.sign(&d.admin);
+        }
+        out.push(ProvinceLedger { scenario: s, root, bundle });
+    }
+    Ok((out, policy, now))
+}
+
+/// The JSON document of the trust-list vectors (`specs/vectors/trust-list.json`).
+pub fn trust_list_vectors_json(label: &str) -> Result<String, ScenarioError> {
+    use crate::verify::{LedgerRoot, TrustList};
+    let (ledgers, policy, now) = province_ledgers(label)?;
+    let [sh, zj, js] = &ledgers[..] else {
+        return Err(ScenarioError::Step("three ledgers"));
+    };
+    let list_of = |roots: &[&LedgerRoot]| -> Value {
+        serde_json::json!({
+            "version": 1,
+            "ledgers": roots.iter().map(|r| r.to_json_value()).collect::<Vec<_>>(),
+        })
+    };
+    let value = |root: &LedgerRoot| serde_json::to_value(root.to_json_value()).unwrap_or_default();
+    let mut lists = Vec::new();
+    let mut list_case = |name: &str, description: &str, json: Value, expect: &str| {
+        lists.push(serde_json::json!({
+            "name": name, "description": description, "json": json.to_string(), "expect": expect,
+        }));
+    };
+    list_case(
+        "two_ledgers",
+        "Shanghai and Zhejiang, each signed by 3 of its 4 departments",
+        list_of(&[&sh.root, &zj.root]),
+        "ok",
+    );
+    list_case(
+        "one_signed_root",
+        "one ledger root on its own is a list of one",
+        value(&sh.root),
+        "ok",
+    );
+    let plain: Value = serde_json::from_str(
+        &sh.scenario.trust_root().to_json_with_departments(&sh.scenario.genesis.departments),
+    )
+    .unwrap_or_default();
+    list_case(
+        "plain_trust_root",
+        "a plain trust root (the single-root setup) is a list of one",
+        plain,
+        "ok",
+    );
+    list_case(
+        "duplicate_chain",
+        "one chain id listed twice",
+        list_of(&[&sh.root, &sh.root]),
+        "duplicate",
+    );
+    let mut two = sh.root.clone();
+    two.signatures.truncate(2);
+    list_case(
+        "two_of_four_signed",
+        "signed by only 2 of 4 departments (needs 3)",
+        value(&two),
+        "not_approved",
+    );
+    let mut outsider = two.clone();
+    outsider.sign(&zj.scenario.departments[0].admin);
+    list_case(
+        "outsider_signature",
+        "2 department signatures plus one by another ledger's admin key",
+        value(&outsider),
+        "not_approved",
+    );
+    let mut renamed = sh.root.clone();
+    renamed.name_en = "Shanghai (forged)".into();
+    list_case(
+        "renamed_after_signing",
+        "the English name changed after signing",
+        value(&renamed),
+        "bad_signature",
+    );
+    let mut weak = sh.root.clone();
+    weak.threshold = 2;
+    weak.signatures.clear();
+    for d in sh.scenario.departments.iter().take(3) {
+        weak.sign(&d.admin);
+    }
+    list_case(
+        "weak_threshold",
+        "a checkpoint threshold of 2 of 4 departments, correctly signed",
+        value(&weak),
+        "unusable",
+    );
+    let mut v2 = value(&sh.root);
+    v2["version"] = Value::from(2);
+    list_case("unknown_version", "ledger root version 2", v2, "malformed");
+    let mut extra = list_of(&[&sh.root]);
+    extra["note"] = Value::from("x");
+    list_case("unknown_field", "a field the format does not define", extra, "malformed");
+
+    let mut updates = Vec::new();
+    let resign = |root: &LedgerRoot, sequence: u64, name_zh: &str| {
+        let mut r = root.clone();
+        r.sequence = sequence;
+        r.name_zh = name_zh.to_owned();
+        r.signatures.clear();
+        for d in sh.scenario.departments.iter().take(3) {
+            r.sign(&d.admin);
+        }
+        r
+    };
+    let seq2 = resign(&sh.root, 2, "上海市（更新）");
+    let mut update_case =
+        |name: &str, description: &str, held: &LedgerRoot, offered: &LedgerRoot, expect: &str| {
+            updates.push(serde_json::json!({
+                "name": name, "description": description,
+                "held": held.to_json(), "offered": offered.to_json(), "expect": expect,
+            }));
+        };
+    update_case(
+        "newer_sequence",
+        "sequence 2 signed by the held departments replaces sequence 1",
+        &sh.root,
+        &seq2,
+        "updated",
+    );
+    update_case("same_statement", "the held statement again", &sh.root, &sh.root, "unchanged");
+    update_case(
+        "rollback",
+        "sequence 1 offered while sequence 2 is held",
+        &seq2,
+        &sh.root,
+        "rollback",
+    );
+    let other_name = resign(&sh.root, 1, "上海");
+    update_case(
+        "same_sequence_other_content",
+        "sequence 1 again with another name",
+        &sh.root,
+        &other_name,
+        "conflict",
+    );
+    let mut takeover = zj.root.clone();
+    takeover.chain_id = sh.root.chain_id.clone();
+    takeover.sequence = 5;
+    takeover.signatures.clear();
+    for d in zj.scenario.departments.iter().take(3) {
+        takeover.sign(&d.admin);
+    }
+    update_case(
+        "takeover",
+        "sequence 5 for Shanghai by other departments, signed by themselves only",
+        &sh.root,
+        &takeover,
+        "not_approved",
+    );
+
+    let mut bundles = Vec::new();
+    let list = TrustList::from_json(&list_of(&[&sh.root, &zj.root]).to_string())
+        .map_err(|_| ScenarioError::Step("trust list"))?;
+    let _ = list;
+    for (name, ledger, expect) in [
+        ("shanghai", sh, "valid"),
+        ("zhejiang", zj, "valid"),
+        ("jiangsu_unlisted", js, "unlisted_ledger"),
+    ] {
+        let listed = expect == "valid";
+        bundles.push(serde_json::json!({
+            "name": name,
+            "bundle": ledger.bundle.to_text(),
+            "now": now,
+            "policy": policy,
+            "expect": expect,
+            "chain_id": ledger.root.chain_id,
+            "ledger_zh": if listed { Value::from(ledger.root.name_zh.clone()) } else { Value::Null },
+            "ledger_en": if listed { Value::from(ledger.root.name_en.clone()) } else { Value::Null },
+            "department_zh": if listed { Value::from("市场监督管理部门") } else { Value::Null },
+            "department_en": if listed { Value::from("Market Regulation Administration") } else { Value::Null },
+        }));
+    }
+    let signed_bytes: Vec<Value> = [sh, zj]
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "chain_id": l.root.chain_id,
+                "signed_bytes_hex": hex_lower(&l.root.signed_bytes()),
+                "fingerprint": l.root.fingerprint(),
+            })
+        })
+        .collect();
+    let doc = serde_json::json!({
+        "about": "certledger trust lists (specs/trust-list.md): lists and ledger roots with their expected outcome, updates of a held root, and bundles from listed and unlisted ledgers. Generated by `cargo run -p certledger-core --example gen-trust-list-vectors` from a fixed seed; keys are public test keys.",
+        "format_version": 1,
+        "namespace": crate::sig::ns::TRUST_LIST.as_str(),
+        "trust_list": list_of(&[&sh.root, &zj.root]),
+        "signed_bytes": signed_bytes,
+        "lists": lists,
+        "updates": updates,
+        "bundles": bundles,
+    });
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    out.push('\n');
+    Ok(out)
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use certledger_core::merkle::{ConsistencyProof, InclusionProof};
 use certledger_core::request::PresentationRequest;
 use certledger_core::sig::{PublicKey, SecretKey, Signature};
 use certledger_core::smt::{value_hash, Node, Smt, SmtProof};
-use certledger_core::{didkey, jcs, note, sdjwt};
+use certledger_core::{didkey, jcs, note, sdjwt, verify};
 use proptest::prelude::*;
 
 /// Decodes `bytes` as `T`; if accepted, the encoding must give the same bytes back.
@@ -68,6 +68,8 @@ fn parse_text(text: &str) {
     let _ = didkey::public_key_from_multikey(text);
     let _ = didkey::public_key_from_verification_method(text);
     let _ = jcs::parse_strict(text);
+    let _ = verify::TrustList::from_json(text);
+    let _ = verify::LedgerRoot::from_json_unsigned(text);
 }
 
 fn pk(i: u8) -> PublicKey {

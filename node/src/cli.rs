@@ -110,6 +110,9 @@ pub enum Cmd {
         /// Directory for keys, configs, data and logs.
         #[arg(long)]
         dir: PathBuf,
+        /// The chain id of a new devnet (each ledger of a trust list needs its own).
+        #[arg(long, default_value = "certledger-devnet")]
+        chain_id: String,
         /// Minimum time per block in milliseconds.
         #[arg(long, default_value_t = 500)]
         block_time_ms: u64,
@@ -325,6 +328,42 @@ pub enum GovCmd {
         #[arg(long)]
         node: String,
     },
+    /// Draft this ledger's root for verifiers' trust lists (`specs/trust-list.md`): its
+    /// departments and checkpoint quorum from a trust root JSON with departments (`GET
+    /// /v1/trust-root`, or today's set), its names and a sequence number higher than any
+    /// published before. Each department's admin then signs it with `gov root-sign`.
+    #[command(
+        after_help = "Example:\n  certledger-node gov root-draft --trust-root trust-root.json --name-zh 上海市 --name-en Shanghai --sequence 1 --out shanghai.ledger-root.json"
+    )]
+    RootDraft {
+        /// A trust root JSON that lists its departments.
+        #[arg(long)]
+        trust_root: PathBuf,
+        /// The ledger's Chinese name.
+        #[arg(long)]
+        name_zh: String,
+        /// The ledger's English name.
+        #[arg(long)]
+        name_en: String,
+        /// Higher than every earlier root of this ledger (verifiers refuse a lower one).
+        #[arg(long)]
+        sequence: u64,
+        /// Where to write the unsigned root (refused if the file exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Add one department admin's signature to a ledger root (more than two thirds of the
+    /// departments must sign before verifiers accept it).
+    #[command(
+        after_help = "Example:\n  certledger-node gov root-sign shanghai.ledger-root.json --admin-key keys/dept-0.admin.key.json"
+    )]
+    RootSign {
+        /// The ledger root file (updated in place).
+        root: PathBuf,
+        /// The signing admin key file.
+        #[arg(long)]
+        admin_key: PathBuf,
+    },
     /// Fetch the validator chain from a node, follow it from genesis, print today's set.
     #[command(
         after_help = "Example:\n  certledger-node gov chain --node http://127.0.0.1:8080 --genesis devnet/genesis.json"
@@ -384,13 +423,26 @@ pub async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
                     gov::submit(&change, &admin_key, &node).await?
                 }
                 GovCmd::Chain { node, genesis } => gov::fetch_and_follow(&node, &genesis).await?,
+                GovCmd::RootDraft { trust_root, name_zh, name_en, sequence, out } => {
+                    gov::root_draft(&trust_root, &name_zh, &name_en, sequence, &out)?
+                }
+                GovCmd::RootSign { root, admin_key } => gov::root_sign(&root, &admin_key)?,
             };
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(())
         }
-        Cmd::Devnet { validators, observers, spares, dir, block_time_ms, demo, keep_running } => {
+        Cmd::Devnet {
+            validators,
+            observers,
+            spares,
+            dir,
+            chain_id,
+            block_time_ms,
+            demo,
+            keep_running,
+        } => {
             let nodes = devnet::DevnetNodes { validators, observers, spares };
-            devnet::devnet(nodes, &dir, block_time_ms, demo, keep_running).await
+            devnet::devnet(nodes, &dir, &chain_id, block_time_ms, demo, keep_running).await
         }
         Cmd::Demo { dir, holder_key } => {
             let urls = demo::devnet_urls(&dir)?;

@@ -266,3 +266,61 @@ fn evidence_verify_names_the_equivocating_department() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("签名无效"));
     assert_eq!(run(&dir.path().join("missing")).status.code(), Some(3));
 }
+
+#[test]
+fn gov_root_draft_and_sign_make_a_ledger_root_verifiers_accept() {
+    use certledger_core::verify::{LedgerRoot, TrustList};
+    let dir = tempfile::tempdir().unwrap();
+    let pass = [("CERTLEDGER_KEY_PASSPHRASE", "root passphrase")];
+    let out = bin()
+        .args(["genesis", "--departments", "4", "--chain-id", "cn.gov.zhejiang.cli-test", "--out"])
+        .arg(dir.path())
+        .envs(pass)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let g = certledger_node::config::Genesis::load(&dir.path().join("genesis.json")).unwrap();
+    let trust = certledger_core::lightclient::GovernanceTrust::from_genesis(&g.to_core());
+    let tr = dir.path().join("trust-root.json");
+    std::fs::write(&tr, trust.to_trust_root_json()).unwrap();
+    let root = dir.path().join("zhejiang.ledger-root.json");
+    let draft = |out: &std::path::Path| {
+        bin()
+            .args(["gov", "root-draft", "--name-zh", "浙江省", "--name-en", "Zhejiang"])
+            .args(["--sequence", "3", "--trust-root"])
+            .arg(&tr)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let out = draft(&root);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Never overwritten.
+    assert!(!draft(&root).status.success());
+    let sign = |i: usize| {
+        let key = dir.path().join("keys").join(format!("dept-{i}.admin.key.json"));
+        let out = bin()
+            .args(["gov", "root-sign"])
+            .arg(&root)
+            .arg("--admin-key")
+            .arg(key)
+            .envs(pass)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    assert_eq!(sign(0)["complete"], false);
+    let text = std::fs::read_to_string(&root).unwrap();
+    assert!(LedgerRoot::from_json(&text).is_err(), "one signature of four is not enough");
+    assert_eq!(sign(1)["complete"], false);
+    let last = sign(2);
+    assert_eq!(last["complete"], true);
+    assert_eq!(last["signatures"], 3);
+    let text = std::fs::read_to_string(&root).unwrap();
+    let signed = LedgerRoot::from_json(&text).unwrap();
+    assert_eq!((signed.name_en.as_str(), signed.sequence), ("Zhejiang", 3));
+    assert_eq!(signed.chain_id, "cn.gov.zhejiang.cli-test");
+    assert_eq!(TrustList::from_json(&text).unwrap().len(), 1);
+}

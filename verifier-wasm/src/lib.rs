@@ -98,7 +98,8 @@ pub fn profiles() -> String {
 }
 
 /// Verifies a bundle (`CLB1.` text, plain or with the identity extension) against a trust root
-/// and a policy (JSON) at `now_s` (Unix seconds) and returns a `VerifyResult`, with the wallet's
+/// or a trust list of several ledgers (`specs/trust-list.md`, the verdict then names the issuing
+/// ledger) and a policy (JSON) at `now_s` (Unix seconds) and returns a `VerifyResult`, with the wallet's
 /// pseudonym for this verifier and the linked credentials when the bundle carries them. Never
 /// throws: malformed input is `status: "error"`.
 #[wasm_bindgen(unchecked_return_type = "VerifyResult")]
@@ -109,6 +110,14 @@ pub fn verify_bundle(
     now_s: f64,
 ) -> JsValue {
     json_value(&verdict::verify_bundle_json(bundle_text, trust_root_json, policy_json, now_s))
+}
+
+/// Whether a newly loaded trust file (`offered_json`) may replace the one in use (`held_json`):
+/// a `TrustUpdate` (`status: "ok"`, or `"error"` with a reason such as `rollback` in English and
+/// Chinese). A listed ledger is never rolled back to an older root (`specs/trust-list.md`).
+#[wasm_bindgen(unchecked_return_type = "TrustUpdate")]
+pub fn next_trust(held_json: &str, offered_json: &str) -> JsValue {
+    json_value(&verdict::next_trust_json(held_json, offered_json))
 }
 
 /// A verifier for one trust root that remembers the checkpoints it has accepted (at most 64),
@@ -143,10 +152,16 @@ impl Verifier {
         json_value(&self.inner.cache_stats_json())
     }
 
-    /// The trust root, as JSON.
+    /// The trust root, as JSON (the trust list of signed ledger roots when it has those).
     #[wasm_bindgen(getter)]
     pub fn trust_root(&self) -> String {
         self.inner.trust_root_json()
+    }
+
+    /// The trusted ledgers (`TrustLedger[]`): names, chain ids, sequence numbers, fingerprints.
+    #[wasm_bindgen(unchecked_return_type = "TrustLedger[]")]
+    pub fn ledgers(&self) -> JsValue {
+        json_value(&self.inner.ledgers_json())
     }
 }
 

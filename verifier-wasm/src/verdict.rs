@@ -8,7 +8,9 @@
 
 use certledger_core::bundle::LinkedBundle;
 use certledger_core::evidence;
-use certledger_core::verify::{self, Accepted, Policy, TrustRoot, Verdict, VerifyError};
+use certledger_core::verify::{
+    self, Accepted, IssuedBy, ListVerifier, Policy, TrustList, Verdict, VerifyError,
+};
 use serde::Serialize;
 
 /// The verdict as the page sees it. Field names are the JS contract in `types.d.ts`.
@@ -27,6 +29,8 @@ pub struct VerifyResult {
     pub credential_type: Option<TypeOut>,
     /// The issuing department id, when valid.
     pub issuer_department: Option<String>,
+    /// The issuing ledger and department with their names, when valid (`specs/trust-list.md`).
+    pub issued_by: Option<IssuedBy>,
     /// The disclosed claims, when valid.
     pub claims: Vec<ClaimOut>,
     /// Unix seconds the issuance was anchored at, when valid.
@@ -58,6 +62,8 @@ pub struct LinkedOut {
     pub credential_type: TypeOut,
     /// The issuing department id.
     pub issuer_department: String,
+    /// The issuing ledger and department with their names.
+    pub issued_by: Option<IssuedBy>,
     /// The disclosed claims.
     pub claims: Vec<ClaimOut>,
     /// Unix seconds the issuance was anchored at.
@@ -138,12 +144,14 @@ fn verify_inputs(
         Ok(bundle) => bundle,
         Err(e) => return error_result("malformed_bundle", e.to_string()),
     };
-    // A verifier without a cache decides exactly as `verify::verify_linked` does, and keeps one
-    // copy of the decision code in the module for both exports (module size).
-    let verifier = TrustRoot::from_json(trust_root_json)
-        .and_then(|root| verify::Verifier::new(root, Policy::new("", "")));
+    // A trust list, one signed ledger root or a plain trust root (`specs/trust-list.md`). The
+    // list verifier decides exactly as `TrustList::verify_linked` does, and keeps one copy of the
+    // decision code in the module for both exports (module size).
+    let verifier = TrustList::from_json(trust_root_json)
+        .map_err(VerifyError::from)
+        .and_then(|list| ListVerifier::new(list, Policy::new("", "")));
     let mut verifier = match verifier {
-        Ok(v) => v.with_capacity(0),
+        Ok(v) => v,
         Err(e) => return error_result("malformed_trust_root", e.to_string()),
     };
     let policy = match Policy::from_json(policy_json) {
@@ -155,6 +163,25 @@ fn verify_inputs(
     };
     verifier.set_policy(policy);
     to_result(verifier.verify_linked(&bundle, now))
+}
+
+/// The trust list to load in place of `held_json` when the counter loads `offered_json`
+/// (`TrustList::successor`): `{"status":"ok","ledgers":N}`, or `{"status":"error","reason_code",
+/// "reason_en","reason_zh"}` when a listed ledger would be rolled back or replaced by a root its
+/// held departments did not sign, or the offered file is unusable. Either side may be a plain
+/// trust root.
+pub fn next_trust_json(held_json: &str, offered_json: &str) -> String {
+    // An unusable held file protects nothing: the offered one is judged on its own.
+    let held = TrustList::from_json(held_json).unwrap_or_default();
+    let decided = TrustList::from_json(offered_json).and_then(|offered| held.successor(&offered));
+    let value = match decided {
+        Ok(next) => serde_json::json!({ "status": "ok", "ledgers": next.len() }),
+        Err(e) => serde_json::json!({
+            "status": "error", "reason_code": e.code(), "reason_en": e.to_string(),
+            "reason_zh": e.message_zh(),
+        }),
+    };
+    value.to_string()
 }
 
 /// `now_s` as whole Unix seconds, if it is a plausible time.
@@ -171,7 +198,7 @@ fn unix_seconds(now_s: f64) -> Option<u64> {
 /// `conflicting_checkpoints`.
 #[derive(Debug)]
 pub struct CachedVerifier {
-    inner: verify::Verifier,
+    inner: ListVerifier,
     /// Checkpoint notes of accepted bundles, newest last (at most [`SEEN_CHECKPOINTS`]).
     seen: Vec<String>,
 }
@@ -182,9 +209,9 @@ pub const SEEN_CHECKPOINTS: usize = 64;
 impl CachedVerifier {
     /// A verifier for the trust root JSON; the error is the reason it is unusable.
     pub fn new(trust_root_json: &str) -> Result<Self, VerifyError> {
-        let root = TrustRoot::from_json(trust_root_json)?;
+        let list = TrustList::from_json(trust_root_json)?;
         // A placeholder until the first call sets the request's policy.
-        let inner = verify::Verifier::new(root, Policy::new("", ""))?;
+        let inner = ListVerifier::new(list, Policy::new("", ""))?;
         Ok(Self { inner, seen: Vec::new() })
     }
 
@@ -199,9 +226,36 @@ impl CachedVerifier {
         serde_json::to_string(&self.inner.cache_stats()).unwrap_or_default()
     }
 
-    /// The trust root JSON (without departments).
+    /// The trust in use as JSON: the plain trust root (without departments) of a list of one
+    /// plain root, else the trust list of the signed ledger roots.
     pub fn trust_root_json(&self) -> String {
-        self.inner.trust_root().to_json()
+        let list = self.inner.list();
+        match list.ledgers().next() {
+            Some(only) if list.len() == 1 && only.signed.is_none() => only.root.to_json(),
+            _ => list.to_json(),
+        }
+    }
+
+    /// The listed ledgers for display (`TrustLedger[]` in `types.d.ts`).
+    pub fn ledgers_json(&self) -> String {
+        let ledgers: Vec<serde_json::Value> = self
+            .inner
+            .list()
+            .ledgers()
+            .map(|l| {
+                serde_json::json!({
+                    "chain_id": l.root.chain_id,
+                    "name_zh": l.name_zh,
+                    "name_en": l.name_en,
+                    "signed": l.signed.is_some(),
+                    "sequence": l.sequence(),
+                    "fingerprint": l.signed.as_ref().map(|s| s.fingerprint()),
+                    "keys": l.root.keys.len(),
+                    "threshold": l.root.threshold,
+                })
+            })
+            .collect();
+        serde_json::to_string(&ledgers).unwrap_or_else(|_| "[]".to_owned())
     }
 
     fn verify_inputs(&mut self, bundle_text: &str, policy_json: &str, now_s: f64) -> VerifyResult {
@@ -247,8 +301,11 @@ impl CachedVerifier {
 
     /// The first conflict between one of `notes` and an accepted checkpoint, if any.
     fn conflict_with_seen(&self, notes: &[&String]) -> Option<evidence::Conflict> {
-        let quorum = self.inner.trust_root().quorum();
         notes.iter().find_map(|note| {
+            // Under the quorum of the note's own ledger (a note of an unlisted ledger is refused
+            // by the verdict anyway).
+            let listed = self.inner.list().ledger_of_checkpoint(note).ok()??;
+            let quorum = listed.root.quorum();
             self.seen
                 .iter()
                 .find_map(|old| evidence::compare_checkpoints(old, note, &quorum, None).ok()?.err())
@@ -282,6 +339,7 @@ fn valid_result(a: Accepted) -> VerifyResult {
         status: "valid",
         credential_type: Some(type_out(&a)),
         issuer_department: Some(a.issuer_department),
+        issued_by: a.issued_by,
         claims: claims_out(a.claims),
         anchored_at: Some(a.anchored_time),
         checkpoint_height: Some(a.checkpoint_height),
@@ -299,6 +357,7 @@ fn linked_out(a: Accepted) -> LinkedOut {
         linked: a.linked,
         credential_type: type_out(&a),
         issuer_department: a.issuer_department,
+        issued_by: a.issued_by,
         claims: claims_out(a.claims),
         anchored_at: a.anchored_time,
         checkpoint_height: a.checkpoint_height,
@@ -330,10 +389,60 @@ fn claims_out(claims: Vec<verify::DisclosedClaim>) -> Vec<ClaimOut> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use certledger_core::verify::TrustRoot;
     use serde_json::Value;
 
     fn run(b: &str, t: &str, p: &str, now: f64) -> Value {
         serde_json::from_str(&verify_bundle_json(b, t, p, now)).unwrap()
+    }
+
+    #[test]
+    fn a_trust_list_names_the_ledger_and_department_of_each_bundle() {
+        let v: Value =
+            serde_json::from_str(include_str!("../../specs/vectors/trust-list.json")).unwrap();
+        let list = v["trust_list"].to_string();
+        let mut cached = CachedVerifier::new(&list).unwrap();
+        let ledgers: Value = serde_json::from_str(&cached.ledgers_json()).unwrap();
+        assert_eq!(ledgers[0]["name_en"], "Shanghai");
+        assert_eq!(ledgers[1]["name_zh"], "浙江省");
+        assert_eq!(ledgers[1]["fingerprint"].as_str().map(str::len), Some(16));
+        for c in v["bundles"].as_array().unwrap() {
+            let (b, p, now) = (
+                c["bundle"].as_str().unwrap(),
+                c["policy"].to_string(),
+                c["now"].as_f64().unwrap(),
+            );
+            let plain = run(b, &list, &p, now);
+            let through_cache: Value =
+                serde_json::from_str(&cached.verify_json(b, &p, now)).unwrap();
+            assert_eq!(plain, through_cache, "{}", c["name"]);
+            if c["expect"] == "valid" {
+                assert_eq!(plain["status"], "valid");
+                assert_eq!(plain["issued_by"]["ledger_en"], c["ledger_en"]);
+                assert_eq!(plain["issued_by"]["department_zh"], c["department_zh"]);
+            } else {
+                assert_eq!(plain["reason_code"], c["expect"]);
+            }
+        }
+        // Loading the list again is fine; an older Shanghai root after a newer one is a rollback.
+        let ok: Value = serde_json::from_str(&next_trust_json(&list, &list)).unwrap();
+        assert_eq!(ok["status"], "ok");
+        let newer = &v["updates"][0];
+        assert_eq!(newer["name"], "newer_sequence");
+        let (old, new) = (newer["held"].as_str().unwrap(), newer["offered"].as_str().unwrap());
+        let back: Value = serde_json::from_str(&next_trust_json(new, old)).unwrap();
+        assert_eq!(
+            (back["status"].as_str(), back["reason_code"].as_str()),
+            (Some("error"), Some("rollback"))
+        );
+        assert!(back["reason_zh"].as_str().unwrap().contains("回退"));
+        // A root altered after signing: the whole list is unusable, never a pass.
+        let mut bad = v["trust_list"].clone();
+        bad["ledgers"][0]["name_en"] = Value::from("Shanghai (forged)");
+        assert!(CachedVerifier::new(&bad.to_string()).is_err());
+        let c = &v["bundles"][0];
+        let r = run(c["bundle"].as_str().unwrap(), &bad.to_string(), &c["policy"].to_string(), 0.0);
+        assert_eq!(r["reason_code"], "malformed_trust_root");
     }
 
     /// Every case of the project's bundle vectors (`specs/vectors/bundles.json`, generated by

@@ -9,7 +9,7 @@
 // page's requests are single-use (item 6): a valid bundle uses its request's nonce up, recorded in
 // localStorage until the request expires, and an expired request accepts no bundle.
 import init, {
-  collect_bundle_parts, create_request, decode_qr_codes, follow_validator_chain, profiles,
+  collect_bundle_parts, create_request, decode_qr_codes, follow_validator_chain, next_trust, profiles,
   request_qr_svg, signing_public_key, verify_bundle, Verifier,
 } from "./pkg/certledger_verifier.js";
 
@@ -44,7 +44,9 @@ const STRINGS = {
     partsBad: "二维码分片无法拼接：", isRequest: "这是核验请求二维码，不是市民的凭证。",
     valid: "✓ 有效", invalid: "✗ 无效", error: "！无法核验",
     needTrust: "请先加载信任根。", needRequest: "请先生成核验请求。",
-    anchored: "登记时间", expires: "有效期至", checkpoint: "状态截至检查点", issuer: "签发部门",
+    anchored: "登记时间", expires: "有效期至", checkpoint: "状态截至检查点", issuer: "签发部门", ledger: "签发账本",
+    trustListLoaded: (n, names) => `已加载信任列表：${n} 个账本（${names}）。`,
+    trustLedgerItem: (name, chain, seq, fp) => `${name}（${chain}，序号 ${seq}，指纹 ${fp}）`,
     yes: "是", no: "否", pseudonym: "本机构看到的化名",
     pseudonymHint: "同一市民每次在本机构出示时化名相同；其他机构看到的化名不同。",
     linkedHeading: "一同出示的证照", sameHolder: "同一持有人：是",
@@ -86,7 +88,9 @@ const STRINGS = {
     isRequest: "This is a request QR code, not the citizen's credential.",
     valid: "✓ Valid", invalid: "✗ Not valid", error: "! Could not check",
     needTrust: "Load a trust root first.", needRequest: "Create a request first.",
-    anchored: "Recorded", expires: "Valid until", checkpoint: "Status as of checkpoint", issuer: "Issuing department",
+    anchored: "Recorded", expires: "Valid until", checkpoint: "Status as of checkpoint", issuer: "Issuing department", ledger: "Ledger",
+    trustListLoaded: (n, names) => `Trust list loaded: ${n} ledger(s) (${names}).`,
+    trustLedgerItem: (name, chain, seq, fp) => `${name} (${chain}, sequence ${seq}, fingerprint ${fp})`,
     yes: "yes", no: "no", pseudonym: "Pseudonym for this agency",
     pseudonymHint: "The same citizen shows this agency the same pseudonym every time; other agencies see a different one.",
     linkedHeading: "Presented together", sameHolder: "Same holder: yes",
@@ -271,13 +275,18 @@ function renderRequest() {
 }
 
 // ---- trust root ----
+// A plain trust root ({version, chain_id, keys, threshold}), one signed ledger root (with
+// `signatures`) or a trust list of several ({version, ledgers}) (specs/trust-list.md).
 function parseTrustRoot(text) {
   const parsed = JSON.parse(text); // throws on malformed JSON; the verifier checks the rest
-  if (typeof parsed !== "object" || parsed === null || !Array.isArray(parsed.keys)) {
-    throw new Error("expected {version, chain_id, keys, threshold}");
-  }
+  const ok = typeof parsed === "object" && parsed !== null
+    && (Array.isArray(parsed.keys) || Array.isArray(parsed.ledgers) || Array.isArray(parsed.signatures));
+  if (!ok) throw new Error("expected a trust root {version, chain_id, keys, threshold} or a trust list {version, ledgers}");
   return parsed;
 }
+
+// A trust list or signed ledger root rather than a plain trust root.
+const isTrustList = (parsed) => !Array.isArray(parsed.keys);
 
 // Uses `text` as the trust root. `note` says how it was obtained (shown under the status). An
 // unusable root (e.g. a threshold below two thirds) is kept so that checking reports why.
@@ -285,17 +294,28 @@ function setTrustRoot(text, note = null) {
   const parsed = parseTrustRoot(text);
   state.verifier?.free();
   state.verifier = null;
-  try { state.verifier = new Verifier(text); } catch { /* verify_bundle will report it */ }
+  let problem = null;
+  try { state.verifier = new Verifier(text); } catch (e) { problem = messageOf(e); /* verify_bundle reports it too */ }
   state.trustRoot = { text, parsed, note };
   localStorage.setItem("certledger.trustRoot", text);
-  renderTrust();
+  // A trust list whose signatures do not hold is reported at once.
+  if (problem && isTrustList(parsed)) renderTrust("trustBad", problem);
+  else renderTrust();
 }
 
 // A trust root loaded from a file: in use at once, and the start of following when it lists its
 // departments (with their admin keys).
 function loadTrustFile(text) {
   const parsed = parseTrustRoot(text);
-  state.pinned = Array.isArray(parsed.departments) ? { text, parsed } : null;
+  // A trust list never rolls a ledger it holds back to an older root (specs/trust-list.md).
+  if (state.trustRoot && (isTrustList(parsed) || isTrustList(state.trustRoot.parsed))) {
+    const update = next_trust(state.trustRoot.text, text);
+    if (update.status !== "ok") {
+      renderTrust("trustBad", state.lang === "zh" ? update.reason_zh : update.reason_en);
+      return;
+    }
+  }
+  state.pinned = Array.isArray(parsed.departments) && !isTrustList(parsed) ? { text, parsed } : null;
   if (state.pinned) localStorage.setItem("certledger.pinnedTrustRoot", text);
   else localStorage.removeItem("certledger.pinnedTrustRoot");
   setTrustRoot(text);
@@ -309,6 +329,20 @@ function renderTrust(errorKey, detail) {
   if (!state.trustRoot) { el.textContent = t("trustNone"); list.hidden = true; return; }
   const p = state.trustRoot.parsed;
   const note = state.trustRoot.note;
+  if (isTrustList(p)) {
+    // Names, sequence numbers and fingerprints as the wasm verifier checked them.
+    const ledgers = state.verifier ? state.verifier.ledgers() : [];
+    const name = (l) => (state.lang === "zh" ? l.name_zh : l.name_en);
+    el.textContent = t("trustListLoaded")(ledgers.length, ledgers.map(name).join(state.lang === "zh" ? "、" : ", "));
+    list.replaceChildren(...ledgers.map((l) => {
+      const li = document.createElement("li");
+      li.dataset.id = l.chain_id;
+      li.textContent = t("trustLedgerItem")(name(l), l.chain_id, l.sequence, l.fingerprint ?? "-");
+      return li;
+    }));
+    list.hidden = ledgers.length === 0;
+    return;
+  }
   let text = t("trustLoaded")(p.chain_id, p.keys.length, p.threshold);
   if (note?.followed?.changes === 0) {
     text += " " + t("trustUnchanged")(note.followed.head_height);
@@ -614,7 +648,13 @@ function fillClaims(table, claims) {
 function metaText(v) {
   const when = (s) => new Date(s * 1000).toLocaleString(state.lang === "zh" ? "zh-CN" : "en-GB");
   const meta = [];
-  if (v.issuer_department) meta.push(`${t("issuer")}: ${v.issuer_department}`);
+  const by = v.issued_by;
+  if (by) {
+    meta.push(`${t("ledger")}: ${state.lang === "zh" ? by.ledger_zh : by.ledger_en}`);
+    meta.push(`${t("issuer")}: ${state.lang === "zh" ? by.department_zh : by.department_en}`);
+  } else if (v.issuer_department) {
+    meta.push(`${t("issuer")}: ${v.issuer_department}`);
+  }
   if (v.anchored_at != null) meta.push(`${t("anchored")}: ${when(v.anchored_at)}`);
   if (v.checkpoint_height != null) meta.push(`${t("checkpoint")} #${v.checkpoint_height} (${when(v.checkpoint_time)})`);
   if (v.expires_at != null) meta.push(`${t("expires")}: ${when(v.expires_at)}`);

@@ -80,6 +80,8 @@ export interface LinkedCredential {
   linked: true;
   credential_type: { id: string; name_en: string; name_zh: string };
   issuer_department: string;
+  /** The issuing ledger and department, named (specs/trust-list.md). */
+  issued_by: IssuedBy | null;
   claims: VerifiedClaim[];
   anchored_at: number;
   checkpoint_height: number;
@@ -103,6 +105,8 @@ export interface VerifyResult {
   reason_zh: string | null;
   credential_type: { id: string; name_en: string; name_zh: string } | null;
   issuer_department: string | null;
+  /** The issuing ledger and department, named, when valid (specs/trust-list.md). */
+  issued_by: IssuedBy | null;
   claims: VerifiedClaim[];
   anchored_at: number | null;
   checkpoint_height: number | null;
@@ -166,6 +170,40 @@ export interface TrustRootJson {
 }
 
 /** What Verifier.cache_stats returns. */
+/** Which ledger and which of its departments issued a credential (签发账本与部门). */
+export interface IssuedBy {
+  chain_id: string;
+  ledger_zh: string;
+  ledger_en: string;
+  department_zh: string;
+  department_en: string;
+}
+
+/** Whether a newly loaded trust file may replace the one in use (`next_trust`). */
+export interface TrustUpdate {
+  status: "ok" | "error";
+  /** Ledgers in the new list, when ok. */
+  ledgers?: number;
+  /** e.g. "rollback", "not_approved", "conflict", "malformed", when an error. */
+  reason_code?: string;
+  reason_en?: string;
+  reason_zh?: string;
+}
+
+/** A ledger on the verifier's trust list (`Verifier.ledgers()`). */
+export interface TrustLedger {
+  chain_id: string;
+  name_zh: string;
+  name_en: string;
+  /** False for a plain trust root (its names are its chain id). */
+  signed: boolean;
+  sequence: number;
+  /** 16 hex digits to compare with the one the province publishes; null for a plain root. */
+  fingerprint: string | null;
+  keys: number;
+  threshold: number;
+}
+
 export interface CacheStats {
   /** Checkpoint notes held (at most 64). */
   entries: number;

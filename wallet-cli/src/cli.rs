@@ -19,6 +19,7 @@ It is never taken as a command-line argument.
 Examples:
   certledger-wallet init
   certledger-wallet trust set trust-root.json
+  certledger-wallet trust add zhejiang.ledger-root.json
   certledger-wallet import diploma.credential.json
   certledger-wallet list --lang en
   certledger-wallet present --request request.json --node http://127.0.0.1:8080 --out answer.clb
@@ -201,6 +202,25 @@ pub enum TrustCommand {
     },
     /// Show the stored trust root.
     Show,
+    /// Add a ledger to the trust list, or update it: a ledger root signed by its departments'
+    /// admin keys, or a trust list of several (`specs/trust-list.md`). Compare the printed
+    /// fingerprint with the one the province publishes before relying on a new ledger.
+    ///
+    /// Example: certledger-wallet trust add shanghai.ledger-root.json
+    Add {
+        /// The ledger root or trust list JSON file.
+        file: PathBuf,
+    },
+    /// List the trusted ledgers with their names, sequence numbers and fingerprints.
+    List,
+    /// Drop a ledger from the trust list: its credentials stay stored but are no longer
+    /// imported, presented or verified until it is added again.
+    ///
+    /// Example: certledger-wallet trust drop cn.gov.zhejiang.certledger
+    Drop {
+        /// The ledger's chain id.
+        chain_id: String,
+    },
 }
 
 /// Arguments of `present`.
@@ -252,8 +272,9 @@ pub struct VerifyArgs {
     /// Bundle file(s), `CLB1.` text, or one or more QR PNGs (parts in any order).
     #[arg(required = true, value_name = "BUNDLE")]
     pub bundle: Vec<String>,
-    /// The trust root JSON file.
-    #[arg(long, value_name = "FILE")]
+    /// The trust: a trust list of several ledgers (`specs/trust-list.md`), one signed ledger
+    /// root, or a plain trust root JSON file. The verdict names the issuing ledger.
+    #[arg(long, visible_alias = "trust-list", value_name = "FILE")]
     pub trust_root: PathBuf,
     /// The request the bundle answers (a file, JSON or `CLR1.` text): its nonce, audience and
     /// `expires_at` are used (instead of --nonce and --audience).

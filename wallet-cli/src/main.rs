@@ -59,6 +59,11 @@ fn main() -> ExitCode {
         Command::Restore { file, force } => commands::restore::restore(&ctx, &file, force),
         Command::Trust(TrustCommand::Set { file }) => commands::trust::trust_set(&ctx, &file),
         Command::Trust(TrustCommand::Show) => commands::trust::trust_show(&ctx),
+        Command::Trust(TrustCommand::Add { file }) => commands::trust::trust_add(&ctx, &file),
+        Command::Trust(TrustCommand::List) => commands::trust::trust_list(&ctx),
+        Command::Trust(TrustCommand::Drop { chain_id }) => {
+            commands::trust::trust_drop(&ctx, &chain_id)
+        }
         Command::Import { file, max_checkpoint_age } => {
             commands::import::import(&ctx, &file, max_checkpoint_age)
         }

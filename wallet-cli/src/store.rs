@@ -12,7 +12,7 @@ use base64::Engine as _;
 use certledger_core::bundle::Proofs;
 use certledger_core::codec::Encode as _;
 use certledger_core::sig::SecretKey;
-use certledger_core::verify::TrustRoot;
+use certledger_core::verify::{LedgerRoot, TrustList, TrustRoot};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize as _, Zeroizing};
 
@@ -38,8 +38,12 @@ pub struct WalletData {
     pub wallet_secret: String,
     /// When the wallet was created (Unix seconds).
     pub created_at: u64,
-    /// The trust root JSON, once set.
+    /// The trust root JSON, once set (`trust set`): a plain trust root, one ledger.
     pub trust_root: Option<String>,
+    /// The signed ledger roots added with `trust add` (`specs/trust-list.md`): the JSON of a
+    /// trust list. With `trust_root` they make the wallet's trust list.
+    #[serde(default)]
+    pub trust_list: Option<String>,
     /// The credentials.
     pub credentials: Vec<StoredCredential>,
     /// How many batch holder keys `identity keys` has derived (indices `0..next_key_index`).
@@ -389,12 +393,72 @@ impl Wallet {
         dropped
     }
 
-    /// The stored trust root.
-    pub fn trust_root(&self) -> CmdResult<TrustRoot> {
-        let json = self.data.trust_root.as_deref().ok_or_else(|| {
-            usage("no trust root set: run `certledger-wallet trust set FILE` first")
+    /// The stored plain trust root, if one was set with `trust set`.
+    pub fn plain_trust_root(&self) -> CmdResult<Option<TrustRoot>> {
+        self.data
+            .trust_root
+            .as_deref()
+            .map(TrustRoot::from_json)
+            .transpose()
+            .kind(Kind::Keystore, "the stored trust root is unusable")
+    }
+
+    /// The wallet's trust list: the plain trust root (if set) and every added ledger root (a
+    /// signed root replaces a plain one for the same chain). Refused when empty.
+    pub fn trust(&self) -> CmdResult<TrustList> {
+        let mut list = match self.data.trust_root.as_deref() {
+            Some(json) => TrustList::from_json(json)
+                .kind(Kind::Keystore, "the stored trust root is unusable")?,
+            None => TrustList::new(),
+        };
+        if let Some(json) = self.data.trust_list.as_deref() {
+            let signed = TrustList::from_json(json)
+                .kind(Kind::Keystore, "the stored trust list is unusable")?;
+            for listed in signed.ledgers() {
+                if let Some(root) = &listed.signed {
+                    list.add(root.clone())
+                        .kind(Kind::Keystore, "the stored trust list is unusable")?;
+                }
+            }
+        }
+        if list.is_empty() {
+            return Err(usage(
+                "no trust root set: run `certledger-wallet trust add FILE` or `trust set FILE` first",
+            ));
+        }
+        Ok(list)
+    }
+
+    /// The signed ledger roots added with `trust add`.
+    pub fn signed_roots(&self) -> CmdResult<TrustList> {
+        match self.data.trust_list.as_deref() {
+            Some(json) => {
+                TrustList::from_json(json).kind(Kind::Keystore, "the stored trust list is unusable")
+            }
+            None => Ok(TrustList::new()),
+        }
+    }
+
+    /// Stores the signed ledger roots (`trust add`, `trust drop`).
+    pub fn set_signed_roots(&mut self, list: &TrustList) {
+        self.data.trust_list = if list.is_empty() { None } else { Some(list.to_json()) };
+    }
+
+    /// Adds or updates one signed ledger root; what [`TrustList::add`] did.
+    pub fn add_ledger_root(
+        &mut self,
+        root: LedgerRoot,
+    ) -> CmdResult<certledger_core::verify::Added> {
+        let mut signed = self.signed_roots()?;
+        let added = signed.add(root).map_err(|e| {
+            crate::error::refused(
+                e.code(),
+                format!("the ledger root was refused: {e}"),
+                e.message_zh(),
+            )
         })?;
-        TrustRoot::from_json(json).kind(Kind::Keystore, "the stored trust root is unusable")
+        self.set_signed_roots(&signed);
+        Ok(added)
     }
 
     /// Finds a credential by a unique prefix (at least 4 characters) of its base64url id.

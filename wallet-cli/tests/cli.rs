@@ -20,6 +20,7 @@ use certledger_core::profiles::{self, CredentialType};
 use certledger_core::request::{PresentationRequest, RequestOptions};
 use certledger_core::sig::{PublicKey, SecretKey};
 use certledger_core::testkit::{example_claims, Scenario, SeededRng};
+use certledger_core::verify::LedgerRoot;
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_certledger-wallet");
@@ -137,7 +138,12 @@ struct World {
 
 impl World {
     fn new(label: &str) -> Self {
-        let mut s = Scenario::new(label, CHAIN, now() - 120).expect("scenario");
+        Self::on_chain(label, CHAIN)
+    }
+
+    /// A ledger like [`World::new`] with chain id `chain`.
+    fn on_chain(label: &str, chain: &str) -> Self {
+        let mut s = Scenario::new(label, chain, now() - 120).expect("scenario");
         let ty = &profiles::DIPLOMA;
         let issuer =
             s.register_issuer(ty.issuing_department, &[ty.id], 10 * 365 * 86400).expect("issuer");
@@ -188,7 +194,7 @@ impl World {
 
     fn credential_file(&self, issued: &Issued) -> String {
         CredentialFile {
-            chain_id: CHAIN.to_owned(),
+            chain_id: self.s.chain_id().to_owned(),
             credential_id: issued.credential_id,
             sd_jwt: issued.sd_jwt.clone(),
             proofs: self.proofs(issued),
@@ -1398,4 +1404,192 @@ fn refresh_and_verify_refuse_a_forked_checkpoint_pair() {
     ];
     let r = env.fails(&args, 1);
     assert_eq!(r.error_code(), "conflicting_checkpoints", "{}\n{}", r.stdout, r.stderr);
+}
+
+/// This ledger's root, sequence `sequence`, named `zh`/`en`, signed by 3 of its 4 departments.
+fn ledger_root(world: &World, zh: &str, en: &str, sequence: u64) -> LedgerRoot {
+    let s = &world.s;
+    let mut root =
+        LedgerRoot::new(&s.trust_root(), s.genesis.departments.clone(), zh, en, sequence, now())
+            .expect("ledger root");
+    for d in s.departments.iter().take(3) {
+        root.sign(&d.admin);
+    }
+    root
+}
+
+#[test]
+fn a_trust_list_of_two_provinces_imports_presents_and_verifies_each() {
+    const SH: &str = "cn.gov.shanghai.wallet-test";
+    const ZJ: &str = "cn.gov.zhejiang.wallet-test";
+    let env = Env::new();
+    let holder = env.init();
+    let mut sh = World::on_chain("trust list: shanghai", SH);
+    let mut zj = World::on_chain("trust list: zhejiang", ZJ);
+    let sh_cred = sh.issue(&holder);
+    let zj_cred = zj.issue(&holder);
+    let sh_root = env.write("sh.root.json", &ledger_root(&sh, "上海市", "Shanghai", 1).to_json());
+    let zj_root = ledger_root(&zj, "浙江省", "Zhejiang", 1);
+    let zj_root_file = env.write("zj.root.json", &zj_root.to_json());
+
+    // Nothing is trusted yet; then Shanghai only.
+    let sh_file = env.write("sh.cred.json", &sh.credential_file(&sh_cred));
+    let zj_file = env.write("zj.cred.json", &zj.credential_file(&zj_cred));
+    env.fails(&["import", &sh_file], 2);
+    let added = env.ok(&["trust", "add", &sh_root]);
+    assert_eq!(added["ledgers"][0]["result"], "added");
+    assert_eq!(added["ledgers"][0]["name_en"], "Shanghai");
+    assert_eq!(env.fails(&["import", &zj_file], 1).error_code(), "unlisted_ledger");
+
+    // A root changed after signing, or signed by too few departments, is refused.
+    let mut forged = zj_root.clone();
+    forged.name_en = "Zhejiang (forged)".into();
+    let forged = env.write("forged.json", &forged.to_json());
+    assert_eq!(env.fails(&["trust", "add", &forged], 1).error_code(), "bad_signature");
+    let mut weak = zj_root.clone();
+    weak.signatures.truncate(2);
+    let weak = env.write("weak.json", &weak.to_json());
+    assert_eq!(env.fails(&["trust", "add", &weak], 1).error_code(), "not_approved");
+
+    assert_eq!(env.ok(&["trust", "add", &zj_root_file])["ledgers"][0]["result"], "added");
+    assert_eq!(env.ok(&["trust", "add", &zj_root_file])["ledgers"][0]["result"], "unchanged");
+    let newer = env.write("zj2.json", &ledger_root(&zj, "浙江省", "Zhejiang", 2).to_json());
+    assert_eq!(env.ok(&["trust", "add", &newer])["ledgers"][0]["result"], "updated");
+    let r = env.fails(&["trust", "add", &zj_root_file], 1);
+    assert_eq!(r.error_code(), "rollback");
+
+    // Each credential imports and names its ledger and department.
+    let a = env.ok(&["import", &sh_file]);
+    assert_eq!(a["issued_by"]["ledger_en"], "Shanghai");
+    assert_eq!(a["issued_by"]["department_en"], "Department of Education");
+    let b = env.ok(&["import", &zj_file]);
+    assert_eq!(b["issued_by"]["ledger_zh"], "浙江省");
+    let zj_id = b["short_id"].as_str().expect("short id").to_owned();
+
+    let list = env.ok(&["trust", "list"]);
+    let names: Vec<&str> = list["ledgers"]
+        .as_array()
+        .expect("ledgers")
+        .iter()
+        .filter_map(|l| l["name_en"].as_str())
+        .collect();
+    assert_eq!(names, ["Shanghai", "Zhejiang"]);
+    assert_eq!(list["ledgers"][1]["sequence"], 2);
+    let text = env.run(&["trust", "list"]).stdout;
+    assert!(text.contains("浙江省 / Zhejiang") && text.contains("上海市 / Shanghai"), "{text}");
+
+    // A Shanghai counter (registered on the Shanghai ledger) takes the Zhejiang credential.
+    let record = env.write("verifier.json", &sh.state_proof(VERIFIER));
+    let req = request(&["institution", "name"], "pudong-counter-1");
+    let req_file = env.write("req.json", &req.to_json());
+    let args =
+        present_args(&env, &req_file, &["--verifier-record", &record, "--credential", &zj_id]);
+    env.ok(&strs(&args));
+    let bundle = env.path("answer.clb").display().to_string();
+    let both = env.write(
+        "list.json",
+        &format!(
+            "{{\"version\":1,\"ledgers\":[{},{}]}}",
+            std::fs::read_to_string(env.path("sh.root.json")).expect("read"),
+            zj_root.to_json()
+        ),
+    );
+    let nonce = req.nonce_b64();
+    let verify = [
+        "verify",
+        &bundle,
+        "--trust-list",
+        &both,
+        "--nonce",
+        &nonce,
+        "--audience",
+        "pudong-counter-1",
+        "--repeatable",
+    ];
+    let v = env.ok(&verify);
+    assert_eq!(v["accepted"]["issued_by"]["chain_id"], ZJ);
+    assert_eq!(v["accepted"]["issued_by"]["ledger_en"], "Zhejiang");
+    assert_eq!(v["accepted"]["issued_by"]["department_zh"], "教育部门");
+    let text = env.run(&verify[..verify.len()]).stdout;
+    assert!(text.contains("ledger 账本: 浙江省 / Zhejiang"), "{text}");
+    // The same counter with only Shanghai on its list refuses it.
+    let only_sh = [
+        "verify",
+        &bundle,
+        "--trust-root",
+        &sh_root,
+        "--nonce",
+        &nonce,
+        "--audience",
+        "pudong-counter-1",
+        "--repeatable",
+    ];
+    assert_eq!(env.fails(&only_sh, 1).error_code(), "unlisted_ledger");
+
+    // Dropping Zhejiang: its credential stays stored but is no longer presented.
+    let d = env.ok(&["trust", "drop", ZJ]);
+    assert_eq!(d["stored_credentials_from_it"], 1);
+    let r = env.fails(&strs(&args), 1);
+    assert_eq!(r.error_code(), "unlisted_ledger");
+    env.fails(&["trust", "drop", ZJ], 2);
+    assert_eq!(env.ok(&["trust", "list"])["ledgers"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn a_plain_trust_root_still_works_beside_a_signed_ledger() {
+    let (env, world, _) = wallet_with_diploma("plain root beside a list");
+    let list = env.ok(&["trust", "list"]);
+    assert_eq!(list["ledgers"][0]["chain_id"], CHAIN);
+    assert_eq!(list["ledgers"][0]["signed"], false);
+    // The same ledger's signed root replaces the plain one in the list.
+    let root = env.write("root.json", &ledger_root(&world, "测试", "Test", 1).to_json());
+    env.ok(&["trust", "add", &root]);
+    let list = env.ok(&["trust", "list"]);
+    assert_eq!(list["ledgers"].as_array().map(Vec::len), Some(1));
+    assert_eq!(list["ledgers"][0]["signed"], true);
+    // A plain root is not a ledger root for `trust add`.
+    let plain = env.path("trust.json").display().to_string();
+    env.fails(&["trust", "add", &plain], 2);
+}
+
+#[test]
+fn refresh_from_one_ledgers_node_skips_the_other_ledgers_credentials() {
+    const ZJ: &str = "cn.gov.zhejiang.refresh-test";
+    let env = Env::new();
+    let holder = env.init();
+    let mut sh = World::new("refresh across ledgers: shanghai");
+    let mut zj = World::on_chain("refresh across ledgers: zhejiang", ZJ);
+    let (sh_cred, zj_cred) = (sh.issue(&holder), zj.issue(&holder));
+    for (world, zh, en) in [(&sh, "上海市", "Shanghai"), (&zj, "浙江省", "Zhejiang")] {
+        let root = env.write("root.json", &ledger_root(world, zh, en, 1).to_json());
+        env.ok(&["trust", "add", &root]);
+    }
+    env.ok(&["import", &env.write("sh.json", &sh.credential_file(&sh_cred))]);
+    env.ok(&["import", &env.write("zj.json", &zj.credential_file(&zj_cred))]);
+    // A Shanghai node: the credential's proofs, and any state proof (its checkpoint names the
+    // ledger). The Zhejiang credential is not asked for there.
+    let node = TestNode::start();
+    node.serve_credential(&sh, &sh_cred);
+    let zero = [0u8; 32];
+    let state = json!({
+        "key": hex::encode(zero),
+        "height": sh.s.ledger.height(),
+        "value": null,
+        "proof": URL_SAFE_NO_PAD.encode(sh.s.ledger.prove_state(&zero).expect("proof").to_bytes()),
+        "checkpoint": sh.s.checkpoint(3).expect("checkpoint"),
+    });
+    node.routes
+        .lock()
+        .expect("lock")
+        .insert(format!("/v1/proofs/state/{}", hex::encode(zero)), state.to_string());
+    let r = env.ok(&["refresh", "--node", &node.url]);
+    let items = r["credentials"].as_array().expect("credentials");
+    let zj_id = URL_SAFE_NO_PAD.encode(zj_cred.credential_id);
+    let sh_id = URL_SAFE_NO_PAD.encode(sh_cred.credential_id);
+    let of = |id: &str| items.iter().find(|c| c["id"] == id).cloned().unwrap_or_default();
+    assert_eq!(of(&zj_id)["skipped"], "other_ledger");
+    assert_eq!(of(&sh_id)["status"], "active");
+    assert!(of(&sh_id).get("skipped").is_none());
+    let text = env.run(&["refresh", "--node", &node.url]).stdout;
+    assert!(text.contains("来自其他账本"), "{text}");
 }

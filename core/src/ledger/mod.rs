@@ -82,7 +82,7 @@ fn is_slug(s: &str) -> bool {
         && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
-fn is_token(s: &str) -> bool {
+pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty() && s.len() <= MAX_ID as usize && s.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
 

@@ -44,11 +44,17 @@ use crate::w3c;
 
 mod linked;
 mod policy;
+mod trust_list;
 mod trust_root;
 mod verdict;
 
 pub use linked::{verify_linked, verify_linked_with};
 pub use policy::{Challenge, Policy, MAX_POLICY_BYTES};
+pub use trust_list::{
+    checkpoint_origin, Added, IssuedBy, LedgerRoot, LedgerRootJson, ListVerifier, ListedLedger,
+    RootSignature, RootSignatureJson, TrustList, TrustListError, TrustListJson,
+    MAX_LEDGER_ROOT_BYTES, MAX_LEDGER_ROOT_SIGNATURES, MAX_LISTED_LEDGERS, MAX_TRUST_LIST_BYTES,
+};
 pub use trust_root::{
     DepartmentJson, TrustRoot, TrustRootJson, MAX_TRUST_ROOT_BYTES, MAX_TRUST_ROOT_KEYS,
 };
@@ -583,6 +589,7 @@ fn decide(
         pseudonym: None,
         linked: false,
         linked_credentials: Vec::new(),
+        issued_by: None,
     }))
 }
 

@@ -53,6 +53,10 @@ pub struct Accepted {
     /// The credentials presented together with this (main) one, each with `linked` true.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub linked_credentials: Vec<Accepted>,
+    /// The ledger and department that issued it, with their names, when decided under a
+    /// [`TrustList`](super::TrustList) (`specs/trust-list.md`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_by: Option<super::IssuedBy>,
 }
 
 /// Why a well-formed bundle was refused.
@@ -63,6 +67,9 @@ pub enum Invalid {
     /// The checkpoint is for another ledger.
     #[error("the checkpoint is for another ledger")]
     WrongLedger,
+    /// The credential comes from a ledger that is not on the verifier's trust list.
+    #[error("the credential comes from a ledger that is not on the trust list")]
+    UnlistedLedger,
     /// Fewer distinct department signatures than the trust root's threshold.
     #[error("checkpoint not signed by a quorum of departments")]
     QuorumNotMet,
@@ -161,6 +168,7 @@ impl Invalid {
     pub fn code(&self) -> &'static str {
         match self {
             Invalid::WrongLedger => "wrong_ledger",
+            Invalid::UnlistedLedger => "unlisted_ledger",
             Invalid::QuorumNotMet => "quorum_not_met",
             Invalid::BadCheckpointSignature => "bad_checkpoint_signature",
             Invalid::StaleCheckpoint { .. } => "stale_checkpoint",
@@ -192,6 +200,7 @@ impl Invalid {
     pub fn message_zh(&self) -> String {
         match self {
             Invalid::WrongLedger => "检查点不属于本账本".into(),
+            Invalid::UnlistedLedger => "证照来自不在信任列表中的账本".into(),
             Invalid::QuorumNotMet => "检查点未获得足够多部门节点的签名".into(),
             Invalid::BadCheckpointSignature => "检查点上的部门签名无效".into(),
             Invalid::StaleCheckpoint { age_s } => format!("检查点已过时（{age_s} 秒前）"),

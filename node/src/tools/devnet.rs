@@ -135,6 +135,7 @@ pub struct DevnetNodes {
 pub async fn devnet(
     nodes: DevnetNodes,
     dir: &Path,
+    chain_id: &str,
     block_time_ms: u64,
     run_demo: bool,
     keep_running: bool,
@@ -146,7 +147,7 @@ pub async fn devnet(
     let genesis_path = dir.join("genesis.json");
     devnet_passphrase(&dir)?;
     if !genesis_path.exists() {
-        let mut keys = make_genesis(validators, "certledger-devnet", &dir)?;
+        let mut keys = make_genesis(validators, chain_id, &dir)?;
         // Observers follow the chain with keys that are not departments.
         for j in 0..observers {
             let key = SecretKey::generate(&mut rand::rngs::OsRng);

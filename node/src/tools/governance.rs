@@ -219,3 +219,74 @@ pub async fn fetch_and_follow(node_url: &str, genesis: &Path) -> anyhow::Result<
 fn node_client(url: &str) -> anyhow::Result<NodeClient> {
     NodeClient::new(url, NODE_WAIT)
 }
+
+/// Reads a bounded text file.
+fn read_bounded(path: &Path, max: usize) -> anyhow::Result<String> {
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if meta.len() > max as u64 {
+        bail!("{} is larger than {max} bytes", path.display());
+    }
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Writes `text` to `path` atomically (a temporary file, then a rename).
+fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// `gov root-draft`: the unsigned ledger root (`specs/trust-list.md`) of the ledger whose trust
+/// root JSON (with departments) is in `trust_root`.
+pub fn root_draft(
+    trust_root: &Path,
+    name_zh: &str,
+    name_en: &str,
+    sequence: u64,
+    out: &Path,
+) -> anyhow::Result<Value> {
+    use certledger_core::verify::{LedgerRoot, TrustRoot, MAX_TRUST_ROOT_BYTES};
+    if out.exists() {
+        bail!("{} exists: refusing to overwrite a ledger root", out.display());
+    }
+    let text = read_bounded(trust_root, MAX_TRUST_ROOT_BYTES)?;
+    let (root, departments) = TrustRoot::from_json_with_departments(&text)
+        .map_err(|e| anyhow!("{}: {e}", trust_root.display()))?;
+    let departments = departments.ok_or_else(|| {
+        anyhow!("{} does not list its departments (use GET /v1/trust-root)", trust_root.display())
+    })?;
+    let issued_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let draft = LedgerRoot::new(&root, departments, name_zh, name_en, sequence, issued_at)
+        .map_err(|e| anyhow!("{e}"))?;
+    write_atomic(out, &draft.to_json())?;
+    Ok(json!({
+        "root": out.display().to_string(), "chain_id": draft.chain_id, "sequence": sequence,
+        "fingerprint": draft.fingerprint(), "departments": draft.departments.len(),
+    }))
+}
+
+/// `gov root-sign`: adds one admin's signature to a ledger root file; says whether more than two
+/// thirds of its departments have signed.
+pub fn root_sign(root_file: &Path, admin_key: &Path) -> anyhow::Result<Value> {
+    use certledger_core::verify::{LedgerRoot, MAX_LEDGER_ROOT_BYTES};
+    let text = read_bounded(root_file, MAX_LEDGER_ROOT_BYTES)?;
+    let mut root = LedgerRoot::from_json_unsigned(&text)
+        .map_err(|e| anyhow!("{}: {e}", root_file.display()))?;
+    let admin = KeyFile::load(admin_key)?;
+    let key = admin.public_key();
+    // A key outside the root's departments may still sign: an update must also be signed by the
+    // departments of the root verifiers hold, which may have changed since.
+    let member = root.departments.iter().any(|d| d.admin_keys.contains(&key));
+    root.sign(&admin);
+    write_atomic(root_file, &root.to_json())?;
+    Ok(json!({
+        "root": root_file.display().to_string(),
+        "signatures": root.signatures.len(),
+        "signer_is_a_department_of_this_root": member,
+        "complete": root.verify().is_ok(),
+        "fingerprint": root.fingerprint(),
+    }))
+}

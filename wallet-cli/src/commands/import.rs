@@ -17,7 +17,7 @@ use crate::store::{Status, StoredCredential};
 pub fn import(ctx: &Ctx, file: &Path, max_checkpoint_age_s: u64) -> CmdResult<Output> {
     let text = read_text(file)?;
     let mut wallet = open_wallet(ctx)?;
-    let trust_root = wallet.trust_root()?;
+    let trust = wallet.trust()?;
     let cred = CredentialFile::from_json(&text).map_err(|e| {
         refused(
             "malformed_credential_file",
@@ -25,29 +25,28 @@ pub fn import(ctx: &Ctx, file: &Path, max_checkpoint_age_s: u64) -> CmdResult<Ou
             "证照文件格式错误或已损坏",
         )
     })?;
-    if cred.chain_id != trust_root.chain_id {
+    // The file names its ledger; its proofs must be for that ledger, which must be listed.
+    if trust.get(&cred.chain_id).is_none() {
+        return Err(Failure::refused(Reason::from_invalid(&trust.unlisted_reason())));
+    }
+    if verify::checkpoint_origin(&cred.proofs.checkpoint).ok() != Some(cred.chain_id.as_str()) {
         return Err(Failure::refused(Reason::from_invalid(&Invalid::WrongLedger)));
     }
     let now = now();
-    let accepted = match verify::verify_credential(
-        &cred.sd_jwt,
-        &cred.proofs,
-        &trust_root,
-        max_checkpoint_age_s,
-        now,
-    ) {
-        Ok(Verdict::Valid(a)) => a,
-        Ok(Verdict::Invalid(invalid)) => {
-            return Err(Failure::refused(Reason::from_invalid(&invalid)))
-        }
-        Err(e) => {
-            return Err(refused(
-                "malformed_credential",
-                format!("the credential could not be checked: {e}"),
-                "证照无法核验：内容格式错误",
-            ))
-        }
-    };
+    let accepted =
+        match trust.verify_credential(&cred.sd_jwt, &cred.proofs, max_checkpoint_age_s, now) {
+            Ok(Verdict::Valid(a)) => a,
+            Ok(Verdict::Invalid(invalid)) => {
+                return Err(Failure::refused(Reason::from_invalid(&invalid)))
+            }
+            Err(e) => {
+                return Err(refused(
+                    "malformed_credential",
+                    format!("the credential could not be checked: {e}"),
+                    "证照无法核验：内容格式错误",
+                ))
+            }
+        };
     let issued = sdjwt::verify_issued(&cred.sd_jwt, &cred.proofs.credential_record.issuer_key)
         .map_err(|_| {
             refused("malformed_credential", "the credential could not be read", "证照无法读取")
@@ -92,8 +91,15 @@ pub fn import(ctx: &Ctx, file: &Path, max_checkpoint_age_s: u64) -> CmdResult<Ou
     wallet.data.credentials.push(stored);
     wallet.save()?;
     let name = type_name(&accepted.credential_type, ctx.lang);
+    let by = accepted.issued_by.clone();
+    let (from_en, from_zh) = by.as_ref().map_or_else(Default::default, |b| {
+        (
+            format!(" from {}, {}", b.ledger_en, b.department_en),
+            format!("（{} · {}）", b.ledger_zh, b.department_zh),
+        )
+    });
     Ok(Output::new(
-        format!("Imported {name} ({short})\n已导入：{}\n", accepted.type_name_zh),
+        format!("Imported {name} ({short}){from_en}\n已导入：{}{from_zh}\n", accepted.type_name_zh),
         json!({
             "id": id,
             "short_id": short,
@@ -104,6 +110,7 @@ pub fn import(ctx: &Ctx, file: &Path, max_checkpoint_age_s: u64) -> CmdResult<Ou
             "checkpoint_height": accepted.checkpoint_height,
             "expires_at": accepted.expires_at,
             "holder_key_index": key_index,
+            "issued_by": by,
         }),
     ))
 }

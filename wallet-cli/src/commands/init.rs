@@ -29,6 +29,7 @@ pub fn init(ctx: &Ctx) -> CmdResult<Output> {
         wallet_secret: URL_SAFE_NO_PAD.encode(secret.as_ref()),
         created_at: now(),
         trust_root: None,
+        trust_list: None,
         credentials: Vec::new(),
         next_key_index: 0,
         attestation_for_verifier: std::collections::BTreeMap::new(),

@@ -19,7 +19,7 @@ use certledger_core::pseudonym::{LinkProof, PseudonymProof};
 use certledger_core::registry::{self, RequestCheckError, StateProofError, StateProofJson};
 use certledger_core::request::PresentationRequest;
 use certledger_core::sdjwt::SdJwt;
-use certledger_core::verify::{self, Policy, TrustRoot, Verdict};
+use certledger_core::verify::{self, Policy, TrustList, Verdict};
 use serde_json::json;
 
 use super::refresh::fetch_fresh;
@@ -43,9 +43,9 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
     let now = now();
     let request = read_request(&args.request)?;
     let mut wallet = open_wallet(ctx)?;
-    let trust_root = wallet.trust_root()?;
+    let trust = wallet.trust()?;
     let source = args.node.as_deref().map(HttpNode::new).transpose()?;
-    let registry = check_request(args, source.as_ref(), &request, &trust_root, now)?;
+    let registry = check_request(args, source.as_ref(), &request, &trust, now)?;
     let mut notices = registry.notices.clone();
 
     let choice = choose_credentials(&mut wallet, &request, args, now, &mut notices)?;
@@ -53,7 +53,8 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
         &mut wallet,
         source.as_ref().map(|s| s as &dyn ProofSource),
         &choice.indices,
-        &trust_root,
+        &trust,
+        registry.node_chain.as_deref(),
         now,
         &mut notices,
     )?;
@@ -70,7 +71,7 @@ pub fn present(ctx: &Ctx, args: &PresentArgs) -> CmdResult<Output> {
         confirm(&summary)?;
     }
     let bundle = build_bundle(&wallet, &creds, &disclosure, &request, pseudonym, now)?;
-    notices.extend(self_check(&bundle, &trust_root, &request, &disclosure.names, now));
+    notices.extend(self_check(&bundle, &trust, &request, &disclosure.names, now));
     // The consent record is saved (with the attestation copy newly assigned to this verifier,
     // if any) before the bundle leaves the wallet: nothing is disclosed unrecorded.
     let record =
@@ -155,6 +156,8 @@ struct RegistryCheck {
     matched_purpose: Option<String>,
     /// Warnings and notices for the citizen.
     notices: Vec<String>,
+    /// The ledger of the node that answered (`--node`), when it answered the registry check.
+    node_chain: Option<String>,
 }
 
 /// The refusal for a registry answer that cannot be trusted.
@@ -247,7 +250,7 @@ fn check_request(
     args: &PresentArgs,
     source: Option<&HttpNode>,
     request: &PresentationRequest,
-    trust_root: &TrustRoot,
+    trust: &TrustList,
     now: u64,
 ) -> CmdResult<RegistryCheck> {
     let answer: StateProofJson =
@@ -272,10 +275,18 @@ fn check_request(
                 "缺少核验方登记信息，无法核验请求：请提供 --node 或 --verifier-record",
             )),
         };
+    // The verifier is registered on the ledger whose node answered: its checkpoint's origin
+    // picks the trust root, and that ledger must be on the wallet's trust list.
+    let listed = verify::checkpoint_origin(&answer.checkpoint)
+        .ok()
+        .and_then(|origin| trust.get(origin))
+        .ok_or_else(|| Failure::refused(Reason::from_invalid(&trust.unlisted_reason())))?;
+    let from_node = args.verifier_record.is_none() && source.is_some();
+    let node_chain = from_node.then(|| listed.root.chain_id.clone());
     let checked = registry::check_signed_request(
         request,
         &answer,
-        trust_root,
+        &listed.root,
         VERIFIER_RECORD_AGE_S,
         now,
         REQUEST_SKEW_S,
@@ -287,6 +298,7 @@ fn check_request(
         verifier_name: Some((reg.name_zh.clone(), reg.name_en.clone())),
         matched_purpose: Some(checked.purpose.id),
         notices: Vec::new(),
+        node_chain,
     })
 }
 
@@ -411,15 +423,32 @@ fn refresh_chosen(
     wallet: &mut Wallet,
     source: Option<&dyn ProofSource>,
     indices: &[usize],
-    trust_root: &TrustRoot,
+    trust: &TrustList,
+    node_chain: Option<&str>,
     now: u64,
     notices: &mut Vec<String>,
 ) -> CmdResult<Vec<StoredCredential>> {
     let mut chosen = Vec::new();
     for &i in indices {
         let cred = wallet.data.credentials.get_mut(i).ok_or_else(|| usage("no such credential"))?;
-        if let Some(src) = source {
-            let outcome = fetch_fresh(src, cred, trust_root, now)?;
+        let Some(listed) = trust.get(&cred.chain_id) else {
+            return Err(Failure::refused(Reason::from_invalid(&trust.unlisted_reason())));
+        };
+        // The node serves one ledger: a credential of another (a cross-province presentation)
+        // goes with its stored proofs, and the verifier judges their age.
+        let other_ledger = node_chain.is_some_and(|chain| chain != cred.chain_id);
+        if other_ledger {
+            notices.push(format!(
+                "notice: {} is from ledger {} ({}), not the node's: presented with its stored \
+                 proofs of {} / 此证照来自其他账本，使用已保存的证明出示",
+                cred.short_id(),
+                listed.name_en,
+                listed.name_zh,
+                date(cred.checkpoint_time),
+            ));
+        }
+        if let (Some(src), false) = (source, other_ledger) {
+            let outcome = fetch_fresh(src, cred, &listed.root, now)?;
             wallet.save()?;
             if let Err(invalid) = outcome {
                 return Err(Failure::refused(Reason::from_invalid(&invalid)));
@@ -661,14 +690,14 @@ fn build_bundle(
 /// warning (the verifier decides).
 fn self_check(
     bundle: &LinkedBundle,
-    trust_root: &TrustRoot,
+    trust: &TrustList,
     request: &PresentationRequest,
     disclosed: &[String],
     now: u64,
 ) -> Option<String> {
     let mut policy = Policy::new(&request.nonce_b64(), request.audience());
     policy.required_claims = disclosed.to_vec();
-    match verify::verify_linked(bundle, trust_root, &policy, now) {
+    match trust.verify_linked(bundle, &policy, now) {
         Ok(Verdict::Valid(_)) => None,
         Ok(Verdict::Invalid(invalid)) => Some(format!(
             "warning: a verifier with the default policy would refuse this bundle: {invalid} / {}",

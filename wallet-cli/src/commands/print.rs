@@ -16,7 +16,6 @@ use crate::{card, qr};
 /// `print ID --out FILE.png`.
 pub fn print(ctx: &Ctx, args: &PrintArgs) -> CmdResult<Output> {
     let wallet = open_wallet(ctx)?;
-    let trust_root = wallet.trust_root()?;
     let cred = wallet
         .data
         .credentials
@@ -51,7 +50,6 @@ pub fn print(ctx: &Ctx, args: &PrintArgs) -> CmdResult<Output> {
     })?;
     let bundle = Bundle { presentation: Presentation::SdJwt(presentation), proofs: cred.proofs()? };
     let text = bundle.to_text();
-    let _ = &trust_root;
     let parts = qr::split(&text)?;
     let codes = parts
         .iter()

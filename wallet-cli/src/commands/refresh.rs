@@ -23,13 +23,34 @@ pub fn refresh(ctx: &Ctx, node_url: &str) -> CmdResult<Output> {
 
 fn refresh_from(ctx: &Ctx, source: &dyn ProofSource) -> CmdResult<Output> {
     let mut wallet = open_wallet(ctx)?;
-    let trust_root = wallet.trust_root()?;
+    let trust = wallet.trust()?;
+    // The node serves one ledger (its checkpoints' origin, learnt from one state proof): only
+    // that ledger's credentials are refreshed; the others are reported as skipped.
+    let node_chain = source
+        .state(&[0u8; 32])
+        .ok()
+        .and_then(|p| verify::checkpoint_origin(&p.checkpoint).ok().map(str::to_owned));
     let now = now();
     let mut text = String::new();
     let mut items = Vec::new();
     let mut first_error: Option<Failure> = None;
     for c in &mut wallet.data.credentials {
-        let outcome = fetch_fresh(source, c, &trust_root, now);
+        if node_chain.as_deref().is_some_and(|chain| chain != c.chain_id) {
+            let _ = writeln!(
+                text,
+                "{}  {}  skipped: from ledger {}, not the node's / 来自其他账本，未更新",
+                c.short_id(),
+                type_name(&c.type_id, ctx.lang),
+                c.chain_id
+            );
+            items.push(json!({ "id": c.id, "status": c.status, "skipped": "other_ledger" }));
+            continue;
+        }
+        // A credential of a ledger no longer listed is not refreshed (nothing could check it).
+        let outcome = match trust.get(&c.chain_id) {
+            Some(listed) => fetch_fresh(source, c, &listed.root, now),
+            None => Ok(Err(trust.unlisted_reason())),
+        };
         let (line, item) = match outcome {
             Ok(Ok(())) => (
                 Status::Active.as_str().to_owned(),
@@ -74,6 +95,16 @@ pub(super) fn fetch_fresh(
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| keystore("a stored credential id is malformed"))?;
     let proofs = source.credential_proofs(&id)?;
+    match verify::checkpoint_origin(&proofs.checkpoint) {
+        Ok(origin) if origin == c.chain_id => {}
+        Ok(origin) => {
+            return Err(network(format!(
+            "the node serves ledger {origin}, not this credential's ledger {} / 该节点属于其他账本",
+            c.chain_id
+        )))
+        }
+        Err(e) => return Err(network(format!("the node served undecidable proofs: {e}"))),
+    }
     if let Ok(stored) = c.proofs() {
         refuse_conflict(&stored.checkpoint, &proofs.checkpoint, trust_root)?;
     }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use certledger_core::bundle::LinkedBundle;
 use certledger_core::qrparts;
-use certledger_core::verify::{self, Policy, TrustRoot, Verdict};
+use certledger_core::verify::{Policy, TrustList, Verdict};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -19,7 +19,7 @@ use super::{
     MAX_PNG_BYTES,
 };
 use crate::cli::VerifyArgs;
-use crate::error::{refused, usage, CmdResult, Failure, Kind, Reason, ResultExt as _};
+use crate::error::{refused, usage, CmdResult, Failure, Kind, Reason};
 use crate::qr;
 
 /// The bundle text from the inputs: files (text or QR PNGs), `CLB1.` texts or `CLBQ1` parts.
@@ -164,8 +164,10 @@ fn age_text(seconds: u64, zh: bool) -> String {
 
 /// `verify`.
 pub fn verify(ctx: &Ctx, args: &VerifyArgs) -> CmdResult<Output> {
-    let trust_root = TrustRoot::from_json(&read_text(&args.trust_root)?)
-        .kind(Kind::Usage, "the trust root is unusable")?;
+    // A trust list of several ledgers, one signed ledger root, or a plain trust root.
+    let trust = TrustList::from_json(&read_text(&args.trust_root)?).map_err(|e| {
+        Failure::new(Kind::Usage, anyhow::anyhow!("the trust root or trust list is unusable: {e}"))
+    })?;
     let at = args.at.unwrap_or_else(now);
     let challenge = challenge(args, at)?;
     let text = bundle_text_from_inputs(&args.bundle)?;
@@ -193,11 +195,13 @@ pub fn verify(ctx: &Ctx, args: &VerifyArgs) -> CmdResult<Output> {
         Some(url) => match with_fresh_proofs(&mut bundle, &crate::node::HttpNode::new(url)?) {
             Ok(()) => {
                 // The node's checkpoint and the bundle's must not be a forked pair.
-                super::refresh::refuse_conflict(
-                    &presented,
-                    &bundle.main.proofs.checkpoint,
-                    &trust_root,
-                )?;
+                if let Ok(Some(listed)) = trust.ledger_of_checkpoint(&presented) {
+                    super::refresh::refuse_conflict(
+                        &presented,
+                        &bundle.main.proofs.checkpoint,
+                        &listed.root,
+                    )?;
+                }
                 true
             }
             Err(f) => {
@@ -216,7 +220,7 @@ pub fn verify(ctx: &Ctx, args: &VerifyArgs) -> CmdResult<Output> {
     policy.max_presentation_age_s = args.max_presentation_age;
     policy.max_checkpoint_age_s = args.max_checkpoint_age;
     policy.min_assurance_level = args.min_assurance;
-    match verify::verify_linked(&bundle, &trust_root, &policy, at) {
+    match trust.verify_linked(&bundle, &policy, at) {
         Ok(Verdict::Valid(accepted)) => {
             if let (Some(path), Some(seen)) = (&seen_file, seen.as_mut()) {
                 if seen.seen.len() >= MAX_SEEN_NONCES {
@@ -234,11 +238,11 @@ pub fn verify(ctx: &Ctx, args: &VerifyArgs) -> CmdResult<Output> {
                 save_seen(path, seen)?;
             }
             let mut text = format!(
-                "VALID 有效: {} / {}\nissuer 签发部门: {}\ncheckpoint 检查点: height {} ({})\n\
+                "VALID 有效: {} / {}\n{}checkpoint 检查点: height {} ({})\n\
                  status as of 状态截至: {} (accepted up to {} old 本核验方接受 {} 以内的状态)\n",
                 accepted.type_name_zh,
                 accepted.type_name_en,
-                accepted.issuer_department,
+                issuer_lines(&accepted),
                 accepted.checkpoint_height,
                 date(accepted.checkpoint_time),
                 date(accepted.checkpoint_time),
@@ -255,10 +259,10 @@ pub fn verify(ctx: &Ctx, args: &VerifyArgs) -> CmdResult<Output> {
             for linked in &accepted.linked_credentials {
                 let _ = writeln!(
                     text,
-                    "+ {} / {} (issuer 签发部门: {})\n  linked 同一持有人: {}",
+                    "+ {} / {}\n  {}  linked 同一持有人: {}",
                     linked.type_name_zh,
                     linked.type_name_en,
-                    linked.issuer_department,
+                    issuer_lines(linked).trim_end().replace('\n', "\n  "),
                     if linked.linked { "yes 是" } else { "no 否" }
                 );
                 for c in &linked.claims {
@@ -301,5 +305,16 @@ pub fn verify(ctx: &Ctx, args: &VerifyArgs) -> CmdResult<Output> {
             format!("the bundle could not be verified: {e}"),
             "出示内容无法核验",
         )),
+    }
+}
+
+/// The issuing ledger and department of an accepted credential, one line each, in both languages.
+fn issuer_lines(a: &certledger_core::verify::Accepted) -> String {
+    match &a.issued_by {
+        Some(by) => format!(
+            "ledger 账本: {} / {} ({})\nissuer 签发部门: {} / {}\n",
+            by.ledger_zh, by.ledger_en, by.chain_id, by.department_zh, by.department_en
+        ),
+        None => format!("issuer 签发部门: {}\n", a.issuer_department),
     }
 }
