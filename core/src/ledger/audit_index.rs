@@ -120,7 +120,7 @@ pub struct AuditSubject {
 }
 
 /// What the audit index files `entry` under (every entry kind is filed under one department;
-/// which one is [`Overlay`](super::apply)'s rule, `specs/ledger.md` "Audit index").
+/// which one is the overlay's rule in `ledger/apply.rs`, `specs/ledger.md` "Audit index").
 pub fn audit_subject(entry: &SignedEntry) -> AuditSubject {
     let (kind, issuer_key, credential_id) = match &entry.body {
         EntryBody::RegisterIssuer(b) => ("register_issuer", b.issuer_key, None),

@@ -1,7 +1,7 @@
 //! The Malachite [`Context`] for certledger: heights, department addresses, the validator set,
 //! blocks as consensus values, votes, proposals and proposal parts. The signature scheme and the
 //! hand-written, domain-separated sign bytes every consensus signature is made over
-//! (`specs/consensus.md`) are in [`signing`], re-exported here.
+//! (`specs/consensus.md`) are in `signing.rs`, re-exported here.
 
 use std::fmt;
 
