@@ -41,7 +41,8 @@ async fn started(plan: &str) -> TestNet {
 }
 
 /// Waits until node 3 exits by itself while nodes 0-2 run on, checking agreement meanwhile.
-/// Returns its status and the time from the healthy nodes reaching `fault_height` to the exit.
+/// Returns its status and the time from the healthy nodes reaching `fault_height` to the exit
+/// (polled every 100 ms; zero when node 3 stopped before their `/health` showed the height).
 async fn wait_stop(
     net: &mut TestNet,
     a: &mut Agreement,
@@ -146,11 +147,14 @@ async fn a_full_disk_and_write_errors_stop_one_node_cleanly_and_it_rejoins() {
     let log = net.log(3);
     assert_eq!(status.code(), Some(74), "{status:?}\n{log}");
     assert!(log.contains("fault injection armed"), "{log}");
-    assert!(log.contains("storage write failed") && log.contains("no space left on device"), "{log}");
+    assert!(
+        log.contains("storage write failed") && log.contains("no space left on device"),
+        "{log}"
+    );
     let h_stop = net.height(0).await;
     net.wait_height(&HEALTHY, h_stop + 4, Duration::from_secs(60)).await;
     eprintln!(
-        "STOREFAULTS no_space: node 3 exited 74 {:.2} s after the others reached height 5; \
+        "STOREFAULTS no_space: node 3 exited 74 {:.1} s (100 ms polling) after the others reached height 5; \
          nodes 0-2 went on from {h_stop} to {:?}",
         stop.as_secs_f64(),
         heights(&net, &HEALTHY).await
@@ -165,13 +169,16 @@ async fn a_full_disk_and_write_errors_stop_one_node_cleanly_and_it_rejoins() {
     assert_eq!(status.code(), Some(74), "{status:?}\n{log}");
     assert!(log.contains("input/output error (injected fault)"), "{log}");
     eprintln!(
-        "STOREFAULTS write_error: serving {:.2} s after restart; exited 74 {:.2} s after the \
+        "STOREFAULTS write_error: serving {:.2} s after restart; exited 74 {:.1} s after the \
          others reached height {h_err}",
         serving.as_secs_f64(),
         stop.as_secs_f64()
     );
 
-    // Space returns: a plain restart opens at the block before the fault and catches up.
+    // Space returns after the others went 10 heights on: a plain restart opens at the block
+    // before the fault and catches up.
+    let h_down = net.height(0).await;
+    net.wait_height(&HEALTHY, h_down + 10, Duration::from_secs(60)).await;
     restart(&mut net, None).await;
     assert_eq!(opened_height(&net, 3), h_err - 1, "{}", net.log(3));
     rejoin_and_settle(&mut net, &mut a, load, "disk").await;
@@ -211,7 +218,7 @@ async fn aborting_at_each_point_of_the_block_write_loses_nothing() {
         };
         assert!(expected.contains(&opened), "{point}={fault_height}: opened at {opened}");
         eprintln!(
-            "STOREFAULTS {point}={fault_height}: aborted {:.2} s after the others reached it; \
+            "STOREFAULTS {point}={fault_height}: aborted {:.1} s (100 ms polling) after the others reached it; \
              reopened at height {opened}, serving {:.2} s after restart",
             stop.as_secs_f64(),
             serving.as_secs_f64()
@@ -219,4 +226,111 @@ async fn aborting_at_each_point_of_the_block_write_loses_nothing() {
         fault_height = next_height;
     }
     rejoin_and_settle(&mut net, &mut a, load, "abort").await;
+}
+
+/// The blocks `from..=to` as node `i` serves them: `(height, time, proposer hex)`.
+async fn block_times(net: &TestNet, i: usize, from: u64, to: u64) -> Vec<(u64, u64, String)> {
+    let mut out = Vec::new();
+    for h in from..=to {
+        let (s, b) = net.get(i, &format!("/v1/blocks/{h}")).await;
+        assert_eq!(s, 200, "block {h} on node {i}: {b}");
+        let time = b["header"]["time"].as_u64().unwrap();
+        out.push((h, time, b["header"]["proposer"].as_str().unwrap().to_owned()));
+    }
+    out
+}
+
+fn unix_now_s() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// Watches `d` of a clock phase: agreement among the nodes that serve, and the heights before
+/// and after.
+async fn clock_phase(net: &TestNet, a: &mut Agreement, d: Duration) -> (Vec<u64>, Vec<u64>) {
+    let before = heights(net, &ALL).await;
+    let t0 = Instant::now();
+    while t0.elapsed() < d {
+        a.poll(net, &ALL).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    (before, heights(net, &ALL).await)
+}
+
+/// One validator's wall clock 60 s ahead, then 60 s behind (`MAX_CLOCK_DRIFT_S` is 30 s): the
+/// network keeps committing and agrees. Ahead, the node's proposals carry a block time 60 s in
+/// the future and the others refuse them (bounded drift check), so no block it proposed is
+/// committed and no committed block time is ahead of the real clock; it still follows and
+/// votes. Behind, it refuses the others' live proposals as too far ahead, votes nil and
+/// follows by sync; its own proposals carry its parent's time (block times never go back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_its_clock_60_s_off_does_not_stop_or_fork_the_others() {
+    let _serial = SERIAL.lock().await;
+    let mut net = started("clock_offset_ms=60000").await;
+    net.wait_height(&ALL, 2, Duration::from_secs(60)).await;
+    let node3 = hex::encode(net.keys[3].public_key().0);
+    let mut a = Agreement::default();
+    let load = Load::start(&net, &HEALTHY, Duration::from_millis(250), "clock");
+    let skewed = Load::start(&net, &[3], Duration::from_millis(1000), "clock-skewed");
+
+    // Ahead.
+    let (before, after) = clock_phase(&net, &mut a, Duration::from_secs(25)).await;
+    for i in ALL {
+        assert!(after[i] >= before[i] + 5, "ahead: node {i} stalled: {before:?} -> {after:?}");
+    }
+    let blocks = block_times(&net, 0, before[0].max(1), after[0]).await;
+    let now = unix_now_s();
+    for (h, time, proposer) in &blocks {
+        assert!(*time <= now, "ahead: block {h} has time {time}, real clock {now}");
+        assert_ne!(proposer, &node3, "ahead: block {h} proposed by the node 60 s ahead");
+    }
+    eprintln!(
+        "STOREFAULTS clock +60 s: heights {before:?} -> {after:?} in 25 s; none of {} blocks \
+         proposed by node 3, none dated ahead of the real clock",
+        blocks.len()
+    );
+    let skewed_ahead = skewed.stop().await;
+
+    // Behind.
+    net.kill(3);
+    restart(&mut net, Some("clock_offset_ms=-60000")).await;
+    let skewed = Load::start(&net, &[3], Duration::from_millis(1000), "clock-behind");
+    let (before, after) = clock_phase(&net, &mut a, Duration::from_secs(25)).await;
+    for i in ALL {
+        assert!(after[i] >= before[i] + 5, "behind: node {i} stalled: {before:?} -> {after:?}");
+    }
+    let blocks = block_times(&net, 0, 1, after[0]).await;
+    for w in blocks.windows(2) {
+        assert!(w[1].1 >= w[0].1, "block time went back at height {}: {:?}", w[1].0, w);
+    }
+    let by_3 = blocks.iter().filter(|(h, _, p)| *h > before[0] && *p == node3).count();
+    eprintln!(
+        "STOREFAULTS clock -60 s: heights {before:?} -> {after:?} in 25 s; {by_3} blocks \
+         proposed by node 3; block times monotone over {} heights",
+        blocks.len()
+    );
+    let skewed_behind = skewed.stop().await;
+
+    // Clock fixed: it catches up; everything the healthy nodes acknowledged is everywhere.
+    net.kill(3);
+    restart(&mut net, None).await;
+    rejoin_and_settle(&mut net, &mut a, load, "clock").await;
+    // What the skewed node itself acknowledged is not lost either: its signed batches are
+    // refused (clocks 60 s apart, `PEER_AUTH_WINDOW_S` is 30 s), so it hands them to the peers'
+    // public submission endpoint; ahead, its own proposals never commit, so that is the only way.
+    for (phase, acked) in [("ahead", &skewed_ahead), ("behind", &skewed_behind)] {
+        let ids: Vec<String> = acked.iter().map(|e| e.id.clone()).collect();
+        assert!(ids.len() >= 10, "{phase}: only {} entries acknowledged by node 3", ids.len());
+        let missing = missing_after(&net, &ALL, &ids, Duration::from_secs(30)).await;
+        assert!(
+            missing.is_empty(),
+            "{phase}: {} of {} entries acknowledged by node 3 missing: {:?}",
+            missing.len(),
+            ids.len(),
+            &missing[..missing.len().min(10)]
+        );
+        eprintln!(
+            "STOREFAULTS clock {phase}: {} entries acknowledged by node 3, all committed on all 4",
+            ids.len()
+        );
+    }
 }

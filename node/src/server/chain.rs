@@ -59,7 +59,8 @@ pub fn changes_in(block: &Block) -> Vec<(u64, Vec<u8>)> {
 pub fn now_ms() -> u64 {
     let ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
     let ms = i128::try_from(ms).unwrap_or(i128::MAX);
-    u64::try_from(ms.saturating_add(i128::from(faults::clock_offset_ms())).max(0)).unwrap_or(u64::MAX)
+    u64::try_from(ms.saturating_add(i128::from(faults::clock_offset_ms())).max(0))
+        .unwrap_or(u64::MAX)
 }
 
 /// Seconds since the Unix epoch by the node's wall clock ([`now_ms`]).

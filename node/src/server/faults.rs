@@ -109,9 +109,8 @@ impl FaultPlan {
         let mut plan = FaultPlan::default();
         let mut clock_set = false;
         for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-            let (name, value) = item
-                .split_once('=')
-                .ok_or_else(|| FaultPlanError::UnknownItem(item.to_owned()))?;
+            let (name, value) =
+                item.split_once('=').ok_or_else(|| FaultPlanError::UnknownItem(item.to_owned()))?;
             let bad = || FaultPlanError::BadValue(item.to_owned());
             let dup = || FaultPlanError::Duplicate(item.to_owned());
             let height = || value.parse::<u64>().ok().filter(|h| *h >= 1).ok_or_else(bad);
@@ -128,7 +127,8 @@ impl FaultPlan {
                     plan.clock_offset_ms = ms;
                 }
                 "write_error" | "no_space" => {
-                    let kind = if name == "no_space" { WriteFault::NoSpace } else { WriteFault::Io };
+                    let kind =
+                        if name == "no_space" { WriteFault::NoSpace } else { WriteFault::Io };
                     if plan.write_fault.replace((kind, height()?)).is_some() {
                         return Err(dup());
                     }
@@ -261,7 +261,10 @@ mod tests {
             ("write_error", FaultPlanError::UnknownItem("write_error".into())),
             ("write_error=0", FaultPlanError::BadValue("write_error=0".into())),
             ("no_space=x", FaultPlanError::BadValue("no_space=x".into())),
-            ("clock_offset_ms=86400001", FaultPlanError::BadValue("clock_offset_ms=86400001".into())),
+            (
+                "clock_offset_ms=86400001",
+                FaultPlanError::BadValue("clock_offset_ms=86400001".into()),
+            ),
             ("write_error=2,no_space=3", FaultPlanError::Duplicate("no_space=3".into())),
             (
                 "abort_after_flush=2,abort_after_flush=3",

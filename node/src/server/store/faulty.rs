@@ -21,7 +21,7 @@ use super::{
 };
 use crate::server::codec::StoredCertificate;
 use crate::server::context::Block;
-use crate::server::faults::{failpoint, FaultPlan, Failpoint, WriteFault};
+use crate::server::faults::{failpoint, Failpoint, FaultPlan, WriteFault};
 
 /// A store that fails writes and aborts at failpoints as its plan says.
 pub struct FaultyStore {
@@ -164,7 +164,10 @@ mod tests {
         store.put_checkpoint(4, "note 4").unwrap();
         assert_eq!(inner.checkpoint(4).unwrap().as_deref(), Some("note 4"));
         let e = store.put_checkpoint(5, "note 5").unwrap_err();
-        assert!(matches!(&e, StoreError::Sled(sled::Error::Io(io)) if io.kind() == std::io::ErrorKind::StorageFull), "{e}");
+        assert!(
+            matches!(&e, StoreError::Sled(sled::Error::Io(io)) if io.kind() == std::io::ErrorKind::StorageFull),
+            "{e}"
+        );
         assert!(e.to_string().contains("no space left on device"), "{e}");
         // A full disk stays full: a lower height fails too now, and nothing was written.
         assert!(store.put_checkpoint(3, "note 3").is_err());
