@@ -80,6 +80,23 @@ fn opened_height(net: &TestNet, i: usize) -> u64 {
     line[at..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()
 }
 
+/// Stops node `i` (SIGKILL) and re-executes its whole store from genesis
+/// (`certledger-node verify-store`): every stored block applies and matches its header, and the
+/// stored ledger head is the result. Returns the verified height.
+fn verify_store(net: &mut TestNet, i: usize) -> u64 {
+    net.kill(i);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_certledger-node"))
+        .args(["verify-store", "--config"])
+        .arg(&net.configs[i])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "verify-store: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let h = stdout.trim().rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(h >= 5, "verified only to height {h}");
+    h
+}
+
 /// Starts node 3 again (with `plan`, or none) and waits until it serves `/health`; returns the
 /// time to serving.
 async fn restart(net: &mut TestNet, plan: Option<&str>) -> Duration {
@@ -182,6 +199,8 @@ async fn a_full_disk_and_write_errors_stop_one_node_cleanly_and_it_rejoins() {
     restart(&mut net, None).await;
     assert_eq!(opened_height(&net, 3), h_err - 1, "{}", net.log(3));
     rejoin_and_settle(&mut net, &mut a, load, "disk").await;
+    let h = verify_store(&mut net, 3);
+    eprintln!("STOREFAULTS disk: node 3's store re-executed from genesis to height {h}");
 }
 
 /// kill -9 at each chosen point of the block write (failpoints, not luck): the process aborts
@@ -226,6 +245,8 @@ async fn aborting_at_each_point_of_the_block_write_loses_nothing() {
         fault_height = next_height;
     }
     rejoin_and_settle(&mut net, &mut a, load, "abort").await;
+    let h = verify_store(&mut net, 3);
+    eprintln!("STOREFAULTS abort: node 3's store re-executed from genesis to height {h}");
 }
 
 /// The blocks `from..=to` as node `i` serves them: `(height, time, proposer hex)`.
