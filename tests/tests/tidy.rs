@@ -62,6 +62,35 @@ fn core_takes_randomness_as_a_parameter() {
     assert!(!deps.iter().any(|d| d == "rand"), "core depends on rand (thread_rng, OsRng)");
 }
 
+/// The features `certledger-node` is built with over the dependency edges `edges`.
+fn node_features(edges: &str) -> Vec<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(workspace_root())
+        .args(["tree", "--offline", "--locked", "-p", "certledger-node", "-e", edges])
+        .args(["--prefix", "none", "--format", "{p} [{f}]"])
+        .output()
+        .expect("run cargo tree");
+    assert!(out.status.success(), "cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("certledger-node v"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The node's fault injection (feature `fault-injection`, `node/src/server/faults.rs`) is in
+/// its tests only: the normal build (`cargo build`, a release) leaves it out; the tests, through
+/// the node's dev-dependency on itself, turn it on.
+#[test]
+fn fault_injection_is_compiled_into_the_node_tests_only() {
+    let normal = node_features("normal,features");
+    assert!(!normal.is_empty(), "cargo tree lists certledger-node");
+    assert!(normal.iter().all(|l| !l.contains("fault-injection")), "{normal:?}");
+    let tests = node_features("normal,dev,features");
+    assert!(tests.iter().any(|l| l.contains("fault-injection")), "{tests:?}");
+}
+
 /// The backticked paths in the rows of ARCHITECTURE.md's "Code map" tables (those that start
 /// with a crate or folder of the workspace).
 fn code_map_paths(text: &str) -> Vec<String> {

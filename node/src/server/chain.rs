@@ -13,7 +13,7 @@ use certledger_core::verify::TrustRoot;
 
 use crate::config::Genesis;
 use crate::server::context::{Block, BlockHeader};
-use crate::server::exec;
+use crate::server::{exec, faults};
 
 /// Most entries in one block.
 pub const MAX_BLOCK_ENTRIES: usize = 2_000;
@@ -53,9 +53,19 @@ pub fn changes_in(block: &Block) -> Vec<(u64, Vec<u8>)> {
         .collect()
 }
 
-/// Seconds since the Unix epoch by the local clock (0 before 1970).
+/// Milliseconds since the Unix epoch by the node's wall clock (0 before 1970): the one reading
+/// of the clock in the server (block times, entry and request freshness, the dashboard). In a
+/// `fault-injection` test build a fault plan may add an offset ([`faults::clock_offset_ms`]).
+pub fn now_ms() -> u64 {
+    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let ms = i128::try_from(ms).unwrap_or(i128::MAX);
+    u64::try_from(ms.saturating_add(i128::from(faults::clock_offset_ms())).max(0))
+        .unwrap_or(u64::MAX)
+}
+
+/// Seconds since the Unix epoch by the node's wall clock ([`now_ms`]).
 pub(crate) fn now_s() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    now_ms() / 1000
 }
 
 /// The C2SP checkpoint of a header (core's `LedgerCheckpoint`; origin = chain id).

@@ -14,7 +14,6 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::State;
 use axum::http::header;
@@ -43,7 +42,7 @@ const STYLE_CSS: &str = include_str!("../../dashboard/style.css");
 
 /// Milliseconds since the Unix epoch (wall clock: the charts show when blocks were decided here).
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    crate::server::chain::now_ms()
 }
 
 /// Recent runtime activity: bounded, never proportional to the ledger.

@@ -291,11 +291,12 @@ pub async fn forward_loop(node: Arc<NodeHandle>) {
         if !member {
             // An observer's key is no department node key, so peers refuse its batches: it
             // hands each entry to the peers' public submission endpoint instead.
-            submit_one_by_one(&node, &entries).await;
+            submit_one_by_one(&node, &entries, &node.peer_http).await;
             continue;
         }
+        let chunks = batches(&entries);
         let mut sends = tokio::task::JoinSet::new();
-        for chunk in batches(&entries) {
+        for (chunk_index, chunk) in chunks.iter().enumerate() {
             let b64: Vec<String> = chunk.iter().map(|e| URL_SAFE_NO_PAD.encode(e)).collect();
             let Ok(body) = serde_json::to_vec(&ForwardedBatch { entries: b64 }) else { continue };
             let body = bytes::Bytes::from(body);
@@ -324,15 +325,27 @@ pub async fn forward_loop(node: Arc<NodeHandle>) {
                         .await
                         .is_ok_and(|r| r.status() == reqwest::StatusCode::UNAUTHORIZED);
                     // Perhaps signed for a key the peer no longer has: ask it again.
-                    refused.then_some(base)
+                    refused.then_some((base, chunk_index))
                 });
             }
         }
         // Bounded by the client timeout; a peer that is down only loses this copy (it gets
         // the entries with the block that commits them).
+        let mut refused = Vec::new();
         while let Some(done) = sends.join_next().await {
-            if let Ok(Some(base)) = done {
+            if let Ok(Some((base, chunk_index))) = done {
                 keys.remove(&base);
+                refused.push((base, chunk_index));
+            }
+        }
+        // A refused batch (a stale key, or clocks more than `PEER_AUTH_WINDOW_S` apart, so the
+        // peer authentication cannot pass) still reaches that peer: through its public
+        // submission endpoint, as an observer's entries do. Otherwise the entries would wait
+        // for this node to propose, which a node whose clock is ahead never does successfully
+        // (`specs/faults.md`, Storage and clock).
+        for (base, chunk_index) in refused {
+            if let Some(chunk) = chunks.get(chunk_index) {
+                submit_one_by_one(&node, chunk, std::slice::from_ref(&base)).await;
             }
         }
     }
@@ -341,13 +354,14 @@ pub async fn forward_loop(node: Arc<NodeHandle>) {
 /// Most concurrent single submissions an observer makes while forwarding.
 const OBSERVER_CONCURRENCY: usize = 32;
 
-/// Sends every entry to every peer as `POST /v1/entries` marked forwarded (the observer path).
-async fn submit_one_by_one(node: &NodeHandle, entries: &[Vec<u8>]) {
+/// Sends every entry to every peer in `peers` as `POST /v1/entries` marked forwarded (the
+/// observer path, and a member's fallback for a peer that refused its signed batch).
+async fn submit_one_by_one(node: &NodeHandle, entries: &[Vec<u8>], peers: &[String]) {
     let posts: Vec<(String, SubmitRequest)> = entries
         .iter()
         .flat_map(|e| {
             let body = SubmitRequest { entry: URL_SAFE_NO_PAD.encode(e) };
-            node.peer_http.iter().map(move |base| (format!("{base}/v1/entries"), body.clone()))
+            peers.iter().map(move |base| (format!("{base}/v1/entries"), body.clone()))
         })
         .collect();
     for wave in posts.chunks(OBSERVER_CONCURRENCY) {

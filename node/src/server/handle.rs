@@ -297,6 +297,16 @@ pub fn verify_store(cfg: &NodeToml) -> anyhow::Result<u64> {
     Ok(top)
 }
 
+/// The node's store: `store` itself, or, in a `fault-injection` test build with a fault plan
+/// installed ([`crate::server::faults`]), `store` behind the fault injector.
+fn with_faults(store: Arc<dyn Store>) -> Arc<dyn Store> {
+    #[cfg(feature = "fault-injection")]
+    if let Some(plan) = crate::server::faults::plan() {
+        return Arc::new(crate::server::store::FaultyStore::new(store, plan));
+    }
+    store
+}
+
 /// Opens storage and the ledger at its last committed height (no replay), and returns the node
 /// handle.
 pub fn open_node(cfg: &NodeToml) -> anyhow::Result<Arc<NodeHandle>> {
@@ -324,7 +334,7 @@ pub fn open_node(cfg: &NodeToml) -> anyhow::Result<Arc<NodeHandle>> {
         genesis,
         key,
         is_validator: cfg.validator,
-        store: Arc::new(store),
+        store: with_faults(Arc::new(store)),
         shared: Mutex::new(Shared {
             ledger: Box::new(ledger),
             mempool: Mempool::default(),

@@ -23,6 +23,7 @@ pub mod dashboard;
 pub mod evidence;
 pub mod exec;
 pub mod fatal;
+pub mod faults;
 pub mod forward;
 pub mod front;
 pub mod governance;
@@ -40,6 +41,7 @@ pub mod web;
 /// stops the node (returned, for `main` to exit with its code).
 pub async fn run(config: &Path, web_dir: Option<&Path>) -> anyhow::Result<()> {
     let cfg = NodeToml::load(config)?;
+    faults::install_from_env()?;
     let _lock = handle::lock_data_dir(&cfg.data_dir, &cfg.key_file)?;
     let handle = handle::open_node(&cfg)?;
     let listener = tokio::net::TcpListener::bind(&cfg.http_listen)

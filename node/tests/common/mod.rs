@@ -169,6 +169,43 @@ impl TestNet {
         self.children[i] = Some(child);
     }
 
+    /// Starts node `i` with extra environment variables (the fault plan of
+    /// `CERTLEDGER_FAULTS`, in the `fault-injection` test build).
+    pub fn start_env(&mut self, i: usize, env: &[(&str, &str)]) {
+        assert!(self.children[i].is_none(), "node {i} already running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join(format!("node-{i}.log")))
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_certledger-node"))
+            .arg("run")
+            .arg("--config")
+            .arg(&self.configs[i])
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.children[i] = Some(child);
+    }
+
+    /// Waits up to `timeout` for node `i` to exit by itself; its exit status, or panics.
+    pub async fn wait_exit(&mut self, i: usize, timeout: Duration) -> std::process::ExitStatus {
+        let start = Instant::now();
+        loop {
+            let c = self.children[i].as_mut().expect("node not running");
+            if let Some(status) = c.try_wait().unwrap() {
+                self.children[i] = None;
+                return status;
+            }
+            if start.elapsed() > timeout {
+                panic!("node {i} still running after {timeout:?}\n{}", self.log(i));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub fn start(&mut self, i: usize) {
         assert!(self.children[i].is_none(), "node {i} already running");
         self.children[i] = Some(self.spawn(i));

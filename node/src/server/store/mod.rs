@@ -19,10 +19,15 @@ use certledger_core::smt::{self, SmtError};
 use crate::server::codec::{self, StoredCertificate};
 use crate::server::context::Block;
 
+#[cfg(feature = "fault-injection")]
+mod faulty;
 mod ledger_trees;
 mod sled_store;
 #[cfg(test)]
 mod tests;
+
+#[cfg(feature = "fault-injection")]
+pub use faulty::FaultyStore;
 
 /// Where a committed entry is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -272,6 +272,7 @@ impl Store for SledStore {
                 Ok::<(), ConflictableTransactionError<()>>(())
             });
         tx_result(res)?;
+        crate::server::faults::failpoint(crate::server::faults::Failpoint::AfterTransaction, h);
         self.db.flush()?;
         Ok(())
     }
