@@ -8,6 +8,8 @@
 //!   "chain_id": "<the ledger's chain id>",
 //!   "credential_id": "<unpadded base64url of the 32-byte credential id>",
 //!   "sd_jwt": "<the issued SD-JWT VC, compact, every disclosure, no key-binding JWT>",
+//!   (or, for a full-disclosure W3C VC 2.0, instead of "sd_jwt":)
+//!   "w3c_vc": "<the issued W3C VC 2.0, JCS JSON text, with its eddsa-jcs-2022 proof>",
 //!   "proofs": "<unpadded base64url of the canonical bundle::Proofs bytes>"
 //! }
 //! ```
@@ -26,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::bundle::{Proofs, MAX_BUNDLE_BYTES};
 use crate::codec::Encode;
 use crate::sdjwt::MAX_SD_JWT_BYTES;
+use crate::w3c::MAX_W3C_BYTES;
 
 /// The format version this module reads and writes.
 pub const VERSION: u32 = 1;
@@ -65,8 +68,11 @@ pub struct CredentialFile {
     pub chain_id: String,
     /// The credential id.
     pub credential_id: [u8; 32],
-    /// The issued SD-JWT VC (compact, no key-binding JWT).
+    /// The issued SD-JWT VC (compact, no key-binding JWT); empty when [`Self::w3c_vc`] is set.
     pub sd_jwt: String,
+    /// The issued full-disclosure W3C VC 2.0 (JCS JSON text), when the file carries one instead of
+    /// an SD-JWT.
+    pub w3c_vc: Option<String>,
     /// Proofs of anchor, status and issuer against one cosigned checkpoint.
     pub proofs: Proofs,
 }
@@ -77,7 +83,10 @@ struct FileJson {
     version: u32,
     chain_id: String,
     credential_id: String,
-    sd_jwt: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sd_jwt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    w3c_vc: Option<String>,
     proofs: String,
 }
 
@@ -119,20 +128,34 @@ impl CredentialFile {
         let credential_id: [u8; 32] = decode_b64(&raw.credential_id, 32, "credential_id")?
             .try_into()
             .map_err(|_| CredentialFileError::BadField("credential_id"))?;
-        if raw.sd_jwt.is_empty() || raw.sd_jwt.len() > MAX_SD_JWT_BYTES {
-            return Err(CredentialFileError::BadField("sd_jwt"));
-        }
-        if raw.sd_jwt.split('~').next_back() != Some("") {
-            // An issued SD-JWT ends with `~`: a key-binding JWT has no place in a stored credential.
-            return Err(CredentialFileError::BadField("sd_jwt"));
-        }
+        let (sd_jwt, w3c_vc) = match (raw.sd_jwt, raw.w3c_vc) {
+            (Some(sd_jwt), None) => {
+                if sd_jwt.is_empty() || sd_jwt.len() > MAX_SD_JWT_BYTES {
+                    return Err(CredentialFileError::BadField("sd_jwt"));
+                }
+                if sd_jwt.split('~').next_back() != Some("") {
+                    // An issued SD-JWT ends with `~`: a key-binding JWT has no place in a stored
+                    // credential.
+                    return Err(CredentialFileError::BadField("sd_jwt"));
+                }
+                (sd_jwt, None)
+            }
+            (None, Some(vc)) => {
+                if vc.is_empty() || vc.len() > MAX_W3C_BYTES {
+                    return Err(CredentialFileError::BadField("w3c_vc"));
+                }
+                (String::new(), Some(vc))
+            }
+            // Exactly one of the two.
+            _ => return Err(CredentialFileError::MalformedJson),
+        };
         let proof_bytes = decode_b64(&raw.proofs, MAX_BUNDLE_BYTES, "proofs")?;
         let proofs = Proofs::decode_bytes(&proof_bytes)
             .map_err(|_| CredentialFileError::BadField("proofs"))?;
         if proofs.credential_record.credential_id != credential_id {
             return Err(CredentialFileError::ProofsMismatch);
         }
-        Ok(Self { chain_id: raw.chain_id, credential_id, sd_jwt: raw.sd_jwt, proofs })
+        Ok(Self { chain_id: raw.chain_id, credential_id, sd_jwt, w3c_vc, proofs })
     }
 
     /// The JSON form (pretty-printed; field order as in the module docs).
@@ -141,7 +164,8 @@ impl CredentialFile {
             version: VERSION,
             chain_id: self.chain_id.clone(),
             credential_id: URL_SAFE_NO_PAD.encode(self.credential_id),
-            sd_jwt: self.sd_jwt.clone(),
+            sd_jwt: self.w3c_vc.is_none().then(|| self.sd_jwt.clone()),
+            w3c_vc: self.w3c_vc.clone(),
             proofs: URL_SAFE_NO_PAD.encode(self.proofs.to_bytes()),
         };
         // A struct of strings and an integer always serialises.
@@ -171,6 +195,7 @@ mod tests {
             chain_id: s.chain_id().to_owned(),
             credential_id: issued.credential_id,
             sd_jwt: issued.sd_jwt.clone(),
+            w3c_vc: None,
             proofs: bundle.proofs,
         };
         (file, s)
@@ -185,6 +210,59 @@ mod tests {
             verify_credential(&back.sd_jwt, &back.proofs, &s.trust_root(), 3600, s.ledger.time())
                 .expect("decidable");
         assert!(matches!(verdict, Verdict::Valid(_)), "{verdict:?}");
+    }
+
+    #[test]
+    fn w3c_round_trip_and_verifies() {
+        let mut s = Scenario::new("credential-file-w3c", "cn.gov.certledger.test", 1_800_000_000)
+            .expect("scenario");
+        let ty = &profiles::ALL[0];
+        let issuer =
+            s.register_issuer(ty.issuing_department, &[ty.id], 10 * 365 * 86400).expect("issuer");
+        let holder = crate::sig::SecretKey::from_seed(&[7; 32]);
+        let issued =
+            s.issue_w3c(&issuer, ty, &example_claims(ty), &holder.public_key()).expect("issue");
+        let cp = s.checkpoint(3).expect("checkpoint");
+        let bundle = s.bundle_w3c(&issued, &holder, "n", "a", 0, &cp).expect("bundle");
+        let file = CredentialFile {
+            chain_id: s.chain_id().to_owned(),
+            credential_id: issued.credential_id,
+            sd_jwt: String::new(),
+            w3c_vc: Some(issued.vc_json.clone()),
+            proofs: bundle.proofs,
+        };
+        let json = file.to_json();
+        assert!(!json.contains("\"sd_jwt\""), "{json}");
+        let back = CredentialFile::from_json(&json).expect("parse");
+        assert_eq!(back, file);
+        let vc = back.w3c_vc.as_deref().expect("w3c");
+        let verdict = crate::verify::verify_w3c_credential(
+            vc,
+            &back.proofs,
+            &s.trust_root(),
+            3600,
+            s.ledger.time(),
+        )
+        .expect("decidable");
+        assert!(matches!(verdict, Verdict::Valid(_)), "{verdict:?}");
+        // Both, or neither, of `sd_jwt` and `w3c_vc` is refused.
+        let mut value: serde_json::Value = serde_json::from_str(&json).expect("json");
+        value["sd_jwt"] = "x~".into();
+        assert_eq!(
+            CredentialFile::from_json(&value.to_string()),
+            Err(CredentialFileError::MalformedJson)
+        );
+        let mut value: serde_json::Value = serde_json::from_str(&json).expect("json");
+        value.as_object_mut().expect("object").remove("w3c_vc");
+        assert_eq!(
+            CredentialFile::from_json(&value.to_string()),
+            Err(CredentialFileError::MalformedJson)
+        );
+        value["w3c_vc"] = "x".repeat(MAX_W3C_BYTES + 1).into();
+        assert_eq!(
+            CredentialFile::from_json(&value.to_string()),
+            Err(CredentialFileError::BadField("w3c_vc"))
+        );
     }
 
     #[test]

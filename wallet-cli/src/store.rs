@@ -12,7 +12,7 @@ use base64::Engine as _;
 use certledger_core::bundle::Proofs;
 use certledger_core::codec::Encode as _;
 use certledger_core::sig::SecretKey;
-use certledger_core::verify::{LedgerRoot, TrustList, TrustRoot};
+use certledger_core::verify::{self, LedgerRoot, TrustList, TrustRoot, Verdict, VerifyError};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize as _, Zeroizing};
 
@@ -115,8 +115,11 @@ pub struct StoredCredential {
     pub type_id: String,
     /// Issuing department.
     pub issuer_department: String,
-    /// The issued SD-JWT (all disclosures, no KB-JWT).
+    /// The issued SD-JWT (all disclosures, no KB-JWT); empty for a W3C credential.
     pub sd_jwt: String,
+    /// The issued full-disclosure W3C VC 2.0 (JCS JSON), when the credential is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub w3c_vc: Option<String>,
     /// Latest canonical proofs, base64url.
     pub proofs: String,
     /// The status as of the latest proofs (stored as `active`, `revoked`, …).
@@ -202,6 +205,37 @@ impl StoredCredential {
     /// Stores new proofs.
     pub fn set_proofs(&mut self, proofs: &Proofs) {
         self.proofs = URL_SAFE_NO_PAD.encode(proofs.to_bytes());
+    }
+
+    /// The format word shown and printed as JSON: `sd-jwt` or `w3c`.
+    pub fn format(&self) -> &'static str {
+        if self.w3c_vc.is_some() {
+            "w3c"
+        } else {
+            "sd-jwt"
+        }
+    }
+
+    /// Decides the credential with `proofs` (either format) under `trust_root`.
+    pub fn verify(
+        &self,
+        proofs: &Proofs,
+        trust_root: &TrustRoot,
+        max_checkpoint_age_s: u64,
+        now: u64,
+    ) -> Result<Verdict, VerifyError> {
+        match &self.w3c_vc {
+            Some(vc) => {
+                verify::verify_w3c_credential(vc, proofs, trust_root, max_checkpoint_age_s, now)
+            }
+            None => verify::verify_credential(
+                &self.sd_jwt,
+                proofs,
+                trust_root,
+                max_checkpoint_age_s,
+                now,
+            ),
+        }
     }
 
     /// The short id shown in listings (first 12 characters of the base64url id).

@@ -14,7 +14,7 @@ use base64::Engine as _;
 use certledger_core::bundle::Proofs;
 use certledger_core::codec::Encode as _;
 use certledger_core::credential_file::CredentialFile;
-use certledger_core::issuance::Issued;
+use certledger_core::issuance::{Issued, IssuedW3c};
 use certledger_core::ledger::{self, CredentialStatus, EntryBody, Purpose, RegisterVerifier};
 use certledger_core::profiles::{self, CredentialType};
 use certledger_core::request::{PresentationRequest, RequestOptions};
@@ -172,15 +172,19 @@ impl World {
     }
 
     fn proofs(&self, issued: &Issued) -> Proofs {
+        self.proofs_of(&issued.anchor)
+    }
+
+    fn proofs_of(&self, anchor: &ledger::AnchorIssuance) -> Proofs {
         let s = &self.s;
-        let record = s.credential_record(&issued.anchor).expect("record");
+        let record = s.credential_record(anchor).expect("record");
         let size = s.ledger.log_size();
         Proofs {
             anchor_leaf: s.leaf(record.log_index).expect("leaf").to_vec(),
             anchor_proof: s.ledger.inclusion_proof(record.log_index, size).expect("inclusion"),
             credential_proof: s
                 .ledger
-                .prove_state(&ledger::credential_state_key(&issued.credential_id))
+                .prove_state(&ledger::credential_state_key(&anchor.credential_id))
                 .expect("cred proof"),
             issuer_record: s.issuer_record(&record.issuer_key).expect("issuer record"),
             issuer_proof: s
@@ -197,7 +201,24 @@ impl World {
             chain_id: self.s.chain_id().to_owned(),
             credential_id: issued.credential_id,
             sd_jwt: issued.sd_jwt.clone(),
+            w3c_vc: None,
             proofs: self.proofs(issued),
+        }
+        .to_json()
+    }
+
+    fn issue_w3c(&mut self, holder: &PublicKey) -> IssuedW3c {
+        let claims = example_claims(self.ty);
+        self.s.issue_w3c(&self.issuer, self.ty, &claims, holder).expect("issue W3C")
+    }
+
+    fn w3c_credential_file(&self, issued: &IssuedW3c) -> String {
+        CredentialFile {
+            chain_id: self.s.chain_id().to_owned(),
+            credential_id: issued.credential_id,
+            sd_jwt: String::new(),
+            w3c_vc: Some(issued.vc_json.clone()),
+            proofs: self.proofs_of(&issued.anchor),
         }
         .to_json()
     }
@@ -1592,4 +1613,130 @@ fn refresh_from_one_ledgers_node_skips_the_other_ledgers_credentials() {
     assert!(of(&sh_id).get("skipped").is_none());
     let text = env.run(&["refresh", "--node", &node.url]).stdout;
     assert!(text.contains("来自其他账本"), "{text}");
+}
+
+/// A full-disclosure W3C credential: imported (proof, anchor and holder checked), listed and
+/// shown as W3C in both languages, refused for a request that does not allow every claim it
+/// carries, presented for one that does, and the bundle verifies.
+#[test]
+fn w3c_credential_imports_presents_only_within_the_request_and_verifies() {
+    let env = Env::new();
+    let holder = env.init();
+    let mut world = World::new("w3c");
+    let tr = env.write("trust.json", &world.trust_root());
+    env.ok(&["trust", "set", &tr]);
+
+    // Refused: bound to another holder; a changed claim breaks the issuer's proof.
+    let stranger = world.issue_w3c(&SecretKey::from_seed(&[3; 32]).public_key());
+    let f = env.write("stranger.json", &world.w3c_credential_file(&stranger));
+    assert_eq!(env.fails(&["import", &f], 1).error_code(), "holder_key_mismatch");
+    let issued = world.issue_w3c(&holder);
+    let mut cf = CredentialFile::from_json(&world.w3c_credential_file(&issued)).expect("parse");
+    let name = example_claims(world.ty)["name"].as_str().expect("name").to_owned();
+    cf.w3c_vc = cf.w3c_vc.map(|vc| vc.replace(&name, "Someone Else"));
+    let tampered = env.write("tampered.json", &cf.to_json());
+    assert_eq!(env.fails(&["import", &tampered], 1).error_code(), "bad_issuer_signature");
+
+    let file = env.write("diploma-w3c.json", &world.w3c_credential_file(&issued));
+    let j = env.ok(&["import", &file]);
+    assert_eq!(j["format"], "w3c");
+    assert_eq!(j["type"], profiles::DIPLOMA.id);
+    let list = env.ok(&["list"]);
+    assert_eq!(list["credentials"][0]["format"], "w3c");
+    let id = list["credentials"][0]["short_id"].as_str().expect("id").to_owned();
+    let r = env.run(&["list", "--lang", "en"]);
+    assert!(r.stdout.contains("Diploma (W3C)"), "{}", r.stdout);
+    let r = env.run(&["show", &id, "--lang", "en"]);
+    assert!(r.stdout.contains("every claim is disclosed"), "{}", r.stdout);
+    let r = env.run(&["show", &id, "--lang", "zh"]);
+    assert!(r.stdout.contains("披露全部信息") && r.stdout.contains("学校名称"), "{}", r.stdout);
+    let shown = env.ok(&["show", &id]);
+    let claims = shown["claims"].as_array().expect("claims");
+    assert_eq!(claims.len(), profiles::DIPLOMA.claims.len());
+    assert!(claims.iter().all(|c| c["disclosable"] == false));
+
+    // The registered purpose allows three claims; the W3C credential carries six: refused.
+    let record = env.write("verifier.json", &world.state_proof(VERIFIER));
+    let req = request(&["institution", "level", "name"], "pudong-counter-1");
+    let req_file = env.write("req.json", &req.to_json());
+    let r = env.fails(&strs(&present_args(&env, &req_file, &["--verifier-record", &record])), 1);
+    assert_eq!(r.error_code(), "would_over_disclose");
+    let err = &r.json()["error"];
+    assert!(err["message_en"].as_str().is_some_and(|m| m.contains("certificate_number")), "{err}");
+    assert!(err["message_zh"].as_str().is_some_and(|m| m.contains("全部信息")), "{err}");
+    assert!(!env.path("answer.clb").exists());
+    // A verifier registered for every claim of the diploma.
+    const OFFICE: &str = "registry-office";
+    let mut all: Vec<String> = profiles::DIPLOMA.claims.iter().map(|c| c.name.to_owned()).collect();
+    all.sort();
+    let admin = world.s.department("education").expect("dept").admin.clone();
+    world.s.submit(
+        &admin,
+        EntryBody::RegisterVerifier(RegisterVerifier {
+            verifier_id: OFFICE.to_owned(),
+            department: "education".to_owned(),
+            name_zh: "学籍档案室".to_owned(),
+            name_en: "Registry office".to_owned(),
+            verifier_key: verifier_key().public_key(),
+            purposes: vec![Purpose { id: "diploma-full".to_owned(), claims: all.clone() }],
+        }),
+    );
+    world.s.commit(1).expect("commit");
+    let record = env.write("office.json", &world.state_proof(OFFICE));
+    let req = PresentationRequest::new(
+        RequestOptions {
+            verifier_id: OFFICE.to_owned(),
+            purpose: "diploma-full 学历全部信息".to_owned(),
+            claims: all,
+            credential_types: vec![profiles::DIPLOMA.id.to_owned()],
+            audience: OFFICE.to_owned(),
+            lifetime_s: 600,
+        },
+        &verifier_key(),
+        &mut SeededRng::from_label("w3c full request"),
+        now(),
+    )
+    .expect("request");
+    let req_file = env.write("req-all.json", &req.to_json());
+    // Narrowing with --disclose cannot hide a claim of a W3C credential.
+    let extra = ["--verifier-record", &record, "--disclose", "name"];
+    let r = env.fails(&strs(&present_args(&env, &req_file, &extra)), 1);
+    assert_eq!(r.error_code(), "would_over_disclose");
+
+    // A request allowing every claim: presented (the summary says so), and the bundle verifies.
+    let extra = ["--verifier-record", &record, "--lang", "en"];
+    let r = env.run(&strs(&present_args(&env, &req_file, &extra)));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("W3C credential: every claim it carries is disclosed"),
+        "{}",
+        r.stdout
+    );
+    let bundle = env.path("answer.clb").display().to_string();
+    let v = env.ok(&[
+        "verify",
+        &bundle,
+        "--trust-root",
+        &tr,
+        "--nonce",
+        &req.nonce_b64(),
+        "--audience",
+        OFFICE,
+    ]);
+    assert_eq!(v["verdict"], "valid", "{v}");
+    assert_eq!(v["accepted"]["claims"].as_array().map(Vec::len), Some(6), "{v}");
+    let r = env.fails(
+        &[
+            "verify",
+            &bundle,
+            "--trust-root",
+            &tr,
+            "--nonce",
+            &req.nonce_b64(),
+            "--audience",
+            "another-counter",
+        ],
+        1,
+    );
+    assert_eq!(r.error_code(), "audience_mismatch");
 }

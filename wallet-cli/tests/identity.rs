@@ -122,6 +122,7 @@ impl World {
             chain_id: CHAIN.to_owned(),
             credential_id: issued.credential_id,
             sd_jwt: issued.sd_jwt.clone(),
+            w3c_vc: None,
             proofs,
         }
         .to_json()

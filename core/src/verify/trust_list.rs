@@ -653,6 +653,22 @@ impl TrustList {
         let verdict = verify_credential(sd_jwt, proofs, &listed.root, max_checkpoint_age_s, now)?;
         Ok(label(verdict, listed))
     }
+
+    /// [`super::verify_w3c_credential`] under the root of the proofs' ledger.
+    pub fn verify_w3c_credential(
+        &self,
+        vc_json: &str,
+        proofs: &Proofs,
+        max_checkpoint_age_s: u64,
+        now: u64,
+    ) -> Result<Verdict, VerifyError> {
+        let Some(listed) = self.ledger_of_checkpoint(&proofs.checkpoint)? else {
+            return Ok(Verdict::Invalid(self.unlisted_reason()));
+        };
+        let verdict =
+            super::verify_w3c_credential(vc_json, proofs, &listed.root, max_checkpoint_age_s, now)?;
+        Ok(label(verdict, listed))
+    }
 }
 
 /// The origin (chain id) of a checkpoint note, read without checking signatures.

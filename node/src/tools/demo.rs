@@ -328,6 +328,7 @@ pub async fn run(
         chain_id: chain_id.clone(),
         credential_id: issued.credential_id,
         sd_jwt: issued.sd_jwt.clone(),
+        w3c_vc: None,
         proofs: tampered.proofs.clone(),
     };
     std::fs::write(out_dir.join("credential.json"), file.to_json())?;
@@ -360,6 +361,7 @@ pub async fn run(
             chain_id: chain_id.clone(),
             credential_id: issued.credential_id,
             sd_jwt: issued.sd_jwt,
+            w3c_vc: None,
             proofs,
         };
         std::fs::write(out_dir.join("credential-for-holder.json"), file.to_json())?;

@@ -459,8 +459,10 @@ pub struct Pending {
     pub chain_id: String,
     /// The credential id.
     pub credential_id: [u8; 32],
-    /// The issued SD-JWT VC.
+    /// The issued SD-JWT VC (empty when `w3c_vc` is set).
     pub sd_jwt: String,
+    /// The issued full-disclosure W3C VC 2.0 (JCS JSON), for `--format w3c`.
+    pub w3c_vc: Option<String>,
     /// The signed anchor entry.
     pub entry: SignedEntry,
 }
@@ -483,19 +485,47 @@ impl Pending {
             chain_id: chain_id.to_owned(),
             credential_id: issued.credential_id,
             sd_jwt: issued.sd_jwt,
+            w3c_vc: None,
             entry,
         })
     }
 
-    /// The JSON record (`version`, `chain_id`, `credential_id`, `sd_jwt`, `entry`).
+    /// [`Pending::issue`] for a full-disclosure W3C VC 2.0 signed with `eddsa-jcs-2022`; the
+    /// anchor commits to the credential's JCS text (`specs/credentials.md` §6).
+    pub fn issue_w3c(
+        issuer: &SecretKey,
+        ty: &CredentialType,
+        claims: &Value,
+        holder: &PublicKey,
+        chain_id: &str,
+        now: u64,
+        rng: &mut impl rand_core::CryptoRngCore,
+    ) -> anyhow::Result<Self> {
+        let issued = issuance::issue_w3c(issuer, ty, claims, holder, chain_id, now, rng)
+            .map_err(|e| input(format!("{e}")))?;
+        let entry = SignedEntry::sign(issuer, chain_id, EntryBody::AnchorIssuance(issued.anchor));
+        Ok(Self {
+            chain_id: chain_id.to_owned(),
+            credential_id: issued.credential_id,
+            sd_jwt: String::new(),
+            w3c_vc: Some(issued.vc_json),
+            entry,
+        })
+    }
+
+    /// The JSON record (`version`, `chain_id`, `credential_id`, `sd_jwt` or `w3c_vc`, `entry`).
     pub fn to_json(&self) -> Value {
-        json!({
+        let mut v = json!({
             "version": 1,
             "chain_id": self.chain_id,
             "credential_id": URL_SAFE_NO_PAD.encode(self.credential_id),
-            "sd_jwt": self.sd_jwt,
             "entry": URL_SAFE_NO_PAD.encode(self.entry.to_bytes()),
-        })
+        });
+        match &self.w3c_vc {
+            Some(vc) => v["w3c_vc"] = json!(vc),
+            None => v["sd_jwt"] = json!(self.sd_jwt),
+        }
+        v
     }
 
     /// Parses [`Pending::to_json`]; checks the entry anchors this credential.
@@ -517,7 +547,12 @@ impl Pending {
         Ok(Self {
             chain_id: field("chain_id")?.to_owned(),
             credential_id,
-            sd_jwt: field("sd_jwt")?.to_owned(),
+            sd_jwt: if v.get("w3c_vc").is_some() {
+                String::new()
+            } else {
+                field("sd_jwt")?.to_owned()
+            },
+            w3c_vc: v.get("w3c_vc").map(|_| field("w3c_vc").map(str::to_owned)).transpose()?,
             entry,
         })
     }
@@ -536,16 +571,27 @@ impl Pending {
             chain_id: self.chain_id.clone(),
             credential_id: self.credential_id,
             sd_jwt: self.sd_jwt.clone(),
+            w3c_vc: self.w3c_vc.clone(),
             proofs,
         };
-        match verify::verify_credential(
-            &file.sd_jwt,
-            &file.proofs,
-            trust_root,
-            MAX_CHECKPOINT_AGE_S,
-            now_s(),
-        )
-        .map_err(|e| unverified(format!("the issued credential could not be checked: {e}")))?
+        let verdict = match &file.w3c_vc {
+            Some(vc) => verify::verify_w3c_credential(
+                vc,
+                &file.proofs,
+                trust_root,
+                MAX_CHECKPOINT_AGE_S,
+                now_s(),
+            ),
+            None => verify::verify_credential(
+                &file.sd_jwt,
+                &file.proofs,
+                trust_root,
+                MAX_CHECKPOINT_AGE_S,
+                now_s(),
+            ),
+        };
+        match verdict
+            .map_err(|e| unverified(format!("the issued credential could not be checked: {e}")))?
         {
             Verdict::Valid(_) => Ok(Delivered { file, committed }),
             Verdict::Invalid(r) => Err(unverified(format!(
@@ -578,6 +624,18 @@ pub struct IssueArgs<'a> {
     pub out: &'a Path,
     /// A trust-root file to check the result against (else the node's).
     pub trust_root: Option<&'a Path>,
+    /// The credential format.
+    pub format: CredentialFormat,
+}
+
+/// The format `issue` signs a credential in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum CredentialFormat {
+    /// SD-JWT VC with selective disclosure and key binding (the default).
+    #[default]
+    SdJwt,
+    /// Full-disclosure W3C VC 2.0 with an `eddsa-jcs-2022` Data Integrity proof.
+    W3c,
 }
 
 /// `issue`: signs the credential, records it in `OUT.pending` (0600) before submitting the
@@ -599,15 +657,12 @@ pub async fn issue(node: &NodeClient, a: &IssueArgs<'_>) -> anyhow::Result<(Deli
             )));
         }
         let chain_id = node.chain_id().await?;
-        let p = Pending::issue(
-            a.issuer,
-            a.ty,
-            a.claims,
-            &a.holder,
-            &chain_id,
-            now_s(),
-            &mut rand::rngs::OsRng,
-        )?;
+        let issue = match a.format {
+            CredentialFormat::SdJwt => Pending::issue,
+            CredentialFormat::W3c => Pending::issue_w3c,
+        };
+        let p =
+            issue(a.issuer, a.ty, a.claims, &a.holder, &chain_id, now_s(), &mut rand::rngs::OsRng)?;
         write_atomic(&pending_file, p.to_json().to_string().as_bytes(), true)?;
         (p, false)
     };

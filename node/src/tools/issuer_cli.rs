@@ -238,6 +238,10 @@ pub struct IssueCmd {
     /// Check the result against this trust root (default: the node's /v1/trust-root).
     #[arg(long, value_name = "FILE")]
     trust_root: Option<PathBuf>,
+    /// Credential format: sd-jwt (selective disclosure, the default) or w3c (W3C VC 2.0,
+    /// eddsa-jcs-2022, full disclosure). 证照格式：sd-jwt（可选择性披露，默认）或 w3c（全部披露）。
+    #[arg(long, value_enum, default_value_t = issuer::CredentialFormat::SdJwt)]
+    format: issuer::CredentialFormat,
 }
 
 /// `issue-batch`.
@@ -553,6 +557,7 @@ pub async fn run_issue(c: IssueCmd) -> anyhow::Result<()> {
         holder,
         out: &c.out,
         trust_root: c.trust_root.as_deref(),
+        format: c.format,
     };
     let (d, resumed) = issuer::issue(&node, &args).await?;
     let id = URL_SAFE_NO_PAD.encode(d.file.credential_id);
@@ -562,6 +567,7 @@ pub async fn run_issue(c: IssueCmd) -> anyhow::Result<()> {
             "credential_id": id,
             "credential_id_hex": hex::encode(d.file.credential_id),
             "type": ty.id,
+            "format": if d.file.w3c_vc.is_some() { "w3c" } else { "sd-jwt" },
             "out": c.out.display().to_string(),
             "resumed": resumed,
             "committed": d.committed,

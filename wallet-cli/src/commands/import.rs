@@ -5,8 +5,8 @@ use std::path::Path;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use certledger_core::credential_file::CredentialFile;
-use certledger_core::sdjwt;
 use certledger_core::verify::{self, Invalid, Verdict};
+use certledger_core::{sdjwt, w3c};
 use serde_json::json;
 
 use super::{now, open_wallet, read_text, type_name, Ctx, Output};
@@ -33,26 +33,37 @@ pub fn import(ctx: &Ctx, file: &Path, max_checkpoint_age_s: u64) -> CmdResult<Ou
         return Err(Failure::refused(Reason::from_invalid(&Invalid::WrongLedger)));
     }
     let now = now();
-    let accepted =
-        match trust.verify_credential(&cred.sd_jwt, &cred.proofs, max_checkpoint_age_s, now) {
-            Ok(Verdict::Valid(a)) => a,
-            Ok(Verdict::Invalid(invalid)) => {
-                return Err(Failure::refused(Reason::from_invalid(&invalid)))
-            }
-            Err(e) => {
-                return Err(refused(
-                    "malformed_credential",
-                    format!("the credential could not be checked: {e}"),
-                    "证照无法核验：内容格式错误",
-                ))
-            }
-        };
-    let issued = sdjwt::verify_issued(&cred.sd_jwt, &cred.proofs.credential_record.issuer_key)
-        .map_err(|_| {
-            refused("malformed_credential", "the credential could not be read", "证照无法读取")
-        })?;
+    let verdict = match &cred.w3c_vc {
+        Some(vc) => trust.verify_w3c_credential(vc, &cred.proofs, max_checkpoint_age_s, now),
+        None => trust.verify_credential(&cred.sd_jwt, &cred.proofs, max_checkpoint_age_s, now),
+    };
+    let accepted = match verdict {
+        Ok(Verdict::Valid(a)) => a,
+        Ok(Verdict::Invalid(invalid)) => {
+            return Err(Failure::refused(Reason::from_invalid(&invalid)))
+        }
+        Err(e) => {
+            return Err(refused(
+                "malformed_credential",
+                format!("the credential could not be checked: {e}"),
+                "证照无法核验：内容格式错误",
+            ))
+        }
+    };
+    let unreadable =
+        || refused("malformed_credential", "the credential could not be read", "证照无法读取");
+    let issuer_key = &cred.proofs.credential_record.issuer_key;
+    // W3C: the holder key is the credential subject's `did:key`; SD-JWT: its `cnf` key.
+    let holder_key = match &cred.w3c_vc {
+        Some(vc) => {
+            w3c::verify_credential(vc, issuer_key, now).map_err(|_| unreadable())?.holder_key
+        }
+        None => {
+            sdjwt::verify_issued(&cred.sd_jwt, issuer_key).map_err(|_| unreadable())?.holder_key
+        }
+    };
     // The wallet's main holder key, or one of its batch keys (`identity keys`).
-    let key_index = match issued.holder_key.map(|k| wallet.whose_key(&k)).transpose()?.flatten() {
+    let key_index = match holder_key.map(|k| wallet.whose_key(&k)).transpose()?.flatten() {
         Some(index) => index,
         None => {
             return Err(refused(
@@ -76,6 +87,7 @@ pub fn import(ctx: &Ctx, file: &Path, max_checkpoint_age_s: u64) -> CmdResult<Ou
         type_id: accepted.credential_type.clone(),
         issuer_department: accepted.issuer_department.clone(),
         sd_jwt: cred.sd_jwt.clone(),
+        w3c_vc: cred.w3c_vc.clone(),
         proofs: String::new(),
         status: Status::Active,
         status_reason: None,
@@ -88,6 +100,7 @@ pub fn import(ctx: &Ctx, file: &Path, max_checkpoint_age_s: u64) -> CmdResult<Ou
     };
     stored.set_proofs(&cred.proofs);
     let short = stored.short_id().to_owned();
+    let format = stored.format();
     wallet.data.credentials.push(stored);
     wallet.save()?;
     let name = type_name(&accepted.credential_type, ctx.lang);
@@ -99,11 +112,17 @@ pub fn import(ctx: &Ctx, file: &Path, max_checkpoint_age_s: u64) -> CmdResult<Ou
         )
     });
     Ok(Output::new(
-        format!("Imported {name} ({short}){from_en}\n已导入：{}{from_zh}\n", accepted.type_name_zh),
+        format!(
+            "Imported {name} ({short}){from_en}{}\n已导入：{}{from_zh}{}\n",
+            if format == "w3c" { " [W3C: every claim is disclosed when presented]" } else { "" },
+            accepted.type_name_zh,
+            if format == "w3c" { "［W3C 格式：出示时披露全部信息］" } else { "" },
+        ),
         json!({
             "id": id,
             "short_id": short,
             "type": accepted.credential_type,
+            "format": format,
             "type_name_zh": accepted.type_name_zh,
             "type_name_en": accepted.type_name_en,
             "issuer_department": accepted.issuer_department,

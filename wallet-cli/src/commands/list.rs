@@ -37,9 +37,10 @@ fn list_line(text: &mut String, c: &StoredCredential, now: u64, lang: Lang) {
     };
     let _ = writeln!(
         text,
-        "{}  {}  {}  {expires} {expiry}  {as_of} {}",
+        "{}  {}{}  {}  {expires} {expiry}  {as_of} {}",
         c.short_id(),
         type_name(&c.type_id, lang),
+        if c.w3c_vc.is_some() { " (W3C)" } else { "" },
         status_text(c.effective_status(now), lang),
         date(c.checkpoint_time),
     );

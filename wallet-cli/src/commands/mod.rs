@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use certledger_core::profiles;
-use certledger_core::sdjwt;
+use certledger_core::{sdjwt, w3c};
 use serde_json::{json, Value};
 
 use crate::cli::Lang;
@@ -229,6 +229,7 @@ fn credential_json(c: &StoredCredential, now: u64, lang: Lang) -> Value {
         "type_name_zh": type_name(&c.type_id, Lang::Zh),
         "type_name_en": type_name(&c.type_id, Lang::En),
         "issuer_department": c.issuer_department,
+        "format": c.format(),
         "status": c.effective_status(now).as_str(),
         "status_reason": c.status_reason,
         "status_as_of": c.checkpoint_time,
@@ -247,6 +248,19 @@ struct ClaimView {
 
 fn claims_of(c: &StoredCredential) -> CmdResult<Vec<ClaimView>> {
     let proofs = c.proofs()?;
+    if let Some(vc) = &c.w3c_vc {
+        // Full disclosure: every claim of the W3C credential is shown to every verifier.
+        let verified = w3c::verify_credential(vc, &proofs.credential_record.issuer_key, now())
+            .map_err(|_| keystore("a stored credential cannot be read"))?;
+        let Value::Object(claims) = verified.claims else {
+            return Err(keystore("a stored credential cannot be read"));
+        };
+        return Ok(claims
+            .into_iter()
+            .filter(|(name, _)| name != "vct")
+            .map(|(name, value)| ClaimView { name, value, disclosable: false })
+            .collect());
+    }
     let verified = sdjwt::verify_issued(&c.sd_jwt, &proofs.credential_record.issuer_key)
         .map_err(|_| keystore("a stored credential cannot be read"))?;
     let profile = profiles::by_id(&c.type_id);

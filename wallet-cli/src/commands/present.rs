@@ -12,13 +12,12 @@ use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use certledger_core::bundle::{Bundle, LinkedBundle, LinkedCredential, Presentation};
+use certledger_core::bundle::{Bundle, LinkedBundle, LinkedCredential};
 use certledger_core::codec::Encode as _;
 use certledger_core::ledger;
 use certledger_core::pseudonym::{LinkProof, PseudonymProof};
 use certledger_core::registry::{self, RequestCheckError, StateProofError, StateProofJson};
 use certledger_core::request::PresentationRequest;
-use certledger_core::sdjwt::SdJwt;
 use certledger_core::verify::{self, Policy, TrustList, Verdict};
 use serde_json::json;
 
@@ -28,7 +27,7 @@ use super::{
     value_text, write_png, Ctx, Output, FRESH_CHECKPOINT_AGE_S, MAX_PNG_BYTES,
 };
 use crate::cli::{Lang, PresentArgs};
-use crate::error::{keystore, refused, usage, CmdResult, Failure, Reason};
+use crate::error::{refused, usage, CmdResult, Failure, Reason};
 use crate::node::{HttpNode, ProofSource};
 use crate::store::{ConsentRecord, Status, StoredCredential, Wallet};
 use crate::{identity, qr};
@@ -524,6 +523,11 @@ fn choose_disclosures(
             list.push((c.name.clone(), value_text(&c.value)));
         }
     }
+    for ((c, claims), list) in creds.iter().zip(&views).zip(&mut shown) {
+        if c.w3c_vc.is_some() {
+            *list = w3c::full_disclosure(claims, &names)?;
+        }
+    }
     Ok(Disclosure { names, reveal, shown })
 }
 
@@ -608,6 +612,13 @@ fn summary(
             let copy = c.key_index.map_or_else(|| "main key".to_owned(), |i| format!("key #{i}"));
             let _ = writeln!(summary, "  attestation copy 凭证副本: {} ({copy})", c.short_id());
         }
+        if c.w3c_vc.is_some() {
+            let _ = writeln!(
+                summary,
+                "  W3C credential: every claim it carries is disclosed\n  \
+                 W3C 格式证照：出示时披露其全部信息"
+            );
+        }
         let _ = writeln!(summary, "  Claims disclosed 出示的信息:");
         for (name, value) in claims {
             let _ = writeln!(
@@ -653,13 +664,8 @@ fn build_bundle(
     let mut items = Vec::new();
     for (c, reveal) in creds.iter().zip(&disclosure.reveal) {
         let key = wallet.key_for(c)?;
-        let sd = SdJwt::parse(&c.sd_jwt)
-            .map_err(|_| keystore("a stored credential cannot be parsed"))?;
-        let reveal: Vec<&str> = reveal.iter().map(String::as_str).collect();
-        let text = sd
-            .present(&reveal, &key, &nonce, audience, now)
-            .map_err(|e| cannot("build the presentation", &e))?;
-        items.push((key, text, c.proofs()?));
+        let presentation = w3c::presentation(c, &key, reveal, &nonce, audience, now)?;
+        items.push((key, presentation, c.proofs()?));
     }
     let mut items = items.into_iter();
     let (main_key, main_text, main_proofs) = items.next().ok_or_else(|| usage("no credential"))?;
@@ -673,10 +679,10 @@ fn build_bundle(
                     .map_err(|e| cannot("link the credentials", &e))?,
             )
         };
-        linked.push(LinkedCredential { presentation: Presentation::SdJwt(text), proofs, link });
+        linked.push(LinkedCredential { presentation: text, proofs, link });
     }
     let bundle = LinkedBundle {
-        main: Bundle { presentation: Presentation::SdJwt(main_text), proofs: main_proofs },
+        main: Bundle { presentation: main_text, proofs: main_proofs },
         pseudonym,
         linked,
     };
@@ -798,3 +804,4 @@ fn write_outputs(args: &PresentArgs, text: &str, terminal_qr: bool) -> CmdResult
 
 #[cfg(test)]
 mod tests;
+mod w3c;

@@ -2,6 +2,7 @@
 
 use certledger_core::bundle::{Bundle, Presentation};
 use certledger_core::sdjwt::SdJwt;
+use certledger_core::w3c;
 use serde_json::json;
 
 use super::{
@@ -43,12 +44,28 @@ pub fn print(ctx: &Ctx, args: &PrintArgs) -> CmdResult<Output> {
         chosen.iter().filter(|c| c.disclosable).map(|c| c.name.as_str()).collect();
     let nonce = args.nonce.clone().unwrap_or_else(|| format!("print-{now}"));
     let holder = wallet.key_for(cred)?;
-    let sd =
-        SdJwt::parse(&cred.sd_jwt).map_err(|_| keystore("a stored credential cannot be parsed"))?;
-    let presentation = sd.present(&names, &holder, &nonce, &args.audience, now).map_err(|e| {
+    let cannot = |e: &dyn std::fmt::Display| {
         refused("cannot_present", format!("cannot build the presentation: {e}"), "无法生成出示内容")
-    })?;
-    let bundle = Bundle { presentation: Presentation::SdJwt(presentation), proofs: cred.proofs()? };
+    };
+    let presentation = if let Some(vc) = &cred.w3c_vc {
+        // A W3C credential discloses every claim: it cannot honour a narrower --disclose.
+        if !claims.iter().all(|c| chosen.iter().any(|x| x.name == c.name)) {
+            return Err(refused(
+                "would_over_disclose",
+                "this is a W3C credential, which discloses every claim: --disclose cannot narrow it",
+                "此证照为 W3C 格式，出示时披露全部信息，无法只出示部分信息",
+            ));
+        }
+        let vp = w3c::present(vc, &holder, &nonce, &args.audience, now).map_err(|e| cannot(&e))?;
+        Presentation::W3cVp(vp)
+    } else {
+        let sd = SdJwt::parse(&cred.sd_jwt)
+            .map_err(|_| keystore("a stored credential cannot be parsed"))?;
+        let text =
+            sd.present(&names, &holder, &nonce, &args.audience, now).map_err(|e| cannot(&e))?;
+        Presentation::SdJwt(text)
+    };
+    let bundle = Bundle { presentation, proofs: cred.proofs()? };
     let text = bundle.to_text();
     let parts = qr::split(&text)?;
     let codes = parts

@@ -108,9 +108,9 @@ pub(super) fn fetch_fresh(
     if let Ok(stored) = c.proofs() {
         refuse_conflict(&stored.checkpoint, &proofs.checkpoint, trust_root)?;
     }
-    let verdict =
-        verify::verify_credential(&c.sd_jwt, &proofs, trust_root, FRESH_CHECKPOINT_AGE_S, now)
-            .map_err(|e| network(format!("the node served undecidable proofs: {e}")))?;
+    let verdict = c
+        .verify(&proofs, trust_root, FRESH_CHECKPOINT_AGE_S, now)
+        .map_err(|e| network(format!("the node served undecidable proofs: {e}")))?;
     match verdict {
         Verdict::Valid(a) => {
             c.set_proofs(&proofs);

@@ -42,8 +42,24 @@ pub fn show(ctx: &Ctx, id: &str) -> CmdResult<Output> {
     );
     let _ = writeln!(
         text,
+        "{}: {}",
+        if zh { "格式" } else { "format" },
+        match (c.w3c_vc.is_some(), zh) {
+            (true, true) => "W3C VC 2.0（eddsa-jcs-2022，出示时披露全部信息）",
+            (true, false) => "W3C VC 2.0 (eddsa-jcs-2022, every claim is disclosed when presented)",
+            (false, true) => "SD-JWT VC（可选择性出示）",
+            (false, false) => "SD-JWT VC (selective disclosure)",
+        }
+    );
+    let _ = writeln!(
+        text,
         "{}:",
-        if zh { "信息（* 可选择性出示）" } else { "claims (* selectively disclosable)" }
+        match (c.w3c_vc.is_some(), zh) {
+            (true, true) => "信息（全部披露）",
+            (true, false) => "claims (all disclosed)",
+            (false, true) => "信息（* 可选择性出示）",
+            (false, false) => "claims (* selectively disclosable)",
+        }
     );
     let mut claims_json = Vec::new();
     for cl in &claims {
