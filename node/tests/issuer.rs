@@ -19,7 +19,7 @@ use certledger_core::ledger::{CompromiseIssuer, CredentialStatus, EntryBody, Sig
 use certledger_core::profiles::{self, CredentialType};
 use certledger_core::sig::SecretKey;
 use certledger_core::verify::{self, Invalid, TrustRoot, Verdict};
-use certledger_core::{didkey, testkit};
+use certledger_core::{didkey, issuance, testkit, w3c};
 use certledger_node::config::{Genesis, KeyFile};
 use certledger_node::tools::audit::{self, Target};
 use certledger_node::tools::issuer::{self, NodeClient};
@@ -123,6 +123,18 @@ impl World {
         holder: &str,
         out: &str,
     ) -> CredentialFile {
+        self.issue_as(key, ty, holder, out, "sd-jwt").await
+    }
+
+    /// `issue --format FORMAT`; returns the credential file.
+    async fn issue_as(
+        &self,
+        key: &str,
+        ty: &CredentialType,
+        holder: &str,
+        out: &str,
+        format: &str,
+    ) -> CredentialFile {
         let claims = self.path(&format!("{out}.claims.json"));
         std::fs::write(&claims, testkit::example_claims(ty).to_string()).unwrap();
         let out_file = self.path(out);
@@ -143,10 +155,13 @@ impl World {
             p(&out_file),
             "--trust-root",
             p(&self.trust_root_file),
+            "--format",
+            format,
         ])
         .await
         .ok();
         let v = o.json();
+        assert_eq!(v["format"], format);
         let file = CredentialFile::from_json(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
         assert_eq!(v["credential_id"], URL_SAFE_NO_PAD.encode(file.credential_id));
         assert!(!issuer::pending_path(&out_file).exists(), "pending file left behind");
@@ -168,8 +183,12 @@ impl World {
     }
 
     fn verdict(&self, file: &CredentialFile, proofs: &Proofs) -> Verdict {
-        verify::verify_credential(&file.sd_jwt, proofs, &self.trust_root, 3600, issuer::now_s())
-            .unwrap()
+        let now = issuer::now_s();
+        match &file.w3c_vc {
+            Some(vc) => verify::verify_w3c_credential(vc, proofs, &self.trust_root, 3600, now),
+            None => verify::verify_credential(&file.sd_jwt, proofs, &self.trust_root, 3600, now),
+        }
+        .unwrap()
     }
 }
 
@@ -296,12 +315,21 @@ async fn issuer_commands_end_to_end() {
     let ia = w.issue("issuer-e.key.json", &profiles::IDENTITY_ATTESTATION, &did, "ia.json").await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let dip2 = w.issue("issuer-b.key.json", &profiles::DIPLOMA, &did, "dip2.json").await;
+    // The same diploma as a full-disclosure W3C VC 2.0 (eddsa-jcs-2022), anchored the same way.
+    let dip_w3c =
+        w.issue_as("issuer-b.key.json", &profiles::DIPLOMA, &did, "dip-w3c.json", "w3c").await;
+    let vc = dip_w3c.w3c_vc.as_deref().expect("a W3C credential");
+    assert!(dip_w3c.sd_jwt.is_empty() && vc.contains("eddsa-jcs-2022") && vc.contains("王五"));
+    let checked = w3c::verify_credential(vc, &b.public_key(), issuer::now_s()).unwrap();
+    assert_eq!(checked.holder_key, Some(holder));
+    assert_eq!(dip_w3c.proofs.credential_record.commitment, issuance::commitment(vc));
     for (f, name) in [
         (&bl, "business licence"),
         (&dl, "driving licence"),
         (&dip, "diploma"),
         (&ia, "identity"),
         (&dip2, "second diploma"),
+        (&dip_w3c, "W3C diploma"),
     ] {
         assert_valid(&w.verdict(f, &f.proofs), name);
         // The ledger holds no claim value: the anchor leaf carries only ids and a commitment.
