@@ -3,7 +3,7 @@
 # department validators plus one spare department node (debug build); credential types and
 # issuers registered with `certledger-node type|issuer`; every shipped type issued with
 # `certledger-node issue` to a citizen wallet's holder key, imported, presented and verified with
-# `certledger-wallet`; revocation, suspension and reinstatement; an identity attestation batch
+# `certledger-wallet`; a full-disclosure W3C VC 2.0 diploma (`issue --format w3c`); revocation, suspension and reinstatement; an identity attestation batch
 # (`issue-batch`) giving per-verifier pseudonyms; linked credentials; a department audit; an
 # issuer key rotation; signed verifier requests (`certledger-node verifier register|rotate|retire|
 # request`: forged, rotated-out and retired requests refused, nonces single-use, the consent
@@ -115,6 +115,8 @@ EOF
 VERIFIERS=(counter-business-licence counter-driving-licence counter-diploma
   counter-identity-attestation verifier-a verifier-b counter-linked counter-after-change counter-rotate)
 E2E_CLAIMS=age_over_18,credit_code,entity_name,institution,level,name,region,vehicle_classes
+# Every claim of the diploma: what a full-disclosure W3C diploma discloses (purpose `w3c-full`).
+W3C_CLAIMS=certificate_number,graduated_on,institution,level,name,programme
 
 # request FILE VERIFIER TYPES CLAIMS [KEY]: writes a presentation request signed with the
 # verifier's key (or KEY) by `certledger-node verifier request` (audience = verifier id, so a
@@ -289,7 +291,7 @@ case_verifiers() {
     run "verifier-register-$v" "$NODE" verifier register --node "${N[2]}" --json \
       --admin-key "$(admin_key education)" --department education --verifier-id "$v" \
       --name-zh "$v 窗口" --name-en "$v counter" --verifier-key "$WORK/verifiers/$v.key.json" \
-      --purpose "e2e=$E2E_CLAIMS" --purpose "other=name" &
+      --purpose "e2e=$E2E_CLAIMS" --purpose "other=name" --purpose "w3c-full=$W3C_CLAIMS" &
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p" || rc=1; done
@@ -388,6 +390,40 @@ case_present_business_licence() { present_type business-licence; }
 case_present_driving_licence() { present_type driving-licence; }
 case_present_diploma() { present_type diploma; }
 case_present_identity_attestation() { present_type identity-attestation; }
+
+# A diploma issued as a full-disclosure W3C VC 2.0 (eddsa-jcs-2022): imported, listed as W3C,
+# refused for a request that allows fewer claims than it carries, presented and verified for one
+# that allows them all.
+case_w3c() {
+  local t=diploma
+  run issue-w3c "$NODE" issue --node "${N[2]}" --json --format w3c \
+    --issuer-key "$WORK/$t.issuer.key.json" --type "$t" --claims "$WORK/claims/$t.json" \
+    --holder-key "$HOLDER" --out "$WORK/$t.w3c.credential.json" || return
+  ok_json "$OUT/issue-w3c.out" "d['format'] == 'w3c' and d['type'] == 'urn:cn:certledger:vct:$t:1'" || return
+  ok_json "$WORK/$t.w3c.credential.json" "'w3c_vc' in d and 'sd_jwt' not in d and 'eddsa-jcs-2022' in d['w3c_vc']" || return
+  run import-w3c "${W[@]}" --json import "$WORK/$t.w3c.credential.json" || return
+  ok_json "$OUT/import-w3c.out" "d['format'] == 'w3c'" || return
+  WID[w3c]="$(jv "$OUT/import-w3c.out" 'd["id"]')"
+  run show-w3c "${W[@]}" --lang zh show "${WID[w3c]}" || return
+  grep -q "披露全部信息" "$OUT/show-w3c.out" || bad "show does not say a W3C credential discloses everything" || return
+  # The counter's request allows institution and level only: a W3C diploma would disclose more.
+  request "$WORK/w3c-narrow.request.json" "counter-$t" "$t" "${SHOW[$t]}" >/dev/null || bad "request" || return
+  refused w3c-narrow "${W[@]}" --json present --request "$WORK/w3c-narrow.request.json" --yes \
+    --node "${N[0]}" --out "$WORK/w3c-narrow.clb" --no-terminal-qr --credential="${WID[w3c]}" || return
+  ok_json "$OUT/w3c-narrow.out" 'd["error"]["code"] == "would_over_disclose"' || return
+  [ ! -e "$WORK/w3c-narrow.clb" ] || bad "a refused presentation wrote a bundle" || return
+  # A request under the purpose allowing every claim: presented and verified.
+  "$NODE" verifier request --key "$WORK/verifiers/counter-$t.key.json" --verifier-id "counter-$t" \
+    --purpose "w3c-full 学历全部信息" --type "$t" --claims "$W3C_CLAIMS" \
+    --out "$WORK/w3c-full.request.json" >/dev/null || bad "request w3c-full" || return
+  run w3c-full-present "${W[@]}" --json present --request "$WORK/w3c-full.request.json" --yes \
+    --node "${N[0]}" --out "$WORK/w3c-full.clb" --no-terminal-qr --credential="${WID[w3c]}" || return
+  ok_json "$OUT/w3c-full-present.out" "d['matched_purpose'] == 'w3c-full'" || return
+  run w3c-full-verify "$WALLET" --json verify "$WORK/w3c-full.clb" --trust-root "$WORK/trust-root.json" \
+    --request "$WORK/w3c-full.request.json" --seen-nonces "$WORK/seen-nonces.json" || return
+  ok_json "$OUT/w3c-full-verify.out" 'd["verdict"] == "valid"' || return
+  ok_json "$OUT/w3c-full-verify.out" "sorted(x['name'] for x in d['accepted']['claims']) == sorted('$W3C_CLAIMS'.split(','))" || return
+}
 
 case_revoke() {
   run revoke "$NODE" revoke --node "${N[2]}" --json --issuer-key "$WORK/diploma.issuer.key.json" \
@@ -717,6 +753,7 @@ CASES=(
   "present + verify: driving licence:case_present_driving_licence"
   "present + verify: diploma:case_present_diploma"
   "present + verify: identity attestation:case_present_identity_attestation"
+  "W3C VC 2.0: issue --format w3c, import, over-disclosure refused, present + verify:case_w3c"
   "signed requests: forged, unregistered purpose, replayed nonce, rotated key, retired verifier, history:case_signed_requests"
   "revoke: refresh shows revoked, present and verify refuse (revoked):case_revoke"
   "suspend + reinstate: refused while suspended, verifies after:case_suspend_reinstate"
