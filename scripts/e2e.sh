@@ -571,9 +571,12 @@ case_audit() {
   done
   ok_json "$OUT/audit-education.out" 'd["verified"] and d["complete"]' || return
   # Every entry the department made (the audit index proves none was left out): its issuer
-  # registration, the diploma's anchor and its revocation, and its type and verifier registrations.
+  # registration, the diploma's anchor and its revocation, the W3C diploma's anchor (case_w3c), and
+  # its type and verifier registrations.
   ok_json "$OUT/audit-education.out" \
-    'len([i for i in d["items"] if i["kind"] in ("register_issuer", "anchor_issuance", "change_status")]) == 3' || return
+    'len([i for i in d["items"] if i["kind"] in ("register_issuer", "anchor_issuance", "change_status")]) == 4' || return
+  ok_json "$OUT/audit-education.out" \
+    'len([i for i in d["items"] if i["kind"] == "anchor_issuance"]) == 2' || return
   ok_json "$OUT/audit-education.out" \
     'any(i["kind"] == "register_type" for i in d["items"]) and any(i["kind"] == "register_verifier" for i in d["items"])' || return
   run audit-diploma "$NODE" audit credential --node "${N[3]}" --json --credential-id="${CRED[diploma]}" \

@@ -22,6 +22,7 @@ use certledger_core::verify::{self, Invalid, TrustRoot, Verdict};
 use certledger_core::{didkey, issuance, testkit, w3c};
 use certledger_node::config::{Genesis, KeyFile};
 use certledger_node::tools::audit::{self, Target};
+use certledger_node::tools::batch;
 use certledger_node::tools::issuer::{self, NodeClient};
 use common::{TestNet, CHAIN_ID, OWNERS};
 use serde_json::Value;
@@ -323,6 +324,42 @@ async fn issuer_commands_end_to_end() {
     let checked = w3c::verify_credential(vc, &b.public_key(), issuer::now_s()).unwrap();
     assert_eq!(checked.holder_key, Some(holder));
     assert_eq!(dip_w3c.proofs.credential_record.commitment, issuance::commitment(vc));
+    // `issue-batch --format w3c`: each row's file carries a W3C VC for its holder.
+    let rows = w.path("w3c-rows.jsonl");
+    let claims = testkit::example_claims(&profiles::DIPLOMA);
+    std::fs::write(&rows, format!("{claims}\n{claims}\n")).unwrap();
+    let batch_dir = w.path("w3c-batch");
+    let o = cli(&[
+        "issue-batch",
+        "--node",
+        &url,
+        "--json",
+        "--issuer-key",
+        p(&w.path("issuer-b.key.json")),
+        "--type",
+        "diploma",
+        "--input",
+        p(&rows),
+        "--out-dir",
+        p(&batch_dir),
+        "--holder-key",
+        &did,
+        "--trust-root",
+        p(&w.trust_root_file),
+        "--format",
+        "w3c",
+    ])
+    .await
+    .ok();
+    assert_eq!(o.json()["completed"], 2, "{}", o.stdout);
+    for n in 1..=2 {
+        let text = std::fs::read_to_string(batch_dir.join(batch::file_name(n))).unwrap();
+        let f = CredentialFile::from_json(&text).unwrap();
+        let vc = f.w3c_vc.as_deref().expect("a W3C credential");
+        let checked = w3c::verify_credential(vc, &b.public_key(), issuer::now_s()).unwrap();
+        assert_eq!(checked.holder_key, Some(holder));
+        assert_valid(&w.verdict(&f, &f.proofs), "W3C batch row");
+    }
     for (f, name) in [
         (&bl, "business licence"),
         (&dl, "driving licence"),

@@ -76,6 +76,8 @@ pub struct BatchArgs<'a> {
     pub quiet: bool,
     /// Stop after this many newly issued rows (the rest stays for a rerun).
     pub max_new: Option<usize>,
+    /// The credential format of newly signed rows.
+    pub format: issuer::CredentialFormat,
 }
 
 /// What a batch run did.
@@ -390,7 +392,11 @@ pub async fn run(node: &NodeClient, a: &BatchArgs<'_>) -> anyhow::Result<BatchRe
                     report.remaining += 1;
                     continue;
                 }
-                let p = Pending::issue(
+                let issue = match a.format {
+                    issuer::CredentialFormat::SdJwt => Pending::issue,
+                    issuer::CredentialFormat::W3c => Pending::issue_w3c,
+                };
+                let p = issue(
                     a.issuer,
                     a.ty,
                     &row.claims,

@@ -283,6 +283,10 @@ pub struct BatchCmd {
     /// Sign at most this many new rows in this run (the rest is left for a rerun).
     #[arg(long)]
     max_new: Option<usize>,
+    /// Credential format of new rows: sd-jwt (the default) or w3c (full disclosure).
+    /// 证照格式：sd-jwt（默认）或 w3c（全部披露）。
+    #[arg(long, value_enum, default_value_t = issuer::CredentialFormat::SdJwt)]
+    format: issuer::CredentialFormat,
 }
 
 /// `revoke`, `suspend`, `reinstate`.
@@ -601,6 +605,7 @@ pub async fn run_batch(c: BatchCmd) -> anyhow::Result<()> {
         trust_root: c.trust_root.as_deref(),
         quiet: c.node.json,
         max_new: c.max_new,
+        format: c.format,
     };
     let r = batch::run(&node, &args).await?;
     emit(
