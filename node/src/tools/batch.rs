@@ -77,7 +77,7 @@ pub struct BatchArgs<'a> {
     /// Stop after this many newly issued rows (the rest stays for a rerun).
     pub max_new: Option<usize>,
     /// The credential format of newly signed rows.
-    pub format: issuer::CredentialFormat,
+    pub format: super::issuer_cli::CredentialFormat,
 }
 
 /// What a batch run did.
@@ -392,11 +392,7 @@ pub async fn run(node: &NodeClient, a: &BatchArgs<'_>) -> anyhow::Result<BatchRe
                     report.remaining += 1;
                     continue;
                 }
-                let issue = match a.format {
-                    issuer::CredentialFormat::SdJwt => Pending::issue,
-                    issuer::CredentialFormat::W3c => Pending::issue_w3c,
-                };
-                let p = issue(
+                let p = (a.format.pending_issue())(
                     a.issuer,
                     a.ty,
                     &row.claims,

@@ -625,17 +625,7 @@ pub struct IssueArgs<'a> {
     /// A trust-root file to check the result against (else the node's).
     pub trust_root: Option<&'a Path>,
     /// The credential format.
-    pub format: CredentialFormat,
-}
-
-/// The format `issue` signs a credential in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum CredentialFormat {
-    /// SD-JWT VC with selective disclosure and key binding (the default).
-    #[default]
-    SdJwt,
-    /// Full-disclosure W3C VC 2.0 with an `eddsa-jcs-2022` Data Integrity proof.
-    W3c,
+    pub format: super::issuer_cli::CredentialFormat,
 }
 
 /// `issue`: signs the credential, records it in `OUT.pending` (0600) before submitting the
@@ -657,10 +647,7 @@ pub async fn issue(node: &NodeClient, a: &IssueArgs<'_>) -> anyhow::Result<(Deli
             )));
         }
         let chain_id = node.chain_id().await?;
-        let issue = match a.format {
-            CredentialFormat::SdJwt => Pending::issue,
-            CredentialFormat::W3c => Pending::issue_w3c,
-        };
+        let issue = a.format.pending_issue();
         let p =
             issue(a.issuer, a.ty, a.claims, &a.holder, &chain_id, now_s(), &mut rand::rngs::OsRng)?;
         write_atomic(&pending_file, p.to_json().to_string().as_bytes(), true)?;

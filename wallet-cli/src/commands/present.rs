@@ -523,11 +523,7 @@ fn choose_disclosures(
             list.push((c.name.clone(), value_text(&c.value)));
         }
     }
-    for ((c, claims), list) in creds.iter().zip(&views).zip(&mut shown) {
-        if c.w3c_vc.is_some() {
-            *list = w3c::full_disclosure(claims, &names)?;
-        }
-    }
+    w3c::full_disclosure(creds, &views, &names, &mut shown)?;
     Ok(Disclosure { names, reveal, shown })
 }
 
@@ -612,13 +608,7 @@ fn summary(
             let copy = c.key_index.map_or_else(|| "main key".to_owned(), |i| format!("key #{i}"));
             let _ = writeln!(summary, "  attestation copy 凭证副本: {} ({copy})", c.short_id());
         }
-        if c.w3c_vc.is_some() {
-            let _ = writeln!(
-                summary,
-                "  W3C credential: every claim it carries is disclosed\n  \
-                 W3C 格式证照：出示时披露其全部信息"
-            );
-        }
+        w3c::summary_note(&mut summary, c);
         let _ = writeln!(summary, "  Claims disclosed 出示的信息:");
         for (name, value) in claims {
             let _ = writeln!(

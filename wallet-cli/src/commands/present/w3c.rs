@@ -10,13 +10,36 @@ use super::super::{value_text, ClaimView};
 use crate::error::{keystore, refused, CmdResult};
 use crate::store::StoredCredential;
 
-/// What a W3C credential discloses: every claim it carries. Refuses when one of them is not in
-/// `names` (the claims the request allows, narrowed by `--disclose`): the wallet never discloses
-/// beyond the request, and a W3C credential cannot hide a claim.
+/// For each W3C credential of `creds` (claims in `views`), what it discloses: every claim it
+/// carries, written into its entry of `shown`. Refuses when one of them is not in `names` (the
+/// claims the request allows, narrowed by `--disclose`): the wallet never discloses beyond the
+/// request, and a W3C credential cannot hide a claim.
 pub(super) fn full_disclosure(
-    claims: &[ClaimView],
+    creds: &[StoredCredential],
+    views: &[Vec<ClaimView>],
     names: &[String],
-) -> CmdResult<Vec<(String, String)>> {
+    shown: &mut [Vec<(String, String)>],
+) -> CmdResult<()> {
+    for ((c, claims), list) in creds.iter().zip(views).zip(shown) {
+        if c.w3c_vc.is_some() {
+            *list = all_claims(claims, names)?;
+        }
+    }
+    Ok(())
+}
+
+/// The confirmation summary's plain statement, in both languages, that a W3C credential discloses
+/// every claim.
+pub(super) fn summary_note(summary: &mut String, c: &StoredCredential) {
+    if c.w3c_vc.is_some() {
+        summary.push_str(
+            "  W3C credential: every claim it carries is disclosed\n  \
+             W3C 格式证照：出示时披露其全部信息\n",
+        );
+    }
+}
+
+fn all_claims(claims: &[ClaimView], names: &[String]) -> CmdResult<Vec<(String, String)>> {
     let extra: Vec<&str> =
         claims.iter().filter(|c| !names.contains(&c.name)).map(|c| c.name.as_str()).collect();
     if !extra.is_empty() {
