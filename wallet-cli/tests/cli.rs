@@ -1739,4 +1739,26 @@ fn w3c_credential_imports_presents_only_within_the_request_and_verifies() {
         1,
     );
     assert_eq!(r.error_code(), "audience_mismatch");
+
+    // A paper card of a W3C credential: all of it, never a --disclose subset.
+    let card = env.path("w3c-card.png").display().to_string();
+    let r = env.fails(&["print", &id, "--out", &card, "--disclose", "name"], 1);
+    assert_eq!(r.error_code(), "would_over_disclose");
+    let j = env.ok(&["print", &id, "--out", &card]);
+    let nonce = j["nonce"].as_str().expect("nonce").to_owned();
+    let v = env.ok(&[
+        "verify",
+        &card,
+        "--trust-root",
+        &tr,
+        "--nonce",
+        &nonce,
+        "--audience",
+        "certledger:print",
+        "--max-presentation-age",
+        "31536000",
+        "--repeatable",
+    ]);
+    assert_eq!(v["verdict"], "valid", "{v}");
+    assert_eq!(v["accepted"]["claims"].as_array().map(Vec::len), Some(6), "{v}");
 }
