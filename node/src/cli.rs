@@ -200,10 +200,14 @@ pub enum Cmd {
     /// (specs/evidence.md).
     #[command(subcommand)]
     Evidence(evidence_cli::EvidenceCmd),
-    /// Issue one credential: sign an SD-JWT VC, anchor its commitment, write the credential file.
+    /// Issue one credential: sign an SD-JWT VC (or, --format w3c, a W3C VC 2.0), anchor its
+    /// commitment, write the credential file.
     Issue(issuer_cli::IssueCmd),
     /// Issue one credential per CSV / JSON Lines row, concurrently and resumably.
     IssueBatch(issuer_cli::BatchCmd),
+    /// Serve the W3C VC-API endpoints (credentials/issue, credentials/verify,
+    /// presentations/verify) for eddsa-jcs-2022, for conformance suites; not anchored.
+    VcApi(crate::tools::vc_api::VcApiCmd),
     /// Revoke a credential (final).
     Revoke(issuer_cli::StatusCmd),
     /// Suspend a credential (reinstate lifts it).
@@ -513,6 +517,7 @@ pub async fn dispatch(cmd: Cmd) -> anyhow::Result<()> {
         Cmd::Evidence(c) => evidence_cli::run(c),
         Cmd::Issue(c) => issuer_cli::run_issue(c).await,
         Cmd::IssueBatch(c) => issuer_cli::run_batch(c).await,
+        Cmd::VcApi(c) => crate::tools::vc_api::run(c).await,
         Cmd::Revoke(c) => {
             issuer_cli::run_status(c, certledger_core::ledger::CredentialStatus::Revoked).await
         }

@@ -15,4 +15,5 @@ pub mod issuer;
 pub mod issuer_cli;
 pub mod scale;
 pub mod types_cli;
+pub mod vc_api;
 pub mod verifier_cli;
