@@ -34,18 +34,24 @@ pub fn router(issuer: SecretKey) -> Router {
         .with_state(std::sync::Arc::new(issuer))
 }
 
-/// A refusal: 400 with `{"checks": [], "warnings": [], "errors": [{...}]}`.
-fn refusal(code: &'static str, en: impl Into<String>, zh: &'static str) -> Response {
-    let en = en.into();
-    (
-        StatusCode::BAD_REQUEST,
-        Json(json!({
-            "checks": [],
-            "warnings": [],
-            "errors": [{"type": code, "title": en, "title_zh": zh}],
-        })),
-    )
-        .into_response()
+/// A refusal: answered as 400 with `{"checks": [], "warnings": [], "errors": [{...}]}`.
+#[derive(Debug)]
+struct Refusal {
+    code: &'static str,
+    en: String,
+    zh: &'static str,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let error = json!({"type": self.code, "title": self.en, "title_zh": self.zh});
+        let body = json!({"checks": [], "warnings": [], "errors": [error]});
+        (StatusCode::BAD_REQUEST, Json(body)).into_response()
+    }
+}
+
+fn refusal(code: &'static str, en: impl Into<String>, zh: &'static str) -> Refusal {
+    Refusal { code, en: en.into(), zh }
 }
 
 fn now() -> u64 {
@@ -53,7 +59,7 @@ fn now() -> u64 {
 }
 
 /// The body as a strict JSON object (no repeated names, bounded depth).
-fn object(body: &str) -> Result<Map<String, Value>, Response> {
+fn object(body: &str) -> Result<Map<String, Value>, Refusal> {
     match jcs::parse_strict(body) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(refusal(
@@ -67,7 +73,7 @@ fn object(body: &str) -> Result<Map<String, Value>, Response> {
 /// The VC 2.0 data model's basic shape (§4): `@context` a list starting with the v2 context,
 /// `type` naming `kind` (`VerifiableCredential` or `VerifiablePresentation`), and for a credential
 /// a `credentialSubject`.
-fn check_shape(doc: &Map<String, Value>, kind: &str) -> Result<(), Response> {
+fn check_shape(doc: &Map<String, Value>, kind: &str) -> Result<(), Refusal> {
     let context_ok = doc
         .get("@context")
         .and_then(Value::as_array)
@@ -108,35 +114,33 @@ fn issuer_id(credential: &Map<String, Value>) -> Option<&str> {
     }
 }
 
-async fn issue(State(key): State<std::sync::Arc<SecretKey>>, body: String) -> Response {
-    let req = match object(&body) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
+async fn issue(
+    State(key): State<std::sync::Arc<SecretKey>>,
+    body: String,
+) -> Result<Response, Refusal> {
+    let req = object(&body)?;
     let Some(Value::Object(credential)) = req.get("credential") else {
-        return refusal(
+        return Err(refusal(
             "malformed_request",
             "credential must be an object",
             "credential 必须是对象",
-        );
+        ));
     };
-    if let Err(e) = check_shape(credential, "VerifiableCredential") {
-        return e;
-    }
+    check_shape(credential, "VerifiableCredential")?;
     if credential.contains_key("proof") {
-        return refusal(
+        return Err(refusal(
             "malformed_request",
             "the credential already has a proof",
             "该凭证已带有证明",
-        );
+        ));
     }
     let did = didkey::did_key(&key.public_key());
     if issuer_id(credential) != Some(did.as_str()) {
-        return refusal(
+        return Err(refusal(
             "wrong_issuer",
             format!("the credential's issuer must be this service's {did}"),
             "凭证的签发者必须是本服务的 did:key",
-        );
+        ));
     }
     let options = ProofOptions {
         created: Some(w3c::xsd_datetime(now())),
@@ -146,17 +150,14 @@ async fn issue(State(key): State<std::sync::Arc<SecretKey>>, body: String) -> Re
         domain: None,
         expires: None,
     };
-    match vcdi::create(&Value::Object(credential.clone()), &key, &options) {
-        Ok(vc) => {
-            (StatusCode::CREATED, Json(json!({ "verifiableCredential": vc }))).into_response()
-        }
-        Err(e) => refusal("malformed_request", format!("cannot sign: {e}"), "无法签名"),
-    }
+    let vc = vcdi::create(&Value::Object(credential.clone()), &key, &options)
+        .map_err(|e| refusal("malformed_request", format!("cannot sign: {e}"), "无法签名"))?;
+    Ok((StatusCode::CREATED, Json(json!({ "verifiableCredential": vc }))).into_response())
 }
 
 /// Checks one secured document's `eddsa-jcs-2022` proof under its `did:key` verification method
 /// with `purpose`; for a credential, the method must belong to its `issuer`.
-fn check_proof(doc: &Value, purpose: &str) -> Result<Map<String, Value>, Response> {
+fn check_proof(doc: &Value, purpose: &str) -> Result<Map<String, Value>, Refusal> {
     let kind = if purpose == "assertionMethod" {
         "VerifiableCredential"
     } else {
@@ -206,45 +207,38 @@ fn verified() -> Response {
         .into_response()
 }
 
-async fn verify_credential(body: String) -> Response {
-    let req = match object(&body) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
+async fn verify_credential(body: String) -> Result<Response, Refusal> {
+    let req = object(&body)?;
     let Some(vc @ Value::Object(_)) = req.get("verifiableCredential") else {
-        return refusal(
+        return Err(refusal(
             "malformed_request",
             "verifiableCredential must be an object",
             "verifiableCredential 必须是对象",
-        );
+        ));
     };
-    match check_proof(vc, "assertionMethod") {
-        Ok(_) => verified(),
-        Err(e) => e,
-    }
+    check_proof(vc, "assertionMethod")?;
+    Ok(verified())
 }
 
-async fn verify_presentation(body: String) -> Response {
-    let req = match object(&body) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
+async fn verify_presentation(body: String) -> Result<Response, Refusal> {
+    let req = object(&body)?;
     let Some(vp @ Value::Object(_)) = req.get("verifiablePresentation") else {
-        return refusal(
+        return Err(refusal(
             "malformed_request",
             "verifiablePresentation must be an object",
             "verifiablePresentation 必须是对象",
-        );
+        ));
     };
-    let config = match check_proof(vp, "authentication") {
-        Ok(c) => c,
-        Err(e) => return e,
-    };
+    let config = check_proof(vp, "authentication")?;
     let options = req.get("options").and_then(Value::as_object);
     for (name, zh) in [("challenge", "challenge 不符"), ("domain", "domain 不符")] {
         if let Some(want) = options.and_then(|o| o.get(name)) {
             if config.get(name) != Some(want) {
-                return refusal("invalid_proof", format!("the proof's {name} does not match"), zh);
+                return Err(refusal(
+                    "invalid_proof",
+                    format!("the proof's {name} does not match"),
+                    zh,
+                ));
             }
         }
     }
@@ -253,19 +247,17 @@ async fn verify_presentation(body: String) -> Response {
         Some(Value::Array(list)) => list.clone(),
         Some(one @ Value::Object(_)) => vec![one.clone()],
         Some(_) => {
-            return refusal(
+            return Err(refusal(
                 "malformed_request",
                 "verifiableCredential must be an object or an array",
                 "verifiableCredential 格式错误",
-            )
+            ))
         }
     };
     for vc in &credentials {
-        if let Err(e) = check_proof(vc, "assertionMethod") {
-            return e;
-        }
+        check_proof(vc, "assertionMethod")?;
     }
-    verified()
+    Ok(verified())
 }
 
 /// `vc-api`.
