@@ -1761,4 +1761,30 @@ fn w3c_credential_imports_presents_only_within_the_request_and_verifies() {
     ]);
     assert_eq!(v["verdict"], "valid", "{v}");
     assert_eq!(v["accepted"]["claims"].as_array().map(Vec::len), Some(6), "{v}");
+
+    // Refresh decides the W3C credential with a node's fresh proofs: active, then revoked.
+    let node = TestNode::start();
+    let serve = |world: &World| {
+        let path =
+            format!("/v1/proofs/credential/{}", URL_SAFE_NO_PAD.encode(issued.credential_id));
+        let body = json!({
+            "height": world.s.ledger.height(),
+            "proofs": URL_SAFE_NO_PAD.encode(world.proofs_of(&issued.anchor).to_bytes()),
+        });
+        node.routes.lock().expect("lock").insert(path, body.to_string());
+    };
+    serve(&world);
+    let j = env.ok(&["refresh", "--node", &node.url]);
+    assert_eq!(j["credentials"][0]["status"], "active", "{j}");
+    let issuer = world.issuer.clone();
+    world
+        .s
+        .change_status(&issuer, issued.credential_id, CredentialStatus::Revoked, 4)
+        .expect("revoke");
+    serve(&world);
+    let j = env.ok(&["refresh", "--node", &node.url]);
+    assert_eq!(j["credentials"][0]["status"], "revoked", "{j}");
+    let extra = ["--verifier-record", &record];
+    let r = env.fails(&strs(&present_args(&env, &req_file, &extra)), 1);
+    assert_eq!(r.error_code(), "revoked");
 }
