@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
-use crate::ledger::Department;
+use crate::ledger::genesis::Department;
 use crate::merkle::{self, HashStore, MerkleLog, StoredNode};
 use crate::smt::{Hash, MemStore, Node, SmtError, SmtStore};
 

@@ -31,6 +31,7 @@ pub mod api;
 pub mod bundle;
 pub mod codec;
 pub mod credential_file;
+pub mod datetime;
 pub mod didkey;
 pub mod evidence;
 pub mod issuance;

@@ -14,7 +14,7 @@
 //! then replaces the document's `@context` before hashing (so a document whose context was
 //! legitimately extended after signing still verifies, and what verified is the document as
 //! signed); `created` and `expires`, when present, must be XML Schema dateTimes
-//! ([`crate::w3c::parse_datetime`]); the same hashes are rebuilt, the signature must pass the
+//! ([`crate::datetime::parse_datetime`]); the same hashes are rebuilt, the signature must pass the
 //! strict rule of [`crate::sig`], and a proof is refused at or after its `expires` (the time is
 //! the caller's parameter). JSON-LD contexts are never fetched or
 //! processed: with JCS the signed bytes are the JSON itself. A document carrying a proof set (an
@@ -194,7 +194,7 @@ fn proof_times(config: &Map<String, Value>) -> Result<Option<u64>, VcdiError> {
         None => Ok(None),
         Some(v) => v
             .as_str()
-            .and_then(crate::w3c::parse_datetime)
+            .and_then(crate::datetime::parse_datetime)
             .map(Some)
             .ok_or(VcdiError::Malformed(bad)),
     };

@@ -22,7 +22,7 @@ use crate::smt::{Smt, SmtError, SmtProof};
 mod apply;
 mod audit_index;
 mod entries;
-mod genesis;
+pub(crate) mod genesis;
 mod records;
 
 pub use apply::*;

@@ -44,7 +44,7 @@ pub const MAX_LIMIT: usize = 500;
 
 type St = State<Arc<NodeHandle>>;
 
-use crate::server::http::err;
+use crate::server::reply::err;
 
 /// Query of `GET /v1/audit/department/{id}`.
 #[derive(Deserialize)]

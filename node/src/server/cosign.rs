@@ -12,6 +12,7 @@ use crate::server::chain::checkpoint_of;
 use crate::server::evidence::Watch;
 use crate::server::fatal::Fatal;
 use crate::server::handle::NodeHandle;
+use crate::server::peer_fetch::fetch_json;
 use certledger_core::api::CheckpointNote;
 
 /// How often the cosigning task looks for heights to complete.
@@ -126,27 +127,6 @@ async fn cosign_height(node: &NodeHandle, watch: &mut Watch, h: u64) -> Result<b
 /// (a longer one, announced or not, is dropped before parsing), then parsed.
 async fn fetch_cosignature(http: &reqwest::Client, url: &str) -> Option<CheckpointNote> {
     fetch_json(http, url, MAX_COSIGNATURE_BODY).await
-}
-
-/// A peer's JSON answer of type `T`: the body is read up to `max` bytes (a longer one,
-/// announced or not, is dropped before parsing), then parsed; any failure is `None`.
-pub(crate) async fn fetch_json<T: serde::de::DeserializeOwned>(
-    http: &reqwest::Client,
-    url: &str,
-    max: usize,
-) -> Option<T> {
-    let mut resp = http.get(url).send().await.ok()?;
-    if !resp.status().is_success() || resp.content_length().is_some_and(|n| n > max as u64) {
-        return None;
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.ok()? {
-        if body.len() + chunk.len() > max {
-            return None;
-        }
-        body.extend_from_slice(&chunk);
-    }
-    serde_json::from_slice(&body).ok()
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ use tracing::{error, info, warn};
 
 use crate::server::fatal::Fatal;
 use crate::server::handle::NodeHandle;
-use crate::server::http::{err, internal};
+use crate::server::reply::{err, internal};
 use crate::server::store::EvidencePut;
 
 /// How often the cosigning loop pulls its peers' evidence.
@@ -197,7 +197,7 @@ impl Watch {
                 Some(c) => format!("{base}/v1/evidence?limit={MAX_EVIDENCE_PAGE}&cursor={c}"),
                 None => format!("{base}/v1/evidence?limit={MAX_EVIDENCE_PAGE}"),
             };
-            let Some(page) = crate::server::cosign::fetch_json::<EvidencePage>(
+            let Some(page) = crate::server::peer_fetch::fetch_json::<EvidencePage>(
                 &node.http,
                 &url,
                 MAX_EVIDENCE_PAGE_BODY,

@@ -28,7 +28,7 @@ use certledger_core::lightclient::{
 };
 use certledger_core::note::{LedgerCheckpoint, Note};
 
-use crate::server::http::{err, internal};
+use crate::server::reply::{err, internal};
 
 use crate::server::handle::NodeHandle;
 

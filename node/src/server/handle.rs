@@ -89,14 +89,14 @@ pub struct NodeHandle {
     /// Client submissions not yet forwarded to the peers.
     pub outbox: Outbox,
     /// Recent commits and cosigners, for the operator dashboard (bounded).
-    pub activity: Mutex<crate::server::dashboard::Activity>,
+    pub activity: Mutex<crate::server::activity::Activity>,
     /// Peer-request signatures seen recently (replay protection of node-to-node endpoints).
-    pub peer_replay: crate::server::forward::ReplayGuard,
+    pub peer_replay: crate::server::peer_auth::ReplayGuard,
 }
 
 impl NodeHandle {
     /// The dashboard's activity record (a poisoned lock is taken over: it holds only figures).
-    pub fn activity(&self) -> MutexGuard<'_, crate::server::dashboard::Activity> {
+    pub fn activity(&self) -> MutexGuard<'_, crate::server::activity::Activity> {
         match self.activity.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),

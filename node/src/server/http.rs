@@ -22,13 +22,11 @@ use crate::server::front::{self, BodyLimit};
 use crate::server::handle::NodeHandle;
 use crate::server::mempool::SubmitError;
 use crate::server::proofs::{self, ProofError};
+use crate::server::reply::{err, internal, FORWARDED_HEADER};
 use certledger_core::api::{
-    self, CheckpointNote, ConsistencyProof, CredentialProofs, EntryState, EntryStatus, ErrorBody,
-    Health, InclusionProof, StateProof, SubmitRequest,
+    self, CheckpointNote, ConsistencyProof, CredentialProofs, EntryState, EntryStatus, Health,
+    InclusionProof, StateProof, SubmitRequest,
 };
-
-/// The header that marks a peer-forwarded submission.
-pub const FORWARDED_HEADER: &str = "x-certledger-forwarded";
 
 type St = State<Arc<NodeHandle>>;
 
@@ -124,16 +122,6 @@ async fn cors(State(_): St, method: Method, mut resp: Response) -> Response {
             .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     }
     resp
-}
-
-/// An error answer (`ErrorBody`) with `status`.
-pub(crate) fn err(status: StatusCode, code: &str, message: impl std::fmt::Display) -> Response {
-    (status, Json(ErrorBody::new(code, message))).into_response()
-}
-
-/// An HTTP 500 `internal` error answer.
-pub(crate) fn internal(e: impl std::fmt::Display) -> Response {
-    err(StatusCode::INTERNAL_SERVER_ERROR, "internal", e)
 }
 
 fn decode_b64(s: &str) -> Option<Vec<u8>> {

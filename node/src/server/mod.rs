@@ -4,6 +4,9 @@
 //! with [`forward`], [`proofs`], [`audit`], [`governance`], the verification page [`web`] and the
 //! operator [`dashboard`]).
 //! [`handle`] holds the state these share; [`chain`] the values derived from committed blocks.
+//! Leaves that several of these use: [`reply`] (error answers), [`peer_auth`] (signed
+//! node-to-node requests), [`peer_fetch`] (bounded peer reads), [`activity`] (the dashboard's
+//! recent blocks).
 
 use std::path::Path;
 
@@ -13,6 +16,7 @@ use tracing::info;
 use crate::config::NodeToml;
 use crate::signal::shutdown_signal;
 
+pub mod activity;
 pub mod audit;
 pub mod chain;
 pub mod codec;
@@ -32,7 +36,10 @@ pub mod http;
 pub mod mempool;
 #[cfg(test)]
 mod openapi_check;
+pub mod peer_auth;
+pub mod peer_fetch;
 pub mod proofs;
+pub mod reply;
 pub mod store;
 pub mod web;
 

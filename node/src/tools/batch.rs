@@ -77,7 +77,7 @@ pub struct BatchArgs<'a> {
     /// Stop after this many newly issued rows (the rest stays for a rerun).
     pub max_new: Option<usize>,
     /// The credential format of newly signed rows.
-    pub format: super::issuer_cli::CredentialFormat,
+    pub format: super::format::CredentialFormat,
 }
 
 /// What a batch run did.

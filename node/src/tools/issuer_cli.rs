@@ -9,17 +9,17 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use certledger_core::didkey;
 use certledger_core::ledger::CredentialStatus;
-use certledger_core::profiles::CredentialType;
-use certledger_core::sig::{PublicKey, SecretKey};
+use certledger_core::sig::SecretKey;
 use clap::{Args, Subcommand};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::config::KeyFile;
 use crate::tools::audit::{self, Target};
 use crate::tools::batch::{self, BatchArgs};
+use crate::tools::format::CredentialFormat;
 use crate::tools::issuer::{
     self, emit, format_time, input, load_key, now_s, parse_credential_id, parse_public_key,
-    parse_reason, parse_time, parse_type, IssueArgs, NodeClient, Pending, RegisterArgs,
+    parse_reason, parse_time, parse_type, IssueArgs, NodeClient, RegisterArgs,
 };
 
 /// Options every command that talks to a node takes.
@@ -243,37 +243,6 @@ pub struct IssueCmd {
     /// eddsa-jcs-2022, full disclosure). 证照格式：sd-jwt（可选择性披露，默认）或 w3c（全部披露）。
     #[arg(long, value_enum, default_value_t = CredentialFormat::SdJwt)]
     format: CredentialFormat,
-}
-
-/// The format `issue` and `issue-batch` sign a credential in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum CredentialFormat {
-    /// SD-JWT VC with selective disclosure and key binding (the default).
-    #[default]
-    SdJwt,
-    /// Full-disclosure W3C VC 2.0 with an `eddsa-jcs-2022` Data Integrity proof.
-    W3c,
-}
-
-/// What signs a [`Pending`] credential and its anchor, in one format.
-type PendingIssue = fn(
-    &SecretKey,
-    &CredentialType,
-    &Value,
-    &PublicKey,
-    &str,
-    u64,
-    &mut rand::rngs::OsRng,
-) -> anyhow::Result<Pending>;
-
-impl CredentialFormat {
-    /// [`Pending::issue`] or [`Pending::issue_w3c`].
-    pub fn pending_issue(self) -> PendingIssue {
-        match self {
-            CredentialFormat::SdJwt => Pending::issue,
-            CredentialFormat::W3c => Pending::issue_w3c,
-        }
-    }
 }
 
 /// `issue-batch`.

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod devnet;
 pub mod evidence_cli;
 pub mod failure;
+pub mod format;
 pub mod governance;
 pub mod issuer;
 pub mod issuer_cli;

@@ -505,7 +505,7 @@ impl AppLoop {
         s.mempool.remove_committed(&ids);
         s.metrics.blocks_committed += 1;
         s.metrics.entries_committed += ids.len() as u64;
-        self.node.activity().record_block(h, ids.len() as u64, crate::server::dashboard::now_ms());
+        self.node.activity().record_block(h, ids.len() as u64, crate::server::chain::now_ms());
         // The checkpoint of height h is cosigned by the departments that decided h.
         let me = self.node.key.public_key();
         let dept = s.ledger.validators_at(h).into_iter().find(|d| d.node_key == me).map(|d| d.id);
